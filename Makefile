@@ -1,0 +1,57 @@
+#  Thin wrapper over CMake + CTest. See README.md.
+BUILD        ?= build
+ASAN_BUILD   ?= build-asan
+FUZZ_BUILD   ?= build-fuzz
+JOBS         ?= $(shell nproc)
+FUZZ_SECONDS ?= 20
+CONFIG       ?=
+
+.PHONY: all deps build run test test-unit test-asan asan fuzz fuzz-build bench \
+        install clean format check-format
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+#  Start zmxd in the foreground on its built-in default config (127.0.0.1).
+run: build
+	$(BUILD)/bin/zmxd $(if $(CONFIG),-c $(CONFIG),)
+
+#  The whole suite, then again under ASan+UBSan, then every fuzzer briefly.
+test: test-unit test-asan fuzz
+
+test-unit: build
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+test-asan asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DZMX_SANITIZE=ON \
+	    -DZMX_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --output-on-failure -j 2
+
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DZMX_FUZZ=ON \
+	    -DZMX_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD)
+
+format:
+	clang-format -i include/*.h include/zmx/*.h src/*.[ch] src/services/*.[ch] cli/*.[ch] \
+	    tests/*.c tests/support/*.[ch] bench/*.c fuzz/*.c examples/*.c
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

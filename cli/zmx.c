@@ -1,0 +1,119 @@
+/*  =========================================================================
+    zmx - the zmx command-line tool
+
+    `zmx COMMAND [ARGS]`: finds the subcommand in a table and hands it the
+    rest of the arguments. Each subcommand lives in cli/zmx_cmd_NAME.c and
+    returns an exit code from cli/zmx_cli.h (see docs/CLI.md).
+    =========================================================================
+*/
+#include "zmx_cli.h"
+
+static int s_help (int argc, char *argv []);
+static int s_version (int argc, char *argv []);
+static void s_help_usage (FILE *stream);
+static void s_version_usage (FILE *stream);
+
+static const zmx_cli_command_t s_commands [] = {
+    { "call", zmx_cli_call, zmx_cli_call_usage, "send a request to a service, print the reply" },
+    { "worker", zmx_cli_worker, zmx_cli_worker_usage, "serve a service (echo or a command)" },
+    { "services", zmx_cli_services, zmx_cli_services_usage, "list a broker's services" },
+    { "keygen", zmx_cli_keygen, zmx_cli_keygen_usage, "create a CURVE certificate pair" },
+    { "version", s_version, s_version_usage, "print the version" },
+    { "help", s_help, s_help_usage, "show help for zmx or a command" },
+};
+
+#define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])
+
+static const zmx_cli_command_t *
+s_command_lookup (const char *name)
+{
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++)
+        if (streq (name, s_commands [index].name))
+            return &s_commands [index];
+    return NULL;
+}
+
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream, "usage: zmx COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t index = 0; index < S_COMMAND_COUNT; index++)
+        fprintf (stream, "  %-10s %s\n", s_commands [index].name, s_commands [index].summary);
+    fprintf (stream,
+        "\n`zmx COMMAND --help` shows a command's options. The broker endpoint\n"
+        "defaults to $%s, else %s.\n"
+        "Exit codes: 0 ok, 1 error, 2 usage, 3 timeout, 4 unknown service,\n"
+        "5 security (bad key or certificate). See docs/CLI.md.\n",
+        ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT);
+}
+
+static void
+s_help_usage (FILE *stream)
+{
+    fprintf (stream, "usage: zmx help [COMMAND]\n");
+}
+
+static void
+s_version_usage (FILE *stream)
+{
+    fprintf (stream, "usage: zmx version\n");
+}
+
+static int
+s_help (int argc, char *argv [])
+{
+    if (argc < 2) {
+        s_usage (stdout);
+        return ZMX_EXIT_OK;
+    }
+    const zmx_cli_command_t *command = s_command_lookup (argv [1]);
+    if (!command) {
+        fprintf (stderr, "zmx: unknown command '%s'\n", argv [1]);
+        s_usage (stderr);
+        return ZMX_EXIT_USAGE;
+    }
+    command->usage (stdout);
+    return ZMX_EXIT_OK;
+}
+
+static int
+s_version (int argc, char *argv [])
+{
+    if (argc > 1 && !streq (argv [1], "--help") && !streq (argv [1], "-h"))
+        return zmx_cli_usage_error (s_version_usage, "version takes no arguments");
+    if (argc > 1) {
+        s_version_usage (stdout);
+        return ZMX_EXIT_OK;
+    }
+    int major, minor, patch;
+    zmq_version (&major, &minor, &patch);
+    printf ("zmx %d.%d.%d (libzmq %d.%d.%d, czmq %d.%d.%d)\n", ZMX_VERSION_MAJOR,
+            ZMX_VERSION_MINOR, ZMX_VERSION_PATCH, major, minor, patch,
+            CZMQ_VERSION_MAJOR, CZMQ_VERSION_MINOR, CZMQ_VERSION_PATCH);
+    return ZMX_EXIT_OK;
+}
+
+int
+main (int argc, char *argv [])
+{
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {
+        s_usage (stderr);
+        return ZMX_EXIT_USAGE;
+    }
+    if (streq (argv [1], "--help") || streq (argv [1], "-h"))
+        return s_help (1, argv);
+    if (streq (argv [1], "--version"))
+        return s_version (1, argv);
+    const zmx_cli_command_t *command = s_command_lookup (argv [1]);
+    if (!command) {
+        fprintf (stderr, "zmx: unknown command '%s'\n", argv [1]);
+        s_usage (stderr);
+        return ZMX_EXIT_USAGE;
+    }
+    //  getopt prefixes its messages with argv [0]: make it "zmx NAME"
+    char name [64];
+    snprintf (name, sizeof name, "zmx %s", command->name);
+    argv [1] = name;
+    return command->run (argc - 1, argv + 1);
+}

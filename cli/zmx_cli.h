@@ -1,0 +1,125 @@
+/*  =========================================================================
+    zmx_cli - what the source files of the `zmx` command share
+
+    `zmx` is one binary with one file per subcommand (cli/zmx_cmd_*.c) and a
+    dispatcher (cli/zmx.c). These declarations are private to that binary;
+    they are not part of libzmx.
+    =========================================================================
+*/
+#ifndef ZMX_CLI_H_INCLUDED
+#define ZMX_CLI_H_INCLUDED
+
+#include <zmx.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+//  Exit codes of every subcommand (docs/CLI.md lists them)
+#define ZMX_EXIT_OK         0
+#define ZMX_EXIT_ERROR      1   //  anything not listed below
+#define ZMX_EXIT_USAGE      2   //  bad arguments
+#define ZMX_EXIT_TIMEOUT    3   //  no reply after every retry
+#define ZMX_EXIT_NOSERVICE  4   //  the broker has no worker for the service
+#define ZMX_EXIT_SECURITY   5   //  a key or certificate is missing or invalid
+
+//  Defaults of the client options
+#define ZMX_CLI_ENV_BROKER  "ZMX_BROKER"
+#define ZMX_CLI_TIMEOUT     2500
+#define ZMX_CLI_RETRIES     3
+
+//  Long-only option ids shared by the subcommands' option tables
+enum {
+    ZMX_CLI_OPT_HELP = 'h',
+    ZMX_CLI_OPT_HEX = 256,
+    ZMX_CLI_OPT_WAIT,
+    ZMX_CLI_OPT_CURVE_CERT,
+    ZMX_CLI_OPT_SERVER_KEY,
+    ZMX_CLI_OPT_CREDIT,
+    ZMX_CLI_OPT_ECHO,
+    ZMX_CLI_OPT_HEARTBEAT,
+    ZMX_CLI_OPT_LIVENESS
+};
+
+//  Options every client-side subcommand takes
+typedef struct {
+    const char *endpoint;       //  -b, or $ZMX_BROKER, or the default
+    int timeout;                //  -t, msec per attempt
+    int retries;                //  -r, attempts after the first
+    const char *curve_cert;     //  --curve-cert FILE, or NULL
+    const char *server_key;     //  --server-key KEY|FILE, or NULL
+} zmx_cli_conn_t;
+
+//  A subcommand: takes its own argv (argv [0] is the command name) and
+//  returns the process exit code.
+typedef int (zmx_cli_fn) (int argc, char *argv []);
+
+//  One entry per subcommand, for dispatch and help
+typedef struct {
+    const char *name;
+    zmx_cli_fn *run;
+    void (*usage) (FILE *stream);
+    const char *summary;
+} zmx_cli_command_t;
+
+int zmx_cli_call (int argc, char *argv []);
+void zmx_cli_call_usage (FILE *stream);
+int zmx_cli_worker (int argc, char *argv []);
+void zmx_cli_worker_usage (FILE *stream);
+int zmx_cli_services (int argc, char *argv []);
+void zmx_cli_services_usage (FILE *stream);
+int zmx_cli_keygen (int argc, char *argv []);
+void zmx_cli_keygen_usage (FILE *stream);
+
+//  Connection options set to their defaults.
+void
+    zmx_cli_conn_init (zmx_cli_conn_t *conn);
+
+//  Handle one of the shared options (-b, -t, -r, --curve-cert,
+//  --server-key). Returns 1 if it was one (and valid), 0 if it was not a
+//  shared option, -1 if its value is invalid (message printed).
+int
+    zmx_cli_conn_option (zmx_cli_conn_t *conn, int option, const char *value);
+
+//  Check the connection options as a whole (CURVE needs both halves).
+//  Returns 0, or -1 with the problem printed.
+int
+    zmx_cli_conn_check (const zmx_cli_conn_t *conn);
+
+//  A client for conn, or NULL with the problem printed; *exit_p is set to
+//  the exit code to use then.
+zmx_client_t *
+    zmx_cli_client_new (const zmx_cli_conn_t *conn, int *exit_p);
+
+//  Parse a whole decimal number within [min, max] given to `option`.
+//  Returns 0, or -1 with the problem printed.
+int
+    zmx_cli_parse_int (const char *text, const char *option, int min, int max, int *value);
+
+//  Print "zmx: <message>" for a failed client request and return the exit
+//  code it maps to (timeout 3, security 5, others 1).
+int
+    zmx_cli_request_failed (zmx_client_t *client, const zmx_cli_conn_t *conn);
+
+//  Print a usage error and the command's usage to stderr; returns 2.
+int
+    zmx_cli_usage_error (void (*usage) (FILE *stream), const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Full path of an executable: `name` itself if it has a '/', else the
+//  first match in $PATH. NULL if none; caller frees.
+char *
+    zmx_cli_exec_find (const char *name);
+
+//  Run the program at `path` (argv [0] is its name; no shell) with `input`
+//  on its stdin, wait for it, and return what it wrote on stdout (at most
+//  `limit` bytes; caller owns the chunk) with its wait status in
+//  *status_p. Returns NULL if it could not start or a signal interrupted
+//  the run (the program is then sent SIGTERM).
+zchunk_t *
+    zmx_cli_exec (const char *path, char *const argv [], const char *input,
+                  size_t input_size, size_t limit, int *status_p);
+
+#endif

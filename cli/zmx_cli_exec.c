@@ -1,0 +1,183 @@
+/*  =========================================================================
+    zmx_cli_exec - run a program per request for `zmx worker -- COMMAND`
+
+    The program runs without a shell (fork and execv of a path resolved
+    once at start-up), gets the request on its stdin and gives the reply on
+    its stdout. Stdin and stdout are pumped together through poll(): a
+    program that writes before it has read all its input (most filters do)
+    would deadlock against a parent that writes everything first.
+    =========================================================================
+*/
+#define _GNU_SOURCE             //  pipe2: close-on-exec from the start
+#include "zmx_cli.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  Pump state for one run
+typedef struct {
+    int in_fd;                  //  Our end of the program's stdin, -1 when closed
+    int out_fd;                 //  Our end of the program's stdout
+    const char *input;          //  Bytes to write to stdin
+    size_t input_size;          //  Their number
+    size_t written;             //  How many have been written
+    zchunk_t *output;           //  What stdout gave, up to the limit
+    size_t limit;               //  Most bytes of output kept
+    bool truncated;             //  Output went past the limit
+} s_pump_t;
+
+char *
+zmx_cli_exec_find (const char *name)
+{
+    if (strchr (name, '/'))
+        return access (name, X_OK) == 0? strdup (name): NULL;
+    const char *path = getenv ("PATH");
+    char *dirs = strdup (path && *path? path: "/usr/local/bin:/usr/bin:/bin");
+    char *cursor = dirs, *dir, *found = NULL;
+    while (!found && (dir = strsep (&cursor, ":"))) {
+        char *candidate = zsys_sprintf ("%s/%s", *dir? dir: ".", name);
+        struct stat info;
+        if (stat (candidate, &info) == 0 && S_ISREG (info.st_mode)
+        &&  access (candidate, X_OK) == 0)
+            found = candidate;
+        else
+            zstr_free (&candidate);
+    }
+    free (dirs);
+    return found;
+}
+
+//  Fork and exec the program with its stdin and stdout on new pipes.
+//  Returns the child's pid, or -1 with errno set.
+static pid_t
+s_spawn (const char *path, char *const argv [], int *in_fd_p, int *out_fd_p)
+{
+    int to_child [2], from_child [2];
+    if (pipe2 (to_child, O_CLOEXEC))
+        return -1;
+    if (pipe2 (from_child, O_CLOEXEC)) {
+        close (to_child [0]);
+        close (to_child [1]);
+        return -1;
+    }
+    pid_t pid = fork ();
+    if (pid == 0) {
+        //  Only async-signal-safe calls between fork and exec: the parent
+        //  has ZeroMQ threads whose locks the child must not touch.
+        dup2 (to_child [0], STDIN_FILENO);
+        dup2 (from_child [1], STDOUT_FILENO);
+        signal (SIGPIPE, SIG_DFL);
+        execv (path, argv);
+        static const char message [] = "zmx worker: exec of the command failed\n";
+        ssize_t ignored = write (STDERR_FILENO, message, sizeof message - 1);
+        (void) ignored;
+        _exit (127);
+    }
+    int saved = errno;
+    close (to_child [0]);
+    close (from_child [1]);
+    if (pid < 0) {
+        close (to_child [1]);
+        close (from_child [0]);
+        errno = saved;
+        return -1;
+    }
+    *in_fd_p = to_child [1];
+    *out_fd_p = from_child [0];
+    fcntl (*in_fd_p, F_SETFL, O_NONBLOCK);
+    return pid;
+}
+
+//  Write what stdin accepts now; close it when all is written or the
+//  program stopped reading.
+static void
+s_pump_write (s_pump_t *pump)
+{
+    ssize_t done = write (pump->in_fd, pump->input + pump->written,
+                          pump->input_size - pump->written);
+    if (done > 0)
+        pump->written += (size_t) done;
+    if ((done < 0 && errno != EAGAIN && errno != EINTR)
+    ||  pump->written == pump->input_size) {
+        close (pump->in_fd);
+        pump->in_fd = -1;
+    }
+}
+
+//  Read what stdout has; returns false at end of file.
+static bool
+s_pump_read (s_pump_t *pump)
+{
+    char buffer [65536];
+    ssize_t got = read (pump->out_fd, buffer, sizeof buffer);
+    if (got < 0)
+        return errno == EINTR || errno == EAGAIN;
+    if (got == 0)
+        return false;
+    size_t room = pump->limit - zchunk_size (pump->output);
+    if ((size_t) got > room)
+        pump->truncated = true;
+    zchunk_extend (pump->output, buffer, (size_t) got < room? (size_t) got: room);
+    return true;
+}
+
+//  Feed stdin and drain stdout until stdout closes. Returns 0, or -1 if
+//  interrupted by a signal.
+static int
+s_pump (s_pump_t *pump)
+{
+    if (pump->input_size == 0) {
+        close (pump->in_fd);
+        pump->in_fd = -1;
+    }
+    while (true) {
+        struct pollfd items [2] = {
+            { pump->out_fd, POLLIN, 0 },
+            { pump->in_fd, POLLOUT, 0 }
+        };
+        //  The timeout only bounds how late a signal that arrives just
+        //  before poll() is noticed.
+        int rc = poll (items, pump->in_fd >= 0? 2: 1, 1000);
+        if (zsys_interrupted)
+            return -1;
+        if (rc < 0)
+            continue;           //  EINTR from a signal that is not ours
+        if (items [1].revents && pump->in_fd >= 0)
+            s_pump_write (pump);
+        if (items [0].revents && !s_pump_read (pump))
+            return 0;
+    }
+}
+
+zchunk_t *
+zmx_cli_exec (const char *path, char *const argv [], const char *input, size_t input_size,
+              size_t limit, int *status_p)
+{
+    s_pump_t pump = { -1, -1, input, input_size, 0, NULL, limit, false };
+    pid_t pid = s_spawn (path, argv, &pump.in_fd, &pump.out_fd);
+    if (pid < 0) {
+        zmx_log_error ("worker", "cannot start %s: %s", path, strerror (errno));
+        return NULL;
+    }
+    pump.output = zchunk_new (NULL, 0);
+    int rc = s_pump (&pump);
+    if (pump.in_fd >= 0)
+        close (pump.in_fd);
+    close (pump.out_fd);
+    if (rc)
+        kill (pid, SIGTERM);    //  We are stopping: do not leave it behind
+    int status = 0;
+    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (pump.truncated)
+        zmx_log_warning ("worker", "%s wrote more than %zu bytes: reply truncated", path,
+                         limit);
+    if (rc)
+        zchunk_destroy (&pump.output);
+    *status_p = status;
+    return pump.output;
+}

@@ -1,0 +1,382 @@
+/*  =========================================================================
+    zmxd - the zmx node daemon
+
+    Reads a ZPL config (the built-in one below unless -c FILE is given),
+    creates the security policy, starts one service actor per top-level
+    section that names a service type, prints the endpoints each service
+    bound, and waits for SIGINT or SIGTERM. Everything a service does lives
+    in the library (zmx_service, zmx_broker, ...); this file only wires the
+    config to those classes.
+
+    Exit codes: 0 stopped cleanly, 1 bad config or a service failed to
+    start, 2 usage error. See docs/CLI.md.
+    =========================================================================
+*/
+#include <zmx.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ZMXD_EXIT_OK        0
+#define ZMXD_EXIT_CONFIG    1
+#define ZMXD_EXIT_USAGE     2
+#define ZMXD_CONTINUE       -1   //  s_parse_args: no exit, go on running
+
+//  How often the main loop wakes up without traffic; a signal wakes it at
+//  once, this only bounds how long a missed wake-up could delay the stop.
+#define ZMXD_POLL_MSEC      1000
+
+//  The built-in configuration: every service zmx has, each bound on the
+//  loopback interface only, with the library defaults written out so that
+//  --print-config documents them. config/zmxd.cfg explains every key.
+static const char *s_default_config =
+    "#   zmxd built-in configuration: all services, loopback only\n"
+    "zmxd\n"
+    "    log-level = notice\n"
+    "security\n"
+    "    curve = 0\n"
+    "broker\n"
+    "    endpoint = \"tcp://127.0.0.1:5555\"\n"
+    "    heartbeat-interval = 2500\n"
+    "    heartbeat-liveness = 3\n"
+    "    queue-limit = 100000\n"
+    "    queue-bytes = 268435456\n"
+    "    request-timeout = 30000\n"
+    "    max-frame-size = 16777216\n"
+    "    max-services = 10000\n"
+    "    max-workers = 100000\n";
+
+typedef struct {
+    const char *config_path;    //  -c FILE, or NULL for the built-in config
+    bool print_config;          //  --print-config: print and exit
+    int log_level;              //  -v / -q, or -1 to take it from the config
+} s_options_t;
+
+typedef struct {
+    zconfig_t *config;          //  The effective configuration
+    zmx_security_t *security;   //  Socket policy shared by all services
+    zlist_t *services;          //  zmx_service_t * in start order
+} s_node_t;
+
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: zmxd [-c FILE] [--print-config] [-v|--verbose] [-q|--quiet]\n"
+        "            [-h|--help] [--version]\n"
+        "\n"
+        "Run the zmx services named in the config (default: every service,\n"
+        "bound on 127.0.0.1 only) until SIGINT or SIGTERM.\n"
+        "\n"
+        "  -c, --config FILE  read this ZPL config instead of the built-in one\n"
+        "  --print-config     print the effective config and exit\n"
+        "  -v, --verbose      log at level debug\n"
+        "  -q, --quiet        log errors only\n"
+        "  -h, --help         show this help\n"
+        "  --version          show the version\n"
+        "\n"
+        "Exit codes: 0 stopped cleanly, 1 bad config or a service failed to\n"
+        "start, 2 usage error. See docs/CLI.md.\n");
+}
+
+//  Fill *options from the command line. Returns ZMXD_CONTINUE to run, or
+//  the code to exit with (help, version, usage error).
+static int
+s_parse_args (int argc, char *argv [], s_options_t *options)
+{
+    enum { OPT_PRINT_CONFIG = 256, OPT_VERSION };
+    static const struct option longopts [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        { NULL, 0, NULL, 0 }
+    };
+    int option;
+    while ((option = getopt_long (argc, argv, "c:vqh", longopts, NULL)) != -1) {
+        switch (option) {
+            case 'c': options->config_path = optarg; break;
+            case OPT_PRINT_CONFIG: options->print_config = true; break;
+            case 'v': options->log_level = ZMX_LOG_DEBUG; break;
+            case 'q': options->log_level = ZMX_LOG_ERROR; break;
+            case 'h':
+                s_usage (stdout);
+                return ZMXD_EXIT_OK;
+            case OPT_VERSION:
+                printf ("zmxd %d.%d.%d\n", ZMX_VERSION_MAJOR, ZMX_VERSION_MINOR,
+                        ZMX_VERSION_PATCH);
+                return ZMXD_EXIT_OK;
+            default:
+                s_usage (stderr);
+                return ZMXD_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "zmxd: unexpected argument '%s'\n", argv [optind]);
+        s_usage (stderr);
+        return ZMXD_EXIT_USAGE;
+    }
+    return ZMXD_CONTINUE;
+}
+
+//  Load the config file, or the built-in config when path is NULL. Returns
+//  NULL after printing what is wrong.
+static zconfig_t *
+s_config_load (const char *path)
+{
+    if (!path)
+        return zconfig_str_load (s_default_config);
+    if (!zsys_file_exists (path)) {
+        fprintf (stderr, "zmxd: config file '%s' not found: check the -c path\n", path);
+        return NULL;
+    }
+    //  zconfig_load reports ZPL syntax errors (line and reason) itself.
+    zconfig_t *config = zconfig_load (path);
+    if (!config)
+        fprintf (stderr, "zmxd: cannot parse config '%s': fix the ZPL syntax "
+                         "(4-space indents, name = value)\n", path);
+    return config;
+}
+
+//  ZPL read from text gives section headers an empty value, which
+//  zconfig_str_save would print as 'broker = ""'; drop those values so
+//  --print-config looks like the file it came from.
+static void
+s_config_tidy (zconfig_t *config)
+{
+    for (zconfig_t *item = zconfig_child (config); item; item = zconfig_next (item)) {
+        if (zconfig_child (item) && zconfig_value (item) && !*zconfig_value (item))
+            zconfig_set_value (item, NULL);
+        s_config_tidy (item);
+    }
+}
+
+//  True if `name` is a top-level section zmxd understands.
+static bool
+s_section_known (const char *name)
+{
+    return streq (name, "zmxd") || streq (name, "security")
+        || zmx_service_lookup (name) != NULL;
+}
+
+static void
+s_print_sections (FILE *stream)
+{
+    fprintf (stream, "zmxd, security");
+    for (const char **type = zmx_service_types (); *type; type++)
+        fprintf (stream, ", %s", *type);
+}
+
+//  Check the "zmxd" section: known keys only, valid values.
+static int
+s_check_zmxd_section (zconfig_t *section)
+{
+    for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+        const char *key = zconfig_name (item);
+        if (!streq (key, "log-level")) {
+            fprintf (stderr, "zmxd: unknown key zmxd/%s: the only key is log-level\n", key);
+            return -1;
+        }
+        if (zmx_log_level_from_name (zconfig_value (item)) < 0) {
+            fprintf (stderr, "zmxd: zmxd/log-level = \"%s\": use error, warning, "
+                             "notice, info or debug\n", zconfig_value (item));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Check the parts of the config zmxd itself interprets: section names,
+//  the zmxd section, and the "enabled" switches. Each service checks its
+//  own keys when it starts. Returns 0, or -1 after printing the problem.
+static int
+s_config_check (zconfig_t *config, const char *source)
+{
+    for (zconfig_t *section = zconfig_child (config); section;
+         section = zconfig_next (section)) {
+        const char *name = zconfig_name (section);
+        if (!s_section_known (name)) {
+            fprintf (stderr, "zmxd: %s: unknown section '%s'; valid sections are: ",
+                     source, name);
+            s_print_sections (stderr);
+            fprintf (stderr, "\n");
+            return -1;
+        }
+        if (streq (name, "zmxd") && s_check_zmxd_section (section))
+            return -1;
+        const char *enabled = zconfig_get (section, "enabled", "1");
+        if (!streq (enabled, "0") && !streq (enabled, "1")) {
+            fprintf (stderr, "zmxd: %s: %s/enabled = \"%s\": use 0 or 1\n",
+                     source, name, enabled);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Precedence: -v/-q, then $ZMX_LOG_LEVEL (read by zmx_log itself), then
+//  zmxd/log-level from the config.
+static void
+s_apply_log_level (zconfig_t *config, const s_options_t *options)
+{
+    if (options->log_level >= 0)
+        zmx_log_set_level ((zmx_log_level_t) options->log_level);
+    else
+    if (zmx_log_level_from_name (getenv ("ZMX_LOG_LEVEL")) < 0) {
+        int level = zmx_log_level_from_name (zconfig_get (config, "zmxd/log-level", "notice"));
+        zmx_log_set_level (level < 0? ZMX_LOG_NOTICE: (zmx_log_level_t) level);
+    }
+}
+
+static void
+s_node_destroy (s_node_t *node)
+{
+    //  Stop in reverse start order, so that a service is never left
+    //  running without the ones started before it.
+    while (node->services && zlist_size (node->services)) {
+        zmx_service_t *service = (zmx_service_t *) zlist_pop (node->services);
+        zmx_log_info ("zmxd", "stopping %s", zmx_service_name (service));
+        zmx_service_destroy (&service);
+    }
+    zlist_destroy (&node->services);
+    zmx_security_destroy (&node->security);
+}
+
+//  Start one service from its section. Returns 0, or -1 after printing
+//  which service failed and how to fix it.
+static int
+s_node_start_service (s_node_t *node, zconfig_t *section, const char *source)
+{
+    const char *name = zconfig_name (section);
+    zmx_service_t *service = zmx_service_new (name, zmx_service_lookup (name), section,
+                                              node->security);
+    if (!service) {
+        //  The service has logged the precise reason (key, endpoint, errno)
+        fprintf (stderr, "zmxd: service '%s' failed to start (reason above). If a port "
+                         "is in use, stop the other zmxd or set %s/endpoint; otherwise fix "
+                         "the %s section of %s\n", name, name, name, source);
+        return -1;
+    }
+    zlist_append (node->services, service);
+    return 0;
+}
+
+//  Create the security policy, then every enabled service in config
+//  order. Returns 0, or -1 with the reason printed (node half-started:
+//  the caller destroys it).
+static int
+s_node_start (s_node_t *node, const char *source)
+{
+    node->services = zlist_new ();
+    zconfig_t *security = zconfig_locate (node->config, "security");
+    node->security = zmx_security_new (security);
+    if (!node->security) {
+        fprintf (stderr, "zmxd: %s: the security section is invalid (reason above): fix its "
+                         "certificate, clients or allow/deny keys\n", source);
+        return -1;
+    }
+    for (zconfig_t *section = zconfig_child (node->config); section;
+         section = zconfig_next (section)) {
+        const char *name = zconfig_name (section);
+        if (!zmx_service_lookup (name))
+            continue;
+        if (streq (zconfig_get (section, "enabled", "1"), "0")) {
+            zmx_log_info ("zmxd", "%s disabled in the config", name);
+            continue;
+        }
+        if (s_node_start_service (node, section, source))
+            return -1;
+    }
+    if (zlist_size (node->services) == 0) {
+        fprintf (stderr, "zmxd: %s starts no service: add a section such as 'broker' "
+                         "(see zmxd --print-config)\n", source);
+        return -1;
+    }
+    return 0;
+}
+
+//  One line per bound endpoint; the last one means "ready".
+static void
+s_node_print_endpoints (s_node_t *node)
+{
+    for (zmx_service_t *service = (zmx_service_t *) zlist_first (node->services); service;
+         service = (zmx_service_t *) zlist_next (node->services)) {
+        zlist_t *endpoints = zmx_service_endpoints (service);
+        for (const char *endpoint = (const char *) zlist_first (endpoints); endpoint;
+             endpoint = (const char *) zlist_next (endpoints))
+            printf ("zmxd: %s on %s\n", zmx_service_name (service), endpoint);
+        zlist_destroy (&endpoints);
+    }
+    fflush (stdout);
+}
+
+//  Wait for a signal. Services never write to their pipe unasked; if one
+//  does, log it; if its pipe breaks, stop the node.
+static void
+s_node_run (s_node_t *node)
+{
+    zpoller_t *poller = zpoller_new (NULL);
+    for (zmx_service_t *service = (zmx_service_t *) zlist_first (node->services); service;
+         service = (zmx_service_t *) zlist_next (node->services))
+        zpoller_add (poller, zmx_service_actor (service));
+
+    while (!zsys_interrupted) {
+        void *which = zpoller_wait (poller, ZMXD_POLL_MSEC);
+        if (zpoller_terminated (poller))
+            break;
+        if (!which)
+            continue;
+        zmsg_t *msg = zmsg_recv (which);
+        if (!msg) {
+            zmx_log_error ("zmxd", "a service pipe failed; stopping");
+            break;
+        }
+        char *text = zmsg_popstr (msg);
+        zmx_log_warning ("zmxd", "unexpected message from a service: %s",
+                         text? text: "(empty)");
+        free (text);
+        zmsg_destroy (&msg);
+    }
+    zmx_log_notice ("zmxd", "stopping");
+    zpoller_destroy (&poller);
+}
+
+int
+main (int argc, char *argv [])
+{
+    s_options_t options = { NULL, false, -1 };
+    int rc = s_parse_args (argc, argv, &options);
+    if (rc != ZMXD_CONTINUE)
+        return rc;
+
+    const char *source = options.config_path? options.config_path: "built-in config";
+    s_node_t node = { s_config_load (options.config_path), NULL, NULL };
+    if (!node.config || s_config_check (node.config, source)) {
+        zconfig_destroy (&node.config);
+        return ZMXD_EXIT_CONFIG;
+    }
+    if (options.print_config) {
+        s_config_tidy (node.config);
+        char *text = zconfig_str_save (node.config);
+        fputs (text, stdout);
+        free (text);
+        zconfig_destroy (&node.config);
+        return ZMXD_EXIT_OK;
+    }
+    s_apply_log_level (node.config, &options);
+    //  Install CZMQ's SIGINT/SIGTERM handler before any service starts
+    zsys_init ();
+    rc = ZMXD_EXIT_CONFIG;
+    if (s_node_start (&node, source) == 0) {
+        s_node_print_endpoints (&node);
+        s_node_run (&node);
+        rc = ZMXD_EXIT_OK;
+    }
+    s_node_destroy (&node);
+    zconfig_destroy (&node.config);
+    return rc;
+}

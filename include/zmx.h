@@ -1,0 +1,25 @@
+/*  =========================================================================
+    zmx - reusable reliability, discovery, state and security for ZeroMQ
+
+    Public umbrella header: include this one file to use libzmx.
+    =========================================================================
+*/
+#ifndef ZMX_H_INCLUDED
+#define ZMX_H_INCLUDED
+
+#include <czmq.h>
+
+#define ZMX_VERSION_MAJOR 0
+#define ZMX_VERSION_MINOR 1
+#define ZMX_VERSION_PATCH 0
+
+#include "zmx/zmx_err.h"
+#include "zmx/zmx_log.h"
+#include "zmx/zmx_security.h"
+#include "zmx/zmx_service.h"
+#include "zmx/zmx_mdp.h"
+#include "zmx/zmx_broker.h"
+#include "zmx/zmx_worker.h"
+#include "zmx/zmx_client.h"
+
+#endif

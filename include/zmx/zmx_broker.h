@@ -1,0 +1,59 @@
+/*  =========================================================================
+    zmx_broker - Majordomo broker (7/MDP and 18/MDP on one socket, 8/MMI)
+
+    A zmx service actor (see zmx_service.h). Start it with
+        zmx_service_new ("broker", zmx_broker_actor, config, security)
+    or let zmxd start it from the "broker" section of its config:
+
+        broker
+            endpoint = "tcp://127.0.0.1:5555"  #  comma-separated list to bind
+            heartbeat-interval = 2500          #  msec between heartbeats
+            heartbeat-liveness = 3             #  missed heartbeats = dead
+            queue-limit = 100000               #  queued requests per service
+            queue-bytes = 268435456            #  queued request bytes, all services
+            request-timeout = 30000            #  msec a queued request may wait
+            max-frame-size = 16777216          #  bytes; larger messages cut the peer
+            max-services = 10000               #  distinct service names kept
+            max-workers = 100000               #  workers registered at once
+
+    Overflow policy: a request that would exceed queue-limit, queue-bytes or
+    max-services is dropped on arrival (newest dropped, counted as
+    "dropped_overflow", logged at most once a second); the client's own
+    timeout and retry covers it. A queued request older than
+    request-timeout is dropped and logged ("dropped_expired").
+
+    Counters (COUNTERS command): requests, replies, partials, dropped_overflow,
+    dropped_expired, dropped_unroutable, malformed, disconnects_sent,
+    workers, workers_expired, services, queued, queued_bytes, mmi.
+
+    Extension: "mmi.services" answers one frame per service,
+    "<workers> <queued> <name>".
+    =========================================================================
+*/
+#ifndef ZMX_BROKER_H_INCLUDED
+#define ZMX_BROKER_H_INCLUDED
+
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZMX_BROKER_DEFAULT_ENDPOINT   "tcp://127.0.0.1:5555"
+#define ZMX_HEARTBEAT_INTERVAL        2500
+#define ZMX_HEARTBEAT_LIVENESS        3
+#define ZMX_BROKER_QUEUE_LIMIT        100000
+#define ZMX_BROKER_QUEUE_BYTES        (256 * 1024 * 1024)
+#define ZMX_BROKER_REQUEST_TIMEOUT    30000
+#define ZMX_BROKER_MAX_FRAME_SIZE     (16 * 1024 * 1024)
+#define ZMX_BROKER_MAX_SERVICES       10000
+#define ZMX_BROKER_MAX_WORKERS        100000
+
+//  The broker's actor function; args is a zmx_service_args_t *.
+void
+    zmx_broker_actor (zsock_t *pipe, void *args);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

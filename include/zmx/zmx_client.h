@@ -1,0 +1,94 @@
+/*  =========================================================================
+    zmx_client - a Majordomo client with Lazy Pirate reliability
+
+    Synchronous use: zmx_client_request sends a request and waits for the
+    reply; on timeout it closes the socket, opens a new one to the next
+    broker in its list, and resends, up to `retries` times, then fails.
+
+        zmx_client_t *client = zmx_client_new ("tcp://127.0.0.1:5555");
+        zmsg_t *request = zmsg_new ();
+        zmsg_addstr (request, "hello");
+        zmsg_t *reply = zmx_client_request (client, "echo", &request);
+        if (!reply)
+            printf ("failed: %s\n", zmx_strerror (zmx_client_error (client)));
+        zmsg_destroy (&reply);
+        zmx_client_destroy (&client);
+
+    Asynchronous use: zmx_client_send any number of requests, then
+    zmx_client_recv the replies as they come (in completion order; the
+    caller matches them by content). Do not mix the two styles on one
+    client: a retry in the synchronous call reopens the socket, discarding
+    replies still on the way.
+
+    Speaks MDP/0.1 (7/MDP).
+    =========================================================================
+*/
+#ifndef ZMX_CLIENT_H_INCLUDED
+#define ZMX_CLIENT_H_INCLUDED
+
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zmx_client_t zmx_client_t;
+
+//  Create a client for one broker endpoint or a comma-separated list to
+//  fail over between ("tcp://a:5555,tcp://b:5555"). Returns NULL if the
+//  list is empty or an endpoint is malformed.
+zmx_client_t *
+    zmx_client_new (const char *endpoints);
+
+//  Close and free. Idempotent; nulls *self_p.
+void
+    zmx_client_destroy (zmx_client_t **self_p);
+
+//  Per-attempt timeout (msec, default 2500) and retries after the first
+//  attempt (default 3).
+void
+    zmx_client_set_timeout (zmx_client_t *self, int timeout_ms);
+void
+    zmx_client_set_retries (zmx_client_t *self, int retries);
+
+//  Use CURVE: see zmx_security_client_curve for the arguments. Returns
+//  ZMX_OK or ZMX_ESECURITY.
+int
+    zmx_client_set_curve (zmx_client_t *self, const char *client_cert_path,
+                          const char *server_key);
+
+//  Send `*request_p` to `service` and wait for the reply, retrying as set.
+//  Consumes *request_p on every path. Returns the reply body (caller owns)
+//  or NULL: zmx_client_error then says ZMX_ETIMEDOUT, ZMX_ETERM or
+//  ZMX_EINVAL.
+zmsg_t *
+    zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p);
+
+//  Asynchronous: queue a request without waiting. Consumes *request_p.
+//  Returns ZMX_OK, or ZMX_EINVAL for a bad service name.
+int
+    zmx_client_send (zmx_client_t *self, const char *service, zmsg_t **request_p);
+
+//  Asynchronous: wait up to timeout_ms (-1 forever) for the next reply.
+//  Returns its body and, if service_p is not NULL, the service name in
+//  *service_p (caller frees both); NULL on timeout or interrupt.
+zmsg_t *
+    zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p);
+
+//  Error code of the last failed call (ZMX_OK if none).
+int
+    zmx_client_error (zmx_client_t *self);
+
+//  The endpoint the client is currently talking to.
+const char *
+    zmx_client_endpoint (zmx_client_t *self);
+
+//  The socket, for polling replies alongside other sockets. NULL before the
+//  first request.
+zsock_t *
+    zmx_client_socket (zmx_client_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

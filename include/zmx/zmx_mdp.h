@@ -1,0 +1,149 @@
+/*  =========================================================================
+    zmx_mdp - Majordomo codec: 7/MDP (MDP/0.1) and 18/MDP (MDP/0.2)
+
+    The decoder checks every frame of a message (count, sizes, protocol
+    header, command byte, printable service name, envelope delimiter) before
+    anything else looks at it, and says why a message is invalid. It works
+    on plain (pointer, size) frame views so that the broker can decode
+    zmq_msg_t arrays without copying and the fuzzer can feed raw bytes.
+
+    Frame layouts, after any ROUTER identity frame (see docs/PROTOCOLS.md):
+
+      MDP/0.1 client:  "" "MDPC01" service body...           REQUEST/REPLY
+      MDP/0.1 worker:  "" "MDPW01" 0x01 service [credit]     READY
+                       "" "MDPW01" 0x02|0x03 addr "" body... REQUEST/REPLY
+                       "" "MDPW01" 0x04|0x05                 HEARTBEAT/DISC.
+      MDP/0.2 client:  "MDPC02" 0x01 service body...         REQUEST
+                       "MDPC02" 0x02|0x03 service body...    PARTIAL/FINAL
+      MDP/0.2 worker:  "MDPW02" 0x01 service [credit]        READY
+                       "MDPW02" 0x02|0x03|0x04 addr "" body  REQ/PARTIAL/FINAL
+                       "MDPW02" 0x05|0x06                    HEARTBEAT/DISC.
+
+    [credit] is the zmx worker-credit extension: an optional last READY
+    frame holding a decimal number 1..ZMX_MDP_MAX_CREDIT, the number of
+    requests the worker accepts in flight. Without it a worker gets one.
+    =========================================================================
+*/
+#ifndef ZMX_MDP_H_INCLUDED
+#define ZMX_MDP_H_INCLUDED
+
+#include <czmq.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZMX_MDPC01 "MDPC01"
+#define ZMX_MDPW01 "MDPW01"
+#define ZMX_MDPC02 "MDPC02"
+#define ZMX_MDPW02 "MDPW02"
+
+//  Command bytes, MDP/0.1 worker
+#define ZMX_MDPW01_READY      0x01
+#define ZMX_MDPW01_REQUEST    0x02
+#define ZMX_MDPW01_REPLY      0x03
+#define ZMX_MDPW01_HEARTBEAT  0x04
+#define ZMX_MDPW01_DISCONNECT 0x05
+//  Command bytes, MDP/0.2 client
+#define ZMX_MDPC02_REQUEST    0x01
+#define ZMX_MDPC02_PARTIAL    0x02
+#define ZMX_MDPC02_FINAL      0x03
+//  Command bytes, MDP/0.2 worker
+#define ZMX_MDPW02_READY      0x01
+#define ZMX_MDPW02_REQUEST    0x02
+#define ZMX_MDPW02_PARTIAL    0x03
+#define ZMX_MDPW02_FINAL      0x04
+#define ZMX_MDPW02_HEARTBEAT  0x05
+#define ZMX_MDPW02_DISCONNECT 0x06
+
+//  Limits the decoder enforces
+#define ZMX_MDP_MAX_SERVICE   255   //  bytes in a service name
+#define ZMX_MDP_MAX_ADDRESS   256   //  bytes in a client address frame
+                                    //  (a routing id of up to 255 bytes
+                                    //  plus the broker's one-byte tag)
+#define ZMX_MDP_MAX_FRAMES    64    //  frames in one message, all included
+#define ZMX_MDP_MAX_CREDIT    100000
+
+typedef enum {
+    ZMX_MDP_INVALID = 0,
+    ZMX_MDP_CLIENT_REQUEST,     //  client -> broker
+    ZMX_MDP_CLIENT_REPLY,       //  broker -> client (0.1)
+    ZMX_MDP_CLIENT_PARTIAL,     //  broker -> client (0.2)
+    ZMX_MDP_CLIENT_FINAL,       //  broker -> client (0.2)
+    ZMX_MDP_WORKER_READY,       //  worker -> broker
+    ZMX_MDP_WORKER_REQUEST,     //  broker -> worker
+    ZMX_MDP_WORKER_REPLY,       //  worker -> broker (0.1)
+    ZMX_MDP_WORKER_PARTIAL,     //  worker -> broker (0.2)
+    ZMX_MDP_WORKER_FINAL,       //  worker -> broker (0.2)
+    ZMX_MDP_WORKER_HEARTBEAT,   //  both ways
+    ZMX_MDP_WORKER_DISCONNECT   //  both ways
+} zmx_mdp_command_t;
+
+//  Which end is decoding: it decides which commands are legal to receive.
+typedef enum {
+    ZMX_MDP_AT_BROKER,          //  client and worker commands sent to a broker
+    ZMX_MDP_AT_WORKER,          //  broker commands sent to a worker
+    ZMX_MDP_AT_CLIENT           //  broker replies sent to a client
+} zmx_mdp_side_t;
+
+typedef struct {
+    const void *data;
+    size_t size;
+} zmx_mdp_frame_t;
+
+//  What the decoder found. Frame indexes refer to the array passed in;
+//  0 means "not present" (index 0 is never a service, address or body).
+typedef struct {
+    zmx_mdp_command_t command;
+    int version;                //  1 = MDP/0.1, 2 = MDP/0.2
+    size_t service;             //  index of the service name frame
+    size_t address;             //  index of the client address frame
+    size_t body;                //  index of the first body frame (== count if none)
+    uint32_t credit;            //  READY: announced credit, 0 if none
+    const char *error;          //  static reason when command is INVALID
+} zmx_mdp_view_t;
+
+//  Decode `count` frames (no ROUTER identity frame) received at `side`.
+//  Returns 0 and fills *view, or -1 with view->command = ZMX_MDP_INVALID
+//  and view->error set. Never reads beyond the frames given.
+int
+    zmx_mdp_decode (const zmx_mdp_frame_t *frames, size_t count,
+                    zmx_mdp_side_t side, zmx_mdp_view_t *view);
+
+//  Decode a CZMQ message (convenience for clients and workers; the message
+//  is not modified). Same return as zmx_mdp_decode.
+int
+    zmx_mdp_decode_msg (zmsg_t *msg, zmx_mdp_side_t side, zmx_mdp_view_t *view);
+
+//  Name of a command, e.g. "READY"; "INVALID" for anything unknown.
+const char *
+    zmx_mdp_command_name (zmx_mdp_command_t command);
+
+//  True if the string is a valid service name: 1..255 printable ASCII bytes.
+bool
+    zmx_mdp_service_valid (const void *data, size_t size);
+
+//  Encoders for the zmsg-based client and worker classes. Each pushes the
+//  protocol frames in front of `msg` (which holds the body, possibly empty)
+//  for MDP/0.1, or MDP/0.2 when version is 2.
+
+//  Client REQUEST: [""] header service body...
+void
+    zmx_mdp_wrap_client_request (zmsg_t *msg, int version, const char *service);
+//  Worker READY; credit 0 leaves the extension frame out.
+zmsg_t *
+    zmx_mdp_worker_ready (int version, const char *service, uint32_t credit);
+//  Worker HEARTBEAT or DISCONNECT (command is ZMX_MDP_WORKER_HEARTBEAT or
+//  ZMX_MDP_WORKER_DISCONNECT).
+zmsg_t *
+    zmx_mdp_worker_signal (int version, zmx_mdp_command_t command);
+//  Worker REPLY (0.1) / FINAL or PARTIAL (0.2) to the client at `address`.
+void
+    zmx_mdp_wrap_worker_reply (zmsg_t *msg, int version, zmx_mdp_command_t command,
+                               zframe_t *address);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,94 @@
+/*  =========================================================================
+    zmx_worker - a Majordomo worker with Paranoid Pirate reliability
+
+    Connects to a broker, registers one service, and hands requests to the
+    caller. Heartbeats flow both ways; when the broker falls silent for
+    liveness x interval (or says DISCONNECT) the worker closes its socket
+    and reconnects with exponential backoff, then registers again.
+
+        zmx_worker_t *worker = zmx_worker_new ("tcp://127.0.0.1:5555", "echo");
+        while (true) {
+            zframe_t *reply_to;
+            zmsg_t *request = zmx_worker_recv (worker, -1, &reply_to);
+            if (!request)
+                break;                          //  interrupted
+            zmx_worker_send (worker, &request, &reply_to);   //  echo it
+        }
+        zmx_worker_destroy (&worker);
+
+    Speaks MDP/0.1 (7/MDP). With zmx_worker_set_credit (w, N), N > 1, it
+    announces the zmx credit extension and the broker keeps up to N requests
+    in flight to it: replies may then be sent in any order, each with the
+    reply_to of its request.
+    =========================================================================
+*/
+#ifndef ZMX_WORKER_H_INCLUDED
+#define ZMX_WORKER_H_INCLUDED
+
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zmx_worker_t zmx_worker_t;
+
+//  Create a worker for `service` at broker `endpoint`. It connects on the
+//  first zmx_worker_recv, so setters called before then apply from the
+//  start. Returns NULL if an argument is invalid.
+zmx_worker_t *
+    zmx_worker_new (const char *endpoint, const char *service);
+
+//  Send DISCONNECT, close, free. Idempotent; nulls *self_p.
+void
+    zmx_worker_destroy (zmx_worker_t **self_p);
+
+//  Heartbeat interval (msec) and liveness; defaults 2500 and 3.
+void
+    zmx_worker_set_heartbeat (zmx_worker_t *self, int interval_ms, int liveness);
+
+//  Reconnect backoff: first delay and cap (msec); defaults 100 and 5000.
+void
+    zmx_worker_set_reconnect (zmx_worker_t *self, int initial_ms, int max_ms);
+
+//  Requests in flight (1..ZMX_MDP_MAX_CREDIT). 1 = plain RFC worker.
+void
+    zmx_worker_set_credit (zmx_worker_t *self, uint32_t credit);
+
+//  Use CURVE: see zmx_security_client_curve for the arguments. Returns
+//  ZMX_OK or ZMX_ESECURITY (checked now, applied at each connect).
+int
+    zmx_worker_set_curve (zmx_worker_t *self, const char *client_cert_path,
+                          const char *server_key);
+
+//  Wait up to timeout_ms (-1 = forever) for a request. Returns the request
+//  body and sets *reply_to_p to the address to answer (caller owns both),
+//  or returns NULL on timeout or interrupt (see zmx_worker_error).
+//  Heartbeats and reconnects are handled inside this call.
+zmsg_t *
+    zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p);
+
+//  Send a reply; consumes *reply_p and *reply_to_p on every path. Returns
+//  ZMX_OK, or ZMX_EAGAIN if the broker connection was lost meanwhile (the
+//  reply is dropped; the client's retry covers it).
+int
+    zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p);
+
+//  The reason the last zmx_worker_recv returned NULL: ZMX_ETIMEDOUT or
+//  ZMX_ETERM.
+int
+    zmx_worker_error (zmx_worker_t *self);
+
+//  How many times the worker has (re)connected; 1 after the first connect.
+uint64_t
+    zmx_worker_connects (zmx_worker_t *self);
+
+//  The socket, for polling alongside others (readable = call recv).
+//  NULL before the first connect.
+zsock_t *
+    zmx_worker_socket (zmx_worker_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

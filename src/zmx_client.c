@@ -1,0 +1,404 @@
+/*  =========================================================================
+    zmx_client - a Majordomo client with Lazy Pirate reliability
+
+    Design notes:
+
+    - One DEALER socket, created lazily, so the client can keep many
+      requests outstanding (asynchronous use) and still speak 7/MDP with
+      its explicit empty delimiter frame.
+    - A synchronous request that times out closes its socket (linger 0) and
+      moves to the next endpoint of the list, so a late reply to an earlier
+      attempt can never be taken for the answer to a later request. The
+      request frames are built once and resent with ZFRAME_REUSE, which
+      shares the body buffers instead of copying them per attempt.
+    - Replies are checked with the codec: anything that is not an MDP/0.1
+      REPLY for the service asked is dropped and logged at debug level, and
+      the wait goes on until the attempt's deadline.
+    - Asynchronous sends block for at most the request timeout when the
+      socket's queue is full (the broker is gone or slow), and then fail
+      with ZMX_ETIMEDOUT rather than hanging the caller.
+    =========================================================================
+*/
+#include "zmx_classes.h"
+
+#define S_TAG       0x7a6d0043  //  "zm" 0x0043: live zmx_client_t
+#define S_TAG_DEAD  0xDeadBeef  //  Written on destroy
+#define S_LOG       "client"
+
+struct _zmx_client_t {
+    uint32_t tag;               //  S_TAG while alive
+    char **endpoints;           //  Broker endpoints to fail over between
+    size_t endpoint_count;      //  Entries in endpoints
+    size_t current;             //  Index of the endpoint in use
+    zsock_t *socket;            //  DEALER to the current broker, or NULL
+    int timeout;                //  Per-attempt timeout, msec
+    int retries;                //  Attempts after the first
+    char *curve_cert;           //  Client certificate path, NULL = no CURVE
+    char *curve_server_key;     //  Server key or its certificate path
+    int rcvtimeo;               //  Receive timeout currently set on socket
+    int error;                  //  Error of the last failed call
+};
+
+static bool
+s_endpoint_valid (const char *endpoint)
+{
+    const char *separator = strstr (endpoint, "://");
+    if (!separator || separator == endpoint || !separator [3])
+        return false;
+    for (const char *scan = endpoint; *scan; scan++)
+        if (*scan <= ' ' || (unsigned char) *scan >= 127)
+            return false;
+    return true;
+}
+
+void
+zmx_client_destroy (zmx_client_t **self_p)
+{
+    assert (self_p);
+    zmx_client_t *self = *self_p;
+    if (self) {
+        assert (self->tag == S_TAG);
+        zsock_destroy (&self->socket);
+        for (size_t index = 0; index < self->endpoint_count; index++)
+            free (self->endpoints [index]);
+        free (self->endpoints);
+        free (self->curve_cert);
+        free (self->curve_server_key);
+        self->tag = S_TAG_DEAD;
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Split "a, b,c" into the endpoint array; false if any entry is invalid.
+static bool
+s_client_parse (zmx_client_t *self, const char *endpoints)
+{
+    char *copy = strdup (endpoints);
+    size_t capacity = 1;
+    for (const char *scan = copy; *scan; scan++)
+        capacity += *scan == ',';
+    self->endpoints = (char **) zmalloc (capacity * sizeof (char *));
+    bool valid = true;
+    char *rest = copy;
+    char *item;
+    while (valid && (item = strsep (&rest, ","))) {
+        while (*item == ' ' || *item == '\t')
+            item++;
+        size_t length = strlen (item);
+        while (length && (item [length - 1] == ' ' || item [length - 1] == '\t'))
+            item [--length] = 0;
+        valid = s_endpoint_valid (item);
+        if (valid)
+            self->endpoints [self->endpoint_count++] = strdup (item);
+        else
+            zmx_log_error (S_LOG, "invalid broker endpoint \"%s\"", item);
+    }
+    free (copy);
+    return valid && self->endpoint_count > 0;
+}
+
+zmx_client_t *
+zmx_client_new (const char *endpoints)
+{
+    if (!endpoints || !*endpoints) {
+        zmx_log_error (S_LOG, "no broker endpoint given");
+        return NULL;
+    }
+    zmx_client_t *self = (zmx_client_t *) zmalloc (sizeof (zmx_client_t));
+    self->tag = S_TAG;
+    self->timeout = 2500;
+    self->retries = 3;
+    self->rcvtimeo = -1;
+    self->error = ZMX_OK;
+    if (!s_client_parse (self, endpoints))
+        zmx_client_destroy (&self);
+    return self;
+}
+
+void
+zmx_client_set_timeout (zmx_client_t *self, int timeout_ms)
+{
+    assert (self && self->tag == S_TAG);
+    if (timeout_ms < 1) {
+        zmx_log_warning (S_LOG, "ignoring timeout %d ms: must be positive", timeout_ms);
+        return;
+    }
+    self->timeout = timeout_ms;
+    if (self->socket)
+        zsock_set_sndtimeo (self->socket, timeout_ms);
+}
+
+void
+zmx_client_set_retries (zmx_client_t *self, int retries)
+{
+    assert (self && self->tag == S_TAG);
+    if (retries < 0) {
+        zmx_log_warning (S_LOG, "ignoring retries %d: must be 0 or more", retries);
+        return;
+    }
+    self->retries = retries;
+}
+
+int
+zmx_client_set_curve (zmx_client_t *self, const char *client_cert_path, const char *server_key)
+{
+    assert (self && self->tag == S_TAG);
+    if (!client_cert_path || !server_key)
+        return ZMX_ESECURITY;
+    //  Check the files now, with the very code that applies them at each
+    //  connect, so that a bad path fails here and not in mid-request.
+    zsock_t *scratch = zsock_new (ZMQ_DEALER);
+    int rc = scratch? zmx_security_client_curve (scratch, client_cert_path, server_key)
+                    : ZMX_ESECURITY;
+    zsock_destroy (&scratch);
+    if (rc != ZMX_OK)
+        return ZMX_ESECURITY;
+    free (self->curve_cert);
+    free (self->curve_server_key);
+    self->curve_cert = strdup (client_cert_path);
+    self->curve_server_key = strdup (server_key);
+    return ZMX_OK;
+}
+
+//  Open the socket to the current endpoint. Returns ZMX_OK, ZMX_ESECURITY
+//  or ZMX_EADDR.
+static int
+s_client_connect (zmx_client_t *self)
+{
+    const char *endpoint = self->endpoints [self->current];
+    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    if (!socket)
+        return ZMX_EADDR;
+    zsock_set_linger (socket, 0);
+    zsock_set_sndtimeo (socket, self->timeout);
+    int rc = ZMX_OK;
+    if (self->curve_cert
+        && zmx_security_client_curve (socket, self->curve_cert, self->curve_server_key) != ZMX_OK)
+        rc = ZMX_ESECURITY;
+    else
+    if (zsock_connect (socket, "%s", endpoint) != 0) {
+        zmx_log_warning (S_LOG, "cannot connect to %s: %s", endpoint,
+                         zmq_strerror (zmq_errno ()));
+        rc = ZMX_EADDR;
+    }
+    if (rc == ZMX_OK) {
+        self->socket = socket;
+        self->rcvtimeo = -1;
+    }
+    else
+        zsock_destroy (&socket);
+    return rc;
+}
+
+//  Give up on the current broker: drop the socket, and anything still
+//  queued on it, and use the next endpoint from now on.
+static void
+s_client_failover (zmx_client_t *self)
+{
+    zsock_destroy (&self->socket);
+    self->current = (self->current + 1) % self->endpoint_count;
+    if (self->endpoint_count > 1)
+        zmx_log_info (S_LOG, "failing over to %s", self->endpoints [self->current]);
+}
+
+//  Receive one message within wait_ms (-1 = forever). NULL on timeout
+//  (errno EAGAIN), interrupt or context end.
+static zmsg_t *
+s_client_wait (zmx_client_t *self, int wait_ms)
+{
+    if (self->rcvtimeo != wait_ms) {
+        zsock_set_rcvtimeo (self->socket, wait_ms);
+        self->rcvtimeo = wait_ms;
+    }
+    return zmsg_recv (self->socket);
+}
+
+//  Check a reply and strip its protocol frames. `expected` is the service
+//  asked, or NULL to accept any. Returns the body, or NULL if the message
+//  was invalid (it is consumed either way).
+static zmsg_t *
+s_client_unwrap (zmx_client_t *self, zmsg_t **msg_p, const char *expected, char **service_p)
+{
+    zmx_mdp_view_t view;
+    zmsg_t *msg = *msg_p;
+    *msg_p = NULL;
+    bool valid = zmx_mdp_decode_msg (msg, ZMX_MDP_AT_CLIENT, &view) == 0
+                 && view.version == 1 && view.command == ZMX_MDP_CLIENT_REPLY && view.service;
+    const char *reason = view.command == ZMX_MDP_INVALID? view.error: "not an MDP/0.1 REPLY";
+    for (size_t index = 0; valid && index < view.body; index++) {
+        zframe_t *frame = zmsg_pop (msg);
+        if (index == view.service) {
+            if (expected && !zframe_streq (frame, expected)) {
+                reason = "reply for another service";
+                valid = false;
+            }
+            else
+            if (service_p)
+                *service_p = zframe_strdup (frame);
+        }
+        zframe_destroy (&frame);
+    }
+    if (!valid) {
+        zmx_log_debug (S_LOG, "dropped invalid reply from %s: %s",
+                       self->endpoints [self->current], reason);
+        if (service_p)
+            zstr_free (service_p);
+        zmsg_destroy (&msg);
+    }
+    return msg;
+}
+
+//  Send the already wrapped request again without giving it up.
+static int
+s_client_resend (zmx_client_t *self, zmsg_t *request)
+{
+    zframe_t *frame = zmsg_first (request);
+    while (frame) {
+        zframe_t *next = zmsg_next (request);
+        if (zframe_send (&frame, self->socket, ZFRAME_REUSE | (next? ZFRAME_MORE: 0)) != 0)
+            return -1;
+        frame = next;
+    }
+    return 0;
+}
+
+//  One Lazy Pirate attempt: send, then wait for a valid reply until the
+//  timeout. Returns ZMX_OK with *reply_p set, or ZMX_ETIMEDOUT, ZMX_ETERM,
+//  ZMX_ESECURITY, ZMX_EADDR.
+static int
+s_client_attempt (zmx_client_t *self, const char *service, zmsg_t *request, zmsg_t **reply_p)
+{
+    int rc = self->socket? ZMX_OK: s_client_connect (self);
+    if (rc != ZMX_OK)
+        return rc;
+    if (s_client_resend (self, request) != 0)
+        return errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
+    int64_t deadline = zclock_mono () + self->timeout;
+    while (!zsys_interrupted) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            return ZMX_ETIMEDOUT;
+        zmsg_t *msg = s_client_wait (self, (int) left);
+        if (!msg)
+            return errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
+        *reply_p = s_client_unwrap (self, &msg, service, NULL);
+        if (*reply_p)
+            return ZMX_OK;
+    }
+    return ZMX_ETERM;
+}
+
+zmsg_t *
+zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p)
+{
+    assert (self && self->tag == S_TAG);
+    assert (request_p);
+    zmsg_t *request = *request_p;
+    *request_p = NULL;
+    if (!request || !service || !zmx_mdp_service_valid (service, strlen (service))) {
+        zmsg_destroy (&request);
+        self->error = ZMX_EINVAL;
+        return NULL;
+    }
+    zmx_mdp_wrap_client_request (request, 1, service);
+    zmsg_t *reply = NULL;
+    int rc = ZMX_ETIMEDOUT;
+    for (int attempt = 0; attempt <= self->retries; attempt++) {
+        rc = s_client_attempt (self, service, request, &reply);
+        if (rc == ZMX_OK || rc == ZMX_ETERM || rc == ZMX_ESECURITY)
+            break;
+        zmx_log_debug (S_LOG, "%s: no reply from %s within %d ms (attempt %d of %d)", service,
+                       self->endpoints [self->current], self->timeout, attempt + 1,
+                       self->retries + 1);
+        s_client_failover (self);
+    }
+    //  An interrupted request may still be answered: never let that reply
+    //  meet the next request.
+    if (rc != ZMX_OK)
+        zsock_destroy (&self->socket);
+    zmsg_destroy (&request);
+    self->error = rc;
+    return reply;
+}
+
+int
+zmx_client_send (zmx_client_t *self, const char *service, zmsg_t **request_p)
+{
+    assert (self && self->tag == S_TAG);
+    assert (request_p);
+    zmsg_t *request = *request_p;
+    *request_p = NULL;
+    int rc = ZMX_EINVAL;
+    if (request && service && zmx_mdp_service_valid (service, strlen (service))) {
+        rc = self->socket? ZMX_OK: s_client_connect (self);
+        if (rc == ZMX_OK) {
+            zmx_mdp_wrap_client_request (request, 1, service);
+            if (zmsg_send (&request, self->socket) != 0)
+                rc = errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
+        }
+    }
+    zmsg_destroy (&request);
+    self->error = rc;
+    return rc;
+}
+
+zmsg_t *
+zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p)
+{
+    assert (self && self->tag == S_TAG);
+    if (service_p)
+        *service_p = NULL;
+    if (!self->socket) {
+        self->error = ZMX_EINVAL;   //  Nothing was sent
+        return NULL;
+    }
+    //  First look without waiting, so that a reply already queued costs no
+    //  clock read and no socket option change.
+    zmsg_t *reply = NULL;
+    int64_t deadline = -1;
+    int wait = 0;
+    self->error = ZMX_OK;
+    while (!reply && !self->error) {
+        if (zsys_interrupted) {
+            self->error = ZMX_ETERM;
+            break;
+        }
+        zmsg_t *msg = s_client_wait (self, wait);
+        if (!msg && errno != EAGAIN)
+            self->error = ZMX_ETERM;
+        if (msg)
+            reply = s_client_unwrap (self, &msg, NULL, service_p);
+        if (reply || self->error)
+            break;
+        int64_t now = zclock_mono ();
+        if (deadline < 0)
+            deadline = timeout_ms < 0? INT64_MAX: now + timeout_ms;
+        if (now >= deadline)
+            self->error = ZMX_ETIMEDOUT;
+        else
+            wait = timeout_ms < 0? -1: (int) (deadline - now);
+    }
+    return reply;
+}
+
+int
+zmx_client_error (zmx_client_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    return self->error;
+}
+
+const char *
+zmx_client_endpoint (zmx_client_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    return self->endpoints [self->current];
+}
+
+zsock_t *
+zmx_client_socket (zmx_client_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    return self->socket;
+}

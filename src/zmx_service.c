@@ -1,0 +1,192 @@
+/*  =========================================================================
+    zmx_service - the common interface of every service zmxd hosts
+
+    Wraps a service actor: starts it, reads its start-up status, and speaks
+    the common pipe commands for the host. The table of built-in services
+    is the only place zmxd learns which services exist.
+    =========================================================================
+*/
+#include "zmx_classes.h"
+
+struct _zmx_service_t {
+    char *name;                 //  Instance name, for logs
+    zactor_t *actor;            //  The running service actor
+    zlist_t *endpoints;         //  Endpoints reported at start-up
+};
+
+typedef struct {
+    const char *type;
+    zactor_fn *actor;
+} s_service_type_t;
+
+static const s_service_type_t s_service_table [] = {
+    { "broker", zmx_broker_actor },
+};
+
+static const char *s_service_type_names [] = { "broker", NULL };
+
+zactor_fn *
+zmx_service_lookup (const char *type)
+{
+    if (!type)
+        return NULL;
+    for (size_t index = 0; index < sizeof s_service_table / sizeof s_service_table [0]; index++)
+        if (streq (type, s_service_table [index].type))
+            return s_service_table [index].actor;
+    return NULL;
+}
+
+const char **
+zmx_service_types (void)
+{
+    return s_service_type_names;
+}
+
+void
+zmx_service_destroy (zmx_service_t **self_p)
+{
+    assert (self_p);
+    zmx_service_t *self = *self_p;
+    if (self) {
+        zactor_destroy (&self->actor);
+        zlist_destroy (&self->endpoints);
+        free (self->name);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zmx_service_t *
+zmx_service_new (const char *name, zactor_fn *actor, zconfig_t *config,
+                 zmx_security_t *security)
+{
+    assert (name);
+    assert (actor);
+    zmx_service_t *self = (zmx_service_t *) zmalloc (sizeof (zmx_service_t));
+    self->name = strdup (name);
+    self->endpoints = zlist_new ();
+    zlist_autofree (self->endpoints);
+
+    zmx_service_args_t args = { name, config, security };
+    self->actor = zactor_new (actor, &args);
+    zmsg_t *status = self->actor? zmsg_recv (self->actor): NULL;
+    char *verdict = status? zmsg_popstr (status): NULL;
+    if (verdict && streq (verdict, ZMX_SERVICE_READY)) {
+        char *endpoint;
+        while ((endpoint = zmsg_popstr (status))) {
+            zlist_append (self->endpoints, endpoint);
+            free (endpoint);
+        }
+    }
+    else {
+        char *reason = status? zmsg_popstr (status): NULL;
+        zmx_log_error (name, "cannot start: %s", reason? reason: "no status from actor");
+        free (reason);
+        zmx_service_destroy (&self);
+    }
+    free (verdict);
+    zmsg_destroy (&status);
+    return self;
+}
+
+const char *
+zmx_service_name (zmx_service_t *self)
+{
+    assert (self);
+    return self->name;
+}
+
+zlist_t *
+zmx_service_endpoints (zmx_service_t *self)
+{
+    assert (self);
+    zlist_t *copy = zlist_dup (self->endpoints);
+    return copy;
+}
+
+const char *
+zmx_service_endpoint (zmx_service_t *self)
+{
+    assert (self);
+    return (const char *) zlist_first (self->endpoints);
+}
+
+zhash_t *
+zmx_service_counters (zmx_service_t *self)
+{
+    assert (self);
+    zhash_t *counters = zhash_new ();
+    zhash_autofree (counters);
+    if (zstr_send (self->actor, ZMX_SERVICE_COUNTERS) != 0)
+        return counters;
+    zmsg_t *reply = zmsg_recv (self->actor);
+    char *pair;
+    while (reply && (pair = zmsg_popstr (reply))) {
+        char *equals = strchr (pair, '=');
+        if (equals) {
+            *equals = 0;
+            zhash_update (counters, pair, equals + 1);
+        }
+        free (pair);
+    }
+    zmsg_destroy (&reply);
+    return counters;
+}
+
+uint64_t
+zmx_service_counter (zmx_service_t *self, const char *counter)
+{
+    zhash_t *counters = zmx_service_counters (self);
+    const char *value = (const char *) zhash_lookup (counters, counter);
+    uint64_t result = value? strtoull (value, NULL, 10): 0;
+    zhash_destroy (&counters);
+    return result;
+}
+
+zactor_t *
+zmx_service_actor (zmx_service_t *self)
+{
+    assert (self);
+    return self->actor;
+}
+
+void
+zmx_service_send_ready (zsock_t *pipe, zlist_t *endpoints)
+{
+    zmsg_t *status = zmsg_new ();
+    zmsg_addstr (status, ZMX_SERVICE_READY);
+    for (const char *endpoint = (const char *) zlist_first (endpoints); endpoint;
+         endpoint = (const char *) zlist_next (endpoints))
+        zmsg_addstr (status, endpoint);
+    zmsg_send (&status, pipe);
+}
+
+void
+zmx_service_send_error (zsock_t *pipe, const char *reason)
+{
+    zstr_sendx (pipe, ZMX_SERVICE_ERROR, reason, NULL);
+}
+
+void
+zmx_service_reply_unknown (zsock_t *pipe, const char *command)
+{
+    char reason [300];
+    snprintf (reason, sizeof reason, "unknown command: %s", command? command: "(none)");
+    zstr_sendx (pipe, ZMX_SERVICE_ERROR, reason, NULL);
+}
+
+void
+zmx_service_wait_term (zsock_t *pipe)
+{
+    while (true) {
+        char *command = zstr_recv (pipe);
+        if (!command)
+            break;              //  Interrupted: stop anyway
+        bool term = streq (command, ZMX_SERVICE_TERM);
+        if (!term)
+            zmx_service_reply_unknown (pipe, command);
+        free (command);
+        if (term)
+            break;
+    }
+}

@@ -1,0 +1,450 @@
+/*  =========================================================================
+    zmx_worker - a Majordomo worker with Paranoid Pirate reliability
+
+    Design notes:
+
+    - All work happens inside zmx_worker_recv and zmx_worker_send, in the
+      caller's thread: there is no background thread, so heartbeats are only
+      sent while the caller is inside zmx_worker_recv (callers that do long
+      work between calls must keep it shorter than liveness x interval).
+    - Hot path: a request that is already queued costs one receive, one
+      clock read, and no socket option change (the receive timeout is
+      cached). The body frames are handed to the caller as received.
+    - Heartbeats go out at each interval tick unless something else was
+      sent since the previous tick; zmx_worker_send only sets a flag, so it
+      never reads the clock.
+    - Each connection has a generation number, stamped in front of the
+      reply_to frame the caller gets. A reply whose request arrived on an
+      earlier connection is dropped with ZMX_EAGAIN instead of reaching a
+      broker that never gave this connection that request (which a broker
+      may rightly treat as a protocol error).
+    - The socket is closed and replaced on every reconnect, as 7/MDP asks,
+      so zmx_worker_socket can change across zmx_worker_recv calls.
+    =========================================================================
+*/
+#include "zmx_classes.h"
+
+#define S_TAG               0x7a6d0057  //  "zm" 0x0057: live zmx_worker_t
+#define S_TAG_DEAD          0xDeadBeef  //  Written on destroy
+#define S_LOG               "worker"
+#define S_STAMP_SIZE        sizeof (uint32_t)   //  Generation in front of reply_to
+#define S_DISCONNECT_LINGER 100         //  msec to flush DISCONNECT on destroy
+#define S_HWM_MARGIN        1000        //  Queue room beyond the credit
+
+struct _zmx_worker_t {
+    uint32_t tag;               //  S_TAG while alive
+    char *endpoint;             //  Broker endpoint
+    char *service;              //  Service name we register
+    char *curve_cert;           //  Client certificate path, NULL = no CURVE
+    char *curve_server_key;     //  Server key or its certificate path
+    zsock_t *socket;            //  DEALER to the broker; NULL while disconnected
+    int interval;               //  Heartbeat interval, msec
+    int liveness;               //  Silent intervals before the broker is dead
+    int backoff_initial;        //  First reconnect delay, msec
+    int backoff_max;            //  Cap of the reconnect delay, msec
+    int backoff;                //  Delay to use for the next reconnect, msec
+    uint32_t credit;            //  Requests we accept in flight
+    uint32_t generation;        //  Number of the current connection
+    uint64_t connects;          //  Successful connects so far
+    int64_t heartbeat_at;       //  Next heartbeat tick (zclock_mono)
+    int64_t expires_at;         //  The broker is dead if silent until then
+    int64_t reconnect_at;       //  When to reconnect while socket is NULL
+    int rcvtimeo;               //  Receive timeout currently set on socket
+    bool sent;                  //  Sent something since the last tick
+    int disconnects;            //  DISCONNECTs in a row, nothing else heard
+    int error;                  //  Why the last recv returned NULL
+};
+
+static bool
+s_endpoint_valid (const char *endpoint)
+{
+    const char *separator = endpoint? strstr (endpoint, "://"): NULL;
+    if (!separator || separator == endpoint || !separator [3])
+        return false;
+    for (const char *scan = endpoint; *scan; scan++)
+        if (*scan <= ' ' || *scan == ',' || (unsigned char) *scan >= 127)
+            return false;
+    return true;
+}
+
+zmx_worker_t *
+zmx_worker_new (const char *endpoint, const char *service)
+{
+    if (!s_endpoint_valid (endpoint)) {
+        zmx_log_error (S_LOG, "invalid broker endpoint \"%s\"", endpoint? endpoint: "(null)");
+        return NULL;
+    }
+    if (!service || !zmx_mdp_service_valid (service, strlen (service))) {
+        zmx_log_error (S_LOG, "invalid service name \"%s\"", service? service: "(null)");
+        return NULL;
+    }
+    zmx_worker_t *self = (zmx_worker_t *) zmalloc (sizeof (zmx_worker_t));
+    self->tag = S_TAG;
+    self->endpoint = strdup (endpoint);
+    self->service = strdup (service);
+    self->interval = ZMX_HEARTBEAT_INTERVAL;
+    self->liveness = ZMX_HEARTBEAT_LIVENESS;
+    self->backoff_initial = 100;
+    self->backoff_max = 5000;
+    self->backoff = self->backoff_initial;
+    self->credit = 1;
+    self->rcvtimeo = -1;
+    self->error = ZMX_OK;
+    return self;
+}
+
+//  Send a HEARTBEAT or DISCONNECT; never blocks (sndtimeo is 0).
+static void
+s_worker_signal (zmx_worker_t *self, zmx_mdp_command_t command)
+{
+    zmsg_t *msg = zmx_mdp_worker_signal (1, command);
+    if (zmsg_send (&msg, self->socket) == 0)
+        self->sent = true;
+}
+
+void
+zmx_worker_destroy (zmx_worker_t **self_p)
+{
+    assert (self_p);
+    zmx_worker_t *self = *self_p;
+    if (self) {
+        assert (self->tag == S_TAG);
+        if (self->socket) {
+            //  Tell the broker now rather than letting it time us out, but
+            //  don't hold up the process if the broker is gone.
+            zsock_set_linger (self->socket, S_DISCONNECT_LINGER);
+            s_worker_signal (self, ZMX_MDP_WORKER_DISCONNECT);
+            zsock_destroy (&self->socket);
+        }
+        free (self->endpoint);
+        free (self->service);
+        free (self->curve_cert);
+        free (self->curve_server_key);
+        self->tag = S_TAG_DEAD;
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+zmx_worker_set_heartbeat (zmx_worker_t *self, int interval_ms, int liveness)
+{
+    assert (self && self->tag == S_TAG);
+    if (interval_ms < 1 || liveness < 1) {
+        zmx_log_warning (S_LOG, "ignoring heartbeat %d ms x %d: both must be positive",
+                         interval_ms, liveness);
+        return;
+    }
+    self->interval = interval_ms;
+    self->liveness = liveness;
+}
+
+void
+zmx_worker_set_reconnect (zmx_worker_t *self, int initial_ms, int max_ms)
+{
+    assert (self && self->tag == S_TAG);
+    if (initial_ms < 1 || max_ms < initial_ms) {
+        zmx_log_warning (S_LOG, "ignoring reconnect %d..%d ms: need 0 < initial <= max",
+                         initial_ms, max_ms);
+        return;
+    }
+    self->backoff_initial = initial_ms;
+    self->backoff_max = max_ms;
+    self->backoff = initial_ms;
+}
+
+void
+zmx_worker_set_credit (zmx_worker_t *self, uint32_t credit)
+{
+    assert (self && self->tag == S_TAG);
+    if (credit < 1 || credit > ZMX_MDP_MAX_CREDIT) {
+        zmx_log_warning (S_LOG, "ignoring credit %" PRIu32 ": must be 1..%d", credit,
+                         ZMX_MDP_MAX_CREDIT);
+        return;
+    }
+    self->credit = credit;
+}
+
+int
+zmx_worker_set_curve (zmx_worker_t *self, const char *client_cert_path, const char *server_key)
+{
+    assert (self && self->tag == S_TAG);
+    if (!client_cert_path || !server_key)
+        return ZMX_ESECURITY;
+    //  Check the files now, with the very code that applies them at each
+    //  connect, so that a bad path fails here and not on a reconnect.
+    zsock_t *scratch = zsock_new (ZMQ_DEALER);
+    int rc = scratch? zmx_security_client_curve (scratch, client_cert_path, server_key)
+                    : ZMX_ESECURITY;
+    zsock_destroy (&scratch);
+    if (rc != ZMX_OK)
+        return ZMX_ESECURITY;
+    free (self->curve_cert);
+    free (self->curve_server_key);
+    self->curve_cert = strdup (client_cert_path);
+    self->curve_server_key = strdup (server_key);
+    return ZMX_OK;
+}
+
+//  Delay for the next reconnect; doubles the one after, up to the cap.
+static int
+s_worker_next_backoff (zmx_worker_t *self)
+{
+    int delay = self->backoff;
+    self->backoff = delay > self->backoff_max / 2? self->backoff_max: delay * 2;
+    return delay;
+}
+
+//  Close the connection and reconnect after delay_ms.
+static void
+s_worker_drop (zmx_worker_t *self, int64_t now, int delay_ms)
+{
+    zsock_destroy (&self->socket);
+    self->reconnect_at = now + delay_ms;
+}
+
+//  Open a new socket, connect, and register. On failure, retry later.
+static void
+s_worker_connect (zmx_worker_t *self, int64_t now)
+{
+    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    int rc = socket? 0: -1;
+    if (socket) {
+        //  Linger 0: what is queued on a dead connection is worthless.
+        //  Sends never block; the queues hold the whole credit.
+        int hwm = (int) self->credit + S_HWM_MARGIN;
+        zsock_set_linger (socket, 0);
+        zsock_set_sndtimeo (socket, 0);
+        zsock_set_sndhwm (socket, hwm);
+        zsock_set_rcvhwm (socket, hwm);
+        if (self->curve_cert)
+            rc = zmx_security_client_curve (socket, self->curve_cert, self->curve_server_key);
+        if (rc == 0 && (rc = zsock_connect (socket, "%s", self->endpoint)) != 0)
+            zmx_log_warning (S_LOG, "cannot connect to %s: %s", self->endpoint,
+                             zmq_strerror (zmq_errno ()));
+    }
+    if (rc != 0) {
+        zsock_destroy (&socket);
+        s_worker_drop (self, now, s_worker_next_backoff (self));
+        return;
+    }
+    self->socket = socket;
+    self->rcvtimeo = -1;
+    self->connects++;
+    self->generation = (uint32_t) self->connects;
+    zmsg_t *ready = zmx_mdp_worker_ready (1, self->service, self->credit > 1? self->credit: 0);
+    zmsg_send (&ready, self->socket);
+    self->sent = true;
+    self->heartbeat_at = now + self->interval;
+    self->expires_at = now + (int64_t) self->interval * self->liveness;
+    zmx_log_debug (S_LOG, "%s: connected to %s (connect %" PRIu64 ")", self->service,
+                   self->endpoint, self->connects);
+}
+
+//  Turn a REQUEST into its body and a stamped reply_to frame, without
+//  copying the body.
+static zmsg_t *
+s_worker_unwrap (zmx_worker_t *self, zmsg_t **msg_p, const zmx_mdp_view_t *view,
+                 zframe_t **reply_to_p)
+{
+    zmsg_t *request = *msg_p;
+    *msg_p = NULL;
+    for (size_t index = 0; index < view->body; index++) {
+        zframe_t *frame = zmsg_pop (request);
+        if (index == view->address) {
+            size_t size = zframe_size (frame);
+            zframe_t *reply_to = zframe_new (NULL, S_STAMP_SIZE + size);
+            byte *data = zframe_data (reply_to);
+            memcpy (data, &self->generation, S_STAMP_SIZE);
+            memcpy (data + S_STAMP_SIZE, zframe_data (frame), size);
+            *reply_to_p = reply_to;
+        }
+        zframe_destroy (&frame);
+    }
+    return request;
+}
+
+//  Act on one broker message. Returns the request body if it was a
+//  REQUEST, else NULL (the message is consumed either way).
+static zmsg_t *
+s_worker_handle (zmx_worker_t *self, zmsg_t **msg_p, int64_t now, zframe_t **reply_to_p)
+{
+    zmx_mdp_view_t view;
+    if (zmx_mdp_decode_msg (*msg_p, ZMX_MDP_AT_WORKER, &view) != 0 || view.version != 1) {
+        zmx_log_debug (S_LOG, "%s: dropped invalid message from broker: %s", self->service,
+                       view.command == ZMX_MDP_INVALID? view.error: "not MDP/0.1");
+        zmsg_destroy (msg_p);
+        return NULL;
+    }
+    if (view.command == ZMX_MDP_WORKER_DISCONNECT) {
+        //  A broker that disconnects us again before anything else is heard
+        //  gets the backoff, so that we never spin on it.
+        zmsg_destroy (msg_p);
+        int delay = ++self->disconnects == 1? 0: s_worker_next_backoff (self);
+        zmx_log_info (S_LOG, "%s: broker %s sent DISCONNECT, reconnecting in %d ms",
+                      self->service, self->endpoint, delay);
+        s_worker_drop (self, now, delay);
+        return NULL;
+    }
+    self->expires_at = now + (int64_t) self->interval * self->liveness;
+    self->backoff = self->backoff_initial;
+    self->disconnects = 0;
+    if (view.command == ZMX_MDP_WORKER_REQUEST && view.address)
+        return s_worker_unwrap (self, msg_p, &view, reply_to_p);
+    if (view.command != ZMX_MDP_WORKER_HEARTBEAT)
+        zmx_log_debug (S_LOG, "%s: dropped unexpected %s from broker", self->service,
+                       zmx_mdp_command_name (view.command));
+    zmsg_destroy (msg_p);
+    return NULL;
+}
+
+//  Heartbeat and liveness clock: runs after every receive or wait.
+static void
+s_worker_tick (zmx_worker_t *self, int64_t now)
+{
+    if (now >= self->expires_at) {
+        int delay = s_worker_next_backoff (self);
+        zmx_log_warning (S_LOG, "%s: broker %s silent for %d ms, reconnecting in %d ms",
+                         self->service, self->endpoint, self->interval * self->liveness, delay);
+        s_worker_drop (self, now, delay);
+        return;
+    }
+    if (now >= self->heartbeat_at) {
+        if (!self->sent)
+            s_worker_signal (self, ZMX_MDP_WORKER_HEARTBEAT);
+        self->sent = false;
+        self->heartbeat_at = now + self->interval;
+    }
+}
+
+//  Receive one message, waiting up to wait_ms, and act on it. Returns 1 if
+//  a message was handled (*request_p set if it was a request), 0 if none
+//  came, -1 if interrupted or the context is closing.
+static int
+s_worker_receive (zmx_worker_t *self, int wait_ms, zmsg_t **request_p, zframe_t **reply_to_p)
+{
+    if (self->rcvtimeo != wait_ms) {
+        zsock_set_rcvtimeo (self->socket, wait_ms);
+        self->rcvtimeo = wait_ms;
+    }
+    zmsg_t *msg = zmsg_recv (self->socket);
+    if (!msg)
+        return errno == EAGAIN? 0: -1;
+    int64_t now = zclock_mono ();
+    *request_p = s_worker_handle (self, &msg, now, reply_to_p);
+    if (self->socket)
+        s_worker_tick (self, now);
+    return 1;
+}
+
+//  Milliseconds from now until the next thing the worker must do.
+static int
+s_worker_wait (zmx_worker_t *self, int64_t now, int64_t deadline)
+{
+    int64_t wake = deadline;
+    if (self->socket) {
+        wake = self->heartbeat_at < wake? self->heartbeat_at: wake;
+        wake = self->expires_at < wake? self->expires_at: wake;
+    }
+    else
+        wake = self->reconnect_at < wake? self->reconnect_at: wake;
+    if (wake <= now)
+        return 0;
+    return wake - now > INT_MAX? INT_MAX: (int) (wake - now);
+}
+
+zmsg_t *
+zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
+{
+    assert (self && self->tag == S_TAG);
+    assert (reply_to_p);
+    *reply_to_p = NULL;
+    zmsg_t *request = NULL;
+    int rc = 0;
+    if (self->socket && !zsys_interrupted)
+        rc = s_worker_receive (self, 0, &request, reply_to_p);
+    if (request)
+        return request;
+
+    int64_t now = zclock_mono ();
+    int64_t deadline = timeout_ms < 0? INT64_MAX: now + timeout_ms;
+    while (rc >= 0 && !zsys_interrupted) {
+        if (!self->socket && now >= self->reconnect_at)
+            s_worker_connect (self, now);
+        int wait = s_worker_wait (self, now, deadline);
+        if (self->socket) {
+            rc = s_worker_receive (self, wait, &request, reply_to_p);
+            if (request)
+                return request;
+            now = zclock_mono ();
+            if (rc == 0 && self->socket)
+                s_worker_tick (self, now);
+        }
+        else {
+            zclock_sleep (wait);
+            now = zclock_mono ();
+        }
+        if (rc >= 0 && now >= deadline) {
+            self->error = ZMX_ETIMEDOUT;
+            return NULL;
+        }
+    }
+    self->error = ZMX_ETERM;
+    return NULL;
+}
+
+int
+zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p)
+{
+    assert (self && self->tag == S_TAG);
+    assert (reply_p);
+    assert (reply_to_p);
+    zmsg_t *reply = *reply_p;
+    zframe_t *reply_to = *reply_to_p;
+    *reply_p = NULL;
+    *reply_to_p = NULL;
+
+    int rc = ZMX_EINVAL;
+    if (reply && reply_to && zframe_size (reply_to) >= S_STAMP_SIZE) {
+        uint32_t generation;
+        memcpy (&generation, zframe_data (reply_to), S_STAMP_SIZE);
+        rc = ZMX_EAGAIN;
+        if (self->socket && generation == self->generation) {
+            zframe_t *address = zframe_new (zframe_data (reply_to) + S_STAMP_SIZE,
+                                            zframe_size (reply_to) - S_STAMP_SIZE);
+            zmx_mdp_wrap_worker_reply (reply, 1, ZMX_MDP_WORKER_REPLY, address);
+            zframe_destroy (&address);
+            if (zmsg_send (&reply, self->socket) == 0) {
+                self->sent = true;
+                rc = ZMX_OK;
+            }
+        }
+    }
+    if (rc == ZMX_EAGAIN)
+        zmx_log_debug (S_LOG, "%s: reply dropped, its broker connection is gone",
+                       self->service);
+    zmsg_destroy (&reply);
+    zframe_destroy (&reply_to);
+    return rc;
+}
+
+int
+zmx_worker_error (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    return self->error;
+}
+
+uint64_t
+zmx_worker_connects (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    return self->connects;
+}
+
+zsock_t *
+zmx_worker_socket (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    return self->socket;
+}

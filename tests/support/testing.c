@@ -1,0 +1,285 @@
+/*  =========================================================================
+    testing - the harness every tests/test_*.c uses
+    =========================================================================
+*/
+#include "testing.h"
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void
+zmx_test_fail (const char *file, int line, const char *what)
+{
+    fprintf (stderr, "    FAILED %s:%d: %s\n", file, line, what);
+    fflush (stderr);
+    _exit (1);
+}
+
+void
+zmx_test_fail_str (const char *file, int line, const char *actual, const char *expected)
+{
+    fprintf (stderr, "    FAILED %s:%d: got \"%s\", expected \"%s\"\n", file, line,
+             actual? actual: "(null)", expected);
+    fflush (stderr);
+    _exit (1);
+}
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  Run one case in a child process so that a crash, an assert or a hang
+//  fails that case alone. The parent never touches ZeroMQ, so forking is
+//  safe.
+static bool
+s_run_case (const zmx_test_t *test)
+{
+    fprintf (stderr, "case %s ...\n", test->name);
+    int64_t started = s_now_ms ();
+    pid_t pid = fork ();
+    if (pid == 0) {
+        setpgid (0, 0);         //  own group: a timeout kills helpers too
+        alarm (test->limit_s > 0? test->limit_s: 60);
+        test->run ();
+        zsys_shutdown ();
+        _exit (0);
+    }
+    int status = 0;
+    waitpid (pid, &status, 0);
+    kill (-pid, SIGKILL);       //  reap anything the case left behind
+    int64_t elapsed = s_now_ms () - started;
+    bool passed = WIFEXITED (status) && WEXITSTATUS (status) == 0;
+    if (passed)
+        fprintf (stderr, "case %s ok (%" PRId64 " ms)\n", test->name, elapsed);
+    else
+    if (WIFSIGNALED (status))
+        fprintf (stderr, "case %s FAILED: signal %d%s (%" PRId64 " ms)\n", test->name,
+                 WTERMSIG (status), WTERMSIG (status) == SIGALRM? " (time limit)": "",
+                 elapsed);
+    else
+        fprintf (stderr, "case %s FAILED: exit %d (%" PRId64 " ms)\n", test->name,
+                 WEXITSTATUS (status), elapsed);
+    return passed;
+}
+
+int
+zmx_test_main (int argc, char *argv [], const zmx_test_t *cases, size_t count)
+{
+    setvbuf (stdout, NULL, _IOLBF, 0);
+    size_t passed = 0, failed = 0;
+    for (size_t index = 0; index < count; index++) {
+        if (argc > 1) {
+            bool wanted = false;
+            for (int arg = 1; arg < argc; arg++)
+                wanted |= streq (argv [arg], cases [index].name);
+            if (!wanted)
+                continue;
+        }
+        if (s_run_case (&cases [index]))
+            passed++;
+        else
+            failed++;
+    }
+    printf ("%zu passed, %zu failed\n", passed, failed);
+    return failed || passed == 0? 1: 0;
+}
+
+int
+zmx_test_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    assert (fd >= 0);
+    struct sockaddr_in address = { 0 };
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    address.sin_port = 0;
+    int rc = bind (fd, (struct sockaddr *) &address, sizeof address);
+    assert (rc == 0);
+    socklen_t length = sizeof address;
+    rc = getsockname (fd, (struct sockaddr *) &address, &length);
+    assert (rc == 0);
+    close (fd);
+    return ntohs (address.sin_port);
+}
+
+char *
+zmx_test_free_endpoint (void)
+{
+    return zsys_sprintf ("tcp://127.0.0.1:%d", zmx_test_free_port ());
+}
+
+char *
+zmx_test_tmpdir (void)
+{
+    char template [] = "/tmp/zmx-test-XXXXXX";
+    char *path = mkdtemp (template);
+    assert (path);
+    return strdup (path);
+}
+
+void
+zmx_test_rmdir (const char *path)
+{
+    if (!path || strncmp (path, "/tmp/zmx-test-", 14) != 0)
+        return;
+    char *command = zsys_sprintf ("rm -rf '%s'", path);
+    int rc = system (command);
+    (void) rc;
+    zstr_free (&command);
+}
+
+char *
+zmx_test_bin (const char *program)
+{
+    return zsys_sprintf ("%s/%s", ZMX_BIN_DIR, program);
+}
+
+int
+zmx_test_write_file (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "w");
+    if (!file)
+        return -1;
+    size_t length = strlen (text);
+    size_t written = fwrite (text, 1, length, file);
+    return fclose (file) == 0 && written == length? 0: -1;
+}
+
+pid_t
+zmx_test_spawn (char *const argv [], const char *log_path)
+{
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        if (log_path) {
+            int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2 (fd, 1);
+                dup2 (fd, 2);
+                close (fd);
+            }
+        }
+        execv (argv [0], argv);
+        fprintf (stderr, "cannot run %s: %s\n", argv [0], strerror (errno));
+        _exit (127);
+    }
+    return pid;
+}
+
+int
+zmx_test_wait (pid_t pid, int timeout_ms)
+{
+    int64_t deadline = s_now_ms () + timeout_ms;
+    while (true) {
+        int status;
+        pid_t done = waitpid (pid, &status, WNOHANG);
+        if (done == pid)
+            return status;
+        if (done < 0 || s_now_ms () >= deadline)
+            return -1;
+        usleep (2000);
+    }
+}
+
+void
+zmx_test_stop (pid_t pid, int grace_ms)
+{
+    if (pid <= 0)
+        return;
+    kill (pid, SIGTERM);
+    if (zmx_test_wait (pid, grace_ms) == -1) {
+        kill (pid, SIGKILL);
+        zmx_test_wait (pid, 5000);
+    }
+}
+
+int
+zmx_test_run (char *const argv [], const char *input, int timeout_ms, char **output_p)
+{
+    int to_child [2], from_child [2];
+    if (pipe (to_child) || pipe (from_child))
+        return -1;
+    pid_t pid = fork ();
+    if (pid == 0) {
+        dup2 (to_child [0], 0);
+        dup2 (from_child [1], 1);
+        close (to_child [0]);
+        close (to_child [1]);
+        close (from_child [0]);
+        close (from_child [1]);
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    close (to_child [0]);
+    close (from_child [1]);
+    if (input) {
+        ssize_t written = write (to_child [1], input, strlen (input));
+        (void) written;
+    }
+    close (to_child [1]);
+
+    //  Read stdout until EOF or the deadline
+    size_t size = 0, limit = 65536;
+    char *output = (char *) zmalloc (limit + 1);
+    fcntl (from_child [0], F_SETFL, O_NONBLOCK);
+    int64_t deadline = s_now_ms () + timeout_ms;
+    bool killed = false;
+    while (true) {
+        ssize_t got = read (from_child [0], output + size, limit - size);
+        if (got > 0) {
+            size += got;
+            if (size == limit)
+                break;
+            continue;
+        }
+        if (got == 0)
+            break;
+        if (s_now_ms () >= deadline) {
+            kill (pid, SIGKILL);
+            killed = true;
+            break;
+        }
+        usleep (2000);
+    }
+    close (from_child [0]);
+    output [size] = 0;
+    int status = zmx_test_wait (pid, killed? 5000: timeout_ms);
+    if (status == -1) {
+        kill (pid, SIGKILL);
+        zmx_test_wait (pid, 5000);
+    }
+    if (output_p)
+        *output_p = output;
+    else
+        free (output);
+    if (killed || status == -1 || !WIFEXITED (status))
+        return -1;
+    return WEXITSTATUS (status);
+}
+
+bool
+zmx_test_wait_port (int port, int timeout_ms)
+{
+    int64_t deadline = s_now_ms () + timeout_ms;
+    while (s_now_ms () < deadline) {
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = { 0 };
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        address.sin_port = htons (port);
+        int rc = connect (fd, (struct sockaddr *) &address, sizeof address);
+        close (fd);
+        if (rc == 0)
+            return true;
+        usleep (5000);
+    }
+    return false;
+}

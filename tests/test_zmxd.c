@@ -1,0 +1,368 @@
+/*  =========================================================================
+    test_zmxd - the node daemon as a real process
+
+    Each case starts build/bin/zmxd with a config in a private directory,
+    on a port that was free a moment ago, and waits for what it prints or
+    for its exit; nothing here sleeps for a fixed time.
+    =========================================================================
+*/
+#include "testing.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define S_START_MSEC 5000       //  Longest a healthy zmxd may take to start
+
+static int64_t
+s_now_ms (void)
+{
+    return zclock_mono ();
+}
+
+//  Whole file as a string ("" if it cannot be read); caller frees.
+static char *
+s_read_file (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return strdup ("");
+    zchunk_t *chunk = zchunk_read (file, 1 << 20);
+    fclose (file);
+    char *text = (char *) zmalloc (zchunk_size (chunk) + 1);
+    memcpy (text, zchunk_data (chunk), zchunk_size (chunk));
+    zchunk_destroy (&chunk);
+    return text;
+}
+
+//  True once `text` appears in the file at `path`, within timeout_ms.
+static bool
+s_wait_for_text (const char *path, const char *text, int timeout_ms)
+{
+    int64_t deadline = s_now_ms () + timeout_ms;
+    while (true) {
+        char *content = s_read_file (path);
+        bool found = strstr (content, text) != NULL;
+        free (content);
+        if (found)
+            return true;
+        if (s_now_ms () >= deadline)
+            return false;
+        usleep (5000);
+    }
+}
+
+//  Write `text` as the config file in dir; caller frees the path.
+static char *
+s_write_config (const char *dir, const char *text)
+{
+    char *path = zsys_sprintf ("%s/zmxd.cfg", dir);
+    ZMX_CHECK (zmx_test_write_file (path, text) == 0);
+    return path;
+}
+
+//  A broker config on `port` with one more line of broker settings.
+static char *
+s_broker_config (const char *dir, int port, const char *extra)
+{
+    char *text = zsys_sprintf ("broker\n    endpoint = \"tcp://127.0.0.1:%d\"\n%s", port,
+                               extra? extra: "");
+    char *path = s_write_config (dir, text);
+    free (text);
+    return path;
+}
+
+//  Run zmxd with up to two more arguments, output to log_path, until it
+//  exits. Returns the exit code, or -1 if it did not exit in time.
+static int
+s_zmxd_exit_code (const char *log_path, const char *arg1, const char *arg2,
+                  const char *arg3)
+{
+    char *bin = zmx_test_bin ("zmxd");
+    char *argv [] = { bin, (char *) arg1, (char *) arg2, (char *) arg3, NULL };
+    pid_t pid = zmx_test_spawn (argv, log_path);
+    int status = zmx_test_wait (pid, S_START_MSEC);
+    if (status == -1)
+        zmx_test_stop (pid, 1000);
+    free (bin);
+    return status != -1 && WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+//  Start zmxd on a config and wait for its "broker on" line.
+static pid_t
+s_zmxd_start (const char *config_path, const char *log_path, int port, const char *flag)
+{
+    char *bin = zmx_test_bin ("zmxd");
+    char *argv [] = { bin, "-c", (char *) config_path, (char *) flag, NULL };
+    pid_t pid = zmx_test_spawn (argv, log_path);
+    char *line = zsys_sprintf ("zmxd: broker on tcp://127.0.0.1:%d\n", port);
+    ZMX_CHECK (s_wait_for_text (log_path, line, S_START_MSEC));
+    free (line);
+    free (bin);
+    return pid;
+}
+
+static void
+s_print_config_default (void)
+{
+    char *bin = zmx_test_bin ("zmxd");
+    char *argv [] = { bin, "--print-config", NULL };
+    char *output = NULL;
+    ZMX_CHECK (zmx_test_run (argv, NULL, 5000, &output) == 0);
+    //  The output must be ZPL that reads back to the library defaults
+    zconfig_t *config = zconfig_str_load (output);
+    ZMX_CHECK (config);
+    ZMX_CHECK_STR (zconfig_get (config, "broker/endpoint", NULL), ZMX_BROKER_DEFAULT_ENDPOINT);
+    ZMX_CHECK (atoi (zconfig_get (config, "broker/heartbeat-interval", "0"))
+               == ZMX_HEARTBEAT_INTERVAL);
+    ZMX_CHECK (atoi (zconfig_get (config, "broker/heartbeat-liveness", "0"))
+               == ZMX_HEARTBEAT_LIVENESS);
+    ZMX_CHECK (atoll (zconfig_get (config, "broker/queue-bytes", "0"))
+               == ZMX_BROKER_QUEUE_BYTES);
+    ZMX_CHECK (atoll (zconfig_get (config, "broker/max-frame-size", "0"))
+               == ZMX_BROKER_MAX_FRAME_SIZE);
+    ZMX_CHECK_STR (zconfig_get (config, "zmxd/log-level", NULL), "notice");
+    ZMX_CHECK_STR (zconfig_get (config, "security/curve", NULL), "0");
+    //  Every service type has a section, bound on loopback only
+    for (const char **type = zmx_service_types (); *type; type++) {
+        zconfig_t *section = zconfig_locate (config, *type);
+        ZMX_CHECK (section);
+        ZMX_CHECK (strstr (zconfig_get (section, "endpoint", ""), "127.0.0.1"));
+    }
+    zconfig_destroy (&config);
+    free (output);
+    free (bin);
+}
+
+static void
+s_print_config_file (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *config = s_broker_config (dir, 40001, "    heartbeat-interval = 700\n");
+    char *bin = zmx_test_bin ("zmxd");
+    char *argv [] = { bin, "-c", config, "--print-config", NULL };
+    char *output = NULL;
+    ZMX_CHECK (zmx_test_run (argv, NULL, 5000, &output) == 0);
+    ZMX_CHECK (strstr (output, "tcp://127.0.0.1:40001"));
+    ZMX_CHECK (strstr (output, "heartbeat-interval = \"700\""));
+    free (output);
+    free (bin);
+    free (config);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+static void
+s_starts_and_prints_endpoint (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    int port = zmx_test_free_port ();
+    char *config = s_broker_config (dir, port, NULL);
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    pid_t pid = s_zmxd_start (config, log, port, NULL);
+    ZMX_CHECK (zmx_test_wait_port (port, 1000));
+    zmx_test_stop (pid, 2000);
+    free (log);
+    free (config);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+//  Start, deliver `signal_number`, expect exit 0 within 2 s.
+static void
+s_stop_with (int signal_number)
+{
+    char *dir = zmx_test_tmpdir ();
+    int port = zmx_test_free_port ();
+    char *config = s_broker_config (dir, port, NULL);
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    pid_t pid = s_zmxd_start (config, log, port, NULL);
+    int64_t sent = s_now_ms ();
+    kill (pid, signal_number);
+    int status = zmx_test_wait (pid, 2000);
+    if (status == -1)
+        zmx_test_stop (pid, 100);
+    zsys_info ("zmxd stopped %" PRId64 " ms after signal %d", s_now_ms () - sent,
+               signal_number);
+    ZMX_CHECK (status != -1);
+    ZMX_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    free (log);
+    free (config);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+static void
+s_sigterm_exits_zero (void)
+{
+    s_stop_with (SIGTERM);
+}
+
+static void
+s_sigint_exits_zero (void)
+{
+    s_stop_with (SIGINT);
+}
+
+//  Run zmxd on a config text; expect exit 1 and every `needle` in its
+//  output.
+static void
+s_expect_config_error (const char *config_text, const char *needle1, const char *needle2)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *config = s_write_config (dir, config_text);
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    ZMX_CHECK (s_zmxd_exit_code (log, "-c", config, NULL) == 1);
+    char *output = s_read_file (log);
+    if (!strstr (output, needle1) || (needle2 && !strstr (output, needle2)))
+        fprintf (stderr, "    zmxd said: %s", output);
+    ZMX_CHECK (strstr (output, needle1));
+    ZMX_CHECK (!needle2 || strstr (output, needle2));
+    free (output);
+    free (log);
+    free (config);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+static void
+s_unknown_section_exits_1 (void)
+{
+    s_expect_config_error ("brokr\n    endpoint = \"tcp://127.0.0.1:*\"\n",
+                           "unknown section 'brokr'", "broker");
+}
+
+static void
+s_bad_number_exits_1 (void)
+{
+    s_expect_config_error ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                           "    heartbeat-interval = soon\n",
+                           "heartbeat-interval", "failed to start");
+}
+
+static void
+s_bad_zmxd_section_exits_1 (void)
+{
+    s_expect_config_error ("zmxd\n    log-level = loud\nbroker\n",
+                           "log-level", "debug");
+    s_expect_config_error ("zmxd\n    colour = blue\nbroker\n", "zmxd/colour", NULL);
+    s_expect_config_error ("broker\n    enabled = maybe\n", "broker/enabled", "0 or 1");
+}
+
+static void
+s_no_service_exits_1 (void)
+{
+    s_expect_config_error ("broker\n    enabled = 0\n", "starts no service", NULL);
+    s_expect_config_error ("zmxd\n    log-level = info\n", "starts no service", NULL);
+}
+
+static void
+s_missing_config_exits_1 (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    ZMX_CHECK (s_zmxd_exit_code (log, "-c", "/nonexistent/zmxd.cfg", NULL) == 1);
+    char *output = s_read_file (log);
+    ZMX_CHECK (strstr (output, "/nonexistent/zmxd.cfg"));
+    free (output);
+    free (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+//  A listening socket on a free loopback port; returns its fd.
+static int
+s_listen_on_free_port (int *port_p)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    ZMX_CHECK (fd >= 0);
+    struct sockaddr_in address = { 0 };
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    ZMX_CHECK (bind (fd, (struct sockaddr *) &address, sizeof address) == 0);
+    ZMX_CHECK (listen (fd, 4) == 0);
+    socklen_t length = sizeof address;
+    ZMX_CHECK (getsockname (fd, (struct sockaddr *) &address, &length) == 0);
+    *port_p = ntohs (address.sin_port);
+    return fd;
+}
+
+static void
+s_port_in_use_exits_1 (void)
+{
+    int port;
+    int fd = s_listen_on_free_port (&port);
+    char *config = zsys_sprintf ("broker\n    endpoint = \"tcp://127.0.0.1:%d\"\n", port);
+    s_expect_config_error (config, "in use", "broker/endpoint");
+    free (config);
+    close (fd);
+}
+
+static void
+s_usage_errors_exit_2 (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    ZMX_CHECK (s_zmxd_exit_code (log, "--bogus", NULL, NULL) == 2);
+    ZMX_CHECK (s_zmxd_exit_code (log, "extra", NULL, NULL) == 2);
+    ZMX_CHECK (s_zmxd_exit_code (log, "-c", NULL, NULL) == 2);
+    ZMX_CHECK (s_zmxd_exit_code (log, "--help", NULL, NULL) == 0);
+    ZMX_CHECK (s_zmxd_exit_code (log, "--version", NULL, NULL) == 0);
+    char *output = s_read_file (log);
+    ZMX_CHECK (strstr (output, "usage: zmxd"));
+    ZMX_CHECK (strstr (output, "zmxd 0."));
+    free (output);
+    free (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+//  -q hides notices, -v shows info and debug; both beat $ZMX_LOG_LEVEL.
+static void
+s_log_level_flags (void)
+{
+    setenv ("ZMX_LOG_LEVEL", "notice", 1);
+    char *dir = zmx_test_tmpdir ();
+    int port = zmx_test_free_port ();
+    char *config = s_broker_config (dir, port, NULL);
+    char *quiet_log = zsys_sprintf ("%s/quiet.log", dir);
+    char *verbose_log = zsys_sprintf ("%s/verbose.log", dir);
+    pid_t pid = s_zmxd_start (config, quiet_log, port, "-q");
+    zmx_test_stop (pid, 2000);
+    pid = s_zmxd_start (config, verbose_log, port, "-v");
+    zmx_test_stop (pid, 2000);
+    char *quiet = s_read_file (quiet_log);
+    char *verbose = s_read_file (verbose_log);
+    ZMX_CHECK (!strstr (quiet, "zmxd: stopping"));
+    ZMX_CHECK (strstr (verbose, "zmxd: stopping broker"));
+    free (quiet);
+    free (verbose);
+    free (quiet_log);
+    free (verbose_log);
+    free (config);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+int
+main (int argc, char *argv [])
+{
+    zmx_test_t cases [] = {
+        { "print_config_default", s_print_config_default, 10 },
+        { "print_config_file", s_print_config_file, 10 },
+        { "starts_and_prints_endpoint", s_starts_and_prints_endpoint, 15 },
+        { "sigterm_exits_zero", s_sigterm_exits_zero, 15 },
+        { "sigint_exits_zero", s_sigint_exits_zero, 15 },
+        { "unknown_section_exits_1", s_unknown_section_exits_1, 10 },
+        { "bad_number_exits_1", s_bad_number_exits_1, 10 },
+        { "bad_zmxd_section_exits_1", s_bad_zmxd_section_exits_1, 20 },
+        { "no_service_exits_1", s_no_service_exits_1, 15 },
+        { "missing_config_exits_1", s_missing_config_exits_1, 10 },
+        { "port_in_use_exits_1", s_port_in_use_exits_1, 10 },
+        { "usage_errors_exit_2", s_usage_errors_exit_2, 20 },
+        { "log_level_flags", s_log_level_flags, 20 },
+    };
+    return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
+}
