@@ -1,4 +1,5 @@
 #  Thin wrapper over CMake + CTest. See README.md.
+MAKEFLAGS += --no-print-directory
 BUILD        ?= build
 ASAN_BUILD   ?= build-asan
 FUZZ_BUILD   ?= build-fuzz

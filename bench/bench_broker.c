@@ -102,8 +102,7 @@ typedef struct {
     s_options_t opt;
     //  results [system][size][row][run]; NAN = not measured or failed
     double results [S_SYSTEMS][S_SIZES][S_ROWS][S_MAX_RUNS];
-    zdir_t *tmpdir;             //  config and log files of the children
-    char *tmpdir_path;
+    char *tmpdir_path;          //  config and log files of the children
     char *zmxd_path;            //  <directory of this program>/zmxd
     pid_t zmxd_pid;             //  the broker under test, or 0
     char zmxd_endpoint [64];
@@ -1166,7 +1165,6 @@ s_bench_setup (s_bench_t *self)
         return -1;
     }
     self->tmpdir_path = strdup (template);
-    self->tmpdir = zdir_new (template, NULL);
     char exe [4096];
     ssize_t length = readlink ("/proc/self/exe", exe, sizeof exe - 1);
     if (length <= 0)
@@ -1200,12 +1198,15 @@ s_bench_teardown (s_bench_t *self)
             fprintf (stderr, "bench: zmxd did not stop cleanly (status %d)\n", status);
     }
     s_stop (&self->nats_pid);
-    if (self->tmpdir) {
-        zdir_destroy (&self->tmpdir);
-        self->tmpdir = zdir_new (self->tmpdir_path, NULL);
-        if (self->tmpdir)
-            zdir_remove (self->tmpdir, true);
-        zdir_destroy (&self->tmpdir);
+    //  The children's logs explain failures: keep them then
+    if (self->failures && self->tmpdir_path)
+        fprintf (stderr, "bench: logs kept in %s\n", self->tmpdir_path);
+    else
+    if (self->tmpdir_path) {
+        zdir_t *tmpdir = zdir_new (self->tmpdir_path, NULL);
+        if (tmpdir)
+            zdir_remove (tmpdir, true);
+        zdir_destroy (&tmpdir);
     }
     zstr_free (&self->tmpdir_path);
     zstr_free (&self->zmxd_path);

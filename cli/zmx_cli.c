@@ -101,8 +101,9 @@ zmx_cli_request_failed (zmx_client_t *client, const zmx_cli_conn_t *conn)
     int error = zmx_client_error (client);
     switch (error) {
         case ZMX_ETIMEDOUT:
-            fprintf (stderr, "zmx: no reply from %s after %d attempts: is zmxd running "
-                             "there (make run)?\n", conn->endpoint, conn->retries + 1);
+            fprintf (stderr, "zmx: no reply from %s after %d attempt%s: is zmxd running "
+                             "there (make run)?\n", conn->endpoint, conn->retries + 1,
+                     conn->retries? "s": "");
             return ZMX_EXIT_TIMEOUT;
         case ZMX_ESECURITY:
             fprintf (stderr, "zmx: security error talking to %s: check --curve-cert "

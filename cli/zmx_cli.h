@@ -117,7 +117,7 @@ char *
 //  on its stdin, wait for it, and return what it wrote on stdout (at most
 //  `limit` bytes; caller owns the chunk) with its wait status in
 //  *status_p. Returns NULL if it could not start or a signal interrupted
-//  the run (the program is then sent SIGTERM).
+//  the run (the program is then killed).
 zchunk_t *
     zmx_cli_exec (const char *path, char *const argv [], const char *input,
                   size_t input_size, size_t limit, int *status_p);

@@ -168,8 +168,9 @@ zmx_cli_exec (const char *path, char *const argv [], const char *input, size_t i
     if (pump.in_fd >= 0)
         close (pump.in_fd);
     close (pump.out_fd);
+    //  We are stopping: do not leave it behind, nor wait for it to agree
     if (rc)
-        kill (pid, SIGTERM);    //  We are stopping: do not leave it behind
+        kill (pid, SIGKILL);
     int status = 0;
     while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
         ;

@@ -2,7 +2,8 @@
     zmx services - list the services a broker knows, as a table
 
     Asks the broker's mmi.services extension, which answers one frame per
-    service: "<workers> <queued> <name>".
+    service: "<workers> <queued> <name>" (or a single empty frame when it
+    knows no service, as an MDP reply needs a body).
     =========================================================================
 */
 #include "zmx_cli.h"
@@ -85,6 +86,8 @@ s_print_table (zmsg_t *reply)
     }
     printf ("%-*s %7s %7s\n", width, "SERVICE", "WORKERS", "QUEUED");
     for (zframe_t *frame = zmsg_first (reply); frame; frame = zmsg_next (reply)) {
+        if (zframe_size (frame) == 0)
+            continue;           //  The one empty frame of an empty list
         char *line = zframe_strdup (frame);
         int name = s_split (line, &workers, &queued);
         if (name >= 0)

@@ -194,8 +194,12 @@ s_serve (s_worker_t *self, zmx_worker_t *worker)
             break;              //  Interrupted
         }
         zmsg_t *reply = self->echo? request: s_run_command (self, &request);
-        if (reply)
-            zmx_worker_send (worker, &reply, &reply_to);
+        //  A reply lost with the broker connection is covered by the
+        //  client's retry; say so, since a slow command is the usual cause
+        if (reply && zmx_worker_send (worker, &reply, &reply_to) != ZMX_OK)
+            zmx_log_warning ("worker", "reply dropped: the broker connection was lost "
+                             "(heartbeat %d ms x %d)", self->heartbeat, self->liveness);
+        zmsg_destroy (&reply);
         zframe_destroy (&reply_to);
     }
 }

@@ -142,12 +142,14 @@ s_config_load (const char *path)
     return config;
 }
 
-//  ZPL read from text gives section headers an empty value, which
-//  zconfig_str_save would print as 'broker = ""'; drop those values so
-//  --print-config looks like the file it came from.
+//  Prepare the config for --print-config: ZPL read from text gives section
+//  headers an empty value, which zconfig_str_save would print as
+//  'broker = ""', and it gathers the comments of a file in odd places;
+//  drop both so that the output is the plain effective settings.
 static void
 s_config_tidy (zconfig_t *config)
 {
+    zconfig_set_comment (config, NULL);
     for (zconfig_t *item = zconfig_child (config); item; item = zconfig_next (item)) {
         if (zconfig_child (item) && zconfig_value (item) && !*zconfig_value (item))
             zconfig_set_value (item, NULL);
@@ -191,8 +193,9 @@ s_check_zmxd_section (zconfig_t *section)
 }
 
 //  Check the parts of the config zmxd itself interprets: section names,
-//  the zmxd section, and the "enabled" switches. Each service checks its
-//  own keys when it starts. Returns 0, or -1 after printing the problem.
+//  the zmxd section, and the services' "enabled" switches. Each service
+//  checks its own keys when it starts. Returns 0, or -1 after printing the
+//  problem.
 static int
 s_config_check (zconfig_t *config, const char *source)
 {
@@ -209,7 +212,7 @@ s_config_check (zconfig_t *config, const char *source)
         if (streq (name, "zmxd") && s_check_zmxd_section (section))
             return -1;
         const char *enabled = zconfig_get (section, "enabled", "1");
-        if (!streq (enabled, "0") && !streq (enabled, "1")) {
+        if (zmx_service_lookup (name) && !streq (enabled, "0") && !streq (enabled, "1")) {
             fprintf (stderr, "zmxd: %s: %s/enabled = \"%s\": use 0 or 1\n",
                      source, name, enabled);
             return -1;

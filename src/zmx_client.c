@@ -13,7 +13,9 @@
       shares the body buffers instead of copying them per attempt.
     - Replies are checked with the codec: anything that is not an MDP/0.1
       REPLY for the service asked is dropped and logged at debug level, and
-      the wait goes on until the attempt's deadline.
+      the wait goes on until the attempt's deadline. Asynchronous replies
+      cannot be matched to one request, so the client counts requests in
+      flight per service and drops replies for a service it has none for.
     - Asynchronous sends block for at most the request timeout when the
       socket's queue is full (the broker is gone or slow), and then fail
       with ZMX_ETIMEDOUT rather than hanging the caller.
@@ -35,6 +37,7 @@ struct _zmx_client_t {
     int retries;                //  Attempts after the first
     char *curve_cert;           //  Client certificate path, NULL = no CURVE
     char *curve_server_key;     //  Server key or its certificate path
+    zhashx_t *pending;          //  Service -> async requests in flight
     int rcvtimeo;               //  Receive timeout currently set on socket
     int error;                  //  Error of the last failed call
 };
@@ -59,6 +62,7 @@ zmx_client_destroy (zmx_client_t **self_p)
     if (self) {
         assert (self->tag == S_TAG);
         zsock_destroy (&self->socket);
+        zhashx_destroy (&self->pending);
         for (size_t index = 0; index < self->endpoint_count; index++)
             free (self->endpoints [index]);
         free (self->endpoints);
@@ -111,6 +115,7 @@ zmx_client_new (const char *endpoints)
     self->retries = 3;
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
+    self->pending = zhashx_new ();
     if (!s_client_parse (self, endpoints))
         zmx_client_destroy (&self);
     return self;
@@ -197,6 +202,7 @@ static void
 s_client_failover (zmx_client_t *self)
 {
     zsock_destroy (&self->socket);
+    zhashx_purge (self->pending);
     self->current = (self->current + 1) % self->endpoint_count;
     if (self->endpoint_count > 1)
         zmx_log_info (S_LOG, "failing over to %s", self->endpoints [self->current]);
@@ -214,9 +220,41 @@ s_client_wait (zmx_client_t *self, int wait_ms)
     return zmsg_recv (self->socket);
 }
 
+//  Count an asynchronous request to `service` in flight (delta 1), or
+//  take one back (delta -1). Returns false if there was none to take.
+static bool
+s_client_pending (zmx_client_t *self, const char *service, int delta)
+{
+    uintptr_t count = (uintptr_t) zhashx_lookup (self->pending, service);
+    if (delta < 0 && count == 0)
+        return false;
+    count += delta;
+    //  Counts are stored as the item pointer; an entry at zero is removed
+    if (count)
+        zhashx_update (self->pending, service, (void *) count);
+    else
+        zhashx_delete (self->pending, service);
+    return true;
+}
+
+//  True if the frame names a service with an asynchronous request in
+//  flight; takes that request off the count.
+static bool
+s_client_pending_take (zmx_client_t *self, zframe_t *frame)
+{
+    char service [ZMX_MDP_MAX_SERVICE + 1];
+    size_t size = zframe_size (frame);
+    if (size > ZMX_MDP_MAX_SERVICE)
+        return false;
+    memcpy (service, zframe_data (frame), size);
+    service [size] = 0;
+    return s_client_pending (self, service, -1);
+}
+
 //  Check a reply and strip its protocol frames. `expected` is the service
-//  asked, or NULL to accept any. Returns the body, or NULL if the message
-//  was invalid (it is consumed either way).
+//  asked, or NULL for any service with asynchronous requests in flight.
+//  Returns the body, or NULL if the message was invalid (it is consumed
+//  either way).
 static zmsg_t *
 s_client_unwrap (zmx_client_t *self, zmsg_t **msg_p, const char *expected, char **service_p)
 {
@@ -229,8 +267,8 @@ s_client_unwrap (zmx_client_t *self, zmsg_t **msg_p, const char *expected, char 
     for (size_t index = 0; valid && index < view.body; index++) {
         zframe_t *frame = zmsg_pop (msg);
         if (index == view.service) {
-            if (expected && !zframe_streq (frame, expected)) {
-                reason = "reply for another service";
+            if (expected? !zframe_streq (frame, expected): !s_client_pending_take (self, frame)) {
+                reason = "reply for a service not asked";
                 valid = false;
             }
             else
@@ -315,8 +353,10 @@ zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p)
     }
     //  An interrupted request may still be answered: never let that reply
     //  meet the next request.
-    if (rc != ZMX_OK)
+    if (rc != ZMX_OK) {
         zsock_destroy (&self->socket);
+        zhashx_purge (self->pending);
+    }
     zmsg_destroy (&request);
     self->error = rc;
     return reply;
@@ -336,6 +376,8 @@ zmx_client_send (zmx_client_t *self, const char *service, zmsg_t **request_p)
             zmx_mdp_wrap_client_request (request, 1, service);
             if (zmsg_send (&request, self->socket) != 0)
                 rc = errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
+            else
+                s_client_pending (self, service, 1);
         }
     }
     zmsg_destroy (&request);

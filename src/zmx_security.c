@@ -28,7 +28,6 @@
 #define S_KEY_BYTES 32              //  bytes in a CURVE key
 #define S_PATH_MAX 248              //  zcert builds "<path>_secret" in 256 bytes
 #define S_DOMAIN_MAX 254            //  libzmq's limit on ZMQ_ZAP_DOMAIN
-#define S_KEYGEN_HINT "run: zmx keygen"
 
 struct _zmx_security_t {
     zcert_t *cert;              //  Server certificate; NULL without CURVE
@@ -53,6 +52,18 @@ s_key_is_zero (const byte *key)
     return any == 0;
 }
 
+//  The command that makes a key pair at `path`: `zmx keygen NAME` writes
+//  NAME.cert and NAME.cert_secret. Caller frees.
+static char *
+s_keygen_hint (const char *path)
+{
+    size_t length = strlen (path);
+    if (length > 5 && streq (path + length - 5, ".cert"))
+        return zsys_sprintf ("run: zmx keygen %.*s", (int) (length - 5), path);
+    return zsys_sprintf ("run: zmx keygen NAME, then use NAME.cert instead of \"%s\"",
+                         path);
+}
+
 //  Load a certificate that must carry its secret key; `role` names it in
 //  log lines ("certificate", "client certificate"). Returns NULL, logged,
 //  if the files are missing, malformed, or the two keys do not belong
@@ -66,21 +77,21 @@ s_load_secret_cert (const char *path, const char *role)
         return NULL;
     }
     char *secret_path = zsys_sprintf ("%s_secret", path);
+    char *hint = s_keygen_hint (path);
     zcert_t *cert = NULL;
     if (!zsys_file_exists (secret_path)) {
         if (zsys_file_exists (path))
             zmx_log_error (S_LOG, "%s \"%s\" has no secret key: \"%s\" is missing; "
-                           "use the key pair made by zmx keygen, or " S_KEYGEN_HINT " %s",
-                           role, path, secret_path, path);
+                           "use the pair zmx keygen made, or %s", role, path,
+                           secret_path, hint);
         else
-            zmx_log_error (S_LOG, "%s \"%s\" not found (nor \"%s\"); " S_KEYGEN_HINT " %s",
-                           role, path, secret_path, path);
+            zmx_log_error (S_LOG, "%s \"%s\" not found (nor \"%s\"); %s", role, path,
+                           secret_path, hint);
     }
     else
     if (!(cert = zcert_load (path)))
         zmx_log_error (S_LOG, "cannot read %s \"%s\" (unreadable, or not a CURVE "
-                       "certificate); " S_KEYGEN_HINT " %s to make a new pair",
-                       role, secret_path, path);
+                       "certificate); %s", role, secret_path, hint);
     else {
         //  The public key derived from the secret one must match the one
         //  stored: this catches an empty, corrupt or mismatched secret key
@@ -89,8 +100,7 @@ s_load_secret_cert (const char *path, const char *role)
         ||  zmq_curve_public (derived, zcert_secret_txt (cert)) != 0
         ||  !streq (derived, zcert_public_txt (cert))) {
             zmx_log_error (S_LOG, "%s \"%s\" has no valid secret key, or it does not "
-                           "match the public key; " S_KEYGEN_HINT " %s to make a new pair",
-                           role, secret_path, path);
+                           "match the public key; %s", role, secret_path, hint);
             zcert_destroy (&cert);
         }
         else {
@@ -100,6 +110,7 @@ s_load_secret_cert (const char *path, const char *role)
                                  "run: chmod 600 %s", secret_path, secret_path);
         }
     }
+    zstr_free (&hint);
     zstr_free (&secret_path);
     return cert;
 }
@@ -253,8 +264,8 @@ s_configure_curve (zmx_security_t *self, zconfig_t *config, const char *clients)
         return -1;
     }
     if (!certificate) {
-        zmx_log_error (S_LOG, "curve = 1 needs certificate = FILE (the server's key "
-                       "pair); " S_KEYGEN_HINT " FILE to make one");
+        zmx_log_error (S_LOG, "curve = 1 needs certificate = \"NAME.cert\" (the "
+                       "server's key pair); run: zmx keygen NAME to make one");
         return -1;
     }
     if (!clients) {

@@ -75,7 +75,8 @@ zmx_worker_new (const char *endpoint, const char *service)
         return NULL;
     }
     if (!service || !zmx_mdp_service_valid (service, strlen (service))) {
-        zmx_log_error (S_LOG, "invalid service name \"%s\"", service? service: "(null)");
+        zmx_log_error (S_LOG, "invalid service name: need 1 to %d printable characters",
+                       ZMX_MDP_MAX_SERVICE);
         return NULL;
     }
     zmx_worker_t *self = (zmx_worker_t *) zmalloc (sizeof (zmx_worker_t));

@@ -391,12 +391,12 @@ s_curve_needs_certificate (void)
 {
     s_keys_t *keys = s_keys_new ();
     zconfig_t *config = s_config ("1", NULL, keys->clients, NULL, NULL);
-    s_check_config_refused (&config, "run: zmx keygen FILE");
+    s_check_config_refused (&config, "run: zmx keygen NAME to make one");
 
     char *missing = s_path (keys->dir, "nowhere.cert");
     config = s_config ("1", missing, keys->clients, NULL, NULL);
-    char *hint = zsys_sprintf ("not found (nor \"%s_secret\"); run: zmx keygen %s",
-                               missing, missing);
+    char *hint = zsys_sprintf ("not found (nor \"%s_secret\"); run: zmx keygen %s/nowhere",
+                               missing, keys->dir);
     s_check_config_refused (&config, hint);
     zstr_free (&hint);
 
@@ -408,11 +408,27 @@ s_curve_needs_certificate (void)
     ZMX_CHECK (rename (missing, secret) == 0);
 
     //  A secret file that is not a certificate
-    char *bogus = s_path (keys->dir, "bogus.cert");
-    char *bogus_secret = s_path (keys->dir, "bogus.cert_secret");
+    char *bogus = s_path (keys->dir, "bogus.key");
+    char *bogus_secret = s_path (keys->dir, "bogus.key_secret");
     ZMX_CHECK (zmx_test_write_file (bogus_secret, "curve\n    secret-key = \"x\"\n") == 0);
     config = s_config ("1", bogus, keys->clients, NULL, NULL);
-    s_check_config_refused (&config, "run: zmx keygen");
+    s_check_config_refused (&config, "run: zmx keygen NAME, then use NAME.cert");
+
+    //  A secret key that belongs to another public key
+    zcert_t *alice = zcert_load (keys->alice);
+    zcert_t *mallory = zcert_load (keys->mallory);
+    char *mixed = s_path (keys->dir, "mixed.cert");
+    char *mixed_secret = s_path (keys->dir, "mixed.cert_secret");
+    char *text = zsys_sprintf ("curve\n    public-key = \"%s\"\n    secret-key = \"%s\"\n",
+                               zcert_public_txt (alice), zcert_secret_txt (mallory));
+    ZMX_CHECK (zmx_test_write_file (mixed_secret, text) == 0);
+    config = s_config ("1", mixed, keys->clients, NULL, NULL);
+    s_check_config_refused (&config, "does not match the public key");
+    zstr_free (&text);
+    zstr_free (&mixed_secret);
+    zstr_free (&mixed);
+    zcert_destroy (&mallory);
+    zcert_destroy (&alice);
 
     //  The certificate is fine, the client policy is not
     config = s_config ("1", keys->server, NULL, NULL, NULL);

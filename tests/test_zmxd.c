@@ -140,12 +140,15 @@ static void
 s_print_config_file (void)
 {
     char *dir = zmx_test_tmpdir ();
-    char *config = s_broker_config (dir, 40001, "    heartbeat-interval = 700\n");
+    int port = zmx_test_free_port ();
+    char *config = s_broker_config (dir, port, "    heartbeat-interval = 700\n");
     char *bin = zmx_test_bin ("zmxd");
     char *argv [] = { bin, "-c", config, "--print-config", NULL };
     char *output = NULL;
     ZMX_CHECK (zmx_test_run (argv, NULL, 5000, &output) == 0);
-    ZMX_CHECK (strstr (output, "tcp://127.0.0.1:40001"));
+    char *endpoint = zsys_sprintf ("\"tcp://127.0.0.1:%d\"", port);
+    ZMX_CHECK (strstr (output, endpoint));
+    free (endpoint);
     ZMX_CHECK (strstr (output, "heartbeat-interval = \"700\""));
     free (output);
     free (bin);
@@ -346,6 +349,47 @@ s_log_level_flags (void)
     free (dir);
 }
 
+//  config/zmxd.cfg documents the built-in config: it must set every key
+//  the built-in one sets, to the same value, and start as it is (on a
+//  free port).
+static void
+s_example_config_matches_default (void)
+{
+    char *bin = zmx_test_bin ("zmxd");
+    char *argv [] = { bin, "--print-config", NULL };
+    char *output = NULL;
+    ZMX_CHECK (zmx_test_run (argv, NULL, 5000, &output) == 0);
+    zconfig_t *builtin = zconfig_str_load (output);
+    zconfig_t *example = zconfig_load (ZMX_SOURCE_DIR "/config/zmxd.cfg");
+    ZMX_CHECK (builtin && example);
+    for (zconfig_t *section = zconfig_child (builtin); section;
+         section = zconfig_next (section))
+        for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+            char *path = zsys_sprintf ("%s/%s", zconfig_name (section), zconfig_name (item));
+            const char *value = zconfig_get (example, path, NULL);
+            if (!value || !streq (value, zconfig_value (item)))
+                fprintf (stderr, "    %s: example has %s\n", path, value? value: "nothing");
+            ZMX_CHECK (value && streq (value, zconfig_value (item)));
+            free (path);
+        }
+    char *dir = zmx_test_tmpdir ();
+    int port = zmx_test_free_port ();
+    zconfig_putf (example, "broker/endpoint", "tcp://127.0.0.1:%d", port);
+    char *config = zsys_sprintf ("%s/example.cfg", dir);
+    ZMX_CHECK (zconfig_save (example, config) == 0);
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    pid_t pid = s_zmxd_start (config, log, port, NULL);
+    zmx_test_stop (pid, 2000);
+    free (log);
+    free (config);
+    zmx_test_rmdir (dir);
+    free (dir);
+    zconfig_destroy (&example);
+    zconfig_destroy (&builtin);
+    free (output);
+    free (bin);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -363,6 +407,7 @@ main (int argc, char *argv [])
         { "port_in_use_exits_1", s_port_in_use_exits_1, 10 },
         { "usage_errors_exit_2", s_usage_errors_exit_2, 20 },
         { "log_level_flags", s_log_level_flags, 20 },
+        { "example_config_matches_default", s_example_config_matches_default, 15 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }

@@ -60,18 +60,22 @@ int
 //  Send `*request_p` to `service` and wait for the reply, retrying as set.
 //  Consumes *request_p on every path. Returns the reply body (caller owns)
 //  or NULL: zmx_client_error then says ZMX_ETIMEDOUT, ZMX_ETERM or
-//  ZMX_EINVAL.
+//  ZMX_EINVAL (or ZMX_ESECURITY / ZMX_EADDR if no socket could be made).
 zmsg_t *
     zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p);
 
 //  Asynchronous: queue a request without waiting. Consumes *request_p.
-//  Returns ZMX_OK, or ZMX_EINVAL for a bad service name.
+//  Returns ZMX_OK, or ZMX_EINVAL for a bad service name; ZMX_ETIMEDOUT if
+//  the send queue stayed full for the request timeout; ZMX_ETERM if
+//  interrupted; ZMX_ESECURITY or ZMX_EADDR if no socket could be made.
 int
     zmx_client_send (zmx_client_t *self, const char *service, zmsg_t **request_p);
 
 //  Asynchronous: wait up to timeout_ms (-1 forever) for the next reply.
 //  Returns its body and, if service_p is not NULL, the service name in
-//  *service_p (caller frees both); NULL on timeout or interrupt.
+//  *service_p (caller frees both); NULL on timeout or interrupt
+//  (zmx_client_error: ZMX_ETIMEDOUT, ZMX_ETERM; ZMX_EINVAL if nothing was
+//  ever sent).
 zmsg_t *
     zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p);
 

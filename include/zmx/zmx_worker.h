@@ -70,7 +70,8 @@ zmsg_t *
 
 //  Send a reply; consumes *reply_p and *reply_to_p on every path. Returns
 //  ZMX_OK, or ZMX_EAGAIN if the broker connection was lost meanwhile (the
-//  reply is dropped; the client's retry covers it).
+//  reply is dropped; the client's retry covers it), or ZMX_EINVAL if either
+//  is NULL. reply_to is opaque: pass back the frame recv gave, unchanged.
 int
     zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p);
 
@@ -84,7 +85,8 @@ uint64_t
     zmx_worker_connects (zmx_worker_t *self);
 
 //  The socket, for polling alongside others (readable = call recv).
-//  NULL before the first connect.
+//  NULL before the first connect and while waiting to reconnect; each
+//  reconnect opens a new socket, so fetch it again after every recv.
 zsock_t *
     zmx_worker_socket (zmx_worker_t *self);
 

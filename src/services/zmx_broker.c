@@ -950,8 +950,11 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
         if (!self->router)
             rc = -1;
         else
-        if (rc == 0)
-            zlist_append (self->endpoints, zsock_last_endpoint (self->router));
+        if (rc == 0) {
+            char *bound = zsock_last_endpoint (self->router);     //  a fresh copy
+            zlist_append (self->endpoints, bound);
+            zstr_free (&bound);
+        }
     }
     free (list);
     if (rc == 0 && !self->router) {

@@ -1,0 +1,703 @@
+/*  =========================================================================
+    test_worker - zmx_worker against a fake broker
+
+    The broker here is a raw ROUTER socket driven by the test, so that every
+    frame the worker sends can be checked exactly and every broker behaviour
+    (silence, DISCONNECT, garbage) can be produced on purpose, independently
+    of the real broker. Cases that need the worker to run while the test
+    watches the clock put it in an actor thread.
+    =========================================================================
+*/
+#include "testing.h"
+
+#define S_SERVICE "echo"
+
+//  -------------------------------------------------------------------------
+//  Fake broker helpers
+
+//  A ROUTER bound to a free port; *endpoint_p gets its endpoint.
+static zsock_t *
+s_broker_new (char **endpoint_p)
+{
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    ZMX_CHECK (router);
+    zsock_set_linger (router, 0);
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    ZMX_CHECK (port > 0);
+    *endpoint_p = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+    return router;
+}
+
+static zmsg_t *
+s_recv (zsock_t *socket, int timeout_ms)
+{
+    zsock_set_rcvtimeo (socket, timeout_ms);
+    return zmsg_recv (socket);
+}
+
+//  Build a message from a NULL-terminated list of string frames ("" is an
+//  empty frame), after an optional first frame (the routing id).
+static zmsg_t *
+s_msg_new (zframe_t *first, ...)
+{
+    zmsg_t *msg = zmsg_new ();
+    if (first)
+        zmsg_addmem (msg, zframe_data (first), zframe_size (first));
+    va_list args;
+    va_start (args, first);
+    const char *text;
+    while ((text = va_arg (args, const char *)))
+        zmsg_addstr (msg, text);
+    va_end (args);
+    return msg;
+}
+
+//  True if the frames of msg after the first `skip` ones are exactly the
+//  NULL-terminated list of strings.
+static bool
+s_msg_is (zmsg_t *msg, size_t skip, ...)
+{
+    zframe_t *frame = zmsg_first (msg);
+    for (size_t index = 0; index < skip && frame; index++)
+        frame = zmsg_next (msg);
+    va_list args;
+    va_start (args, skip);
+    bool same = true;
+    const char *text;
+    while (same && (text = va_arg (args, const char *))) {
+        same = frame && zframe_streq (frame, text);
+        frame = frame? zmsg_next (msg): NULL;
+    }
+    va_end (args);
+    return same && !frame;
+}
+
+//  The worker command byte of a message from the worker, or -1.
+static int
+s_command (zmsg_t *msg)
+{
+    zframe_t *frame = zmsg_first (msg);             //  Routing id
+    frame = zmsg_next (msg);                        //  Empty
+    frame = frame? zmsg_next (msg): NULL;           //  MDPW01
+    frame = frame? zmsg_next (msg): NULL;           //  Command
+    return frame && zframe_size (frame) == 1? zframe_data (frame) [0]: -1;
+}
+
+//  Receive until a message with the given worker command arrives, or the
+//  deadline passes (NULL). Other messages are dropped.
+static zmsg_t *
+s_expect (zsock_t *router, int command, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        zmsg_t *msg = left > 0? s_recv (router, (int) left): NULL;
+        if (!msg || s_command (msg) == command)
+            return msg;
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_send_request (zsock_t *router, zframe_t *identity, const char *address, const char *body)
+{
+    zmsg_t *msg = s_msg_new (identity, "", ZMX_MDPW01, "\x02", address, "", body, NULL);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+}
+
+static void
+s_send_signal (zsock_t *router, zframe_t *identity, const char *command)
+{
+    zmsg_t *msg = s_msg_new (identity, "", ZMX_MDPW01, command, NULL);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+}
+
+//  -------------------------------------------------------------------------
+//  A worker in its own thread: echoes every request until $TERM.
+
+typedef struct {
+    const char *endpoint;
+    int interval;
+    int liveness;
+    int backoff_initial;
+    int backoff_max;
+    uint32_t credit;
+} s_worker_args_t;
+
+static void
+s_worker_actor (zsock_t *pipe, void *args)
+{
+    s_worker_args_t *settings = (s_worker_args_t *) args;
+    zmx_worker_t *worker = zmx_worker_new (settings->endpoint, S_SERVICE);
+    assert (worker);
+    zmx_worker_set_heartbeat (worker, settings->interval, settings->liveness);
+    zmx_worker_set_reconnect (worker, settings->backoff_initial, settings->backoff_max);
+    zmx_worker_set_credit (worker, settings->credit? settings->credit: 1);
+    zsock_signal (pipe, 0);
+    while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
+        zframe_t *reply_to;
+        zmsg_t *request = zmx_worker_recv (worker, 10, &reply_to);
+        if (request)
+            zmx_worker_send (worker, &request, &reply_to);
+        else
+        if (zmx_worker_error (worker) == ZMX_ETERM)
+            break;
+    }
+    zmx_worker_destroy (&worker);
+    char *command = zstr_recv (pipe);
+    zstr_free (&command);
+}
+
+//  -------------------------------------------------------------------------
+//  Cases
+
+static void
+s_ready_frames (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    ZMX_CHECK (worker);
+    ZMX_CHECK (zmx_worker_socket (worker) == NULL);
+    ZMX_CHECK (zmx_worker_connects (worker) == 0);
+
+    //  The first recv connects and registers; nothing comes back yet
+    zframe_t *reply_to = NULL;
+    ZMX_CHECK (zmx_worker_recv (worker, 0, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETIMEDOUT);
+    ZMX_CHECK (reply_to == NULL);
+    ZMX_CHECK (zmx_worker_socket (worker) != NULL);
+    ZMX_CHECK (zmx_worker_connects (worker) == 1);
+
+    //  RFC 7 READY, and no credit frame for a plain worker
+    zmsg_t *ready = s_recv (router, 2000);
+    ZMX_CHECK (ready);
+    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+    zmsg_destroy (&ready);
+    zmx_worker_destroy (&worker);
+    ZMX_CHECK (worker == NULL);
+    zmx_worker_destroy (&worker);           //  Idempotent
+
+    //  Credit 1 set explicitly is still a plain worker
+    worker = zmx_worker_new (endpoint, S_SERVICE);
+    zmx_worker_set_credit (worker, 1);
+    zmx_worker_recv (worker, 0, &reply_to);
+    ready = s_expect (router, 1, 2000);
+    ZMX_CHECK (ready);
+    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+    zmsg_destroy (&ready);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+static void
+s_ready_credit (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, "svc.credit");
+    zmx_worker_set_credit (worker, 250);
+    zmx_worker_set_credit (worker, 0);                      //  Ignored
+    zmx_worker_set_credit (worker, ZMX_MDP_MAX_CREDIT + 1); //  Ignored
+    zframe_t *reply_to;
+    zmx_worker_recv (worker, 0, &reply_to);
+    zmsg_t *ready = s_recv (router, 2000);
+    ZMX_CHECK (ready);
+    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", "svc.credit", "250", NULL));
+    zmsg_destroy (&ready);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  The broker keeps the worker alive with its own heartbeats and times the
+//  worker's: one per interval, the first skipped because READY was sent.
+static void
+s_heartbeat_interval (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    s_worker_args_t args = { endpoint, 100, 3, 100, 1000, 1 };
+    zactor_t *actor = zactor_new (s_worker_actor, &args);
+
+    zmsg_t *ready = s_expect (router, 1, 2000);
+    ZMX_CHECK (ready);
+    int64_t ready_at = zclock_mono ();
+    zframe_t *identity = zmsg_first (ready);
+    int64_t beats [6];
+    size_t count = 0;
+    int64_t next_beat = ready_at + 100;
+    int64_t deadline = ready_at + 2000;
+    while (count < 6 && zclock_mono () < deadline) {
+        int64_t now = zclock_mono ();
+        if (now >= next_beat) {
+            s_send_signal (router, identity, "\x04");
+            next_beat = now + 100;
+        }
+        zmsg_t *msg = s_recv (router, (int) (next_beat - now));
+        if (!msg)
+            continue;
+        //  Same connection throughout: no READY again, only heartbeats
+        ZMX_CHECK (zframe_eq (zmsg_first (msg), identity));
+        ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x04", NULL));
+        beats [count++] = zclock_mono ();
+        zmsg_destroy (&msg);
+    }
+    ZMX_CHECK (count == 6);
+    int64_t first = beats [0] - ready_at;
+    ZMX_CHECK (first >= 150 && first <= 350);
+    for (size_t index = 1; index < count; index++) {
+        int64_t gap = beats [index] - beats [index - 1];
+        if (gap < 60 || gap > 200)
+            fprintf (stderr, "heartbeat gap %" PRId64 " ms\n", gap);
+        ZMX_CHECK (gap >= 60 && gap <= 200);
+    }
+    zmsg_destroy (&ready);
+    zactor_destroy (&actor);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  A worker that keeps replying needs no heartbeats: none are sent.
+static void
+s_no_heartbeat_while_busy (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    s_worker_args_t args = { endpoint, 100, 3, 100, 1000, 1 };
+    zactor_t *actor = zactor_new (s_worker_actor, &args);
+    zmsg_t *ready = s_expect (router, 1, 2000);
+    ZMX_CHECK (ready);
+    zframe_t *identity = zmsg_first (ready);
+
+    //  One request every 30 ms for 600 ms: every interval carries replies
+    int64_t deadline = zclock_mono () + 600;
+    int replies = 0, heartbeats = 0;
+    while (zclock_mono () < deadline) {
+        s_send_request (router, identity, "client", "ping");
+        zmsg_t *msg;
+        while ((msg = s_recv (router, 30))) {
+            int command = s_command (msg);
+            replies += command == 3;
+            heartbeats += command == 4;
+            zmsg_destroy (&msg);
+        }
+    }
+    //  At most one, should the machine stall a whole interval
+    ZMX_CHECK (replies >= 10);
+    ZMX_CHECK (heartbeats <= 1);
+    zmsg_destroy (&ready);
+    zactor_destroy (&actor);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+static void
+s_request_reply (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    zframe_t *reply_to;
+    zmx_worker_recv (worker, 0, &reply_to);
+    zmsg_t *ready = s_recv (router, 2000);
+    ZMX_CHECK (ready);
+    zframe_t *identity = zmsg_first (ready);
+
+    zmsg_t *msg = s_msg_new (identity, "", "MDPW01", "\x02", "\x01" "client-7", "", "hello",
+                             "world", NULL);
+    zmsg_send (&msg, router);
+    zmsg_t *request = zmx_worker_recv (worker, 2000, &reply_to);
+    ZMX_CHECK (request);
+    ZMX_CHECK (reply_to);
+    ZMX_CHECK (s_msg_is (request, 0, "hello", "world", NULL));
+    zmsg_destroy (&request);
+
+    //  The reply carries the client address back unchanged
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "ok");
+    ZMX_CHECK (zmx_worker_send (worker, &reply, &reply_to) == ZMX_OK);
+    ZMX_CHECK (reply == NULL && reply_to == NULL);
+    msg = s_recv (router, 2000);
+    ZMX_CHECK (msg);
+    ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x03", "\x01" "client-7", "", "ok", NULL));
+    zmsg_destroy (&msg);
+
+    //  An empty reply travels as one empty body frame
+    s_send_request (router, identity, "client-8", "x");
+    request = zmx_worker_recv (worker, 2000, &reply_to);
+    ZMX_CHECK (request);
+    zmsg_destroy (&request);
+    reply = zmsg_new ();
+    ZMX_CHECK (zmx_worker_send (worker, &reply, &reply_to) == ZMX_OK);
+    msg = s_recv (router, 2000);
+    ZMX_CHECK (msg);
+    ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x03", "client-8", "", "", NULL));
+    zmsg_destroy (&msg);
+
+    //  Missing parts are consumed and refused
+    reply = zmsg_new ();
+    ZMX_CHECK (zmx_worker_send (worker, &reply, &reply_to) == ZMX_EINVAL);
+    ZMX_CHECK (reply == NULL);
+    zmsg_destroy (&ready);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  With credit 3 the worker takes three requests and answers them in any
+//  order, each reply going to its own client.
+static void
+s_credit_out_of_order (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    zmx_worker_set_credit (worker, 3);
+    zframe_t *reply_to [3];
+    zmx_worker_recv (worker, 0, &reply_to [0]);
+    zmsg_t *ready = s_recv (router, 2000);
+    ZMX_CHECK (ready);
+    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, "3", NULL));
+    zframe_t *identity = zmsg_first (ready);
+
+    const char *clients [3] = { "client-A", "client-B", "client-C" };
+    for (int index = 0; index < 3; index++)
+        s_send_request (router, identity, clients [index], clients [index] + 7);
+    zmsg_t *requests [3];
+    for (int index = 0; index < 3; index++) {
+        requests [index] = zmx_worker_recv (worker, 2000, &reply_to [index]);
+        ZMX_CHECK (requests [index]);
+    }
+    const int order [3] = { 2, 0, 1 };
+    for (int step = 0; step < 3; step++) {
+        int index = order [step];
+        ZMX_CHECK (zmx_worker_send (worker, &requests [index], &reply_to [index]) == ZMX_OK);
+    }
+    for (int step = 0; step < 3; step++) {
+        const char *client = clients [order [step]];
+        zmsg_t *msg = s_recv (router, 2000);
+        ZMX_CHECK (msg);
+        ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x03", client, "", client + 7, NULL));
+        zmsg_destroy (&msg);
+    }
+    zmsg_destroy (&ready);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  DISCONNECT: reconnect at once on a new socket. A second one before the
+//  broker said anything else gets the backoff, so a broker that refuses
+//  the worker is not hammered.
+static void
+s_disconnect_reconnects (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    s_worker_args_t args = { endpoint, 1000, 3, 500, 1000, 1 };
+    zactor_t *actor = zactor_new (s_worker_actor, &args);
+
+    zmsg_t *first = s_expect (router, 1, 2000);
+    ZMX_CHECK (first);
+    int64_t sent_at = zclock_mono ();
+    s_send_signal (router, zmsg_first (first), "\x05");
+    zmsg_t *second = s_expect (router, 1, 2000);
+    ZMX_CHECK (second);
+    ZMX_CHECK (zclock_mono () - sent_at < 400);
+    ZMX_CHECK (!zframe_eq (zmsg_first (first), zmsg_first (second)));
+    ZMX_CHECK (s_msg_is (second, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+
+    sent_at = zclock_mono ();
+    s_send_signal (router, zmsg_first (second), "\x05");
+    zmsg_t *third = s_expect (router, 1, 3000);
+    ZMX_CHECK (third);
+    int64_t waited = zclock_mono () - sent_at;
+    ZMX_CHECK (waited >= 450 && waited < 1500);
+    ZMX_CHECK (!zframe_eq (zmsg_first (second), zmsg_first (third)));
+
+    zmsg_destroy (&first);
+    zmsg_destroy (&second);
+    zmsg_destroy (&third);
+    zactor_destroy (&actor);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  A silent broker is declared dead after liveness x interval; the worker
+//  reconnects after the backoff, which doubles while the broker stays
+//  silent: 300 + 100 ms, then 300 + 200 ms.
+static void
+s_silent_broker_reconnects (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    s_worker_args_t args = { endpoint, 100, 3, 100, 1000, 1 };
+    zactor_t *actor = zactor_new (s_worker_actor, &args);
+
+    zmsg_t *readies [3];
+    int64_t times [3];
+    for (int index = 0; index < 3; index++) {
+        readies [index] = s_expect (router, 1, 3000);
+        times [index] = zclock_mono ();
+        ZMX_CHECK (readies [index]);
+        if (index)
+            ZMX_CHECK (!zframe_eq (zmsg_first (readies [index]),
+                                   zmsg_first (readies [index - 1])));
+    }
+    int64_t first = times [1] - times [0], second = times [2] - times [1];
+    fprintf (stderr, "reconnected after %" PRId64 " ms, then %" PRId64 " ms\n", first, second);
+    ZMX_CHECK (first >= 360 && first <= 700);
+    ZMX_CHECK (second >= 460 && second <= 800);
+    for (int index = 0; index < 3; index++)
+        zmsg_destroy (&readies [index]);
+    zactor_destroy (&actor);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  Garbage from the broker is dropped; it neither crashes the worker nor
+//  disturbs the connection, and the next real request gets through.
+static void
+s_malformed_ignored (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    zframe_t *reply_to;
+    zmx_worker_recv (worker, 0, &reply_to);
+    zmsg_t *ready = s_recv (router, 2000);
+    ZMX_CHECK (ready);
+    zframe_t *id = zmsg_first (ready);
+
+    zmsg_t *junk [] = {
+        s_msg_new (id, "junk", NULL),
+        s_msg_new (id, "", NULL),
+        s_msg_new (id, "", "MDPW01", NULL),
+        s_msg_new (id, "", "MDPW01", "\x02", NULL),
+        s_msg_new (id, "", "MDPW01", "\x02", "client", "x", "body", NULL),
+        s_msg_new (id, "", "MDPW01", "\x02", "", "", "body", NULL),
+        s_msg_new (id, "", "MDPW01", "\x09", NULL),
+        s_msg_new (id, "", "MDPW01", "\x05\x05", NULL),
+        s_msg_new (id, "", "MDPW01", "\x05", "extra", NULL),
+        s_msg_new (id, "", "MDPW01", "\x01", S_SERVICE, NULL),
+        s_msg_new (id, "", "MDPW01", "\x03", "client", "", "body", NULL),
+        s_msg_new (id, "MDPW02", "\x06", NULL),
+        s_msg_new (id, "MDPW02", "\x02", "client", "", "body", NULL),
+        s_msg_new (id, "", "MDPC01", S_SERVICE, "body", NULL),
+        s_msg_new (id, "", "MDPW02", "\x05", NULL),
+    };
+    for (size_t index = 0; index < ZMX_TEST_COUNT (junk); index++)
+        zmsg_send (&junk [index], router);
+    //  An over-long address, and too many frames
+    char address [300];
+    memset (address, 'a', sizeof address - 1);
+    address [sizeof address - 1] = 0;
+    s_send_request (router, id, address, "long");
+    zmsg_t *many = s_msg_new (id, "", "MDPW01", "\x02", "client", "", NULL);
+    for (int index = 0; index < 70; index++)
+        zmsg_addstr (many, "x");
+    zmsg_send (&many, router);
+
+    s_send_request (router, id, "client", "valid");
+    zmsg_t *request = zmx_worker_recv (worker, 2000, &reply_to);
+    ZMX_CHECK (request);
+    ZMX_CHECK (s_msg_is (request, 0, "valid", NULL));
+    ZMX_CHECK (zmx_worker_connects (worker) == 1);
+    ZMX_CHECK (zmx_worker_send (worker, &request, &reply_to) == ZMX_OK);
+    zmsg_t *reply = s_recv (router, 2000);
+    ZMX_CHECK (reply && s_command (reply) == 3);
+    zmsg_destroy (&reply);
+    zmsg_destroy (&ready);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+static void
+s_destroy_sends_disconnect (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    zframe_t *reply_to;
+    zmx_worker_recv (worker, 0, &reply_to);
+    zmsg_t *ready = s_recv (router, 2000);
+    ZMX_CHECK (ready);
+    zmx_worker_destroy (&worker);
+    zmsg_t *bye = s_recv (router, 2000);
+    ZMX_CHECK (bye);
+    ZMX_CHECK (zframe_eq (zmsg_first (bye), zmsg_first (ready)));
+    ZMX_CHECK (s_msg_is (bye, 1, "", "MDPW01", "\x05", NULL));
+    zmsg_destroy (&bye);
+    zmsg_destroy (&ready);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+
+    //  A worker that never connected has nothing to say
+    worker = zmx_worker_new ("tcp://127.0.0.1:1", S_SERVICE);
+    zmx_worker_destroy (&worker);
+}
+
+//  A reply to a request from before a reconnect must not reach the new
+//  connection (the broker never gave it that request): it is dropped with
+//  ZMX_EAGAIN, and the new connection works normally.
+static void
+s_stale_reply_dropped (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    zframe_t *old_reply_to, *reply_to;
+    zmx_worker_recv (worker, 0, &reply_to);
+    zmsg_t *first = s_recv (router, 2000);
+    ZMX_CHECK (first);
+    s_send_request (router, zmsg_first (first), "client-old", "old");
+    zmsg_t *old = zmx_worker_recv (worker, 2000, &old_reply_to);
+    ZMX_CHECK (old);
+
+    s_send_signal (router, zmsg_first (first), "\x05");
+    ZMX_CHECK (zmx_worker_recv (worker, 200, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_connects (worker) == 2);
+    zmsg_t *second = s_expect (router, 1, 2000);
+    ZMX_CHECK (second);
+    ZMX_CHECK (zmx_worker_send (worker, &old, &old_reply_to) == ZMX_EAGAIN);
+    ZMX_CHECK (old == NULL && old_reply_to == NULL);
+
+    s_send_request (router, zmsg_first (second), "client-new", "new");
+    zmsg_t *fresh = zmx_worker_recv (worker, 2000, &reply_to);
+    ZMX_CHECK (fresh);
+    ZMX_CHECK (zmx_worker_send (worker, &fresh, &reply_to) == ZMX_OK);
+    //  Messages on one connection keep their order: the first REPLY the
+    //  broker sees must be the new one
+    zmsg_t *reply = s_expect (router, 3, 2000);
+    ZMX_CHECK (reply);
+    ZMX_CHECK (s_msg_is (reply, 1, "", "MDPW01", "\x03", "client-new", "", "new", NULL));
+    zmsg_destroy (&reply);
+    zmsg_destroy (&first);
+    zmsg_destroy (&second);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+static void
+s_recv_timeout (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    zframe_t *reply_to;
+    int64_t started = zclock_mono ();
+    ZMX_CHECK (zmx_worker_recv (worker, 150, &reply_to) == NULL);
+    int64_t elapsed = zclock_mono () - started;
+    ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETIMEDOUT);
+    ZMX_CHECK (elapsed >= 145 && elapsed < 500);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+static void
+s_interrupted (void)
+{
+    char *endpoint;
+    zsock_t *router = s_broker_new (&endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    zframe_t *reply_to;
+    zsys_interrupted = 1;
+    int64_t started = zclock_mono ();
+    ZMX_CHECK (zmx_worker_recv (worker, 5000, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETERM);
+    ZMX_CHECK (zclock_mono () - started < 1000);
+    zsys_interrupted = 0;
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+static void
+s_invalid_arguments (void)
+{
+    ZMX_CHECK (zmx_worker_new (NULL, S_SERVICE) == NULL);
+    ZMX_CHECK (zmx_worker_new ("", S_SERVICE) == NULL);
+    ZMX_CHECK (zmx_worker_new ("localhost:5555", S_SERVICE) == NULL);
+    ZMX_CHECK (zmx_worker_new ("tcp://", S_SERVICE) == NULL);
+    ZMX_CHECK (zmx_worker_new ("tcp://a:1,tcp://b:2", S_SERVICE) == NULL);
+    ZMX_CHECK (zmx_worker_new ("tcp://127.0.0.1:5555", NULL) == NULL);
+    ZMX_CHECK (zmx_worker_new ("tcp://127.0.0.1:5555", "") == NULL);
+    ZMX_CHECK (zmx_worker_new ("tcp://127.0.0.1:5555", "bad\nname") == NULL);
+    char long_name [300];
+    memset (long_name, 's', sizeof long_name - 1);
+    long_name [sizeof long_name - 1] = 0;
+    ZMX_CHECK (zmx_worker_new ("tcp://127.0.0.1:5555", long_name) == NULL);
+
+    zmx_worker_t *worker = zmx_worker_new ("ipc:///tmp/zmx-none/broker", S_SERVICE);
+    ZMX_CHECK (worker);
+    ZMX_CHECK (zmx_worker_set_curve (worker, "/nonexistent/client.cert", "x") == ZMX_ESECURITY);
+    ZMX_CHECK (zmx_worker_set_curve (worker, NULL, NULL) == ZMX_ESECURITY);
+    zmx_worker_set_heartbeat (worker, 0, 3);            //  Ignored, logged
+    zmx_worker_set_reconnect (worker, 500, 100);        //  Ignored, logged
+    zmsg_t *reply = zmsg_new ();
+    zframe_t *reply_to = zframe_new ("abcdefgh", 8);
+    ZMX_CHECK (zmx_worker_send (worker, &reply, &reply_to) == ZMX_EAGAIN);
+    ZMX_CHECK (reply == NULL && reply_to == NULL);
+    zmx_worker_destroy (&worker);
+}
+
+//  With CURVE set, the worker reaches a CURVE broker and registers.
+static void
+s_curve_connects (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *client_path = zsys_sprintf ("%s/client.cert", dir);
+    ZMX_CHECK (zmx_security_keygen (client_path, "test worker") == ZMX_OK);
+    zcert_t *server = zcert_new ();
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zsock_set_linger (router, 0);
+    zcert_apply (server, router);
+    zsock_set_curve_server (router, 1);
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    ZMX_CHECK (port > 0);
+    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    ZMX_CHECK (zmx_worker_set_curve (worker, client_path, zcert_public_txt (server)) == ZMX_OK);
+    zframe_t *reply_to;
+    zmx_worker_recv (worker, 0, &reply_to);
+    zmsg_t *ready = s_recv (router, 3000);
+    ZMX_CHECK (ready);
+    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+    zmsg_destroy (&ready);
+    zmx_worker_destroy (&worker);
+    zsock_destroy (&router);
+    zcert_destroy (&server);
+    zstr_free (&endpoint);
+    zstr_free (&client_path);
+    zmx_test_rmdir (dir);
+    zstr_free (&dir);
+}
+
+int
+main (int argc, char *argv [])
+{
+    zmx_test_t cases [] = {
+        { "ready_frames", s_ready_frames, 10 },
+        { "ready_credit", s_ready_credit, 10 },
+        { "heartbeat_interval", s_heartbeat_interval, 10 },
+        { "no_heartbeat_while_busy", s_no_heartbeat_while_busy, 10 },
+        { "request_reply", s_request_reply, 10 },
+        { "credit_out_of_order", s_credit_out_of_order, 10 },
+        { "disconnect_reconnects", s_disconnect_reconnects, 10 },
+        { "silent_broker_reconnects", s_silent_broker_reconnects, 10 },
+        { "malformed_ignored", s_malformed_ignored, 10 },
+        { "destroy_sends_disconnect", s_destroy_sends_disconnect, 10 },
+        { "stale_reply_dropped", s_stale_reply_dropped, 10 },
+        { "recv_timeout", s_recv_timeout, 10 },
+        { "interrupted", s_interrupted, 10 },
+        { "invalid_arguments", s_invalid_arguments, 10 },
+        { "curve_connects", s_curve_connects, 10 },
+    };
+    return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
+}
