@@ -33,4 +33,18 @@ int64_t
 const char *
     zmx__config_str (zconfig_t *config, const char *path, const char *fallback);
 
+//  True if `endpoint` looks like one ZeroMQ endpoint: "transport://address"
+//  with both parts non-empty, only printable ASCII, no spaces and no commas
+//  (commas separate endpoints in lists). NULL is not valid.
+bool
+    zmx__endpoint_valid (const char *endpoint);
+
+//  Check CURVE client arguments as zmx_security_client_curve does, without
+//  a socket, and if they are good replace *cert_p and *key_p (freed first)
+//  by copies of them. Returns ZMX_OK, or ZMX_ESECURITY leaving both as they
+//  were.
+int
+    zmx__curve_client_store (char **cert_p, char **key_p, const char *client_cert_path,
+                             const char *server_key);
+
 #endif

@@ -42,18 +42,6 @@ struct _zmx_client_t {
     int error;                  //  Error of the last failed call
 };
 
-static bool
-s_endpoint_valid (const char *endpoint)
-{
-    const char *separator = strstr (endpoint, "://");
-    if (!separator || separator == endpoint || !separator [3])
-        return false;
-    for (const char *scan = endpoint; *scan; scan++)
-        if (*scan <= ' ' || (unsigned char) *scan >= 127)
-            return false;
-    return true;
-}
-
 void
 zmx_client_destroy (zmx_client_t **self_p)
 {
@@ -92,7 +80,7 @@ s_client_parse (zmx_client_t *self, const char *endpoints)
         size_t length = strlen (item);
         while (length && (item [length - 1] == ' ' || item [length - 1] == '\t'))
             item [--length] = 0;
-        valid = s_endpoint_valid (item);
+        valid = zmx__endpoint_valid (item);
         if (valid)
             self->endpoints [self->endpoint_count++] = strdup (item);
         else
@@ -149,21 +137,8 @@ int
 zmx_client_set_curve (zmx_client_t *self, const char *client_cert_path, const char *server_key)
 {
     assert (self && self->tag == S_TAG);
-    if (!client_cert_path || !server_key)
-        return ZMX_ESECURITY;
-    //  Check the files now, with the very code that applies them at each
-    //  connect, so that a bad path fails here and not in mid-request.
-    zsock_t *scratch = zsock_new (ZMQ_DEALER);
-    int rc = scratch? zmx_security_client_curve (scratch, client_cert_path, server_key)
-                    : ZMX_ESECURITY;
-    zsock_destroy (&scratch);
-    if (rc != ZMX_OK)
-        return ZMX_ESECURITY;
-    free (self->curve_cert);
-    free (self->curve_server_key);
-    self->curve_cert = strdup (client_cert_path);
-    self->curve_server_key = strdup (server_key);
-    return ZMX_OK;
+    return zmx__curve_client_store (&self->curve_cert, &self->curve_server_key,
+                                    client_cert_path, server_key);
 }
 
 //  Open the socket to the current endpoint. Returns ZMX_OK, ZMX_ESECURITY

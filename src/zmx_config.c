@@ -1,5 +1,6 @@
 /*  =========================================================================
-    zmx_config - typed reads from ZPL config trees (internal)
+    zmx_config - typed reads from ZPL config trees, and the connection
+    settings checks shared by the client and the worker (internal)
     =========================================================================
 */
 #include "zmx_classes.h"
@@ -32,4 +33,35 @@ zmx__config_int (zconfig_t *config, const char *path, int64_t fallback,
         return fallback;
     }
     return value;
+}
+
+bool
+zmx__endpoint_valid (const char *endpoint)
+{
+    const char *separator = endpoint? strstr (endpoint, "://"): NULL;
+    if (!separator || separator == endpoint || !separator [3])
+        return false;
+    for (const char *scan = endpoint; *scan; scan++)
+        if (*scan <= ' ' || *scan == ',' || (unsigned char) *scan >= 127)
+            return false;
+    return true;
+}
+
+int
+zmx__curve_client_store (char **cert_p, char **key_p, const char *client_cert_path,
+                         const char *server_key)
+{
+    assert (cert_p && key_p);
+    if (!client_cert_path || !server_key)
+        return ZMX_ESECURITY;
+    //  Check the files now, with the very code that applies them at each
+    //  connect (a NULL socket only checks), so that a bad path fails when
+    //  it is set and not in mid-request or on a reconnect.
+    if (zmx_security_client_curve (NULL, client_cert_path, server_key) != ZMX_OK)
+        return ZMX_ESECURITY;
+    free (*cert_p);
+    free (*key_p);
+    *cert_p = strdup (client_cert_path);
+    *key_p = strdup (server_key);
+    return ZMX_OK;
 }

@@ -55,22 +55,10 @@ struct _zmx_worker_t {
     int error;                  //  Why the last recv returned NULL
 };
 
-static bool
-s_endpoint_valid (const char *endpoint)
-{
-    const char *separator = endpoint? strstr (endpoint, "://"): NULL;
-    if (!separator || separator == endpoint || !separator [3])
-        return false;
-    for (const char *scan = endpoint; *scan; scan++)
-        if (*scan <= ' ' || *scan == ',' || (unsigned char) *scan >= 127)
-            return false;
-    return true;
-}
-
 zmx_worker_t *
 zmx_worker_new (const char *endpoint, const char *service)
 {
-    if (!s_endpoint_valid (endpoint)) {
+    if (!zmx__endpoint_valid (endpoint)) {
         zmx_log_error (S_LOG, "invalid broker endpoint \"%s\"", endpoint? endpoint: "(null)");
         return NULL;
     }
@@ -170,21 +158,8 @@ int
 zmx_worker_set_curve (zmx_worker_t *self, const char *client_cert_path, const char *server_key)
 {
     assert (self && self->tag == S_TAG);
-    if (!client_cert_path || !server_key)
-        return ZMX_ESECURITY;
-    //  Check the files now, with the very code that applies them at each
-    //  connect, so that a bad path fails here and not on a reconnect.
-    zsock_t *scratch = zsock_new (ZMQ_DEALER);
-    int rc = scratch? zmx_security_client_curve (scratch, client_cert_path, server_key)
-                    : ZMX_ESECURITY;
-    zsock_destroy (&scratch);
-    if (rc != ZMX_OK)
-        return ZMX_ESECURITY;
-    free (self->curve_cert);
-    free (self->curve_server_key);
-    self->curve_cert = strdup (client_cert_path);
-    self->curve_server_key = strdup (server_key);
-    return ZMX_OK;
+    return zmx__curve_client_store (&self->curve_cert, &self->curve_server_key,
+                                    client_cert_path, server_key);
 }
 
 //  Delay for the next reconnect; doubles the one after, up to the cap.

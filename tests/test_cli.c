@@ -10,7 +10,6 @@
 #include "testing.h"
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define S_START_MSEC    5000    //  Longest a process may take to be ready
@@ -25,37 +24,6 @@ typedef struct {
     pid_t workers [S_MAX_WORKERS];
     int worker_count;
 } s_env_t;
-
-//  Whole file as a string ("" if it cannot be read); caller frees.
-static char *
-s_read_file (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return strdup ("");
-    zchunk_t *chunk = zchunk_read (file, 1 << 20);
-    fclose (file);
-    char *text = (char *) zmalloc (zchunk_size (chunk) + 1);
-    memcpy (text, zchunk_data (chunk), zchunk_size (chunk));
-    zchunk_destroy (&chunk);
-    return text;
-}
-
-static bool
-s_wait_for_text (const char *path, const char *text, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (true) {
-        char *content = s_read_file (path);
-        bool found = strstr (content, text) != NULL;
-        free (content);
-        if (found)
-            return true;
-        if (zclock_mono () >= deadline)
-            return false;
-        usleep (5000);
-    }
-}
 
 //  Collect `zmx` plus the NULL-terminated arguments into argv.
 static void
@@ -96,12 +64,10 @@ s_zmx_logged (const char *log_path, int64_t *elapsed_p, ...)
     va_end (args);
     int64_t started = zclock_mono ();
     pid_t pid = zmx_test_spawn (argv, log_path);
-    int status = zmx_test_wait (pid, S_CALL_MSEC);
-    if (status == -1)
-        zmx_test_stop (pid, 100);
+    int rc = zmx_test_exit_code (pid, S_CALL_MSEC, 100);
     *elapsed_p = zclock_mono () - started;
     free (argv [0]);
-    return status != -1 && WIFEXITED (status)? WEXITSTATUS (status): -1;
+    return rc;
 }
 
 //  Make the private directory and pick the broker's endpoint.
@@ -128,7 +94,7 @@ s_env_launch (s_env_t *env, const char *sections)
     char *argv [] = { bin, "-c", config, NULL };
     env->zmxd = zmx_test_spawn (argv, log);
     char *line = zsys_sprintf ("zmxd: broker on %s\n", env->endpoint);
-    ZMX_CHECK (s_wait_for_text (log, line, S_START_MSEC));
+    ZMX_CHECK (zmx_test_wait_for_text (log, line, S_START_MSEC));
     free (line);
     free (bin);
     free (log);
@@ -265,7 +231,7 @@ s_command_failure_still_replies (void)
     ZMX_CHECK_STR (output, "got hi\n");
     free (output);
     char *log = zsys_sprintf ("%s/worker-0.log", env.dir);
-    ZMX_CHECK (s_wait_for_text (log, "exited with 3", S_START_MSEC));
+    ZMX_CHECK (zmx_test_wait_for_text (log, "exited with 3", S_START_MSEC));
     free (log);
     s_env_stop (&env);
 }
@@ -305,7 +271,7 @@ s_unknown_service_exits_4 (void)
                == 4);
     zsys_info ("zmx call nosuch exited in %" PRId64 " ms", elapsed);
     ZMX_CHECK (elapsed < 1000);
-    char *output = s_read_file (log);
+    char *output = zmx_test_read_file (log);
     ZMX_CHECK (strstr (output, "no worker serves 'nosuch'"));
     ZMX_CHECK (strstr (output, "--wait"));
     free (output);
@@ -332,9 +298,8 @@ s_call_wait_queues (void)
         usleep (10000);
     }
     s_env_worker (&env, "late", "--echo", NULL);
-    int status = zmx_test_wait (call, S_CALL_MSEC);
-    ZMX_CHECK (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    char *output = s_read_file (log);
+    ZMX_CHECK (zmx_test_exit_code (call, S_CALL_MSEC, 100) == 0);
+    char *output = zmx_test_read_file (log);
     ZMX_CHECK (strstr (output, "early bird\n"));
     free (output);
     free (log);
@@ -353,7 +318,7 @@ s_no_broker_exits_3 (void)
                              "echo", "x", NULL) == 3);
     zsys_info ("zmx call with no broker exited in %" PRId64 " ms", elapsed);
     ZMX_CHECK (elapsed < 2000);
-    char *output = s_read_file (log);
+    char *output = zmx_test_read_file (log);
     ZMX_CHECK (strstr (output, "after 2 attempts"));
     ZMX_CHECK (strstr (output, endpoint));
     free (output);
@@ -502,8 +467,7 @@ s_worker_stops_on_sigterm (void)
     pid_t worker = s_env_worker (&env, "echo", "--echo", NULL);
     s_env_wait_workers (&env, "echo", 1);
     kill (worker, SIGTERM);
-    int status = zmx_test_wait (worker, 2000);
-    ZMX_CHECK (status != -1 && WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    ZMX_CHECK (zmx_test_exit_code (worker, 2000, 100) == 0);
     env.worker_count = 0;
     //  A missing command is caught before the worker starts
     ZMX_CHECK (s_zmx (NULL, "worker", "-b", env.endpoint, "x", "--", "/nonexistent/cmd", NULL)

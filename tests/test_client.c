@@ -15,33 +15,6 @@
 //  Helpers
 
 static zmsg_t *
-s_recv (zsock_t *socket, int timeout_ms)
-{
-    zsock_set_rcvtimeo (socket, timeout_ms);
-    return zmsg_recv (socket);
-}
-
-//  True if the frames of msg after the first `skip` ones are exactly the
-//  NULL-terminated list of strings ("" is an empty frame).
-static bool
-s_msg_is (zmsg_t *msg, size_t skip, ...)
-{
-    zframe_t *frame = zmsg_first (msg);
-    for (size_t index = 0; index < skip && frame; index++)
-        frame = zmsg_next (msg);
-    va_list args;
-    va_start (args, skip);
-    bool same = true;
-    const char *text;
-    while (same && (text = va_arg (args, const char *))) {
-        same = frame && zframe_streq (frame, text);
-        frame = frame? zmsg_next (msg): NULL;
-    }
-    va_end (args);
-    return same && !frame;
-}
-
-static zmsg_t *
 s_body (const char *text)
 {
     zmsg_t *msg = zmsg_new ();
@@ -55,11 +28,46 @@ s_echo_ok (zmx_client_t *client, const char *text)
 {
     zmsg_t *request = s_body (text);
     zmsg_t *reply = zmx_client_request (client, S_SERVICE, &request);
-    bool ok = reply && s_msg_is (reply, 0, text, NULL);
+    bool ok = reply && zmx_test_msg_is (reply, 0, text, NULL);
     if (!reply)
         fprintf (stderr, "request failed: %s\n", zmx_strerror (zmx_client_error (client)));
     zmsg_destroy (&reply);
     return ok;
+}
+
+//  Send `count` asynchronous requests to S_SERVICE, numbered from 0.
+static void
+s_send_numbered (zmx_client_t *client, int count)
+{
+    for (int index = 0; index < count; index++) {
+        zmsg_t *request = zmsg_new ();
+        zmsg_addstrf (request, "%d", index);
+        ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
+    }
+}
+
+//  Receive the echoes of s_send_numbered, in any order, each within
+//  timeout_ms; each number must come back exactly once. If `service` is
+//  not NULL, each reply must name it.
+static void
+s_recv_numbered (zmx_client_t *client, int count, int timeout_ms, const char *service)
+{
+    bool *seen = (bool *) zmalloc (count * sizeof (bool));
+    for (int received = 0; received < count; received++) {
+        char *replier = NULL;
+        zmsg_t *reply = zmx_client_recv (client, timeout_ms, service? &replier: NULL);
+        ZMX_CHECK (reply);
+        if (service)
+            ZMX_CHECK_STR (replier, service);
+        char *text = zmsg_popstr (reply);
+        int index = text? atoi (text): -1;
+        ZMX_CHECK (index >= 0 && index < count && !seen [index]);
+        seen [index] = true;
+        zstr_free (&text);
+        zstr_free (&replier);
+        zmsg_destroy (&reply);
+    }
+    free (seen);
 }
 
 //  -------------------------------------------------------------------------
@@ -97,11 +105,10 @@ static void
 s_broker_actor (zsock_t *pipe, void *args)
 {
     s_broker_args_t *settings = (s_broker_args_t *) args;
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    zsock_set_linger (router, 0);
-    int port = zsock_bind (router, "tcp://127.0.0.1:*");
-    assert (port > 0);
-    snprintf (settings->endpoint, sizeof settings->endpoint, "tcp://127.0.0.1:%d", port);
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    snprintf (settings->endpoint, sizeof settings->endpoint, "%s", endpoint);
+    zstr_free (&endpoint);
     zsock_signal (pipe, 0);
 
     zpoller_t *poller = zpoller_new (pipe, router, NULL);
@@ -139,15 +146,49 @@ s_broker_actor (zsock_t *pipe, void *args)
     zsock_destroy (&router);
 }
 
-//  Ask the fake broker how many requests and connections it saw.
+//  The fake broker must have seen exactly this many requests and
+//  connections.
 static void
-s_broker_stats (zactor_t *broker, int *requests, int *connections)
+s_broker_check (zactor_t *broker, int requests, int connections)
 {
     zstr_send (broker, "STATS");
     char *stats = zstr_recv (broker);
     ZMX_CHECK (stats);
-    ZMX_CHECK (sscanf (stats, "%d %d", requests, connections) == 2);
+    int seen_requests, seen_connections;
+    ZMX_CHECK (sscanf (stats, "%d %d", &seen_requests, &seen_connections) == 2);
+    if (seen_requests != requests || seen_connections != connections)
+        fprintf (stderr, "    broker saw %d requests on %d connections, expected %d on %d\n",
+                 seen_requests, seen_connections, requests, connections);
+    ZMX_CHECK (seen_requests == requests && seen_connections == connections);
     zstr_free (&stats);
+}
+
+//  One case's fake broker and the client under test.
+typedef struct {
+    s_broker_args_t args;       //  Fake broker settings, then its endpoint
+    zactor_t *broker;           //  The fake broker
+    zmx_client_t *client;       //  Client of the fake broker
+} s_rig_t;
+
+//  Start a fake broker that drops `drop` requests first and sends junk
+//  before each answer if `junk`, and a client of it.
+static void
+s_rig_init (s_rig_t *rig, int drop, bool junk)
+{
+    memset (rig, 0, sizeof *rig);
+    rig->args.drop = drop;
+    rig->args.junk = junk;
+    rig->broker = zactor_new (s_broker_actor, &rig->args);
+    ZMX_CHECK (rig->broker);
+    rig->client = zmx_client_new (rig->args.endpoint);
+    ZMX_CHECK (rig->client);
+}
+
+static void
+s_rig_destroy (s_rig_t *rig)
+{
+    zmx_client_destroy (&rig->client);
+    zactor_destroy (&rig->broker);
 }
 
 //  -------------------------------------------------------------------------
@@ -156,10 +197,8 @@ s_broker_stats (zactor_t *broker, int *requests, int *connections)
 static void
 s_request_frames (void)
 {
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    zsock_set_linger (router, 0);
-    int port = zsock_bind (router, "tcp://127.0.0.1:*");
-    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
     zmx_client_t *client = zmx_client_new (endpoint);
     ZMX_CHECK (client);
     ZMX_CHECK (zmx_client_socket (client) == NULL);
@@ -171,17 +210,17 @@ s_request_frames (void)
     ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
     ZMX_CHECK (request == NULL);
     ZMX_CHECK (zmx_client_socket (client) != NULL);
-    zmsg_t *msg = s_recv (router, 2000);
+    zmsg_t *msg = zmx_test_recv (router, 2000);
     ZMX_CHECK (msg);
-    ZMX_CHECK (s_msg_is (msg, 1, "", "MDPC01", S_SERVICE, "hello", "world", NULL));
+    ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPC01", S_SERVICE, "hello", "world", NULL));
     zmsg_destroy (&msg);
 
     //  An empty body travels as one empty frame
     request = zmsg_new ();
     ZMX_CHECK (zmx_client_send (client, "svc.b", &request) == ZMX_OK);
-    msg = s_recv (router, 2000);
+    msg = zmx_test_recv (router, 2000);
     ZMX_CHECK (msg);
-    ZMX_CHECK (s_msg_is (msg, 1, "", "MDPC01", "svc.b", "", NULL));
+    ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPC01", "svc.b", "", NULL));
     zmsg_destroy (&msg);
 
     zmx_client_destroy (&client);
@@ -194,28 +233,23 @@ s_request_frames (void)
 static void
 s_request_reply (void)
 {
-    s_broker_args_t args = { 0 };
-    zactor_t *broker = zactor_new (s_broker_actor, &args);
-    zmx_client_t *client = zmx_client_new (args.endpoint);
-    zmx_client_set_timeout (client, 2000);
-    ZMX_CHECK (s_echo_ok (client, "hello"));
-    ZMX_CHECK (zmx_client_error (client) == ZMX_OK);
-    ZMX_CHECK (s_echo_ok (client, "again"));
+    s_rig_t rig;
+    s_rig_init (&rig, 0, false);
+    zmx_client_set_timeout (rig.client, 2000);
+    ZMX_CHECK (s_echo_ok (rig.client, "hello"));
+    ZMX_CHECK (zmx_client_error (rig.client) == ZMX_OK);
+    ZMX_CHECK (s_echo_ok (rig.client, "again"));
 
     //  Multi-frame bodies come back whole
     zmsg_t *request = zmsg_new ();
     zmsg_addstr (request, "a");
     zmsg_addmem (request, "", 0);
     zmsg_addstr (request, "c");
-    zmsg_t *reply = zmx_client_request (client, S_SERVICE, &request);
-    ZMX_CHECK (reply && s_msg_is (reply, 0, "a", "", "c", NULL));
+    zmsg_t *reply = zmx_client_request (rig.client, S_SERVICE, &request);
+    ZMX_CHECK (reply && zmx_test_msg_is (reply, 0, "a", "", "c", NULL));
     zmsg_destroy (&reply);
-
-    int requests, connections;
-    s_broker_stats (broker, &requests, &connections);
-    ZMX_CHECK (requests == 3 && connections == 1);
-    zmx_client_destroy (&client);
-    zactor_destroy (&broker);
+    s_broker_check (rig.broker, 3, 1);
+    s_rig_destroy (&rig);
 }
 
 //  The broker ignores the first two requests: each timeout reopens the
@@ -223,20 +257,16 @@ s_request_reply (void)
 static void
 s_retry_reopens_socket (void)
 {
-    s_broker_args_t args = { .drop = 2 };
-    zactor_t *broker = zactor_new (s_broker_actor, &args);
-    zmx_client_t *client = zmx_client_new (args.endpoint);
-    zmx_client_set_timeout (client, 200);
-    zmx_client_set_retries (client, 3);
+    s_rig_t rig;
+    s_rig_init (&rig, 2, false);
+    zmx_client_set_timeout (rig.client, 200);
+    zmx_client_set_retries (rig.client, 3);
     int64_t started = zclock_mono ();
-    ZMX_CHECK (s_echo_ok (client, "third time lucky"));
+    ZMX_CHECK (s_echo_ok (rig.client, "third time lucky"));
     int64_t elapsed = zclock_mono () - started;
     ZMX_CHECK (elapsed >= 390 && elapsed < 1500);
-    int requests, connections;
-    s_broker_stats (broker, &requests, &connections);
-    ZMX_CHECK (requests == 3 && connections == 3);
-    zmx_client_destroy (&client);
-    zactor_destroy (&broker);
+    s_broker_check (rig.broker, 3, 3);
+    s_rig_destroy (&rig);
 }
 
 //  Nobody answers: retries + 1 attempts of `timeout` each, then
@@ -244,23 +274,20 @@ s_retry_reopens_socket (void)
 static void
 s_all_retries_fail (void)
 {
-    s_broker_args_t args = { .drop = 1000 };
-    zactor_t *broker = zactor_new (s_broker_actor, &args);
-    zmx_client_t *client = zmx_client_new (args.endpoint);
-    zmx_client_set_timeout (client, 150);
-    zmx_client_set_retries (client, 2);
+    s_rig_t rig;
+    s_rig_init (&rig, 1000, false);
+    zmx_client_set_timeout (rig.client, 150);
+    zmx_client_set_retries (rig.client, 2);
     zmsg_t *request = s_body ("anyone?");
     int64_t started = zclock_mono ();
-    zmsg_t *reply = zmx_client_request (client, S_SERVICE, &request);
+    zmsg_t *reply = zmx_client_request (rig.client, S_SERVICE, &request);
     int64_t elapsed = zclock_mono () - started;
     ZMX_CHECK (reply == NULL);
     ZMX_CHECK (request == NULL);
-    ZMX_CHECK (zmx_client_error (client) == ZMX_ETIMEDOUT);
+    ZMX_CHECK (zmx_client_error (rig.client) == ZMX_ETIMEDOUT);
     ZMX_CHECK (elapsed >= 3 * 150 - 5 && elapsed < 3 * 150 + 400);
-    ZMX_CHECK (zmx_client_socket (client) == NULL);
-    int requests, connections;
-    s_broker_stats (broker, &requests, &connections);
-    ZMX_CHECK (requests == 3 && connections == 3);
+    ZMX_CHECK (zmx_client_socket (rig.client) == NULL);
+    s_broker_check (rig.broker, 3, 3);
 
     //  Without any broker at all, the same
     char *nowhere = zmx_test_free_endpoint ();
@@ -275,8 +302,7 @@ s_all_retries_fail (void)
     ZMX_CHECK (elapsed >= 195 && elapsed < 600);
     zmx_client_destroy (&lonely);
     zstr_free (&nowhere);
-    zmx_client_destroy (&client);
-    zactor_destroy (&broker);
+    s_rig_destroy (&rig);
 }
 
 //  The first broker of the list is dead: the retry goes to the second.
@@ -309,36 +335,17 @@ s_failover (void)
 static void
 s_async_many (void)
 {
-    s_broker_args_t args = { 0 };
-    zactor_t *broker = zactor_new (s_broker_actor, &args);
-    zmx_client_t *client = zmx_client_new (args.endpoint);
-    ZMX_CHECK (zmx_client_recv (client, 0, NULL) == NULL);     //  Nothing sent yet
-    ZMX_CHECK (zmx_client_error (client) == ZMX_EINVAL);
-    for (int index = 0; index < 100; index++) {
-        zmsg_t *request = zmsg_new ();
-        zmsg_addstrf (request, "%d", index);
-        ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
-    }
-    bool seen [100] = { false };
-    for (int count = 0; count < 100; count++) {
-        char *service = NULL;
-        zmsg_t *reply = zmx_client_recv (client, 2000, &service);
-        ZMX_CHECK (reply);
-        ZMX_CHECK_STR (service, S_SERVICE);
-        char *text = zmsg_popstr (reply);
-        int index = text? atoi (text): -1;
-        ZMX_CHECK (index >= 0 && index < 100 && !seen [index]);
-        seen [index] = true;
-        zstr_free (&text);
-        zstr_free (&service);
-        zmsg_destroy (&reply);
-    }
+    s_rig_t rig;
+    s_rig_init (&rig, 0, false);
+    ZMX_CHECK (zmx_client_recv (rig.client, 0, NULL) == NULL);     //  Nothing sent yet
+    ZMX_CHECK (zmx_client_error (rig.client) == ZMX_EINVAL);
+    s_send_numbered (rig.client, 100);
+    s_recv_numbered (rig.client, 100, 2000, S_SERVICE);
     int64_t started = zclock_mono ();
-    ZMX_CHECK (zmx_client_recv (client, 100, NULL) == NULL);
-    ZMX_CHECK (zmx_client_error (client) == ZMX_ETIMEDOUT);
+    ZMX_CHECK (zmx_client_recv (rig.client, 100, NULL) == NULL);
+    ZMX_CHECK (zmx_client_error (rig.client) == ZMX_ETIMEDOUT);
     ZMX_CHECK (zclock_mono () - started >= 95);
-    zmx_client_destroy (&client);
-    zactor_destroy (&broker);
+    s_rig_destroy (&rig);
 }
 
 //  Replies with a wrong header, another service, or a broken layout are
@@ -346,23 +353,19 @@ s_async_many (void)
 static void
 s_wrong_reply_dropped (void)
 {
-    s_broker_args_t args = { .junk = true };
-    zactor_t *broker = zactor_new (s_broker_actor, &args);
-    zmx_client_t *client = zmx_client_new (args.endpoint);
-    zmx_client_set_timeout (client, 2000);
-    zmx_client_set_retries (client, 0);
-    ZMX_CHECK (s_echo_ok (client, "the real one"));
+    s_rig_t rig;
+    s_rig_init (&rig, 0, true);
+    zmx_client_set_timeout (rig.client, 2000);
+    zmx_client_set_retries (rig.client, 0);
+    ZMX_CHECK (s_echo_ok (rig.client, "the real one"));
 
     zmsg_t *request = s_body ("async");
-    ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
-    zmsg_t *reply = zmx_client_recv (client, 2000, NULL);
-    ZMX_CHECK (reply && s_msg_is (reply, 0, "async", NULL));
+    ZMX_CHECK (zmx_client_send (rig.client, S_SERVICE, &request) == ZMX_OK);
+    zmsg_t *reply = zmx_client_recv (rig.client, 2000, NULL);
+    ZMX_CHECK (reply && zmx_test_msg_is (reply, 0, "async", NULL));
     zmsg_destroy (&reply);
-    int requests, connections;
-    s_broker_stats (broker, &requests, &connections);
-    ZMX_CHECK (requests == 2 && connections == 1);
-    zmx_client_destroy (&client);
-    zactor_destroy (&broker);
+    s_broker_check (rig.broker, 2, 1);
+    s_rig_destroy (&rig);
 }
 
 static void
@@ -401,19 +404,17 @@ s_invalid_arguments (void)
 static void
 s_interrupted (void)
 {
-    s_broker_args_t args = { .drop = 1000 };
-    zactor_t *broker = zactor_new (s_broker_actor, &args);
-    zmx_client_t *client = zmx_client_new (args.endpoint);
-    zmx_client_set_timeout (client, 5000);
+    s_rig_t rig;
+    s_rig_init (&rig, 1000, false);
+    zmx_client_set_timeout (rig.client, 5000);
     zsys_interrupted = 1;
     zmsg_t *request = s_body ("stop");
     int64_t started = zclock_mono ();
-    ZMX_CHECK (zmx_client_request (client, S_SERVICE, &request) == NULL);
-    ZMX_CHECK (zmx_client_error (client) == ZMX_ETERM);
+    ZMX_CHECK (zmx_client_request (rig.client, S_SERVICE, &request) == NULL);
+    ZMX_CHECK (zmx_client_error (rig.client) == ZMX_ETERM);
     ZMX_CHECK (zclock_mono () - started < 1000);
     zsys_interrupted = 0;
-    zmx_client_destroy (&client);
-    zactor_destroy (&broker);
+    s_rig_destroy (&rig);
 }
 
 //  With CURVE set, requests reach a CURVE broker and come back.
@@ -427,24 +428,20 @@ s_curve_request (void)
     ZMX_CHECK (zmx_security_keygen (server_path, "test server") == ZMX_OK);
     zcert_t *server = zcert_load (server_path);
     ZMX_CHECK (server);
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    zsock_set_linger (router, 0);
-    zcert_apply (server, router);
-    zsock_set_curve_server (router, 1);
-    int port = zsock_bind (router, "tcp://127.0.0.1:*");
-    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (server, &endpoint);
 
     //  The server key may be given as the public certificate's path
     zmx_client_t *client = zmx_client_new (endpoint);
     ZMX_CHECK (zmx_client_set_curve (client, client_path, server_path) == ZMX_OK);
     zmsg_t *request = s_body ("secret");
     ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
-    zmsg_t *msg = s_recv (router, 3000);
+    zmsg_t *msg = zmx_test_recv (router, 3000);
     ZMX_CHECK (msg);
-    ZMX_CHECK (s_msg_is (msg, 1, "", "MDPC01", S_SERVICE, "secret", NULL));
+    ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPC01", S_SERVICE, "secret", NULL));
     zmsg_send (&msg, router);
     zmsg_t *reply = zmx_client_recv (client, 3000, NULL);
-    ZMX_CHECK (reply && s_msg_is (reply, 0, "secret", NULL));
+    ZMX_CHECK (reply && zmx_test_msg_is (reply, 0, "secret", NULL));
     zmsg_destroy (&reply);
     zmx_client_destroy (&client);
     zsock_destroy (&router);
@@ -467,40 +464,26 @@ s_broker_start (const char *endpoint)
     zconfig_t *config = zconfig_new ("broker", NULL);
     zconfig_put (config, "endpoint", endpoint);
     zconfig_putf (config, "heartbeat-interval", "%d", S_E2E_INTERVAL);
-    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor, config, NULL);
+    //  After a broker on this port was destroyed, libzmq closes its listener
+    //  in the I/O thread a moment later: bind until the port is free.
+    int64_t deadline = zclock_mono () + 5000;
+    zmx_service_t *broker;
+    while (!(broker = zmx_service_new ("broker", zmx_broker_actor, config, NULL))
+    &&     zclock_mono () < deadline)
+        zclock_sleep (10);
     zconfig_destroy (&config);
     ZMX_CHECK (broker);
     return broker;
 }
 
-typedef struct {
-    const char *endpoint;
-    uint32_t credit;
-} s_worker_args_t;
-
-//  An echo worker until $TERM.
-static void
-s_worker_actor (zsock_t *pipe, void *args)
+//  Settings for echo workers of the broker at `endpoint`.
+static zmx_test_worker_t
+s_worker_settings (const char *endpoint, uint32_t credit)
 {
-    s_worker_args_t *settings = (s_worker_args_t *) args;
-    zmx_worker_t *worker = zmx_worker_new (settings->endpoint, S_SERVICE);
-    assert (worker);
-    zmx_worker_set_heartbeat (worker, S_E2E_INTERVAL, 3);
-    zmx_worker_set_reconnect (worker, 50, 200);
-    zmx_worker_set_credit (worker, settings->credit? settings->credit: 1);
-    zsock_signal (pipe, 0);
-    while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
-        zframe_t *reply_to;
-        zmsg_t *request = zmx_worker_recv (worker, 10, &reply_to);
-        if (request)
-            zmx_worker_send (worker, &request, &reply_to);
-        else
-        if (zmx_worker_error (worker) == ZMX_ETERM)
-            break;
-    }
-    zmx_worker_destroy (&worker);
-    char *command = zstr_recv (pipe);
-    zstr_free (&command);
+    return (zmx_test_worker_t) {
+        .endpoint = endpoint, .service = S_SERVICE, .interval = S_E2E_INTERVAL,
+        .liveness = 3, .backoff_initial = 50, .backoff_max = 200, .credit = credit
+    };
 }
 
 //  A client doing `count` synchronous requests, then reporting "ok" or
@@ -530,21 +513,46 @@ s_client_actor (zsock_t *pipe, void *args)
     zstr_free (&command);
 }
 
+//  One end-to-end case: the real broker on a free port, one echo worker,
+//  and the client under test.
+typedef struct {
+    char *endpoint;             //  The broker's endpoint
+    zmx_service_t *broker;      //  The real broker, in-process
+    zmx_test_worker_t settings; //  Settings of the worker thread
+    zactor_t *worker;           //  Echo worker thread
+    zmx_client_t *client;       //  Client of the broker
+} s_e2e_t;
+
+//  Start the broker, a worker with `credit`, and a client.
+static void
+s_e2e_init (s_e2e_t *e2e, uint32_t credit)
+{
+    e2e->endpoint = zmx_test_free_endpoint ();
+    e2e->broker = s_broker_start (e2e->endpoint);
+    e2e->settings = s_worker_settings (e2e->endpoint, credit);
+    e2e->worker = zactor_new (zmx_test_echo_worker, &e2e->settings);
+    e2e->client = zmx_client_new (e2e->endpoint);
+    ZMX_CHECK (e2e->client);
+}
+
+static void
+s_e2e_destroy (s_e2e_t *e2e)
+{
+    zmx_client_destroy (&e2e->client);
+    zactor_destroy (&e2e->worker);
+    zmx_service_destroy (&e2e->broker);
+    zstr_free (&e2e->endpoint);
+}
+
 static void
 s_e2e_echo (void)
 {
-    char *endpoint = zmx_test_free_endpoint ();
-    zmx_service_t *broker = s_broker_start (endpoint);
-    s_worker_args_t worker_args = { endpoint, 1 };
-    zactor_t *worker = zactor_new (s_worker_actor, &worker_args);
-    zmx_client_t *client = zmx_client_new (endpoint);
-    zmx_client_set_timeout (client, 3000);
-    ZMX_CHECK (s_echo_ok (client, "round trip"));
-    ZMX_CHECK (zmx_service_counter (broker, "replies") == 1);
-    zmx_client_destroy (&client);
-    zactor_destroy (&worker);
-    zmx_service_destroy (&broker);
-    zstr_free (&endpoint);
+    s_e2e_t e2e;
+    s_e2e_init (&e2e, 1);
+    zmx_client_set_timeout (e2e.client, 3000);
+    ZMX_CHECK (s_echo_ok (e2e.client, "round trip"));
+    ZMX_CHECK (zmx_service_counter (e2e.broker, "replies") == 1);
+    s_e2e_destroy (&e2e);
 }
 
 //  3 workers, 5 concurrent clients of 50 requests each.
@@ -552,10 +560,10 @@ static void
 s_e2e_many (const char *endpoint)
 {
     zmx_service_t *broker = s_broker_start (endpoint);
-    s_worker_args_t worker_args = { endpoint, 1 };
+    zmx_test_worker_t worker_args = s_worker_settings (endpoint, 1);
     zactor_t *workers [3];
     for (int index = 0; index < 3; index++)
-        workers [index] = zactor_new (s_worker_actor, &worker_args);
+        workers [index] = zactor_new (zmx_test_echo_worker, &worker_args);
     s_client_args_t client_args [5];
     zactor_t *clients [5];
     for (int index = 0; index < 5; index++) {
@@ -598,33 +606,13 @@ s_e2e_many_ipc (void)
 static void
 s_e2e_credit_async (void)
 {
-    char *endpoint = zmx_test_free_endpoint ();
-    zmx_service_t *broker = s_broker_start (endpoint);
-    s_worker_args_t worker_args = { endpoint, 100 };
-    zactor_t *worker = zactor_new (s_worker_actor, &worker_args);
-    zmx_client_t *client = zmx_client_new (endpoint);
-    for (int index = 0; index < 100; index++) {
-        zmsg_t *request = zmsg_new ();
-        zmsg_addstrf (request, "%d", index);
-        ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
-    }
-    bool seen [100] = { false };
-    for (int count = 0; count < 100; count++) {
-        zmsg_t *reply = zmx_client_recv (client, 3000, NULL);
-        ZMX_CHECK (reply);
-        char *text = zmsg_popstr (reply);
-        int index = text? atoi (text): -1;
-        ZMX_CHECK (index >= 0 && index < 100 && !seen [index]);
-        seen [index] = true;
-        zstr_free (&text);
-        zmsg_destroy (&reply);
-    }
-    ZMX_CHECK (zmx_service_counter (broker, "replies") == 100);
-    ZMX_CHECK (zmx_service_counter (broker, "workers") == 1);
-    zmx_client_destroy (&client);
-    zactor_destroy (&worker);
-    zmx_service_destroy (&broker);
-    zstr_free (&endpoint);
+    s_e2e_t e2e;
+    s_e2e_init (&e2e, 100);
+    s_send_numbered (e2e.client, 100);
+    s_recv_numbered (e2e.client, 100, 3000, NULL);
+    ZMX_CHECK (zmx_service_counter (e2e.broker, "replies") == 100);
+    ZMX_CHECK (zmx_service_counter (e2e.broker, "workers") == 1);
+    s_e2e_destroy (&e2e);
 }
 
 //  The broker restarts on the same endpoint: the worker notices the
@@ -632,25 +620,19 @@ s_e2e_credit_async (void)
 static void
 s_e2e_broker_restart (void)
 {
-    char *endpoint = zmx_test_free_endpoint ();
-    zmx_service_t *broker = s_broker_start (endpoint);
-    s_worker_args_t worker_args = { endpoint, 1 };
-    zactor_t *worker = zactor_new (s_worker_actor, &worker_args);
-    zmx_client_t *client = zmx_client_new (endpoint);
-    zmx_client_set_timeout (client, 500);
-    zmx_client_set_retries (client, 10);
-    ZMX_CHECK (s_echo_ok (client, "before"));
-    zmx_service_destroy (&broker);
-    broker = s_broker_start (endpoint);
+    s_e2e_t e2e;
+    s_e2e_init (&e2e, 1);
+    zmx_client_set_timeout (e2e.client, 500);
+    zmx_client_set_retries (e2e.client, 10);
+    ZMX_CHECK (s_echo_ok (e2e.client, "before"));
+    zmx_service_destroy (&e2e.broker);
+    e2e.broker = s_broker_start (e2e.endpoint);
     int64_t started = zclock_mono ();
-    ZMX_CHECK (s_echo_ok (client, "after"));
+    ZMX_CHECK (s_echo_ok (e2e.client, "after"));
     fprintf (stderr, "served again %" PRId64 " ms after the restart\n",
              zclock_mono () - started);
-    ZMX_CHECK (zmx_service_counter (broker, "workers") == 1);
-    zmx_client_destroy (&client);
-    zactor_destroy (&worker);
-    zmx_service_destroy (&broker);
-    zstr_free (&endpoint);
+    ZMX_CHECK (zmx_service_counter (e2e.broker, "workers") == 1);
+    s_e2e_destroy (&e2e);
 }
 
 int

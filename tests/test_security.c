@@ -211,6 +211,50 @@ s_logged (void (*fn) (void *), void *argument)
     return text;
 }
 
+//  One case's server side: its keys (if any), the policy under test, a
+//  ROUTER bound under it, and that socket's handshake monitor.
+typedef struct {
+    s_keys_t *keys;             //  Key material, or NULL
+    zmx_security_t *security;   //  The policy under test
+    zsock_t *server;            //  ROUTER bound under the policy
+    zsock_t *monitor;           //  Handshake events of server, or NULL
+} s_rig_t;
+
+//  Bind the rig's server under `security` (the rig takes it over), and
+//  watch its handshakes if `monitored`.
+static void
+s_rig_bind (s_rig_t *rig, zmx_security_t *security, bool monitored)
+{
+    ZMX_CHECK (security);
+    rig->security = security;
+    rig->server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
+    ZMX_CHECK (rig->server);
+    rig->monitor = monitored? s_monitor_new (rig->server): NULL;
+}
+
+//  A CURVE server with fresh keys: clients from keys->clients, or any key
+//  if `any_key`; `deny` as the ZAP deny list (may be NULL); watched if
+//  `monitored`.
+static void
+s_rig_curve (s_rig_t *rig, bool any_key, const char *deny, bool monitored)
+{
+    memset (rig, 0, sizeof *rig);
+    rig->keys = s_keys_new ();
+    s_rig_bind (rig, s_security_new ("1", rig->keys->server,
+                                     any_key? "*": rig->keys->clients, NULL, deny),
+                monitored);
+}
+
+static void
+s_rig_destroy (s_rig_t *rig)
+{
+    zsock_destroy (&rig->monitor);
+    zsock_destroy (&rig->server);
+    zmx_security_destroy (&rig->security);
+    if (rig->keys)
+        s_keys_destroy (&rig->keys);
+}
+
 
 //  --------------------------------------------------------------------------
 //  Key generation
@@ -487,133 +531,97 @@ s_bad_config_refused (void)
 static void
 s_curve_admits_known_client (void)
 {
-    s_keys_t *keys = s_keys_new ();
-    zmx_security_t *security = s_security_new ("1", keys->server, keys->clients, NULL, NULL);
-    ZMX_CHECK (security);
-    zsock_t *server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    ZMX_CHECK (server);
-    zsock_t *monitor = s_monitor_new (server);
+    s_rig_t rig;
+    s_rig_curve (&rig, false, NULL, true);
 
     //  Server key given as text
-    zsock_t *client = s_curve_client (server, keys->alice,
-                                      zmx_security_public_key (security));
-    ZMX_CHECK (s_echo (server, client, S_REPLY_WAIT));
-    ZMX_CHECK (s_next_event (monitor, S_EVENT_WAIT) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    zsock_t *client = s_curve_client (rig.server, rig.keys->alice,
+                                      zmx_security_public_key (rig.security));
+    ZMX_CHECK (s_echo (rig.server, client, S_REPLY_WAIT));
+    ZMX_CHECK (s_next_event (rig.monitor, S_EVENT_WAIT) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
     zsock_destroy (&client);
 
     //  Server key given as the server's certificate file
-    client = s_curve_client (server, keys->alice, keys->server);
-    ZMX_CHECK (s_echo (server, client, S_REPLY_WAIT));
+    client = s_curve_client (rig.server, rig.keys->alice, rig.keys->server);
+    ZMX_CHECK (s_echo (rig.server, client, S_REPLY_WAIT));
     zsock_destroy (&client);
-
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
-    zmx_security_destroy (&security);
-    s_keys_destroy (&keys);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_curve_refuses_unknown_key (void)
 {
-    s_keys_t *keys = s_keys_new ();
-    zmx_security_t *security = s_security_new ("1", keys->server, keys->clients, NULL, NULL);
-    ZMX_CHECK (security);
-    zsock_t *server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    ZMX_CHECK (server);
-    zsock_t *monitor = s_monitor_new (server);
-    zsock_t *client = s_curve_client (server, keys->mallory, keys->server);
-    s_check_refused (server, monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    s_rig_t rig;
+    s_rig_curve (&rig, false, NULL, true);
+    zsock_t *client = s_curve_client (rig.server, rig.keys->mallory, rig.keys->server);
+    s_check_refused (rig.server, rig.monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     zsock_destroy (&client);
 
     //  Certificates added to the directory later are picked up
-    zcert_t *mallory = zcert_load (keys->mallory);
-    char *published = s_path (keys->clients, "mallory.cert");
+    zcert_t *mallory = zcert_load (rig.keys->mallory);
+    char *published = s_path (rig.keys->clients, "mallory.cert");
     ZMX_CHECK (zcert_save_public (mallory, published) == 0);
-    client = s_curve_client (server, keys->mallory, keys->server);
-    ZMX_CHECK (s_echo (server, client, S_REPLY_WAIT));
+    client = s_curve_client (rig.server, rig.keys->mallory, rig.keys->server);
+    ZMX_CHECK (s_echo (rig.server, client, S_REPLY_WAIT));
     zsock_destroy (&client);
 
     zstr_free (&published);
     zcert_destroy (&mallory);
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
-    zmx_security_destroy (&security);
-    s_keys_destroy (&keys);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_curve_refuses_plaintext_client (void)
 {
-    s_keys_t *keys = s_keys_new ();
-    zmx_security_t *security = s_security_new ("1", keys->server, keys->clients, NULL, NULL);
-    ZMX_CHECK (security);
-    zsock_t *server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    ZMX_CHECK (server);
-    zsock_t *monitor = s_monitor_new (server);
-    zsock_t *client = s_plain_client (server);
+    s_rig_t rig;
+    s_rig_curve (&rig, false, NULL, true);
+    zsock_t *client = s_plain_client (rig.server);
     //  A mechanism mismatch fails before ZAP is asked
-    s_check_refused (server, monitor, client, 0);
+    s_check_refused (rig.server, rig.monitor, client, 0);
     zsock_destroy (&client);
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
+    zsock_destroy (&rig.monitor);
+    zsock_destroy (&rig.server);
 
     //  So does a CURVE client that expects another server key (a fresh
     //  server, so that no event of the first client can be mistaken)
-    server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    ZMX_CHECK (server);
-    monitor = s_monitor_new (server);
-    zcert_t *other = zcert_load (keys->mallory);
-    client = s_curve_client (server, keys->alice, zcert_public_txt (other));
-    s_check_refused (server, monitor, client, 0);
+    rig.server = zmx_security_bind (rig.security, ZMQ_ROUTER, S_ANY_ENDPOINT);
+    ZMX_CHECK (rig.server);
+    rig.monitor = s_monitor_new (rig.server);
+    zcert_t *other = zcert_load (rig.keys->mallory);
+    client = s_curve_client (rig.server, rig.keys->alice, zcert_public_txt (other));
+    s_check_refused (rig.server, rig.monitor, client, 0);
     zsock_destroy (&client);
 
     zcert_destroy (&other);
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
-    zmx_security_destroy (&security);
-    s_keys_destroy (&keys);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_curve_any_key (void)
 {
-    s_keys_t *keys = s_keys_new ();
-    zmx_security_t *security = s_security_new ("1", keys->server, "*", NULL, NULL);
-    ZMX_CHECK (security);
-    zsock_t *server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    ZMX_CHECK (server);
-    zsock_t *client = s_curve_client (server, keys->mallory, keys->server);
-    ZMX_CHECK (s_echo (server, client, S_REPLY_WAIT));
+    s_rig_t rig;
+    s_rig_curve (&rig, true, NULL, false);
+    zsock_t *client = s_curve_client (rig.server, rig.keys->mallory, rig.keys->server);
+    ZMX_CHECK (s_echo (rig.server, client, S_REPLY_WAIT));
     zsock_destroy (&client);
 
     //  Still CURVE: plaintext stays out
-    zsock_t *monitor = s_monitor_new (server);
-    client = s_plain_client (server);
-    s_check_refused (server, monitor, client, 0);
+    rig.monitor = s_monitor_new (rig.server);
+    client = s_plain_client (rig.server);
+    s_check_refused (rig.server, rig.monitor, client, 0);
     zsock_destroy (&client);
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
-    zmx_security_destroy (&security);
-    s_keys_destroy (&keys);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_curve_with_deny_refuses_known_client (void)
 {
-    s_keys_t *keys = s_keys_new ();
-    zmx_security_t *security = s_security_new ("1", keys->server, keys->clients, NULL,
-                                               "127.0.0.1");
-    ZMX_CHECK (security);
-    zsock_t *server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    ZMX_CHECK (server);
-    zsock_t *monitor = s_monitor_new (server);
-    zsock_t *client = s_curve_client (server, keys->alice, keys->server);
-    s_check_refused (server, monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    s_rig_t rig;
+    s_rig_curve (&rig, false, "127.0.0.1", true);
+    zsock_t *client = s_curve_client (rig.server, rig.keys->alice, rig.keys->server);
+    s_check_refused (rig.server, rig.monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     zsock_destroy (&client);
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
-    zmx_security_destroy (&security);
-    s_keys_destroy (&keys);
+    s_rig_destroy (&rig);
 }
 
 static void
@@ -674,21 +682,16 @@ s_client_curve_checks_arguments (void)
 static void
 s_check_plain_policy (const char *allow, const char *deny, bool admitted)
 {
-    zmx_security_t *security = s_security_new (NULL, NULL, NULL, allow, deny);
-    ZMX_CHECK (security);
-    ZMX_CHECK (!zmx_security_curve (security));
-    zsock_t *server = zmx_security_bind (security, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    ZMX_CHECK (server);
-    zsock_t *monitor = s_monitor_new (server);
-    zsock_t *client = s_plain_client (server);
+    s_rig_t rig = { NULL };
+    s_rig_bind (&rig, s_security_new (NULL, NULL, NULL, allow, deny), true);
+    ZMX_CHECK (!zmx_security_curve (rig.security));
+    zsock_t *client = s_plain_client (rig.server);
     if (admitted)
-        ZMX_CHECK (s_echo (server, client, S_REPLY_WAIT));
+        ZMX_CHECK (s_echo (rig.server, client, S_REPLY_WAIT));
     else
-        s_check_refused (server, monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+        s_check_refused (rig.server, rig.monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     zsock_destroy (&client);
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
-    zmx_security_destroy (&security);
+    s_rig_destroy (&rig);
 }
 
 static void
@@ -736,16 +739,12 @@ s_one_zap_policy_per_process (void)
 
     //  Once the first is gone, a new one may start
     zmx_security_destroy (&first);
-    zmx_security_t *second = s_security_new (NULL, NULL, NULL, NULL, "127.0.0.1");
-    ZMX_CHECK (second);
-    zsock_t *server = zmx_security_bind (second, ZMQ_ROUTER, S_ANY_ENDPOINT);
-    zsock_t *monitor = s_monitor_new (server);
-    zsock_t *client = s_plain_client (server);
-    s_check_refused (server, monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+    s_rig_t second = { NULL };
+    s_rig_bind (&second, s_security_new (NULL, NULL, NULL, NULL, "127.0.0.1"), true);
+    zsock_t *client = s_plain_client (second.server);
+    s_check_refused (second.server, second.monitor, client, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     zsock_destroy (&client);
-    zsock_destroy (&monitor);
-    zsock_destroy (&server);
-    zmx_security_destroy (&second);
+    s_rig_destroy (&second);
 }
 
 int

@@ -5,7 +5,8 @@
     frame the worker sends can be checked exactly and every broker behaviour
     (silence, DISCONNECT, garbage) can be produced on purpose, independently
     of the real broker. Cases that need the worker to run while the test
-    watches the clock put it in an actor thread.
+    watches the clock put it in an actor thread. Each case sets up its
+    fake broker and worker through one s_rig_t.
     =========================================================================
 */
 #include "testing.h"
@@ -15,24 +16,66 @@
 //  -------------------------------------------------------------------------
 //  Fake broker helpers
 
-//  A ROUTER bound to a free port; *endpoint_p gets its endpoint.
-static zsock_t *
-s_broker_new (char **endpoint_p)
+//  One case's fake broker and the worker under test.
+typedef struct {
+    char *endpoint;             //  The fake broker's endpoint
+    zsock_t *router;            //  The fake broker
+    zmx_worker_t *worker;       //  Worker driven by the case, or NULL
+    zmx_test_worker_t settings; //  Settings of the worker thread
+    zactor_t *actor;            //  Worker in its own thread, or NULL
+} s_rig_t;
+
+//  Bind the fake broker; no worker yet.
+static void
+s_rig_init (s_rig_t *rig)
 {
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    ZMX_CHECK (router);
-    zsock_set_linger (router, 0);
-    int port = zsock_bind (router, "tcp://127.0.0.1:*");
-    ZMX_CHECK (port > 0);
-    *endpoint_p = zsys_sprintf ("tcp://127.0.0.1:%d", port);
-    return router;
+    memset (rig, 0, sizeof *rig);
+    rig->router = zmx_test_router_new (NULL, &rig->endpoint);
 }
 
-static zmsg_t *
-s_recv (zsock_t *socket, int timeout_ms)
+//  Create the worker for S_SERVICE, with `credit` unless 0; not connected.
+static void
+s_rig_worker (s_rig_t *rig, uint32_t credit)
 {
-    zsock_set_rcvtimeo (socket, timeout_ms);
-    return zmsg_recv (socket);
+    rig->worker = zmx_worker_new (rig->endpoint, S_SERVICE);
+    ZMX_CHECK (rig->worker);
+    if (credit)
+        zmx_worker_set_credit (rig->worker, credit);
+}
+
+//  Create the worker and let it connect; returns the READY it sent, whose
+//  first frame is the worker's routing id. Caller destroys it.
+static zmsg_t *
+s_rig_connect (s_rig_t *rig, uint32_t credit)
+{
+    s_rig_worker (rig, credit);
+    zframe_t *reply_to;
+    zmx_worker_recv (rig->worker, 0, &reply_to);
+    zmsg_t *ready = zmx_test_recv (rig->router, 2000);
+    ZMX_CHECK (ready);
+    return ready;
+}
+
+//  Start an echo worker in its own thread, so that it runs while the case
+//  watches the clock: heartbeat interval_ms x 3, reconnect backoff_ms up
+//  to 1000 ms.
+static void
+s_rig_thread (s_rig_t *rig, int interval_ms, int backoff_ms)
+{
+    rig->settings = (zmx_test_worker_t) {
+        .endpoint = rig->endpoint, .service = S_SERVICE, .interval = interval_ms,
+        .liveness = 3, .backoff_initial = backoff_ms, .backoff_max = 1000, .credit = 1
+    };
+    rig->actor = zactor_new (zmx_test_echo_worker, &rig->settings);
+}
+
+static void
+s_rig_destroy (s_rig_t *rig)
+{
+    zmx_worker_destroy (&rig->worker);
+    zactor_destroy (&rig->actor);
+    zsock_destroy (&rig->router);
+    zstr_free (&rig->endpoint);
 }
 
 //  Build a message from a NULL-terminated list of string frames ("" is an
@@ -50,26 +93,6 @@ s_msg_new (zframe_t *first, ...)
         zmsg_addstr (msg, text);
     va_end (args);
     return msg;
-}
-
-//  True if the frames of msg after the first `skip` ones are exactly the
-//  NULL-terminated list of strings.
-static bool
-s_msg_is (zmsg_t *msg, size_t skip, ...)
-{
-    zframe_t *frame = zmsg_first (msg);
-    for (size_t index = 0; index < skip && frame; index++)
-        frame = zmsg_next (msg);
-    va_list args;
-    va_start (args, skip);
-    bool same = true;
-    const char *text;
-    while (same && (text = va_arg (args, const char *))) {
-        same = frame && zframe_streq (frame, text);
-        frame = frame? zmsg_next (msg): NULL;
-    }
-    va_end (args);
-    return same && !frame;
 }
 
 //  The worker command byte of a message from the worker, or -1.
@@ -91,7 +114,7 @@ s_expect (zsock_t *router, int command, int timeout_ms)
     int64_t deadline = zclock_mono () + timeout_ms;
     while (true) {
         int64_t left = deadline - zclock_mono ();
-        zmsg_t *msg = left > 0? s_recv (router, (int) left): NULL;
+        zmsg_t *msg = left > 0? zmx_test_recv (router, (int) left): NULL;
         if (!msg || s_command (msg) == command)
             return msg;
         zmsg_destroy (&msg);
@@ -113,50 +136,14 @@ s_send_signal (zsock_t *router, zframe_t *identity, const char *command)
 }
 
 //  -------------------------------------------------------------------------
-//  A worker in its own thread: echoes every request until $TERM.
-
-typedef struct {
-    const char *endpoint;
-    int interval;
-    int liveness;
-    int backoff_initial;
-    int backoff_max;
-    uint32_t credit;
-} s_worker_args_t;
-
-static void
-s_worker_actor (zsock_t *pipe, void *args)
-{
-    s_worker_args_t *settings = (s_worker_args_t *) args;
-    zmx_worker_t *worker = zmx_worker_new (settings->endpoint, S_SERVICE);
-    assert (worker);
-    zmx_worker_set_heartbeat (worker, settings->interval, settings->liveness);
-    zmx_worker_set_reconnect (worker, settings->backoff_initial, settings->backoff_max);
-    zmx_worker_set_credit (worker, settings->credit? settings->credit: 1);
-    zsock_signal (pipe, 0);
-    while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
-        zframe_t *reply_to;
-        zmsg_t *request = zmx_worker_recv (worker, 10, &reply_to);
-        if (request)
-            zmx_worker_send (worker, &request, &reply_to);
-        else
-        if (zmx_worker_error (worker) == ZMX_ETERM)
-            break;
-    }
-    zmx_worker_destroy (&worker);
-    char *command = zstr_recv (pipe);
-    zstr_free (&command);
-}
-
-//  -------------------------------------------------------------------------
 //  Cases
 
 static void
 s_ready_frames (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmx_worker_t *worker = zmx_worker_new (rig.endpoint, S_SERVICE);
     ZMX_CHECK (worker);
     ZMX_CHECK (zmx_worker_socket (worker) == NULL);
     ZMX_CHECK (zmx_worker_connects (worker) == 0);
@@ -170,45 +157,40 @@ s_ready_frames (void)
     ZMX_CHECK (zmx_worker_connects (worker) == 1);
 
     //  RFC 7 READY, and no credit frame for a plain worker
-    zmsg_t *ready = s_recv (router, 2000);
+    zmsg_t *ready = zmx_test_recv (rig.router, 2000);
     ZMX_CHECK (ready);
-    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+    ZMX_CHECK (zmx_test_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
     zmsg_destroy (&ready);
     zmx_worker_destroy (&worker);
     ZMX_CHECK (worker == NULL);
     zmx_worker_destroy (&worker);           //  Idempotent
 
     //  Credit 1 set explicitly is still a plain worker
-    worker = zmx_worker_new (endpoint, S_SERVICE);
-    zmx_worker_set_credit (worker, 1);
-    zmx_worker_recv (worker, 0, &reply_to);
-    ready = s_expect (router, 1, 2000);
+    s_rig_worker (&rig, 1);
+    zmx_worker_recv (rig.worker, 0, &reply_to);
+    ready = s_expect (rig.router, 1, 2000);
     ZMX_CHECK (ready);
-    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+    ZMX_CHECK (zmx_test_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
     zmsg_destroy (&ready);
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_ready_credit (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, "svc.credit");
-    zmx_worker_set_credit (worker, 250);
-    zmx_worker_set_credit (worker, 0);                      //  Ignored
-    zmx_worker_set_credit (worker, ZMX_MDP_MAX_CREDIT + 1); //  Ignored
+    s_rig_t rig;
+    s_rig_init (&rig);
+    rig.worker = zmx_worker_new (rig.endpoint, "svc.credit");
+    zmx_worker_set_credit (rig.worker, 250);
+    zmx_worker_set_credit (rig.worker, 0);                      //  Ignored
+    zmx_worker_set_credit (rig.worker, ZMX_MDP_MAX_CREDIT + 1); //  Ignored
     zframe_t *reply_to;
-    zmx_worker_recv (worker, 0, &reply_to);
-    zmsg_t *ready = s_recv (router, 2000);
+    zmx_worker_recv (rig.worker, 0, &reply_to);
+    zmsg_t *ready = zmx_test_recv (rig.router, 2000);
     ZMX_CHECK (ready);
-    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", "svc.credit", "250", NULL));
+    ZMX_CHECK (zmx_test_msg_is (ready, 1, "", "MDPW01", "\x01", "svc.credit", "250", NULL));
     zmsg_destroy (&ready);
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 //  The broker keeps the worker alive with its own heartbeats and times the
@@ -216,12 +198,11 @@ s_ready_credit (void)
 static void
 s_heartbeat_interval (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    s_worker_args_t args = { endpoint, 100, 3, 100, 1000, 1 };
-    zactor_t *actor = zactor_new (s_worker_actor, &args);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    s_rig_thread (&rig, 100, 100);
 
-    zmsg_t *ready = s_expect (router, 1, 2000);
+    zmsg_t *ready = s_expect (rig.router, 1, 2000);
     ZMX_CHECK (ready);
     int64_t ready_at = zclock_mono ();
     zframe_t *identity = zmsg_first (ready);
@@ -232,15 +213,15 @@ s_heartbeat_interval (void)
     while (count < 6 && zclock_mono () < deadline) {
         int64_t now = zclock_mono ();
         if (now >= next_beat) {
-            s_send_signal (router, identity, "\x04");
+            s_send_signal (rig.router, identity, "\x04");
             next_beat = now + 100;
         }
-        zmsg_t *msg = s_recv (router, (int) (next_beat - now));
+        zmsg_t *msg = zmx_test_recv (rig.router, (int) (next_beat - now));
         if (!msg)
             continue;
         //  Same connection throughout: no READY again, only heartbeats
         ZMX_CHECK (zframe_eq (zmsg_first (msg), identity));
-        ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x04", NULL));
+        ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPW01", "\x04", NULL));
         beats [count++] = zclock_mono ();
         zmsg_destroy (&msg);
     }
@@ -254,20 +235,17 @@ s_heartbeat_interval (void)
         ZMX_CHECK (gap >= 60 && gap <= 200);
     }
     zmsg_destroy (&ready);
-    zactor_destroy (&actor);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 //  A worker that keeps replying needs no heartbeats: none are sent.
 static void
 s_no_heartbeat_while_busy (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    s_worker_args_t args = { endpoint, 100, 3, 100, 1000, 1 };
-    zactor_t *actor = zactor_new (s_worker_actor, &args);
-    zmsg_t *ready = s_expect (router, 1, 2000);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    s_rig_thread (&rig, 100, 100);
+    zmsg_t *ready = s_expect (rig.router, 1, 2000);
     ZMX_CHECK (ready);
     zframe_t *identity = zmsg_first (ready);
 
@@ -275,9 +253,9 @@ s_no_heartbeat_while_busy (void)
     int64_t deadline = zclock_mono () + 600;
     int replies = 0, heartbeats = 0;
     while (zclock_mono () < deadline) {
-        s_send_request (router, identity, "client", "ping");
+        s_send_request (rig.router, identity, "client", "ping");
         zmsg_t *msg;
-        while ((msg = s_recv (router, 30))) {
+        while ((msg = zmx_test_recv (rig.router, 30))) {
             int command = s_command (msg);
             replies += command == 3;
             heartbeats += command == 4;
@@ -288,62 +266,56 @@ s_no_heartbeat_while_busy (void)
     ZMX_CHECK (replies >= 10);
     ZMX_CHECK (heartbeats <= 1);
     zmsg_destroy (&ready);
-    zactor_destroy (&actor);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_request_reply (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
-    zframe_t *reply_to;
-    zmx_worker_recv (worker, 0, &reply_to);
-    zmsg_t *ready = s_recv (router, 2000);
-    ZMX_CHECK (ready);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *ready = s_rig_connect (&rig, 0);
     zframe_t *identity = zmsg_first (ready);
 
+    zframe_t *reply_to;
     zmsg_t *msg = s_msg_new (identity, "", "MDPW01", "\x02", "\x01" "client-7", "", "hello",
                              "world", NULL);
-    zmsg_send (&msg, router);
-    zmsg_t *request = zmx_worker_recv (worker, 2000, &reply_to);
+    zmsg_send (&msg, rig.router);
+    zmsg_t *request = zmx_worker_recv (rig.worker, 2000, &reply_to);
     ZMX_CHECK (request);
     ZMX_CHECK (reply_to);
-    ZMX_CHECK (s_msg_is (request, 0, "hello", "world", NULL));
+    ZMX_CHECK (zmx_test_msg_is (request, 0, "hello", "world", NULL));
     zmsg_destroy (&request);
 
     //  The reply carries the client address back unchanged
     zmsg_t *reply = zmsg_new ();
     zmsg_addstr (reply, "ok");
-    ZMX_CHECK (zmx_worker_send (worker, &reply, &reply_to) == ZMX_OK);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &reply, &reply_to) == ZMX_OK);
     ZMX_CHECK (reply == NULL && reply_to == NULL);
-    msg = s_recv (router, 2000);
+    msg = zmx_test_recv (rig.router, 2000);
     ZMX_CHECK (msg);
-    ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x03", "\x01" "client-7", "", "ok", NULL));
+    ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPW01", "\x03", "\x01" "client-7", "", "ok",
+                                NULL));
     zmsg_destroy (&msg);
 
     //  An empty reply travels as one empty body frame
-    s_send_request (router, identity, "client-8", "x");
-    request = zmx_worker_recv (worker, 2000, &reply_to);
+    s_send_request (rig.router, identity, "client-8", "x");
+    request = zmx_worker_recv (rig.worker, 2000, &reply_to);
     ZMX_CHECK (request);
     zmsg_destroy (&request);
     reply = zmsg_new ();
-    ZMX_CHECK (zmx_worker_send (worker, &reply, &reply_to) == ZMX_OK);
-    msg = s_recv (router, 2000);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &reply, &reply_to) == ZMX_OK);
+    msg = zmx_test_recv (rig.router, 2000);
     ZMX_CHECK (msg);
-    ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x03", "client-8", "", "", NULL));
+    ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPW01", "\x03", "client-8", "", "", NULL));
     zmsg_destroy (&msg);
 
     //  Missing parts are consumed and refused
     reply = zmsg_new ();
-    ZMX_CHECK (zmx_worker_send (worker, &reply, &reply_to) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &reply, &reply_to) == ZMX_EINVAL);
     ZMX_CHECK (reply == NULL);
     zmsg_destroy (&ready);
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 //  With credit 3 the worker takes three requests and answers them in any
@@ -351,41 +323,37 @@ s_request_reply (void)
 static void
 s_credit_out_of_order (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
-    zmx_worker_set_credit (worker, 3);
-    zframe_t *reply_to [3];
-    zmx_worker_recv (worker, 0, &reply_to [0]);
-    zmsg_t *ready = s_recv (router, 2000);
-    ZMX_CHECK (ready);
-    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, "3", NULL));
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *ready = s_rig_connect (&rig, 3);
+    ZMX_CHECK (zmx_test_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, "3", NULL));
     zframe_t *identity = zmsg_first (ready);
 
     const char *clients [3] = { "client-A", "client-B", "client-C" };
     for (int index = 0; index < 3; index++)
-        s_send_request (router, identity, clients [index], clients [index] + 7);
+        s_send_request (rig.router, identity, clients [index], clients [index] + 7);
     zmsg_t *requests [3];
+    zframe_t *reply_to [3];
     for (int index = 0; index < 3; index++) {
-        requests [index] = zmx_worker_recv (worker, 2000, &reply_to [index]);
+        requests [index] = zmx_worker_recv (rig.worker, 2000, &reply_to [index]);
         ZMX_CHECK (requests [index]);
     }
     const int order [3] = { 2, 0, 1 };
     for (int step = 0; step < 3; step++) {
         int index = order [step];
-        ZMX_CHECK (zmx_worker_send (worker, &requests [index], &reply_to [index]) == ZMX_OK);
+        ZMX_CHECK (zmx_worker_send (rig.worker, &requests [index], &reply_to [index])
+                   == ZMX_OK);
     }
     for (int step = 0; step < 3; step++) {
         const char *client = clients [order [step]];
-        zmsg_t *msg = s_recv (router, 2000);
+        zmsg_t *msg = zmx_test_recv (rig.router, 2000);
         ZMX_CHECK (msg);
-        ZMX_CHECK (s_msg_is (msg, 1, "", "MDPW01", "\x03", client, "", client + 7, NULL));
+        ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPW01", "\x03", client, "", client + 7,
+                                    NULL));
         zmsg_destroy (&msg);
     }
     zmsg_destroy (&ready);
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 //  DISCONNECT: reconnect at once on a new socket. A second one before the
@@ -394,24 +362,23 @@ s_credit_out_of_order (void)
 static void
 s_disconnect_reconnects (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    s_worker_args_t args = { endpoint, 1000, 3, 500, 1000, 1 };
-    zactor_t *actor = zactor_new (s_worker_actor, &args);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    s_rig_thread (&rig, 1000, 500);
 
-    zmsg_t *first = s_expect (router, 1, 2000);
+    zmsg_t *first = s_expect (rig.router, 1, 2000);
     ZMX_CHECK (first);
     int64_t sent_at = zclock_mono ();
-    s_send_signal (router, zmsg_first (first), "\x05");
-    zmsg_t *second = s_expect (router, 1, 2000);
+    s_send_signal (rig.router, zmsg_first (first), "\x05");
+    zmsg_t *second = s_expect (rig.router, 1, 2000);
     ZMX_CHECK (second);
     ZMX_CHECK (zclock_mono () - sent_at < 400);
     ZMX_CHECK (!zframe_eq (zmsg_first (first), zmsg_first (second)));
-    ZMX_CHECK (s_msg_is (second, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+    ZMX_CHECK (zmx_test_msg_is (second, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
 
     sent_at = zclock_mono ();
-    s_send_signal (router, zmsg_first (second), "\x05");
-    zmsg_t *third = s_expect (router, 1, 3000);
+    s_send_signal (rig.router, zmsg_first (second), "\x05");
+    zmsg_t *third = s_expect (rig.router, 1, 3000);
     ZMX_CHECK (third);
     int64_t waited = zclock_mono () - sent_at;
     ZMX_CHECK (waited >= 450 && waited < 1500);
@@ -420,9 +387,7 @@ s_disconnect_reconnects (void)
     zmsg_destroy (&first);
     zmsg_destroy (&second);
     zmsg_destroy (&third);
-    zactor_destroy (&actor);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 //  A silent broker is declared dead after liveness x interval; the worker
@@ -431,15 +396,14 @@ s_disconnect_reconnects (void)
 static void
 s_silent_broker_reconnects (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    s_worker_args_t args = { endpoint, 100, 3, 100, 1000, 1 };
-    zactor_t *actor = zactor_new (s_worker_actor, &args);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    s_rig_thread (&rig, 100, 100);
 
     zmsg_t *readies [3];
     int64_t times [3];
     for (int index = 0; index < 3; index++) {
-        readies [index] = s_expect (router, 1, 3000);
+        readies [index] = s_expect (rig.router, 1, 3000);
         times [index] = zclock_mono ();
         ZMX_CHECK (readies [index]);
         if (index)
@@ -452,9 +416,7 @@ s_silent_broker_reconnects (void)
     ZMX_CHECK (second >= 460 && second <= 800);
     for (int index = 0; index < 3; index++)
         zmsg_destroy (&readies [index]);
-    zactor_destroy (&actor);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 //  Garbage from the broker is dropped; it neither crashes the worker nor
@@ -462,13 +424,9 @@ s_silent_broker_reconnects (void)
 static void
 s_malformed_ignored (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
-    zframe_t *reply_to;
-    zmx_worker_recv (worker, 0, &reply_to);
-    zmsg_t *ready = s_recv (router, 2000);
-    ZMX_CHECK (ready);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *ready = s_rig_connect (&rig, 0);
     zframe_t *id = zmsg_first (ready);
 
     zmsg_t *junk [] = {
@@ -489,54 +447,48 @@ s_malformed_ignored (void)
         s_msg_new (id, "", "MDPW02", "\x05", NULL),
     };
     for (size_t index = 0; index < ZMX_TEST_COUNT (junk); index++)
-        zmsg_send (&junk [index], router);
+        zmsg_send (&junk [index], rig.router);
     //  An over-long address, and too many frames
     char address [300];
     memset (address, 'a', sizeof address - 1);
     address [sizeof address - 1] = 0;
-    s_send_request (router, id, address, "long");
+    s_send_request (rig.router, id, address, "long");
     zmsg_t *many = s_msg_new (id, "", "MDPW01", "\x02", "client", "", NULL);
     for (int index = 0; index < 70; index++)
         zmsg_addstr (many, "x");
-    zmsg_send (&many, router);
+    zmsg_send (&many, rig.router);
 
-    s_send_request (router, id, "client", "valid");
-    zmsg_t *request = zmx_worker_recv (worker, 2000, &reply_to);
+    s_send_request (rig.router, id, "client", "valid");
+    zframe_t *reply_to;
+    zmsg_t *request = zmx_worker_recv (rig.worker, 2000, &reply_to);
     ZMX_CHECK (request);
-    ZMX_CHECK (s_msg_is (request, 0, "valid", NULL));
-    ZMX_CHECK (zmx_worker_connects (worker) == 1);
-    ZMX_CHECK (zmx_worker_send (worker, &request, &reply_to) == ZMX_OK);
-    zmsg_t *reply = s_recv (router, 2000);
+    ZMX_CHECK (zmx_test_msg_is (request, 0, "valid", NULL));
+    ZMX_CHECK (zmx_worker_connects (rig.worker) == 1);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
+    zmsg_t *reply = zmx_test_recv (rig.router, 2000);
     ZMX_CHECK (reply && s_command (reply) == 3);
     zmsg_destroy (&reply);
     zmsg_destroy (&ready);
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_destroy_sends_disconnect (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
-    zframe_t *reply_to;
-    zmx_worker_recv (worker, 0, &reply_to);
-    zmsg_t *ready = s_recv (router, 2000);
-    ZMX_CHECK (ready);
-    zmx_worker_destroy (&worker);
-    zmsg_t *bye = s_recv (router, 2000);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *ready = s_rig_connect (&rig, 0);
+    zmx_worker_destroy (&rig.worker);
+    zmsg_t *bye = zmx_test_recv (rig.router, 2000);
     ZMX_CHECK (bye);
     ZMX_CHECK (zframe_eq (zmsg_first (bye), zmsg_first (ready)));
-    ZMX_CHECK (s_msg_is (bye, 1, "", "MDPW01", "\x05", NULL));
+    ZMX_CHECK (zmx_test_msg_is (bye, 1, "", "MDPW01", "\x05", NULL));
     zmsg_destroy (&bye);
     zmsg_destroy (&ready);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 
     //  A worker that never connected has nothing to say
-    worker = zmx_worker_new ("tcp://127.0.0.1:1", S_SERVICE);
+    zmx_worker_t *worker = zmx_worker_new ("tcp://127.0.0.1:1", S_SERVICE);
     zmx_worker_destroy (&worker);
 }
 
@@ -546,75 +498,67 @@ s_destroy_sends_disconnect (void)
 static void
 s_stale_reply_dropped (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *first = s_rig_connect (&rig, 0);
     zframe_t *old_reply_to, *reply_to;
-    zmx_worker_recv (worker, 0, &reply_to);
-    zmsg_t *first = s_recv (router, 2000);
-    ZMX_CHECK (first);
-    s_send_request (router, zmsg_first (first), "client-old", "old");
-    zmsg_t *old = zmx_worker_recv (worker, 2000, &old_reply_to);
+    s_send_request (rig.router, zmsg_first (first), "client-old", "old");
+    zmsg_t *old = zmx_worker_recv (rig.worker, 2000, &old_reply_to);
     ZMX_CHECK (old);
 
-    s_send_signal (router, zmsg_first (first), "\x05");
-    ZMX_CHECK (zmx_worker_recv (worker, 200, &reply_to) == NULL);
-    ZMX_CHECK (zmx_worker_connects (worker) == 2);
-    zmsg_t *second = s_expect (router, 1, 2000);
+    s_send_signal (rig.router, zmsg_first (first), "\x05");
+    ZMX_CHECK (zmx_worker_recv (rig.worker, 200, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_connects (rig.worker) == 2);
+    zmsg_t *second = s_expect (rig.router, 1, 2000);
     ZMX_CHECK (second);
-    ZMX_CHECK (zmx_worker_send (worker, &old, &old_reply_to) == ZMX_EAGAIN);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &old, &old_reply_to) == ZMX_EAGAIN);
     ZMX_CHECK (old == NULL && old_reply_to == NULL);
 
-    s_send_request (router, zmsg_first (second), "client-new", "new");
-    zmsg_t *fresh = zmx_worker_recv (worker, 2000, &reply_to);
+    s_send_request (rig.router, zmsg_first (second), "client-new", "new");
+    zmsg_t *fresh = zmx_worker_recv (rig.worker, 2000, &reply_to);
     ZMX_CHECK (fresh);
-    ZMX_CHECK (zmx_worker_send (worker, &fresh, &reply_to) == ZMX_OK);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &fresh, &reply_to) == ZMX_OK);
     //  Messages on one connection keep their order: the first REPLY the
     //  broker sees must be the new one
-    zmsg_t *reply = s_expect (router, 3, 2000);
+    zmsg_t *reply = s_expect (rig.router, 3, 2000);
     ZMX_CHECK (reply);
-    ZMX_CHECK (s_msg_is (reply, 1, "", "MDPW01", "\x03", "client-new", "", "new", NULL));
+    ZMX_CHECK (zmx_test_msg_is (reply, 1, "", "MDPW01", "\x03", "client-new", "", "new",
+                                NULL));
     zmsg_destroy (&reply);
     zmsg_destroy (&first);
     zmsg_destroy (&second);
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_recv_timeout (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    s_rig_worker (&rig, 0);
     zframe_t *reply_to;
     int64_t started = zclock_mono ();
-    ZMX_CHECK (zmx_worker_recv (worker, 150, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_recv (rig.worker, 150, &reply_to) == NULL);
     int64_t elapsed = zclock_mono () - started;
-    ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETIMEDOUT);
+    ZMX_CHECK (zmx_worker_error (rig.worker) == ZMX_ETIMEDOUT);
     ZMX_CHECK (elapsed >= 145 && elapsed < 500);
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 static void
 s_interrupted (void)
 {
-    char *endpoint;
-    zsock_t *router = s_broker_new (&endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    s_rig_t rig;
+    s_rig_init (&rig);
+    s_rig_worker (&rig, 0);
     zframe_t *reply_to;
     zsys_interrupted = 1;
     int64_t started = zclock_mono ();
-    ZMX_CHECK (zmx_worker_recv (worker, 5000, &reply_to) == NULL);
-    ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETERM);
+    ZMX_CHECK (zmx_worker_recv (rig.worker, 5000, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_error (rig.worker) == ZMX_ETERM);
     ZMX_CHECK (zclock_mono () - started < 1000);
     zsys_interrupted = 0;
-    zmx_worker_destroy (&worker);
-    zsock_destroy (&router);
-    zstr_free (&endpoint);
+    s_rig_destroy (&rig);
 }
 
 static void
@@ -654,21 +598,16 @@ s_curve_connects (void)
     char *client_path = zsys_sprintf ("%s/client.cert", dir);
     ZMX_CHECK (zmx_security_keygen (client_path, "test worker") == ZMX_OK);
     zcert_t *server = zcert_new ();
-    zsock_t *router = zsock_new (ZMQ_ROUTER);
-    zsock_set_linger (router, 0);
-    zcert_apply (server, router);
-    zsock_set_curve_server (router, 1);
-    int port = zsock_bind (router, "tcp://127.0.0.1:*");
-    ZMX_CHECK (port > 0);
-    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (server, &endpoint);
 
     zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
     ZMX_CHECK (zmx_worker_set_curve (worker, client_path, zcert_public_txt (server)) == ZMX_OK);
     zframe_t *reply_to;
     zmx_worker_recv (worker, 0, &reply_to);
-    zmsg_t *ready = s_recv (router, 3000);
+    zmsg_t *ready = zmx_test_recv (router, 3000);
     ZMX_CHECK (ready);
-    ZMX_CHECK (s_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
+    ZMX_CHECK (zmx_test_msg_is (ready, 1, "", "MDPW01", "\x01", S_SERVICE, NULL));
     zmsg_destroy (&ready);
     zmx_worker_destroy (&worker);
     zsock_destroy (&router);

@@ -11,48 +11,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define S_START_MSEC 5000       //  Longest a healthy zmxd may take to start
-
-static int64_t
-s_now_ms (void)
-{
-    return zclock_mono ();
-}
-
-//  Whole file as a string ("" if it cannot be read); caller frees.
-static char *
-s_read_file (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return strdup ("");
-    zchunk_t *chunk = zchunk_read (file, 1 << 20);
-    fclose (file);
-    char *text = (char *) zmalloc (zchunk_size (chunk) + 1);
-    memcpy (text, zchunk_data (chunk), zchunk_size (chunk));
-    zchunk_destroy (&chunk);
-    return text;
-}
-
-//  True once `text` appears in the file at `path`, within timeout_ms.
-static bool
-s_wait_for_text (const char *path, const char *text, int timeout_ms)
-{
-    int64_t deadline = s_now_ms () + timeout_ms;
-    while (true) {
-        char *content = s_read_file (path);
-        bool found = strstr (content, text) != NULL;
-        free (content);
-        if (found)
-            return true;
-        if (s_now_ms () >= deadline)
-            return false;
-        usleep (5000);
-    }
-}
 
 //  Write `text` as the config file in dir; caller frees the path.
 static char *
@@ -83,11 +44,8 @@ s_zmxd_exit_code (const char *log_path, const char *arg1, const char *arg2,
     char *bin = zmx_test_bin ("zmxd");
     char *argv [] = { bin, (char *) arg1, (char *) arg2, (char *) arg3, NULL };
     pid_t pid = zmx_test_spawn (argv, log_path);
-    int status = zmx_test_wait (pid, S_START_MSEC);
-    if (status == -1)
-        zmx_test_stop (pid, 1000);
     free (bin);
-    return status != -1 && WIFEXITED (status)? WEXITSTATUS (status): -1;
+    return zmx_test_exit_code (pid, S_START_MSEC, 1000);
 }
 
 //  Start zmxd on a config and wait for its "broker on" line.
@@ -98,19 +56,28 @@ s_zmxd_start (const char *config_path, const char *log_path, int port, const cha
     char *argv [] = { bin, "-c", (char *) config_path, (char *) flag, NULL };
     pid_t pid = zmx_test_spawn (argv, log_path);
     char *line = zsys_sprintf ("zmxd: broker on tcp://127.0.0.1:%d\n", port);
-    ZMX_CHECK (s_wait_for_text (log_path, line, S_START_MSEC));
+    ZMX_CHECK (zmx_test_wait_for_text (log_path, line, S_START_MSEC));
     free (line);
     free (bin);
     return pid;
 }
 
-static void
-s_print_config_default (void)
+//  What `zmxd --print-config` prints; it must exit 0. Caller frees.
+static char *
+s_default_config_text (void)
 {
     char *bin = zmx_test_bin ("zmxd");
     char *argv [] = { bin, "--print-config", NULL };
     char *output = NULL;
     ZMX_CHECK (zmx_test_run (argv, NULL, 5000, &output) == 0);
+    free (bin);
+    return output;
+}
+
+static void
+s_print_config_default (void)
+{
+    char *output = s_default_config_text ();
     //  The output must be ZPL that reads back to the library defaults
     zconfig_t *config = zconfig_str_load (output);
     ZMX_CHECK (config);
@@ -133,7 +100,6 @@ s_print_config_default (void)
     }
     zconfig_destroy (&config);
     free (output);
-    free (bin);
 }
 
 static void
@@ -182,15 +148,12 @@ s_stop_with (int signal_number)
     char *config = s_broker_config (dir, port, NULL);
     char *log = zsys_sprintf ("%s/zmxd.log", dir);
     pid_t pid = s_zmxd_start (config, log, port, NULL);
-    int64_t sent = s_now_ms ();
+    int64_t sent = zclock_mono ();
     kill (pid, signal_number);
-    int status = zmx_test_wait (pid, 2000);
-    if (status == -1)
-        zmx_test_stop (pid, 100);
-    zsys_info ("zmxd stopped %" PRId64 " ms after signal %d", s_now_ms () - sent,
+    int code = zmx_test_exit_code (pid, 2000, 100);
+    zsys_info ("zmxd stopped %" PRId64 " ms after signal %d", zclock_mono () - sent,
                signal_number);
-    ZMX_CHECK (status != -1);
-    ZMX_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    ZMX_CHECK (code == 0);
     free (log);
     free (config);
     zmx_test_rmdir (dir);
@@ -218,7 +181,7 @@ s_expect_config_error (const char *config_text, const char *needle1, const char 
     char *config = s_write_config (dir, config_text);
     char *log = zsys_sprintf ("%s/zmxd.log", dir);
     ZMX_CHECK (s_zmxd_exit_code (log, "-c", config, NULL) == 1);
-    char *output = s_read_file (log);
+    char *output = zmx_test_read_file (log);
     if (!strstr (output, needle1) || (needle2 && !strstr (output, needle2)))
         fprintf (stderr, "    zmxd said: %s", output);
     ZMX_CHECK (strstr (output, needle1));
@@ -267,7 +230,7 @@ s_missing_config_exits_1 (void)
     char *dir = zmx_test_tmpdir ();
     char *log = zsys_sprintf ("%s/zmxd.log", dir);
     ZMX_CHECK (s_zmxd_exit_code (log, "-c", "/nonexistent/zmxd.cfg", NULL) == 1);
-    char *output = s_read_file (log);
+    char *output = zmx_test_read_file (log);
     ZMX_CHECK (strstr (output, "/nonexistent/zmxd.cfg"));
     free (output);
     free (log);
@@ -313,7 +276,7 @@ s_usage_errors_exit_2 (void)
     ZMX_CHECK (s_zmxd_exit_code (log, "-c", NULL, NULL) == 2);
     ZMX_CHECK (s_zmxd_exit_code (log, "--help", NULL, NULL) == 0);
     ZMX_CHECK (s_zmxd_exit_code (log, "--version", NULL, NULL) == 0);
-    char *output = s_read_file (log);
+    char *output = zmx_test_read_file (log);
     ZMX_CHECK (strstr (output, "usage: zmxd"));
     ZMX_CHECK (strstr (output, "zmxd 0."));
     free (output);
@@ -336,8 +299,8 @@ s_log_level_flags (void)
     zmx_test_stop (pid, 2000);
     pid = s_zmxd_start (config, verbose_log, port, "-v");
     zmx_test_stop (pid, 2000);
-    char *quiet = s_read_file (quiet_log);
-    char *verbose = s_read_file (verbose_log);
+    char *quiet = zmx_test_read_file (quiet_log);
+    char *verbose = zmx_test_read_file (verbose_log);
     ZMX_CHECK (!strstr (quiet, "zmxd: stopping"));
     ZMX_CHECK (strstr (verbose, "zmxd: stopping broker"));
     free (quiet);
@@ -355,10 +318,7 @@ s_log_level_flags (void)
 static void
 s_example_config_matches_default (void)
 {
-    char *bin = zmx_test_bin ("zmxd");
-    char *argv [] = { bin, "--print-config", NULL };
-    char *output = NULL;
-    ZMX_CHECK (zmx_test_run (argv, NULL, 5000, &output) == 0);
+    char *output = s_default_config_text ();
     zconfig_t *builtin = zconfig_str_load (output);
     zconfig_t *example = zconfig_load (ZMX_SOURCE_DIR "/config/zmxd.cfg");
     ZMX_CHECK (builtin && example);
@@ -387,7 +347,6 @@ s_example_config_matches_default (void)
     zconfig_destroy (&example);
     zconfig_destroy (&builtin);
     free (output);
-    free (bin);
 }
 
 int

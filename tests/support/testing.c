@@ -301,3 +301,109 @@ zmx_test_wait_port (int port, int timeout_ms)
     }
     return false;
 }
+
+int
+zmx_test_exit_code (pid_t pid, int timeout_ms, int grace_ms)
+{
+    int status = zmx_test_wait (pid, timeout_ms);
+    if (status == -1)
+        zmx_test_stop (pid, grace_ms);
+    return status != -1 && WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+char *
+zmx_test_read_file (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return strdup ("");
+    zchunk_t *chunk = zchunk_read (file, 1 << 20);
+    fclose (file);
+    char *text = (char *) zmalloc (zchunk_size (chunk) + 1);
+    memcpy (text, zchunk_data (chunk), zchunk_size (chunk));
+    zchunk_destroy (&chunk);
+    return text;
+}
+
+bool
+zmx_test_wait_for_text (const char *path, const char *text, int timeout_ms)
+{
+    int64_t deadline = s_now_ms () + timeout_ms;
+    while (true) {
+        char *content = zmx_test_read_file (path);
+        bool found = strstr (content, text) != NULL;
+        free (content);
+        if (found)
+            return true;
+        if (s_now_ms () >= deadline)
+            return false;
+        usleep (5000);
+    }
+}
+
+zmsg_t *
+zmx_test_recv (zsock_t *socket, int timeout_ms)
+{
+    zsock_set_rcvtimeo (socket, timeout_ms);
+    return zmsg_recv (socket);
+}
+
+bool
+zmx_test_msg_is (zmsg_t *msg, size_t skip, ...)
+{
+    zframe_t *frame = zmsg_first (msg);
+    for (size_t index = 0; index < skip && frame; index++)
+        frame = zmsg_next (msg);
+    va_list args;
+    va_start (args, skip);
+    bool same = true;
+    const char *text;
+    while (same && (text = va_arg (args, const char *))) {
+        same = frame && zframe_streq (frame, text);
+        frame = frame? zmsg_next (msg): NULL;
+    }
+    va_end (args);
+    return same && !frame;
+}
+
+zsock_t *
+zmx_test_router_new (zcert_t *curve_server, char **endpoint_p)
+{
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    if (!router)
+        zmx_test_fail (__FILE__, __LINE__, "cannot create a ROUTER socket");
+    zsock_set_linger (router, 0);
+    if (curve_server) {
+        zcert_apply (curve_server, router);
+        zsock_set_curve_server (router, 1);
+    }
+    int port = zsock_bind (router, "tcp://127.0.0.1:*");
+    if (port <= 0)
+        zmx_test_fail (__FILE__, __LINE__, "cannot bind a ROUTER socket");
+    *endpoint_p = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+    return router;
+}
+
+void
+zmx_test_echo_worker (zsock_t *pipe, void *args)
+{
+    zmx_test_worker_t *settings = (zmx_test_worker_t *) args;
+    zmx_worker_t *worker = zmx_worker_new (settings->endpoint, settings->service);
+    assert (worker);
+    zmx_worker_set_heartbeat (worker, settings->interval, settings->liveness);
+    zmx_worker_set_reconnect (worker, settings->backoff_initial, settings->backoff_max);
+    zmx_worker_set_credit (worker, settings->credit? settings->credit: 1);
+    zsock_signal (pipe, 0);
+    while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
+        zframe_t *reply_to;
+        zmsg_t *request = zmx_worker_recv (worker, 10, &reply_to);
+        if (request)
+            zmx_worker_send (worker, &request, &reply_to);
+        else
+        if (zmx_worker_error (worker) == ZMX_ETERM)
+            break;
+    }
+    zmx_worker_destroy (&worker);
+    char *command = zstr_recv (pipe);
+    zstr_free (&command);
+}

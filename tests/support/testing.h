@@ -78,4 +78,47 @@ int zmx_test_run (char *const argv [], const char *input, int timeout_ms, char *
 //  if it did within timeout_ms.
 bool zmx_test_wait_port (int port, int timeout_ms);
 
+//  Wait up to timeout_ms for pid to exit, stopping it (zmx_test_stop with
+//  grace_ms) if it does not; returns its exit code, or -1 if it had to be
+//  stopped or was killed by a signal.
+int zmx_test_exit_code (pid_t pid, int timeout_ms, int grace_ms);
+
+//  The whole file at `path` (up to 1 MiB) as a string, "" if it cannot be
+//  read; caller frees.
+char *zmx_test_read_file (const char *path);
+
+//  True once `text` appears in the file at `path`, polled until timeout_ms.
+bool zmx_test_wait_for_text (const char *path, const char *text, int timeout_ms);
+
+//  -------------------------------------------------------------------------
+//  Fake peers for the client and worker tests
+
+//  Receive one message within timeout_ms (sets the socket's receive
+//  timeout); NULL if none came.
+zmsg_t *zmx_test_recv (zsock_t *socket, int timeout_ms);
+
+//  True if the frames of msg after the first `skip` ones are exactly the
+//  NULL-terminated list of strings ("" is an empty frame).
+bool zmx_test_msg_is (zmsg_t *msg, size_t skip, ...);
+
+//  A ROUTER with linger 0 bound to a free port on 127.0.0.1, a CURVE server
+//  with `curve_server`'s keys unless that is NULL; *endpoint_p gets its
+//  endpoint (caller frees). Fails the case if it cannot bind.
+zsock_t *zmx_test_router_new (zcert_t *curve_server, char **endpoint_p);
+
+//  Settings of zmx_test_echo_worker; must outlive the actor.
+typedef struct {
+    const char *endpoint;       //  Broker endpoint
+    const char *service;        //  Service name to register
+    int interval;               //  Heartbeat interval, msec
+    int liveness;               //  Heartbeat liveness
+    int backoff_initial;        //  First reconnect delay, msec
+    int backoff_max;            //  Longest reconnect delay, msec
+    uint32_t credit;            //  Requests in flight; 0 means 1
+} zmx_test_worker_t;
+
+//  zactor body: a zmx_worker, set up from the zmx_test_worker_t in args,
+//  that echoes every request until $TERM (or a context end).
+void zmx_test_echo_worker (zsock_t *pipe, void *args);
+
 #endif
