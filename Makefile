@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 20
 CONFIG       ?=
 
 .PHONY: all deps build run test test-unit test-asan asan fuzz fuzz-build bench \
-        install clean format check-format
+        install clean format
 
 all: build
 
@@ -50,9 +50,10 @@ bench: build
 install: build
 	cmake --install $(BUILD)
 
+#  Format the files you name: make format FILES="src/zmx_new.c ..."
 format:
-	clang-format -i include/*.h include/zmx/*.h src/*.[ch] src/services/*.[ch] cli/*.[ch] \
-	    tests/*.c tests/support/*.[ch] bench/*.c fuzz/*.c examples/*.c
+	@test -n "$(FILES)" || { echo 'usage: make format FILES="file.c ..."' >&2; exit 2; }
+	clang-format -i $(FILES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
