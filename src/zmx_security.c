@@ -452,17 +452,13 @@ zmx_security_public_key (zmx_security_t *self)
 }
 
 zsock_t *
-zmx_security_bind (zmx_security_t *self, int type, const char *endpoint)
+zmx_security_socket (zmx_security_t *self, int type)
 {
-    if (!endpoint || !*endpoint) {
-        zmx_log_error (S_LOG, "cannot bind: no endpoint given");
-        return NULL;
-    }
     //  zsock_new asserts on a type libzmq does not know; the stable types
     //  are ZMQ_PAIR (0) to ZMQ_STREAM
     zsock_t *sock = type >= ZMQ_PAIR && type <= ZMQ_STREAM? zsock_new (type): NULL;
     if (!sock) {
-        zmx_log_error (S_LOG, "cannot bind %s: socket type %d: %s", endpoint, type,
+        zmx_log_error (S_LOG, "cannot create socket of type %d: %s", type,
                        zmq_strerror (zmq_errno ()));
         return NULL;
     }
@@ -474,16 +470,34 @@ zmx_security_bind (zmx_security_t *self, int type, const char *endpoint)
     }
     if (self && self->auth)
         zsock_set_zap_domain (sock, self->domain);
+    return sock;
+}
+
+int
+zmx_security_listen (zmx_security_t *self, zsock_t *sock, const char *endpoint)
+{
+    assert (sock);
+    if (!endpoint || !*endpoint) {
+        zmx_log_error (S_LOG, "cannot bind: no endpoint given");
+        return -1;
+    }
     //  "%s": a '%' in the endpoint is not a format directive
     if (zsock_bind (sock, "%s", endpoint) == -1) {
-        int error = zmq_errno ();
-        zmx_log_error (S_LOG, "cannot bind %s: %s", endpoint, zmq_strerror (error));
-        zsock_destroy (&sock);
-        return NULL;
+        zmx_log_error (S_LOG, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        return -1;
     }
-    zmx_log_debug (S_LOG, "bound %s (%s%s)", zsock_endpoint (sock),
+    zmx_log_debug (S_LOG, "bound %s (%s%s)", endpoint,
                    self && self->cert? "CURVE": "NULL mechanism",
                    self && self->auth? ", ZAP": "");
+    return 0;
+}
+
+zsock_t *
+zmx_security_bind (zmx_security_t *self, int type, const char *endpoint)
+{
+    zsock_t *sock = zmx_security_socket (self, type);
+    if (sock && zmx_security_listen (self, sock, endpoint))
+        zsock_destroy (&sock);
     return sock;
 }
 

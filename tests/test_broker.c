@@ -507,6 +507,67 @@ s_malformed_traffic (void)
     s_broker_stop (&broker);
 }
 
+//  A message part larger than max-frame-size never reaches the broker: libzmq
+//  cuts that peer. (The limit must be set before the bind to apply.)
+static void
+s_max_frame_size (void)
+{
+    s_broker_t broker = s_broker_start ("    max-frame-size = 1000\n");
+    zsock_t *giant = s_peer (&broker);
+    //  Watch the giant's connection: the broker's libzmq must cut it
+    zactor_t *monitor = zactor_new (zmonitor, giant);
+    zstr_sendx (monitor, "LISTEN", "DISCONNECTED", NULL);
+    zstr_send (monitor, "START");
+    zsock_wait (monitor);
+    char big [2000];
+    memset (big, 'x', sizeof big);
+    zsock_send (giant, "zssb", ZMX_MDPC01, "echo", big, sizeof big);
+    zsock_set_rcvtimeo (monitor, 2000);
+    char *event = zstr_recv (monitor);
+    ZMX_CHECK_STR (event, "DISCONNECTED");
+    zstr_free (&event);
+    zmsg_t *rest = zmsg_recv (monitor);     //  address and value frames
+    zmsg_destroy (&rest);
+    //  The big request never reached the broker; a small one still does
+    ZMX_CHECK (zmx_service_counter (broker.service, "requests") == 0);
+    zsock_t *client = s_peer (&broker);
+    zstr_sendx (client, "", ZMX_MDPC01, "echo", "small", NULL);
+    ZMX_CHECK (s_wait_counter (&broker, "queued", 1, 2000));
+    ZMX_CHECK (zmx_service_counter (broker.service, "requests") == 1);
+    zactor_destroy (&monitor);
+    zsock_destroy (&client);
+    zsock_destroy (&giant);
+    s_broker_stop (&broker);
+}
+
+//  The per-peer send queue holds far more than libzmq's default of 1000:
+//  a credit worker can take 5000 requests in flight without a loss.
+static void
+s_deep_pipeline (void)
+{
+    s_broker_t broker = s_broker_start (NULL);
+    zsock_t *worker = s_worker_v1 (&broker, "deep", "5000");
+    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    zsock_t *client = s_peer (&broker);
+    zsock_set_sndhwm (client, 10000);
+    zsock_set_rcvhwm (worker, 10000);
+    for (int index = 0; index < 5000; index++)
+        zstr_sendx (client, "", ZMX_MDPC01, "deep", "x", NULL);
+    ZMX_CHECK (s_wait_counter (&broker, "requests", 5000, 5000));
+    int received = 0;
+    zmsg_t *request;
+    zsock_set_rcvtimeo (worker, 500);
+    while (received < 5000 && (request = s_recv_skip_heartbeats (worker))) {
+        received++;
+        zmsg_destroy (&request);
+    }
+    ZMX_CHECK (received == 5000);
+    ZMX_CHECK (zmx_service_counter (broker.service, "workers") == 1);
+    zsock_destroy (&client);
+    zsock_destroy (&worker);
+    s_broker_stop (&broker);
+}
+
 static zmsg_t *
 s_mmi (zsock_t *client, const char *service, const char *body)
 {
@@ -660,6 +721,8 @@ main (int argc, char *argv [])
         { "heartbeat_keeps_alive", s_heartbeat_keeps_alive, 20 },
         { "out_of_sequence", s_out_of_sequence, 20 },
         { "malformed_traffic", s_malformed_traffic, 30 },
+        { "max_frame_size", s_max_frame_size, 20 },
+        { "deep_pipeline", s_deep_pipeline, 30 },
         { "mmi_services", s_mmi_services, 20 },
         { "client_gone", s_client_gone, 20 },
         { "endpoints_and_commands", s_endpoints_and_commands, 20 },

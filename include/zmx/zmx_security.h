@@ -1,10 +1,11 @@
 /*  =========================================================================
     zmx_security - the one place where service sockets are made
 
-    Every socket a zmx service binds is created by zmx_security_bind(), which
-    applies the configured CURVE server keys and the ZAP policy (via CZMQ
-    zauth). With no "security" config, sockets use the NULL mechanism and no
-    ZAP handler runs.
+    Every socket a zmx service binds is created by zmx_security_bind() (or
+    zmx_security_socket() then zmx_security_listen()), which applies the
+    configured CURVE server keys and the ZAP policy (via CZMQ zauth). With no
+    "security" config, sockets use the NULL mechanism and no ZAP handler
+    runs.
 
     Configuration (ZPL, the "security" subtree of zmxd's config):
 
@@ -57,6 +58,19 @@ const char *
 //  endpoint and errno text if the bind fails. Caller owns the socket.
 zsock_t *
     zmx_security_bind (zmx_security_t *self, int type, const char *endpoint);
+
+//  Create a socket of ZMQ type `type` with the policy applied, not yet
+//  bound. For services that set options (HWM, maximum message size) before
+//  binding: libzmq copies a socket's options into an endpoint when it binds,
+//  so options set afterwards do not apply to it. Bind with
+//  zmx_security_listen. Returns NULL (reason logged) for an unknown type.
+zsock_t *
+    zmx_security_socket (zmx_security_t *self, int type);
+
+//  Bind a socket made by zmx_security_socket to one more endpoint. Returns 0,
+//  or -1 with the endpoint and the reason logged.
+int
+    zmx_security_listen (zmx_security_t *self, zsock_t *sock, const char *endpoint);
 
 //  Client side: make `sock` a CURVE client before it connects. The client
 //  certificate is read from `client_cert_path` (its secret from

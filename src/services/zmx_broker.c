@@ -84,6 +84,7 @@ typedef struct {
     int64_t request_timeout;    //  msec a request may wait
     size_t max_services;        //  Bound on services
     size_t max_workers;         //  Bound on workers
+    int64_t max_frame_size;     //  Larger messages cut the peer (libzmq)
     int64_t tick;               //  Timer period, msec
     int64_t next_tick;          //  When the next timer tick is due
     int64_t now;                //  Clock read once per batch of messages
@@ -911,19 +912,29 @@ s_self_configure (s_self_t *self, zconfig_t *config)
                                           1, 10000000, &valid);
     self->max_workers = zmx__config_int (config, "max-workers", ZMX_BROKER_MAX_WORKERS,
                                          1, 10000000, &valid);
+    self->max_frame_size = zmx__config_int (config, "max-frame-size",
+                                            ZMX_BROKER_MAX_FRAME_SIZE, 64, INT64_MAX, &valid);
     //  Timers run five times per heartbeat so that a dead worker is found
     //  within a fifth of an interval after its liveness runs out.
     self->tick = self->interval / 5 > 10? self->interval / 5: 10;
     return valid? 0: -1;
 }
 
-//  Bind the broker socket to each endpoint of a comma-separated list. The
-//  first bind creates the socket through the security policy.
+//  Create the broker socket through the security policy, set its options,
+//  then bind it to each endpoint of a comma-separated list. The options come
+//  first because libzmq copies them into an endpoint when it binds.
 static int
 s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
 {
-    int64_t max_frame = zmx__config_int (config, "max-frame-size", ZMX_BROKER_MAX_FRAME_SIZE,
-                                         64, INT64_MAX, NULL);
+    self->router = zmx_security_socket (security, ZMQ_ROUTER);
+    if (!self->router)
+        return -1;
+    zsock_set_router_mandatory (self->router, 1);
+    zsock_set_sndhwm (self->router, S_SEND_HWM);
+    zsock_set_rcvhwm (self->router, S_SEND_HWM);
+    zsock_set_maxmsgsize (self->router, self->max_frame_size);
+    zsock_set_linger (self->router, 0);
+
     char *list = strdup (zmx__config_str (config, "endpoint", ZMX_BROKER_DEFAULT_ENDPOINT));
     char *cursor = list, *endpoint;
     int rc = 0;
@@ -932,24 +943,7 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
             endpoint++;
         if (!*endpoint)
             continue;
-        if (!self->router) {
-            self->router = zmx_security_bind (security, ZMQ_ROUTER, endpoint);
-            if (self->router) {
-                zsock_set_router_mandatory (self->router, 1);
-                zsock_set_sndhwm (self->router, S_SEND_HWM);
-                zsock_set_rcvhwm (self->router, S_SEND_HWM);
-                zsock_set_maxmsgsize (self->router, max_frame);
-                zsock_set_linger (self->router, 0);
-            }
-        }
-        else
-        if (zsock_bind (self->router, "%s", endpoint) < 0) {
-            zmx_log_error (self->name, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-            rc = -1;
-        }
-        if (!self->router)
-            rc = -1;
-        else
+        rc = zmx_security_listen (security, self->router, endpoint);
         if (rc == 0) {
             char *bound = zsock_last_endpoint (self->router);     //  a fresh copy
             zlist_append (self->endpoints, bound);
@@ -957,7 +951,7 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
         }
     }
     free (list);
-    if (rc == 0 && !self->router) {
+    if (rc == 0 && zlist_size (self->endpoints) == 0) {
         zmx_log_error (self->name, "no endpoint configured");
         rc = -1;
     }
