@@ -9,6 +9,13 @@
 */
 #include "zmx_classes.h"
 
+//  An invariant the fuzzer checks, whatever the build type (assert is
+//  compiled out under NDEBUG)
+#define S_REQUIRE(condition) \
+    do { if (!(condition)) { \
+        fprintf (stderr, "fuzz_mdp: %s:%d: %s\n", __FILE__, __LINE__, #condition); \
+        abort (); } } while (0)
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -33,26 +40,26 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     zmx_mdp_view_t view;
     int rc = zmx_mdp_decode (frames, count, side, &view);
     if (rc == 0) {
-        assert (view.command != ZMX_MDP_INVALID);
-        assert (view.version == 1 || view.version == 2);
-        assert (view.body <= count);
-        assert (view.service < count && view.address < count);
+        S_REQUIRE (view.command != ZMX_MDP_INVALID);
+        S_REQUIRE (view.version == 1 || view.version == 2);
+        S_REQUIRE (view.body <= count);
+        S_REQUIRE (view.service < count && view.address < count);
         if (view.service)
-            assert (zmx_mdp_service_valid (frames [view.service].data,
+            S_REQUIRE (zmx_mdp_service_valid (frames [view.service].data,
                                            frames [view.service].size));
         if (view.address)
-            assert (frames [view.address + 1].size == 0);
+            S_REQUIRE (frames [view.address + 1].size == 0);
     }
     else
-        assert (view.command == ZMX_MDP_INVALID && view.error);
+        S_REQUIRE (view.command == ZMX_MDP_INVALID && view.error);
 
     //  The zmsg path must agree with the array path
     zmsg_t *msg = zmsg_new ();
     for (size_t index = 0; index < count; index++)
         zmsg_addmem (msg, frames [index].data, frames [index].size);
     zmx_mdp_view_t again;
-    assert (zmx_mdp_decode_msg (msg, side, &again) == rc);
-    assert (again.command == view.command);
+    S_REQUIRE (zmx_mdp_decode_msg (msg, side, &again) == rc);
+    S_REQUIRE (again.command == view.command);
     zmsg_destroy (&msg);
     for (size_t index = 0; index < count; index++)
         free ((void *) frames [index].data);
