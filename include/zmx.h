@@ -21,5 +21,6 @@
 #include "zmx/zmx_broker.h"
 #include "zmx/zmx_worker.h"
 #include "zmx/zmx_client.h"
+#include "zmx/zmx_credit.h"
 
 #endif
