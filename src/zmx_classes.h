@@ -47,4 +47,52 @@ int
     zmx__curve_client_store (char **cert_p, char **key_p, const char *client_cert_path,
                              const char *server_key);
 
+//  -------------------------------------------------------------------------
+//  zmx_frames: frame-level receive and send for the client and worker hot
+//  paths (src/zmx_frames.c).
+
+#define ZMX__FRAMES_HEAD 5      //  Most protocol frames kept as zmq_msg_t
+
+//  One received message: up to `head` leading frames as zmq_msg_t (no
+//  heap), the frames after them, if any, as a zmsg_t.
+typedef struct {
+    zmq_msg_t head [ZMX__FRAMES_HEAD];
+    size_t head_count;          //  Frames in head
+    zmsg_t *tail;               //  Frames after head, or NULL
+} zmx__frames_t;
+
+//  Receive one whole message: at most `head` (1..ZMX__FRAMES_HEAD) frames
+//  into self->head, the rest, unbounded as zmsg_recv is, into self->tail.
+//  `flags` (0 or ZMQ_DONTWAIT) apply to the first frame. Returns 0, or -1
+//  with errno as libzmq set it (EAGAIN: nothing came) and nothing held.
+int
+    zmx__frames_recv (zmx__frames_t *self, zsock_t *socket, size_t head, int flags);
+
+//  Decode every frame received, with the verdicts of zmx_mdp_decode_msg.
+int
+    zmx__frames_decode (zmx__frames_t *self, zmx_mdp_side_t side, zmx_mdp_view_t *view);
+
+//  Give up the frames after the head: caller owns the message (empty if
+//  there were none).
+zmsg_t *
+    zmx__frames_take_tail (zmx__frames_t *self);
+
+//  Free whatever the message still holds; safe to call twice.
+void
+    zmx__frames_close (zmx__frames_t *self);
+
+//  Send `size` bytes as a frame with more to follow. Returns 0 or -1.
+int
+    zmx__frames_send_more (zsock_t *socket, const void *data, size_t size);
+
+//  Send *body_p as the frames that end a message, one empty frame if it
+//  is NULL or has none. Consumes *body_p on every path. Returns 0 or -1.
+int
+    zmx__frames_send_body (zsock_t *socket, zmsg_t **body_p);
+
+//  As zmx__frames_send_body, but the body is kept for sending again (its
+//  frames' data are shared with the socket, not copied). Returns 0 or -1.
+int
+    zmx__frames_send_shared (zsock_t *socket, zmsg_t *body);
+
 #endif

@@ -9,8 +9,13 @@
     - A synchronous request that times out closes its socket (linger 0) and
       moves to the next endpoint of the list, so a late reply to an earlier
       attempt can never be taken for the answer to a later request. The
-      request frames are built once and resent with ZFRAME_REUSE, which
-      shares the body buffers instead of copying them per attempt.
+      body frames are resent with ZFRAME_REUSE, which shares their buffers
+      instead of copying them per attempt.
+    - Hot path (see zmx_frames.c): the protocol frames are sent with
+      zmq_send and received into zmq_msg_t, so the heap is used only for
+      the body frames, which travel as the caller's zframe_t. A reply
+      already queued costs no clock read and no socket option change; a
+      synchronous request reads the clock once.
     - Replies are checked with the codec: anything that is not an MDP/0.1
       REPLY for the service asked is dropped and logged at debug level, and
       the wait goes on until the attempt's deadline. Asynchronous replies
@@ -26,6 +31,8 @@
 #define S_TAG       0x7a6d0043  //  "zm" 0x0043: live zmx_client_t
 #define S_TAG_DEAD  0xDeadBeef  //  Written on destroy
 #define S_LOG       "client"
+#define S_HEAD      3           //  "" MDPC01 service
+#define S_SERVICE   2           //  Index of the service frame
 
 struct _zmx_client_t {
     uint32_t tag;               //  S_TAG while alive
@@ -183,16 +190,17 @@ s_client_failover (zmx_client_t *self)
         zmx_log_info (S_LOG, "failing over to %s", self->endpoints [self->current]);
 }
 
-//  Receive one message within wait_ms (-1 = forever). NULL on timeout
-//  (errno EAGAIN), interrupt or context end.
-static zmsg_t *
-s_client_wait (zmx_client_t *self, int wait_ms)
+//  Receive one message within wait_ms (-1 = forever, 0 = only if one is
+//  queued). Returns 0, or -1 on timeout (errno EAGAIN), interrupt or
+//  context end.
+static int
+s_client_wait (zmx_client_t *self, int wait_ms, zmx__frames_t *frames)
 {
-    if (self->rcvtimeo != wait_ms) {
+    if (wait_ms != 0 && self->rcvtimeo != wait_ms) {
         zsock_set_rcvtimeo (self->socket, wait_ms);
         self->rcvtimeo = wait_ms;
     }
-    return zmsg_recv (self->socket);
+    return zmx__frames_recv (frames, self->socket, S_HEAD, wait_ms == 0? ZMQ_DONTWAIT: 0);
 }
 
 //  Count an asynchronous request to `service` in flight (delta 1), or
@@ -212,68 +220,75 @@ s_client_pending (zmx_client_t *self, const char *service, int delta)
     return true;
 }
 
-//  True if the frame names a service with an asynchronous request in
-//  flight; takes that request off the count.
+//  True if the service name (`size` bytes, not terminated) has an
+//  asynchronous request in flight; takes that request off the count.
 static bool
-s_client_pending_take (zmx_client_t *self, zframe_t *frame)
+s_client_pending_take (zmx_client_t *self, const void *name, size_t size)
 {
     char service [ZMX_MDP_MAX_SERVICE + 1];
-    size_t size = zframe_size (frame);
     if (size > ZMX_MDP_MAX_SERVICE)
         return false;
-    memcpy (service, zframe_data (frame), size);
+    memcpy (service, name, size);
     service [size] = 0;
     return s_client_pending (self, service, -1);
 }
 
-//  Check a reply and strip its protocol frames. `expected` is the service
+//  Check a received reply and take its body. `expected` is the service
 //  asked, or NULL for any service with asynchronous requests in flight.
-//  Returns the body, or NULL if the message was invalid (it is consumed
-//  either way).
+//  Returns the body, or NULL if the message was invalid (the caller
+//  closes the frames either way).
 static zmsg_t *
-s_client_unwrap (zmx_client_t *self, zmsg_t **msg_p, const char *expected, char **service_p)
+s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected,
+                 char **service_p)
 {
     zmx_mdp_view_t view;
-    zmsg_t *msg = *msg_p;
-    *msg_p = NULL;
-    bool valid = zmx_mdp_decode_msg (msg, ZMX_MDP_AT_CLIENT, &view) == 0
-                 && view.version == 1 && view.command == ZMX_MDP_CLIENT_REPLY && view.service;
+    //  A valid 0.1 REPLY always has its service and body where the receive
+    //  split the frames; the check keeps that assumption explicit.
+    bool valid = zmx__frames_decode (frames, ZMX_MDP_AT_CLIENT, &view) == 0
+                 && view.version == 1 && view.command == ZMX_MDP_CLIENT_REPLY
+                 && view.service == S_SERVICE && view.body == S_HEAD;
     const char *reason = view.command == ZMX_MDP_INVALID? view.error: "not an MDP/0.1 REPLY";
-    for (size_t index = 0; valid && index < view.body; index++) {
-        zframe_t *frame = zmsg_pop (msg);
-        if (index == view.service) {
-            if (expected? !zframe_streq (frame, expected): !s_client_pending_take (self, frame)) {
-                reason = "reply for a service not asked";
-                valid = false;
-            }
-            else
-            if (service_p)
-                *service_p = zframe_strdup (frame);
+    if (valid) {
+        zmq_msg_t *service = &frames->head [S_SERVICE];
+        const char *name = (const char *) zmq_msg_data (service);
+        size_t size = zmq_msg_size (service);
+        if (expected? size != strlen (expected) || memcmp (name, expected, size) != 0
+                    : !s_client_pending_take (self, name, size)) {
+            reason = "reply for a service not asked";
+            valid = false;
         }
-        zframe_destroy (&frame);
+        else
+        if (service_p)
+            *service_p = strndup (name, size);
     }
     if (!valid) {
         zmx_log_debug (S_LOG, "dropped invalid reply from %s: %s",
                        self->endpoints [self->current], reason);
-        if (service_p)
-            zstr_free (service_p);
-        zmsg_destroy (&msg);
+        return NULL;
     }
-    return msg;
+    return zmx__frames_take_tail (frames);
 }
 
-//  Send the already wrapped request again without giving it up.
+//  Send a REQUEST: "" MDPC01 service body... If `keep`, the body stays
+//  with the caller for a resend; if not, *body_p is consumed on every
+//  path. Returns 0 or -1 (errno EAGAIN: the send queue stayed full for
+//  the send timeout; nothing went out).
 static int
-s_client_resend (zmx_client_t *self, zmsg_t *request)
+s_client_send_request (zmx_client_t *self, const char *service, zmsg_t **body_p, bool keep)
 {
-    zframe_t *frame = zmsg_first (request);
-    while (frame) {
-        zframe_t *next = zmsg_next (request);
-        if (zframe_send (&frame, self->socket, ZFRAME_REUSE | (next? ZFRAME_MORE: 0)) != 0)
-            return -1;
-        frame = next;
+    zsock_t *socket = self->socket;
+    int rc = -1;
+    if (zmx__frames_send_more (socket, "", 0) == 0
+        && zmx__frames_send_more (socket, ZMX_MDPC01, sizeof ZMX_MDPC01 - 1) == 0
+        && zmx__frames_send_more (socket, service, strlen (service)) == 0)
+        rc = keep? zmx__frames_send_shared (socket, *body_p)
+                 : zmx__frames_send_body (socket, body_p);
+    if (!keep) {
+        int error = errno;      //  Callers read errno after a failure
+        zmsg_destroy (body_p);
+        errno = error;
     }
-    return 0;
+    return rc;
 }
 
 //  One Lazy Pirate attempt: send, then wait for a valid reply until the
@@ -285,19 +300,23 @@ s_client_attempt (zmx_client_t *self, const char *service, zmsg_t *request, zmsg
     int rc = self->socket? ZMX_OK: s_client_connect (self);
     if (rc != ZMX_OK)
         return rc;
-    if (s_client_resend (self, request) != 0)
+    if (s_client_send_request (self, service, &request, true) != 0)
         return errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
+    //  The first wait is the whole timeout: only a dropped reply costs
+    //  another clock read.
     int64_t deadline = zclock_mono () + self->timeout;
+    int64_t left = self->timeout;
     while (!zsys_interrupted) {
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0)
-            return ZMX_ETIMEDOUT;
-        zmsg_t *msg = s_client_wait (self, (int) left);
-        if (!msg)
+        zmx__frames_t frames;
+        if (s_client_wait (self, (int) left, &frames) != 0)
             return errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
-        *reply_p = s_client_unwrap (self, &msg, service, NULL);
+        *reply_p = s_client_unwrap (self, &frames, service, NULL);
+        zmx__frames_close (&frames);
         if (*reply_p)
             return ZMX_OK;
+        left = deadline - zclock_mono ();
+        if (left <= 0)
+            return ZMX_ETIMEDOUT;
     }
     return ZMX_ETERM;
 }
@@ -314,7 +333,6 @@ zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p)
         self->error = ZMX_EINVAL;
         return NULL;
     }
-    zmx_mdp_wrap_client_request (request, 1, service);
     zmsg_t *reply = NULL;
     int rc = ZMX_ETIMEDOUT;
     for (int attempt = 0; attempt <= self->retries; attempt++) {
@@ -348,8 +366,7 @@ zmx_client_send (zmx_client_t *self, const char *service, zmsg_t **request_p)
     if (request && service && zmx_mdp_service_valid (service, strlen (service))) {
         rc = self->socket? ZMX_OK: s_client_connect (self);
         if (rc == ZMX_OK) {
-            zmx_mdp_wrap_client_request (request, 1, service);
-            if (zmsg_send (&request, self->socket) != 0)
+            if (s_client_send_request (self, service, &request, false) != 0)
                 rc = errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
             else
                 s_client_pending (self, service, 1);
@@ -381,11 +398,14 @@ zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p)
             self->error = ZMX_ETERM;
             break;
         }
-        zmsg_t *msg = s_client_wait (self, wait);
-        if (!msg && errno != EAGAIN)
+        zmx__frames_t frames;
+        if (s_client_wait (self, wait, &frames) == 0) {
+            reply = s_client_unwrap (self, &frames, NULL, service_p);
+            zmx__frames_close (&frames);
+        }
+        else
+        if (errno != EAGAIN)
             self->error = ZMX_ETERM;
-        if (msg)
-            reply = s_client_unwrap (self, &msg, NULL, service_p);
         if (reply || self->error)
             break;
         int64_t now = zclock_mono ();

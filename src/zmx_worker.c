@@ -8,8 +8,11 @@
       sent while the caller is inside zmx_worker_recv (callers that do long
       work between calls must keep it shorter than liveness x interval).
     - Hot path: a request that is already queued costs one receive, one
-      clock read, and no socket option change (the receive timeout is
-      cached). The body frames are handed to the caller as received.
+      clock read, and no socket option change (a look without waiting uses
+      ZMQ_DONTWAIT; the receive timeout is cached). The protocol frames are
+      received into zmq_msg_t and the reply's are sent with zmq_send (see
+      zmx_frames.c), so the heap is used only for what the caller gets:
+      the body frames, handed over as received, and the reply_to frame.
     - Heartbeats go out at each interval tick unless something else was
       sent since the previous tick; zmx_worker_send only sets a flag, so it
       never reads the clock.
@@ -30,6 +33,8 @@
 #define S_STAMP_SIZE        sizeof (uint32_t)   //  Generation in front of reply_to
 #define S_DISCONNECT_LINGER 100         //  msec to flush DISCONNECT on destroy
 #define S_HWM_MARGIN        1000        //  Queue room beyond the credit
+#define S_HEAD              5           //  "" MDPW01 command address ""
+#define S_ADDRESS           3           //  Index of the address frame
 
 struct _zmx_worker_t {
     uint32_t tag;               //  S_TAG while alive
@@ -220,42 +225,32 @@ s_worker_connect (zmx_worker_t *self, int64_t now)
 //  Turn a REQUEST into its body and a stamped reply_to frame, without
 //  copying the body.
 static zmsg_t *
-s_worker_unwrap (zmx_worker_t *self, zmsg_t **msg_p, const zmx_mdp_view_t *view,
-                 zframe_t **reply_to_p)
+s_worker_unwrap (zmx_worker_t *self, zmx__frames_t *frames, zframe_t **reply_to_p)
 {
-    zmsg_t *request = *msg_p;
-    *msg_p = NULL;
-    for (size_t index = 0; index < view->body; index++) {
-        zframe_t *frame = zmsg_pop (request);
-        if (index == view->address) {
-            size_t size = zframe_size (frame);
-            zframe_t *reply_to = zframe_new (NULL, S_STAMP_SIZE + size);
-            byte *data = zframe_data (reply_to);
-            memcpy (data, &self->generation, S_STAMP_SIZE);
-            memcpy (data + S_STAMP_SIZE, zframe_data (frame), size);
-            *reply_to_p = reply_to;
-        }
-        zframe_destroy (&frame);
-    }
-    return request;
+    zmq_msg_t *address = &frames->head [S_ADDRESS];
+    size_t size = zmq_msg_size (address);
+    zframe_t *reply_to = zframe_new (NULL, S_STAMP_SIZE + size);
+    byte *data = zframe_data (reply_to);
+    memcpy (data, &self->generation, S_STAMP_SIZE);
+    memcpy (data + S_STAMP_SIZE, zmq_msg_data (address), size);
+    *reply_to_p = reply_to;
+    return zmx__frames_take_tail (frames);
 }
 
 //  Act on one broker message. Returns the request body if it was a
-//  REQUEST, else NULL (the message is consumed either way).
+//  REQUEST, else NULL (the caller closes the frames either way).
 static zmsg_t *
-s_worker_handle (zmx_worker_t *self, zmsg_t **msg_p, int64_t now, zframe_t **reply_to_p)
+s_worker_handle (zmx_worker_t *self, zmx__frames_t *frames, int64_t now, zframe_t **reply_to_p)
 {
     zmx_mdp_view_t view;
-    if (zmx_mdp_decode_msg (*msg_p, ZMX_MDP_AT_WORKER, &view) != 0 || view.version != 1) {
+    if (zmx__frames_decode (frames, ZMX_MDP_AT_WORKER, &view) != 0 || view.version != 1) {
         zmx_log_debug (S_LOG, "%s: dropped invalid message from broker: %s", self->service,
                        view.command == ZMX_MDP_INVALID? view.error: "not MDP/0.1");
-        zmsg_destroy (msg_p);
         return NULL;
     }
     if (view.command == ZMX_MDP_WORKER_DISCONNECT) {
         //  A broker that disconnects us again before anything else is heard
         //  gets the backoff, so that we never spin on it.
-        zmsg_destroy (msg_p);
         int delay = ++self->disconnects == 1? 0: s_worker_next_backoff (self);
         zmx_log_info (S_LOG, "%s: broker %s sent DISCONNECT, reconnecting in %d ms",
                       self->service, self->endpoint, delay);
@@ -265,12 +260,14 @@ s_worker_handle (zmx_worker_t *self, zmsg_t **msg_p, int64_t now, zframe_t **rep
     self->expires_at = now + (int64_t) self->interval * self->liveness;
     self->backoff = self->backoff_initial;
     self->disconnects = 0;
-    if (view.command == ZMX_MDP_WORKER_REQUEST && view.address)
-        return s_worker_unwrap (self, msg_p, &view, reply_to_p);
+    //  A valid 0.1 REQUEST always has its address and body where the
+    //  receive split the frames; the check keeps that assumption explicit.
+    if (view.command == ZMX_MDP_WORKER_REQUEST && view.address == S_ADDRESS
+        && view.body == S_HEAD)
+        return s_worker_unwrap (self, frames, reply_to_p);
     if (view.command != ZMX_MDP_WORKER_HEARTBEAT)
         zmx_log_debug (S_LOG, "%s: dropped unexpected %s from broker", self->service,
                        zmx_mdp_command_name (view.command));
-    zmsg_destroy (msg_p);
     return NULL;
 }
 
@@ -299,15 +296,16 @@ s_worker_tick (zmx_worker_t *self, int64_t now)
 static int
 s_worker_receive (zmx_worker_t *self, int wait_ms, zmsg_t **request_p, zframe_t **reply_to_p)
 {
-    if (self->rcvtimeo != wait_ms) {
+    if (wait_ms != 0 && self->rcvtimeo != wait_ms) {
         zsock_set_rcvtimeo (self->socket, wait_ms);
         self->rcvtimeo = wait_ms;
     }
-    zmsg_t *msg = zmsg_recv (self->socket);
-    if (!msg)
+    zmx__frames_t frames;
+    if (zmx__frames_recv (&frames, self->socket, S_HEAD, wait_ms == 0? ZMQ_DONTWAIT: 0) != 0)
         return errno == EAGAIN? 0: -1;
     int64_t now = zclock_mono ();
-    *request_p = s_worker_handle (self, &msg, now, reply_to_p);
+    *request_p = s_worker_handle (self, &frames, now, reply_to_p);
+    zmx__frames_close (&frames);
     if (self->socket)
         s_worker_tick (self, now);
     return 1;
@@ -369,6 +367,26 @@ zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
     return NULL;
 }
 
+//  Send a REPLY: "" MDPW01 0x03 address "" body... Only the first frame
+//  can fail for a full queue (sndtimeo is 0), and then nothing went out.
+//  Consumes *reply_p. Returns 0 or -1.
+static int
+s_worker_send_reply (zmx_worker_t *self, zmsg_t **reply_p, zframe_t *reply_to)
+{
+    unsigned char command = ZMX_MDPW01_REPLY;
+    zsock_t *socket = self->socket;
+    if (zmx__frames_send_more (socket, "", 0) != 0
+        || zmx__frames_send_more (socket, ZMX_MDPW01, sizeof ZMX_MDPW01 - 1) != 0
+        || zmx__frames_send_more (socket, &command, 1) != 0
+        || zmx__frames_send_more (socket, zframe_data (reply_to) + S_STAMP_SIZE,
+                                  zframe_size (reply_to) - S_STAMP_SIZE) != 0
+        || zmx__frames_send_more (socket, "", 0) != 0) {
+        zmsg_destroy (reply_p);
+        return -1;
+    }
+    return zmx__frames_send_body (socket, reply_p);
+}
+
 int
 zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p)
 {
@@ -385,15 +403,10 @@ zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p)
         uint32_t generation;
         memcpy (&generation, zframe_data (reply_to), S_STAMP_SIZE);
         rc = ZMX_EAGAIN;
-        if (self->socket && generation == self->generation) {
-            zframe_t *address = zframe_new (zframe_data (reply_to) + S_STAMP_SIZE,
-                                            zframe_size (reply_to) - S_STAMP_SIZE);
-            zmx_mdp_wrap_worker_reply (reply, 1, ZMX_MDP_WORKER_REPLY, address);
-            zframe_destroy (&address);
-            if (zmsg_send (&reply, self->socket) == 0) {
-                self->sent = true;
-                rc = ZMX_OK;
-            }
+        if (self->socket && generation == self->generation
+            && s_worker_send_reply (self, &reply, reply_to) == 0) {
+            self->sent = true;
+            rc = ZMX_OK;
         }
     }
     if (rc == ZMX_EAGAIN)
