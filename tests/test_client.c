@@ -99,6 +99,15 @@ s_send_junk (zsock_t *router, zframe_t *identity)
             zmsg_addstr (msg, junk [index][part]);
         zmsg_send (&msg, router);
     }
+    //  A well-formed reply with more frames than MDP allows (64)
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
+    zmsg_addstr (msg, "");
+    zmsg_addstr (msg, "MDPC01");
+    zmsg_addstr (msg, S_SERVICE);
+    for (int part = 0; part < 67; part++)
+        zmsg_addstr (msg, "junk");
+    zmsg_send (&msg, router);
 }
 
 static void
@@ -555,6 +564,29 @@ s_e2e_echo (void)
     s_e2e_destroy (&e2e);
 }
 
+//  Bodies keep their shape through broker and worker: several frames stay
+//  several frames, and an empty body travels as one empty frame.
+static void
+s_e2e_body_shapes (void)
+{
+    s_e2e_t e2e;
+    s_e2e_init (&e2e, 1);
+    zmx_client_set_timeout (e2e.client, 3000);
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "one");
+    zmsg_addmem (request, "", 0);
+    zmsg_addstr (request, "three");
+    zmsg_t *reply = zmx_client_request (e2e.client, S_SERVICE, &request);
+    ZMX_CHECK (reply && zmsg_size (reply) == 3);
+    ZMX_CHECK (zmx_test_msg_is (reply, 0, "one", "", "three", NULL));
+    zmsg_destroy (&reply);
+    request = zmsg_new ();
+    reply = zmx_client_request (e2e.client, S_SERVICE, &request);
+    ZMX_CHECK (reply && zmsg_size (reply) == 1 && zframe_size (zmsg_first (reply)) == 0);
+    zmsg_destroy (&reply);
+    s_e2e_destroy (&e2e);
+}
+
 //  3 workers, 5 concurrent clients of 50 requests each.
 static void
 s_e2e_many (const char *endpoint)
@@ -650,6 +682,7 @@ main (int argc, char *argv [])
         { "interrupted", s_interrupted, 10 },
         { "curve_request", s_curve_request, 10 },
         { "e2e_echo", s_e2e_echo, 15 },
+        { "e2e_body_shapes", s_e2e_body_shapes, 15 },
         { "e2e_many_tcp", s_e2e_many_tcp, 30 },
         { "e2e_many_ipc", s_e2e_many_ipc, 30 },
         { "e2e_credit_async", s_e2e_credit_async, 15 },
