@@ -46,7 +46,18 @@ static const char *s_default_config =
     "    request-timeout = 30000\n"
     "    max-frame-size = 16777216\n"
     "    max-services = 10000\n"
-    "    max-workers = 100000\n";
+    "    max-workers = 100000\n"
+    "files\n"
+    "    endpoint = \"tcp://127.0.0.1:5670\"\n"
+    "    poll-interval = 1000\n"
+    "    heartbeat-interval = 2500\n"
+    "    heartbeat-liveness = 3\n"
+    "    chunk-size = 262144\n"
+    "    max-credit = 4194304\n"
+    "    max-clients = 1000\n"
+    "    max-files = 100000\n"
+    "    max-subscriptions = 16\n"
+    "    max-message-size = 16777216\n";
 
 typedef struct {
     const char *config_path;    //  -c FILE, or NULL for the built-in config

@@ -21,9 +21,10 @@ typedef struct {
 
 static const s_service_type_t s_service_table [] = {
     { "broker", zmx_broker_actor },
+    { "files", zmx_files_actor },
 };
 
-static const char *s_service_type_names [] = { "broker", NULL };
+static const char *s_service_type_names [] = { "broker", "files", NULL };
 
 zactor_fn *
 zmx_service_lookup (const char *type)

@@ -1,0 +1,949 @@
+/*  =========================================================================
+    test_files - the FILEMQ file service and its client, end to end: a tree
+    mirrored exactly, live changes, the cache, a transfer killed midway and
+    resumed across a server restart, memory with many slow clients, path
+    traversal on both sides, and bad input from raw sockets.
+
+    "test_files --serve CONFIG" runs a files service in its own process
+    (used for the memory case, so that RSS is the server's alone).
+    =========================================================================
+*/
+#include "testing.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if defined (__SANITIZE_ADDRESS__)
+#   define S_ASAN 1
+#elif defined (__has_feature)
+#   if __has_feature (address_sanitizer)
+#       define S_ASAN 1
+#   endif
+#endif
+
+//  The large file of the tree is 100 MiB (about 1.5 s per case, also under
+//  ASan). The RSS bound is looser under ASan, whose shadow memory and
+//  allocator keep more pages resident.
+#define S_LARGE_SIZE (100 * 1024 * 1024)
+#ifdef S_ASAN
+#   define S_RSS_BOUND_KB (64 * 1024)
+#else
+#   define S_RSS_BOUND_KB (32 * 1024)
+#endif
+
+typedef struct {
+    zmx_service_t *service;
+    char *endpoint;
+} s_server_t;
+
+//  Start a files service publishing `directory` as `path` at `endpoint`
+//  (NULL: a free port), with short timers.
+static s_server_t
+s_server_start (const char *directory, const char *path, const char *endpoint, const char *extra)
+{
+    s_server_t server;
+    char *text = zsys_sprintf ("files\n    endpoint = \"%s\"\n    heartbeat-interval = 300\n"
+                               "    poll-interval = 100\n    publish\n        directory = \"%s\"\n"
+                               "        path = \"%s\"\n%s", endpoint? endpoint: "tcp://127.0.0.1:*",
+                               directory, path, extra? extra: "");
+    zconfig_t *root = zconfig_str_load (text);
+    ZMX_CHECK (root);
+    //  A fixed port may be briefly taken when a client that keeps
+    //  reconnecting to it self-connects: retry the bind for a while.
+    int64_t deadline = zclock_mono () + 5000;
+    while (true) {
+        server.service = zmx_service_new ("files", zmx_files_actor,
+                                          zconfig_locate (root, "files"), NULL);
+        if (server.service || !endpoint || zclock_mono () >= deadline)
+            break;
+        zclock_sleep (100);
+    }
+    ZMX_CHECK (server.service);
+    server.endpoint = strdup (zmx_service_endpoint (server.service));
+    zconfig_destroy (&root);
+    zstr_free (&text);
+    return server;
+}
+
+static void
+s_server_stop (s_server_t *server)
+{
+    zmx_service_destroy (&server->service);
+    zstr_free (&server->endpoint);
+}
+
+static uint64_t
+s_counter (s_server_t *server, const char *name)
+{
+    return zmx_service_counter (server->service, name);
+}
+
+static zmx_files_client_t *
+s_client_start (const char *endpoint, const char *path, const char *directory, uint64_t rate,
+                uint64_t credit)
+{
+    zmx_files_client_t *client = zmx_files_client_new (endpoint, path, directory);
+    ZMX_CHECK (client);
+    if (credit)
+        zmx_files_client_set_credit (client, credit);
+    zmx_files_client_set_heartbeat (client, 200, 3);
+    zmx_files_client_set_backoff (client, 50, 500);
+    zmx_files_client_set_rate (client, rate);
+    ZMX_CHECK (zmx_files_client_start (client) == ZMX_OK);
+    return client;
+}
+
+//  -------------------------------------------------------------------------
+//  Files
+
+static void
+s_write_bytes (const char *path, const void *data, size_t size)
+{
+    FILE *file = fopen (path, "wb");
+    ZMX_CHECK (file);
+    ZMX_CHECK (fwrite (data, 1, size, file) == size);
+    fclose (file);
+}
+
+//  A file of `size` pseudo-random bytes (seeded, so content differs by seed).
+static void
+s_write_random (const char *path, size_t size, unsigned int seed)
+{
+    FILE *file = fopen (path, "wb");
+    ZMX_CHECK (file);
+    size_t block = 1024 * 1024;
+    uint32_t *buffer = (uint32_t *) malloc (block);
+    uint32_t state = seed * 2654435761u + 1;
+    while (size) {
+        for (size_t index = 0; index < block / 4; index++) {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            buffer [index] = state;
+        }
+        size_t part = size < block? size: block;
+        ZMX_CHECK (fwrite (buffer, 1, part, file) == part);
+        size -= part;
+    }
+    free (buffer);
+    fclose (file);
+}
+
+static uint64_t
+s_file_size (const char *path)
+{
+    struct stat info;
+    return stat (path, &info) == 0? (uint64_t) info.st_size: 0;
+}
+
+static bool
+s_exists (const char *path)
+{
+    struct stat info;
+    return lstat (path, &info) == 0;
+}
+
+//  True if the two files have the same bytes.
+static bool
+s_same_file (const char *left, const char *right)
+{
+    FILE *a = fopen (left, "rb"), *b = fopen (right, "rb");
+    bool same = a && b;
+    static char block_a [65536], block_b [65536];
+    while (same) {
+        size_t got_a = fread (block_a, 1, sizeof block_a, a);
+        size_t got_b = fread (block_b, 1, sizeof block_b, b);
+        same = got_a == got_b && memcmp (block_a, block_b, got_a) == 0;
+        if (got_a == 0)
+            break;
+    }
+    if (a)
+        fclose (a);
+    if (b)
+        fclose (b);
+    return same;
+}
+
+//  Count the regular files below `root` (skipping the partial directory at
+//  the top); if `other` is given, each must exist there with equal bytes.
+static int
+s_tree_check (const char *root, const char *name, const char *other, bool *same)
+{
+    char *path = *name? zsys_sprintf ("%s/%s", root, name): strdup (root);
+    DIR *dir = opendir (path);
+    int count = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, "..")
+        ||  (!*name && streq (entry->d_name, ZMX_FILES_PARTIAL_DIR)))
+            continue;
+        char *child = *name? zsys_sprintf ("%s/%s", name, entry->d_name): strdup (entry->d_name);
+        char *full = zsys_sprintf ("%s/%s", root, child);
+        struct stat info;
+        if (lstat (full, &info) == 0 && S_ISDIR (info.st_mode))
+            count += s_tree_check (root, child, other, same);
+        else {
+            count++;
+            if (other) {
+                char *mirror = zsys_sprintf ("%s/%s", other, child);
+                if (!s_same_file (full, mirror)) {
+                    printf ("differs: %s\n", child);
+                    *same = false;
+                }
+                zstr_free (&mirror);
+            }
+        }
+        zstr_free (&child);
+        zstr_free (&full);
+    }
+    if (dir)
+        closedir (dir);
+    zstr_free (&path);
+    return count;
+}
+
+//  True if `mirror` holds exactly the files of `source`, byte for byte.
+static bool
+s_trees_equal (const char *source, const char *mirror)
+{
+    bool same = true;
+    int count = s_tree_check (source, "", mirror, &same);
+    bool ignored;
+    return same && s_tree_check (mirror, "", NULL, &ignored) == count;
+}
+
+//  The test tree: empty, 1 byte, large, spaces, unicode, subdirectories.
+static void
+s_make_tree (const char *root)
+{
+    char *path = zsys_sprintf ("%s/empty", root);
+    s_write_bytes (path, "", 0);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/one", root);
+    s_write_bytes (path, "x", 1);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/large.bin", root);
+    s_write_random (path, S_LARGE_SIZE, 1);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/name with spaces.txt", root);
+    s_write_bytes (path, "spaces\n", 7);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/été – 日本語.txt", root);
+    s_write_bytes (path, "unicode\n", 8);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/sub", root);
+    ZMX_CHECK (mkdir (path, 0755) == 0);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/sub/deeper", root);
+    ZMX_CHECK (mkdir (path, 0755) == 0);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/sub/deeper/nested.bin", root);
+    s_write_random (path, 300 * 1000 + 7, 2);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/sub/empty dir", root);
+    ZMX_CHECK (mkdir (path, 0755) == 0);
+    zstr_free (&path);
+}
+
+//  Poll until `condition` holds, up to timeout_ms.
+#define S_WAIT_FOR(condition, timeout_ms) \
+    do { int64_t deadline_ = zclock_mono () + (timeout_ms); \
+         while (!(condition) && zclock_mono () < deadline_) zclock_sleep (10); \
+         ZMX_CHECK (condition); } while (0)
+
+//  -------------------------------------------------------------------------
+//  Cases
+
+static void
+s_mirror_tree (void)
+{
+    char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    s_make_tree (source);
+    s_server_t server = s_server_start (source, "/data", NULL, NULL);
+    int64_t start = zclock_mono ();
+    zmx_files_client_t *client = s_client_start (server.endpoint, "/data", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 60000) == ZMX_OK);
+    printf ("mirrored %d MiB tree in %" PRId64 " ms\n", S_LARGE_SIZE >> 20, zclock_mono () - start);
+    ZMX_CHECK (s_trees_equal (source, mirror));
+    ZMX_CHECK (s_counter (&server, "files_sent") == 6);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 6);
+
+    //  Live changes: a new file, a changed one, a deleted one
+    char *added = zsys_sprintf ("%s/sub/added.txt", source);
+    s_write_bytes (added, "added\n", 6);
+    char *changed = zsys_sprintf ("%s/one", source);
+    s_write_bytes (changed, "changed and longer", 18);
+    char *deleted = zsys_sprintf ("%s/name with spaces.txt", source);
+    ZMX_CHECK (unlink (deleted) == 0);
+    char *mirror_added = zsys_sprintf ("%s/sub/added.txt", mirror);
+    char *mirror_changed = zsys_sprintf ("%s/one", mirror);
+    char *mirror_deleted = zsys_sprintf ("%s/name with spaces.txt", mirror);
+    S_WAIT_FOR (s_exists (mirror_added) && s_file_size (mirror_changed) == 18
+                && !s_exists (mirror_deleted), 10000);
+    ZMX_CHECK (s_trees_equal (source, mirror));
+    ZMX_CHECK (zmx_files_client_counter (client, "files_deleted") == 1);
+
+    zmx_files_client_destroy (&client);
+    s_server_stop (&server);
+    zstr_free (&added);
+    zstr_free (&changed);
+    zstr_free (&deleted);
+    zstr_free (&mirror_added);
+    zstr_free (&mirror_changed);
+    zstr_free (&mirror_deleted);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&mirror);
+}
+
+static void
+s_cache_second_sync (void)
+{
+    char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    s_make_tree (source);
+    s_server_t server = s_server_start (source, "/", NULL, NULL);
+    zmx_files_client_t *client = s_client_start (server.endpoint, "/", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 60000) == ZMX_OK);
+    zmx_files_client_destroy (&client);
+    ZMX_CHECK (s_trees_equal (source, mirror));
+    uint64_t sent = s_counter (&server, "bytes_sent");
+    ZMX_CHECK (sent == S_LARGE_SIZE + 1 + 7 + 8 + 300 * 1000 + 7);
+
+    //  A second client on the same mirror: everything is in its cache
+    client = s_client_start (server.endpoint, "/", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 60000) == ZMX_OK);
+    ZMX_CHECK (s_counter (&server, "bytes_sent") == sent);
+    ZMX_CHECK (s_counter (&server, "files_cached") == 6);
+    ZMX_CHECK (zmx_files_client_counter (client, "bytes_received") == 0);
+    ZMX_CHECK (s_trees_equal (source, mirror));
+    zmx_files_client_destroy (&client);
+    s_server_stop (&server);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&mirror);
+}
+
+//  The size of the one partial file in `mirror`, 0 if none.
+static uint64_t
+s_partial_size (const char *mirror)
+{
+    char *dir_path = zsys_sprintf ("%s/%s", mirror, ZMX_FILES_PARTIAL_DIR);
+    DIR *dir = opendir (dir_path);
+    uint64_t size = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)))
+        if (entry->d_name [0] != '.') {
+            char *path = zsys_sprintf ("%s/%s", dir_path, entry->d_name);
+            size = s_file_size (path);
+            zstr_free (&path);
+        }
+    if (dir)
+        closedir (dir);
+    zstr_free (&dir_path);
+    return size;
+}
+
+//  A client process is killed (SIGKILL) in the middle of a file, the
+//  server restarts, a new client resumes: the second server sends exactly
+//  the bytes the partial file lacked.
+static void
+s_resume_after_kill (void)
+{
+    char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    char *big = zsys_sprintf ("%s/big.bin", source);
+    uint64_t size = 16 * 1024 * 1024;
+    s_write_random (big, size, 3);
+    char *endpoint = zmx_test_free_endpoint ();
+    s_server_t server = s_server_start (source, "/", endpoint, NULL);
+    //  The client runs in its own process, so that it can really crash
+    char *self_path = zmx_test_bin ("test_files");
+    char *argv [] = { self_path, "--mirror", endpoint, mirror, NULL };
+    pid_t child = zmx_test_spawn (argv, NULL);
+    S_WAIT_FOR (s_partial_size (mirror) >= size / 3, 20000);
+    kill (child, SIGKILL);
+    ZMX_CHECK (waitpid (child, NULL, 0) == child);
+    uint64_t partial = s_partial_size (mirror);
+    ZMX_CHECK (partial > 0 && partial < size);
+    char *target = zsys_sprintf ("%s/big.bin", mirror);
+    ZMX_CHECK (!s_exists (target));         //  Never a truncated file under the real name
+    s_server_stop (&server);
+
+    server = s_server_start (source, "/", endpoint, NULL);
+    zmx_files_client_t *client = s_client_start (endpoint, "/", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 30000) == ZMX_OK);
+    printf ("killed at %" PRIu64 " of %" PRIu64 " bytes; second server sent %" PRIu64 "\n",
+            partial, size, s_counter (&server, "bytes_sent"));
+    ZMX_CHECK (s_counter (&server, "bytes_sent") == size - partial);
+    ZMX_CHECK (s_counter (&server, "files_resumed") == 1);
+    ZMX_CHECK (s_counter (&server, "bytes_resumed") == partial);
+    ZMX_CHECK (s_same_file (big, target));
+    ZMX_CHECK (s_partial_size (mirror) == 0);
+    zmx_files_client_destroy (&client);
+    s_server_stop (&server);
+    zstr_free (&target);
+    zstr_free (&endpoint);
+    zstr_free (&big);
+    zstr_free (&self_path);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&mirror);
+}
+
+//  The server keeps running while its client restarts: the client picks
+//  up the server restart by itself (RTFM or silence) and completes.
+static void
+s_survives_server_restart (void)
+{
+    char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    char *big = zsys_sprintf ("%s/big.bin", source);
+    uint64_t size = 8 * 1024 * 1024;
+    s_write_random (big, size, 4);
+    s_server_t server = s_server_start (source, "/", NULL, NULL);
+    char *endpoint = strdup (server.endpoint);
+    zmx_files_client_t *client = s_client_start (endpoint, "/", mirror, 4 * 1024 * 1024, 0);
+    S_WAIT_FOR (s_partial_size (mirror) >= size / 4, 20000);
+    s_server_stop (&server);
+    server = s_server_start (source, "/", endpoint, NULL);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 30000) == ZMX_OK);
+    ZMX_CHECK (zmx_files_client_counter (client, "connects") >= 2);
+    ZMX_CHECK (s_counter (&server, "files_resumed") == 1);
+    ZMX_CHECK (s_counter (&server, "bytes_sent") < size);
+    char *target = zsys_sprintf ("%s/big.bin", mirror);
+    ZMX_CHECK (s_same_file (big, target));
+    zmx_files_client_destroy (&client);
+    s_server_stop (&server);
+    zstr_free (&target);
+    zstr_free (&endpoint);
+    zstr_free (&big);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&mirror);
+}
+
+static long
+s_rss_kb (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    char *status = zmx_test_read_file (path);
+    char *line = strstr (status, "VmRSS:");
+    long rss = line? strtol (line + 6, NULL, 10): -1;
+    zstr_free (&status);
+    return rss;
+}
+
+//  Twenty clients that take 1 MiB/s each from a server in its own
+//  process: the server's resident memory stays under S_RSS_BOUND_KB.
+static void
+s_slow_clients_memory (void)
+{
+    char *source = zmx_test_tmpdir ();
+    char *file = zsys_sprintf ("%s/shared.bin", source);
+    s_write_random (file, 32 * 1024 * 1024, 5);
+    char *endpoint = zmx_test_free_endpoint ();
+    char *config = zsys_sprintf ("%s.cfg", source);
+    char *text = zsys_sprintf ("files\n    endpoint = \"%s\"\n    heartbeat-interval = 200\n"
+                               "    max-credit = 262144\n    chunk-size = 65536\n"
+                               "    publish\n        directory = \"%s\"\n        path = \"/\"\n",
+                               endpoint, source);
+    ZMX_CHECK (zmx_test_write_file (config, text) == 0);
+    char *self_path = zmx_test_bin ("test_files");
+    char *argv [] = { self_path, "--serve", config, NULL };
+    //  Keep ASan's quarantine of freed blocks small, or it alone would
+    //  hold hundreds of MiB of freed chunks.
+    setenv ("ASAN_OPTIONS", "quarantine_size_mb=4:detect_leaks=0", 1);
+    pid_t server = zmx_test_spawn (argv, NULL);
+    ZMX_CHECK (zmx_test_wait_port (atoi (strrchr (endpoint, ':') + 1), 10000));
+    long base = s_rss_kb (server);
+
+    zmx_files_client_t *clients [20];
+    char *mirrors [20];
+    for (int index = 0; index < 20; index++) {
+        mirrors [index] = zmx_test_tmpdir ();
+        clients [index] = s_client_start (endpoint, "/", mirrors [index], 1024 * 1024,
+                                          256 * 1024);
+    }
+    long peak = base;
+    int64_t until = zclock_mono () + 4000;
+    while (zclock_mono () < until) {
+        long rss = s_rss_kb (server);
+        if (rss > peak)
+            peak = rss;
+        zclock_sleep (50);
+    }
+    uint64_t received = 0;
+    for (int index = 0; index < 20; index++)
+        received += zmx_files_client_counter (clients [index], "bytes_received");
+    printf ("20 slow clients: server RSS %ld KiB at start, peak %ld KiB (bound %d KiB); "
+            "%" PRIu64 " MiB delivered\n", base, peak, S_RSS_BOUND_KB, received >> 20);
+    ZMX_CHECK (received >= 20 * 1024 * 1024);       //  They all made progress
+    ZMX_CHECK (peak > 0 && peak < S_RSS_BOUND_KB);
+    for (int index = 0; index < 20; index++) {
+        zmx_files_client_destroy (&clients [index]);
+        zmx_test_rmdir (mirrors [index]);
+        zstr_free (&mirrors [index]);
+    }
+    zmx_test_stop (server, 2000);
+    unlink (config);
+    zstr_free (&self_path);
+    zstr_free (&text);
+    zstr_free (&config);
+    zstr_free (&endpoint);
+    zstr_free (&file);
+    zmx_test_rmdir (source);
+    zstr_free (&source);
+}
+
+//  -------------------------------------------------------------------------
+//  Raw peers
+
+static zsock_t *
+s_raw_dealer (const char *endpoint)
+{
+    zsock_t *dealer = zsock_new_dealer (endpoint);
+    ZMX_CHECK (dealer);
+    zsock_set_linger (dealer, 0);
+    return dealer;
+}
+
+static void
+s_raw_send (zsock_t *sock, zmx_fmq_msg_t *msg)
+{
+    zframe_t *frame = zmx_fmq_encode (msg);
+    ZMX_CHECK (frame);
+    ZMX_CHECK (zframe_send (&frame, sock, 0) == 0);
+}
+
+static void
+s_raw_simple (zsock_t *sock, int id)
+{
+    zmx_fmq_msg_t msg;
+    zmx_fmq_init (&msg, id);
+    s_raw_send (sock, &msg);
+}
+
+static void
+s_raw_ohai (zsock_t *sock, uint16_t version)
+{
+    zmx_fmq_msg_t msg;
+    zmx_fmq_init (&msg, ZMX_FMQ_OHAI);
+    strcpy (msg.protocol, "FILEMQ");
+    msg.version = version;
+    s_raw_send (sock, &msg);
+}
+
+static void
+s_raw_icanhaz (zsock_t *sock, const char *path)
+{
+    zmx_fmq_msg_t msg;
+    zmx_fmq_init (&msg, ZMX_FMQ_ICANHAZ);
+    strcpy (msg.path, path);
+    s_raw_send (sock, &msg);
+}
+
+//  Receive one message, skipping heartbeats; returns its id (0: none).
+static int
+s_raw_expect (zsock_t *sock, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        zmsg_t *msg = zmx_test_recv (sock, (int) (deadline - zclock_mono ()) + 1);
+        if (!msg)
+            return 0;
+        zframe_t *frame = zmsg_first (msg);
+        zmx_fmq_msg_t decoded;
+        int id = zmx_fmq_decode (zframe_data (frame), zframe_size (frame), &decoded, NULL) == 0
+               ? decoded.id: -1;
+        zmx_fmq_clear (&decoded);
+        zmsg_destroy (&msg);
+        if (id != ZMX_FMQ_HUGZ)
+            return id;
+    }
+    return 0;
+}
+
+static void
+s_bad_input (void)
+{
+    char *source = zmx_test_tmpdir ();
+    s_server_t server = s_server_start (source, "/", NULL, NULL);
+    zsock_t *peer = s_raw_dealer (server.endpoint);
+    //  No signature: dropped silently, then a valid OHAI is answered first
+    zstr_send (peer, "GET / HTTP/1.0");
+    zmx_test_recv (peer, 100);
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    //  Malformed body with the signature: RTFM, and the peering is gone
+    zframe_t *frame = zframe_new ("\xAA\xA3\x07\x00\x01", 5);
+    zframe_send (&frame, peer, 0);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_RTFM);
+    s_raw_simple (peer, ZMX_FMQ_NOM);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_RTFM);
+    //  Two frames where FILEMQ has one
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    zmsg_t *two = zmsg_new ();
+    zmsg_addmem (two, "\xAA\xA3\x09", 3);
+    zmsg_addstr (two, "extra");
+    zmsg_send (&two, peer);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_RTFM);
+    //  Wrong version, command before OHAI, server-only command
+    s_raw_ohai (peer, 1);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_RTFM);
+    s_raw_icanhaz (peer, "/");
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_RTFM);
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    zmx_fmq_msg_t burger;
+    zmx_fmq_init (&burger, ZMX_FMQ_CHEEZBURGER);
+    burger.operation = ZMX_FMQ_CREATE;
+    strcpy (burger.filename, "x");
+    s_raw_send (peer, &burger);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_RTFM);
+    //  OHAI twice is out of order too
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_RTFM);
+    //  Heartbeats both ways; a silent client is dropped
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    s_raw_simple (peer, ZMX_FMQ_HUGZ);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_HUGZ_OK);
+    zmsg_t *hugz = zmx_test_recv (peer, 2000);
+    ZMX_CHECK (hugz && zframe_size (zmsg_first (hugz)) == 3 && zframe_data (zmsg_first (hugz)) [2] == ZMX_FMQ_HUGZ);
+    zmsg_destroy (&hugz);
+    ZMX_CHECK (s_counter (&server, "clients") == 1);
+    S_WAIT_FOR (s_counter (&server, "clients") == 0, 3000);
+    ZMX_CHECK (s_counter (&server, "clients_expired") == 1);
+    //  KTHXBAI frees the state at once
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    s_raw_simple (peer, ZMX_FMQ_KTHXBAI);
+    S_WAIT_FOR (s_counter (&server, "clients") == 0, 2000);
+    //  Random garbage behind the signature never hurts the server
+    unsigned int seed = 7;
+    for (int round = 0; round < 2000; round++) {
+        byte data [40];
+        size_t size = 3 + (size_t) (rand_r (&seed) % 37);
+        data [0] = 0xAA;
+        data [1] = 0xA3;
+        for (size_t index = 2; index < size; index++)
+            data [index] = (byte) rand_r (&seed);
+        frame = zframe_new (data, size);
+        zframe_send (&frame, peer, 0);
+    }
+    s_raw_ohai (peer, 2);
+    S_WAIT_FOR (s_counter (&server, "malformed") >= 1000, 5000);
+    ZMX_CHECK (s_counter (&server, "rtfm_sent") >= 1000);
+    zsock_destroy (&peer);
+    s_server_stop (&server);
+    zmx_test_rmdir (source);
+    zstr_free (&source);
+}
+
+//  Subscriptions that try to climb out, and links that point out of the
+//  published tree, are refused.
+static void
+s_traversal_server (void)
+{
+    char *source = zmx_test_tmpdir (), *outside = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    char *secret = zsys_sprintf ("%s/secret", outside);
+    s_write_bytes (secret, "secret", 6);
+    char *inside = zsys_sprintf ("%s/inside", source);
+    s_write_bytes (inside, "inside", 6);
+    char *link_out = zsys_sprintf ("%s/link-out", source);
+    ZMX_CHECK (symlink (secret, link_out) == 0);
+    char *dir_out = zsys_sprintf ("%s/dir-out", source);
+    ZMX_CHECK (symlink (outside, dir_out) == 0);
+    char *link_in = zsys_sprintf ("%s/link-in", source);
+    ZMX_CHECK (symlink ("inside", link_in) == 0);
+
+    s_server_t server = s_server_start (source, "/pub", NULL, NULL);
+    zmsg_t *list = NULL;
+    ZMX_CHECK (zstr_send (zmx_service_actor (server.service), ZMX_FILES_LIST) == 0);
+    list = zmsg_recv (zmx_service_actor (server.service));
+    ZMX_CHECK (zmsg_size (list) == 2);          //  inside and link-in
+    for (char *line = zmsg_popstr (list); line; line = zmsg_popstr (list)) {
+        ZMX_CHECK (strstr (line, "/pub/inside") || strstr (line, "/pub/link-in"));
+        zstr_free (&line);
+    }
+    zmsg_destroy (&list);
+
+    const char *bad [] = { "/../etc", "/pub/..", "/pub/../..", "relative", "//pub", "/pub/./x" };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        zsock_t *peer = s_raw_dealer (server.endpoint);
+        s_raw_ohai (peer, 2);
+        ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+        s_raw_icanhaz (peer, bad [index]);
+        ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_SRSLY);
+        //  Further commands are ignored
+        s_raw_simple (peer, ZMX_FMQ_HUGZ);
+        ZMX_CHECK (s_raw_expect (peer, 300) == 0);
+        zsock_destroy (&peer);
+    }
+    ZMX_CHECK (s_counter (&server, "srsly_sent") == 6);
+
+    zmx_files_client_t *client = s_client_start (server.endpoint, "/pub", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 10000) == ZMX_OK);
+    char *got_secret = zsys_sprintf ("%s/link-out", mirror);
+    char *got_inside = zsys_sprintf ("%s/link-in", mirror);
+    ZMX_CHECK (!s_exists (got_secret));
+    ZMX_CHECK (s_file_size (got_inside) == 6);
+    zmx_files_client_destroy (&client);
+
+    //  A client whose subscription is refused reports it
+    client = s_client_start (server.endpoint, "/pub/../x", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 5000) == ZMX_ESECURITY);
+    zmx_files_client_destroy (&client);
+
+    s_server_stop (&server);
+    zstr_free (&got_secret);
+    zstr_free (&got_inside);
+    zstr_free (&secret);
+    zstr_free (&inside);
+    zstr_free (&link_out);
+    zstr_free (&dir_out);
+    zstr_free (&link_in);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (outside);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&outside);
+    zstr_free (&mirror);
+}
+
+static void
+s_send_burger (zsock_t *router, zframe_t *routing_id, const char *name, const char *content,
+               const char *queued)
+{
+    zmx_fmq_msg_t msg;
+    zmx_fmq_init (&msg, ZMX_FMQ_CHEEZBURGER);
+    msg.operation = ZMX_FMQ_CREATE;
+    snprintf (msg.filename, sizeof msg.filename, "%s", name);
+    msg.eof = 1;
+    msg.chunk = (const byte *) content;
+    msg.chunk_size = strlen (content);
+    msg.headers = zhash_new ();
+    zhash_autofree (msg.headers);
+    zdigest_t *digest = zdigest_new ();
+    zdigest_update (digest, (const byte *) content, strlen (content));
+    zhash_insert (msg.headers, "SHA1", (void *) zdigest_string (digest));
+    zdigest_destroy (&digest);
+    zhash_insert (msg.headers, "QUEUED", (void *) queued);
+    zframe_t *frame = zmx_fmq_encode (&msg);
+    zmx_fmq_clear (&msg);
+    zframe_t *id = zframe_dup (routing_id);
+    zframe_send (&id, router, ZFRAME_MORE);
+    zframe_send (&frame, router, 0);
+}
+
+//  A hostile server sends names that leave the mirror: none is written.
+static void
+s_traversal_client (void)
+{
+    char *mirror = zmx_test_tmpdir (), *outside = zmx_test_tmpdir ();
+    char *link = zsys_sprintf ("%s/link", mirror);
+    ZMX_CHECK (symlink (outside, link) == 0);
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zmx_files_client_t *client = s_client_start (endpoint, "/", mirror, 0, 0);
+
+    zmsg_t *msg = zmx_test_recv (router, 5000);         //  OHAI
+    ZMX_CHECK (msg);
+    zframe_t *routing_id = zmsg_pop (msg);
+    zmsg_destroy (&msg);
+    zmx_fmq_msg_t reply;
+    zmx_fmq_init (&reply, ZMX_FMQ_OHAI_OK);
+    zframe_t *id = zframe_dup (routing_id), *frame = zmx_fmq_encode (&reply);
+    zframe_send (&id, router, ZFRAME_MORE);
+    zframe_send (&frame, router, 0);
+    msg = zmx_test_recv (router, 5000);                 //  ICANHAZ
+    ZMX_CHECK (msg);
+    zmsg_destroy (&msg);
+    zmx_fmq_init (&reply, ZMX_FMQ_ICANHAZ_OK);
+    id = zframe_dup (routing_id);
+    frame = zmx_fmq_encode (&reply);
+    zframe_send (&id, router, ZFRAME_MORE);
+    zframe_send (&frame, router, ZFRAME_MORE);
+    zstr_send (router, "6");
+
+    char *escape = zsys_sprintf ("../%s/escaped", strrchr (outside, '/') + 1);
+    s_send_burger (router, routing_id, escape, "evil", "5");
+    char *absolute = zsys_sprintf ("%s/absolute", outside);
+    s_send_burger (router, routing_id, absolute, "evil", "4");
+    s_send_burger (router, routing_id, "a/../../escaped2", "evil", "3");
+    s_send_burger (router, routing_id, "link/through-link", "evil", "2");
+    s_send_burger (router, routing_id, ".zmx-partial/x", "evil", "1");
+    s_send_burger (router, routing_id, "fine/ok.txt", "good", "0");
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 5000) == ZMX_OK);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 1);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 5);
+    bool ignored;
+    ZMX_CHECK (s_tree_check (outside, "", NULL, &ignored) == 0);
+    char *ok = zsys_sprintf ("%s/fine/ok.txt", mirror);
+    ZMX_CHECK (s_file_size (ok) == 4);
+
+    zmx_files_client_destroy (&client);
+    zframe_destroy (&routing_id);
+    zsock_destroy (&router);
+    zstr_free (&ok);
+    zstr_free (&escape);
+    zstr_free (&absolute);
+    zstr_free (&endpoint);
+    zstr_free (&link);
+    zmx_test_rmdir (mirror);
+    zmx_test_rmdir (outside);
+    zstr_free (&mirror);
+    zstr_free (&outside);
+}
+
+static void
+s_config_errors (void)
+{
+    const char *bad [] = {
+        "files\n    endpoint = \"tcp://127.0.0.1:*\"\n    publish\n        directory = \"/nonexistent/zmx\"\n",
+        "files\n    endpoint = \"tcp://127.0.0.1:*\"\n    publish\n        directory = \"/tmp\"\n        path = \"/a/../b\"\n",
+        "files\n    endpoint = \"tcp://127.0.0.1:*\"\n    chunk-size = 12\n",
+        "files\n    endpoint = \"nonsense\"\n",
+    };
+    for (size_t index = 0; index < sizeof bad / sizeof bad [0]; index++) {
+        zconfig_t *root = zconfig_str_load (bad [index]);
+        zmx_service_t *service = zmx_service_new ("files", zmx_files_actor,
+                                                  zconfig_locate (root, "files"), NULL);
+        ZMX_CHECK (service == NULL);
+        zconfig_destroy (&root);
+    }
+    ZMX_CHECK (zmx_files_client_new ("tcp://127.0.0.1:1", "relative", "/tmp/x") == NULL);
+    ZMX_CHECK (zmx_files_client_new ("bad", "/", "/tmp/x") == NULL);
+    //  Pipe commands
+    char *source = zmx_test_tmpdir ();
+    s_server_t server = s_server_start (source, "/", NULL, NULL);
+    zactor_t *actor = zmx_service_actor (server.service);
+    zstr_send (actor, "BOGUS");
+    zmsg_t *reply = zmsg_recv (actor);
+    char *verdict = zmsg_popstr (reply);
+    ZMX_CHECK_STR (verdict, ZMX_SERVICE_ERROR);
+    zstr_free (&verdict);
+    zmsg_destroy (&reply);
+    zstr_send (actor, ZMX_FILES_RESCAN);
+    char *ok = zstr_recv (actor);
+    ZMX_CHECK_STR (ok, "OK");
+    zstr_free (&ok);
+    ZMX_CHECK (s_counter (&server, "scans") >= 2);
+    s_server_stop (&server);
+    zmx_test_rmdir (source);
+    zstr_free (&source);
+}
+
+//  With CURVE on the service socket, a client with keys mirrors and one
+//  without gets nothing.
+static void
+s_curve (void)
+{
+    char *keys = zmx_test_tmpdir (), *source = zmx_test_tmpdir ();
+    char *mirror = zmx_test_tmpdir (), *plain = zmx_test_tmpdir ();
+    char *server_cert = zsys_sprintf ("%s/server", keys);
+    char *client_cert = zsys_sprintf ("%s/client", keys);
+    ZMX_CHECK (zmx_security_keygen (server_cert, "server") == ZMX_OK);
+    ZMX_CHECK (zmx_security_keygen (client_cert, "client") == ZMX_OK);
+    char *file = zsys_sprintf ("%s/secret.txt", source);
+    s_write_bytes (file, "curve", 5);
+    zconfig_t *policy = zconfig_new ("security", NULL);
+    zconfig_put (policy, "curve", "1");
+    zconfig_put (policy, "certificate", server_cert);
+    zconfig_put (policy, "clients", "*");
+    zmx_security_t *security = zmx_security_new (policy);
+    ZMX_CHECK (security);
+    char *text = zsys_sprintf ("files\n    endpoint = \"tcp://127.0.0.1:*\"\n    publish\n"
+                               "        directory = \"%s\"\n", source);
+    zconfig_t *root = zconfig_str_load (text);
+    zmx_service_t *service = zmx_service_new ("files", zmx_files_actor,
+                                              zconfig_locate (root, "files"), security);
+    ZMX_CHECK (service);
+    const char *endpoint = zmx_service_endpoint (service);
+
+    zmx_files_client_t *client = zmx_files_client_new (endpoint, "/", mirror);
+    ZMX_CHECK (zmx_files_client_set_curve (client, client_cert, server_cert) == ZMX_OK);
+    ZMX_CHECK (zmx_files_client_start (client) == ZMX_OK);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 10000) == ZMX_OK);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 1);
+    zmx_files_client_destroy (&client);
+
+    client = s_client_start (endpoint, "/", plain, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 1000) == ZMX_ETIMEDOUT);
+    ZMX_CHECK (zmx_files_client_counter (client, "bytes_received") == 0);
+    zmx_files_client_destroy (&client);
+
+    zmx_service_destroy (&service);
+    zmx_security_destroy (&security);
+    zconfig_destroy (&root);
+    zconfig_destroy (&policy);
+    zstr_free (&text);
+    zstr_free (&file);
+    zstr_free (&server_cert);
+    zstr_free (&client_cert);
+    const char *dirs [] = { keys, source, mirror, plain };
+    for (size_t index = 0; index < 4; index++)
+        zmx_test_rmdir (dirs [index]);
+    zstr_free (&keys);
+    zstr_free (&source);
+    zstr_free (&mirror);
+    zstr_free (&plain);
+}
+
+//  "--serve CONFIG": run a files service until SIGTERM.
+static int
+s_serve (const char *path)
+{
+    zconfig_t *root = zconfig_load (path);
+    zmx_service_t *service = root? zmx_service_new ("files", zmx_files_actor,
+                                                    zconfig_locate (root, "files"), NULL): NULL;
+    while (service && !zsys_interrupted)
+        zclock_sleep (50);
+    zmx_service_destroy (&service);
+    zconfig_destroy (&root);
+    return 0;
+}
+
+//  "--mirror ENDPOINT DIRECTORY": mirror "/" slowly (8 MiB/s, 256 KiB of
+//  credit) until killed.
+static int
+s_mirror (const char *endpoint, const char *directory)
+{
+    zmx_files_client_t *client = s_client_start (endpoint, "/", directory, 8 * 1024 * 1024,
+                                                 256 * 1024);
+    while (!zsys_interrupted)
+        zclock_sleep (50);
+    zmx_files_client_destroy (&client);
+    return 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    if (argc == 3 && streq (argv [1], "--serve"))
+        return s_serve (argv [2]);
+    if (argc == 4 && streq (argv [1], "--mirror"))
+        return s_mirror (argv [2], argv [3]);
+    zmx_test_t cases [] = {
+        { "mirror_tree", s_mirror_tree, 60 },
+        { "cache_second_sync", s_cache_second_sync, 60 },
+        { "resume_after_kill", s_resume_after_kill, 40 },
+        { "survives_server_restart", s_survives_server_restart, 40 },
+        { "slow_clients_memory", s_slow_clients_memory, 30 },
+        { "bad_input", s_bad_input, 20 },
+        { "traversal_server", s_traversal_server, 20 },
+        { "traversal_client", s_traversal_client, 20 },
+        { "config_errors", s_config_errors, 20 },
+        { "curve", s_curve, 20 },
+    };
+    return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
+}
