@@ -17,6 +17,7 @@ static const zmx_cli_command_t s_commands [] = {
     { "call", zmx_cli_call, zmx_cli_call_usage, "send a request to a service, print the reply" },
     { "worker", zmx_cli_worker, zmx_cli_worker_usage, "serve a service (echo or a command)" },
     { "services", zmx_cli_services, zmx_cli_services_usage, "list a broker's services" },
+    { "files", zmx_cli_files, zmx_cli_files_usage, "serve, mirror or list files (FILEMQ)" },
     { "keygen", zmx_cli_keygen, zmx_cli_keygen_usage, "create a CURVE certificate pair" },
     { "version", s_version, s_version_usage, "print the version" },
     { "help", s_help, s_help_usage, "show help for zmx or a command" },

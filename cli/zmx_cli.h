@@ -40,7 +40,9 @@ enum {
     ZMX_CLI_OPT_CREDIT,
     ZMX_CLI_OPT_ECHO,
     ZMX_CLI_OPT_HEARTBEAT,
-    ZMX_CLI_OPT_LIVENESS
+    ZMX_CLI_OPT_LIVENESS,
+    ZMX_CLI_OPT_FOLLOW,
+    ZMX_CLI_OPT_PATH
 };
 
 //  Options every client-side subcommand takes
@@ -72,6 +74,8 @@ int zmx_cli_services (int argc, char *argv []);
 void zmx_cli_services_usage (FILE *stream);
 int zmx_cli_keygen (int argc, char *argv []);
 void zmx_cli_keygen_usage (FILE *stream);
+int zmx_cli_files (int argc, char *argv []);
+void zmx_cli_files_usage (FILE *stream);
 
 //  Connection options set to their defaults.
 void
