@@ -141,8 +141,11 @@ s_send_bytes (void *socket, const void *data, size_t size, bool more)
     if (size)
         memcpy (zmq_msg_data (&msg), data, size);
     int rc = zmq_msg_send (&msg, socket, (more? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT);
-    if (rc < 0)
+    if (rc < 0) {
+        int error = errno;      //  callers tell EHOSTUNREACH from EAGAIN
         zmq_msg_close (&msg);
+        errno = error;
+    }
     return rc < 0? -1: 0;
 }
 
@@ -377,7 +380,8 @@ s_warn (s_self_t *self, const char *what, const char *detail)
 //  Dispatch
 
 //  Send REQUEST to a worker. The body frames are moved out. Returns -1 if
-//  the worker is unreachable; then nothing was sent and the body is intact.
+//  the worker cannot take it now, with errno EHOSTUNREACH (gone) or EAGAIN
+//  (its send queue is full); then nothing was sent and the body is intact.
 static int
 s_send_request (s_self_t *self, s_worker_t *worker, zmq_msg_t *client, int client_version,
                 zmq_msg_t *body, size_t count)
@@ -428,6 +432,11 @@ s_dispatch (s_self_t *self, s_service_t *service, zmq_msg_t *client, int version
         if (s_send_request (self, worker, client, version, body, count) == 0) {
             s_worker_requeue (worker);
             return 0;
+        }
+        if (errno == EAGAIN) {
+            //  Alive but not reading: no more requests until it answers one
+            s_worker_unwait (worker);
+            continue;
         }
         //  The worker's connection is gone; heartbeats would find out later
         zmx_log_info (self->name, "worker for '%s' unreachable, removed", service->name);
