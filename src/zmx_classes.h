@@ -33,6 +33,18 @@ int64_t
 const char *
     zmx__config_str (zconfig_t *config, const char *path, const char *fallback);
 
+//  Bind `sock` (made by zmx_security_socket) to every endpoint of a
+//  comma-separated list, appending each resolved endpoint to `bound`.
+//  Returns 0, or -1 with the reason logged (also for an empty list).
+int
+    zmx__listen_list (zmx_security_t *security, zsock_t *sock, const char *list,
+                      zlist_t *bound, const char *component);
+
+//  Ask an actor for its counters ("COUNTERS" -> "name=value" frames).
+//  Caller owns the hash; empty if the actor does not answer.
+zhash_t *
+    zmx__actor_counters (zactor_t *actor);
+
 //  True if `endpoint` looks like one ZeroMQ endpoint: "transport://address"
 //  with both parts non-empty, only printable ASCII, no spaces and no commas
 //  (commas separate endpoints in lists). NULL is not valid.

@@ -113,14 +113,13 @@ zmx_service_endpoint (zmx_service_t *self)
 }
 
 zhash_t *
-zmx_service_counters (zmx_service_t *self)
+zmx__actor_counters (zactor_t *actor)
 {
-    assert (self);
     zhash_t *counters = zhash_new ();
     zhash_autofree (counters);
-    if (zstr_send (self->actor, ZMX_SERVICE_COUNTERS) != 0)
+    if (!actor || zstr_send (actor, ZMX_SERVICE_COUNTERS) != 0)
         return counters;
-    zmsg_t *reply = zmsg_recv (self->actor);
+    zmsg_t *reply = zmsg_recv (actor);
     char *pair;
     while (reply && (pair = zmsg_popstr (reply))) {
         char *equals = strchr (pair, '=');
@@ -132,6 +131,43 @@ zmx_service_counters (zmx_service_t *self)
     }
     zmsg_destroy (&reply);
     return counters;
+}
+
+zhash_t *
+zmx_service_counters (zmx_service_t *self)
+{
+    assert (self);
+    return zmx__actor_counters (self->actor);
+}
+
+int
+zmx__listen_list (zmx_security_t *security, zsock_t *sock, const char *list,
+                  zlist_t *bound, const char *component)
+{
+    char *copy = strdup (list? list: "");
+    char *cursor = copy, *endpoint;
+    int rc = 0;
+    while (rc == 0 && (endpoint = strsep (&cursor, ","))) {
+        while (*endpoint == ' ')
+            endpoint++;
+        char *end = endpoint + strlen (endpoint);
+        while (end > endpoint && end [-1] == ' ')
+            *--end = 0;
+        if (!*endpoint)
+            continue;
+        rc = zmx_security_listen (security, sock, endpoint);
+        if (rc == 0) {
+            char *resolved = zsock_last_endpoint (sock);     //  a fresh copy
+            zlist_append (bound, resolved);
+            zstr_free (&resolved);
+        }
+    }
+    free (copy);
+    if (rc == 0 && zlist_size (bound) == 0) {
+        zmx_log_error (component, "no endpoint configured");
+        rc = -1;
+    }
+    return rc;
 }
 
 uint64_t

@@ -930,7 +930,7 @@ s_self_configure (s_self_t *self, zconfig_t *config)
 }
 
 //  Create the broker socket through the security policy, set its options,
-//  then bind it to each endpoint of a comma-separated list. The options come
+//  then bind it to each endpoint of the configured list. The options come
 //  first because libzmq copies them into an endpoint when it binds.
 static int
 s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
@@ -944,27 +944,9 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
     zsock_set_maxmsgsize (self->router, self->max_frame_size);
     zsock_set_linger (self->router, 0);
 
-    char *list = strdup (zmx__config_str (config, "endpoint", ZMX_BROKER_DEFAULT_ENDPOINT));
-    char *cursor = list, *endpoint;
-    int rc = 0;
-    while (rc == 0 && (endpoint = strsep (&cursor, ","))) {
-        while (*endpoint == ' ')
-            endpoint++;
-        if (!*endpoint)
-            continue;
-        rc = zmx_security_listen (security, self->router, endpoint);
-        if (rc == 0) {
-            char *bound = zsock_last_endpoint (self->router);     //  a fresh copy
-            zlist_append (self->endpoints, bound);
-            zstr_free (&bound);
-        }
-    }
-    free (list);
-    if (rc == 0 && zlist_size (self->endpoints) == 0) {
-        zmx_log_error (self->name, "no endpoint configured");
-        rc = -1;
-    }
-    return rc;
+    return zmx__listen_list (security, self->router,
+                             zmx__config_str (config, "endpoint", ZMX_BROKER_DEFAULT_ENDPOINT),
+                             self->endpoints, self->name);
 }
 
 static s_self_t *
