@@ -22,6 +22,7 @@
 #include "zmx/zmx_worker.h"
 #include "zmx/zmx_client.h"
 #include "zmx/zmx_credit.h"
+#include "zmx/zmx_bstar.h"
 #include "zmx/zmx_fmq.h"
 #include "zmx/zmx_files.h"
 #include "zmx/zmx_files_client.h"
