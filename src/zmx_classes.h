@@ -107,4 +107,40 @@ int
 int
     zmx__frames_send_shared (zsock_t *socket, zmsg_t *body);
 
+//  Encode a CHEEZBURGER without copying its chunk: msg->chunk may be NULL,
+//  and *chunk_p gets the address of the msg->chunk_size bytes in the frame
+//  that the caller must fill in before sending (e.g. read() the file data
+//  straight there). NULL, as zmx_fmq_encode, if a field cannot be encoded.
+zframe_t *
+    zmx__fmq_encode_chunk (const zmx_fmq_msg_t *msg, byte **chunk_p);
+
+//  Running SHA-1 digest (libcrypto), see src/zmx_sha1.c.
+typedef struct _zmx__sha1_t zmx__sha1_t;
+
+//  Start a digest. Returns NULL if libcrypto cannot (out of memory).
+zmx__sha1_t *
+    zmx__sha1_new (void);
+
+//  Free the digest and null the pointer; safe on NULL.
+void
+    zmx__sha1_destroy (zmx__sha1_t **self_p);
+
+//  Hash `size` more bytes. Not after zmx__sha1_hex.
+void
+    zmx__sha1_update (zmx__sha1_t *self, const void *data, size_t size);
+
+//  Finish the digest (first call) and return it as 40 lowercase hex digits,
+//  owned by the digest.
+const char *
+    zmx__sha1_hex (zmx__sha1_t *self);
+
+//  Free libcrypto's state for the calling thread; an actor that hashed
+//  calls it last, before it returns.
+void
+    zmx__sha1_thread_end (void);
+
+//  Digest of one buffer, into `hex` (41 bytes with the terminator).
+void
+    zmx__sha1_string (const void *data, size_t size, char *hex);
+
 #endif

@@ -63,7 +63,7 @@ typedef struct {
     int fd;                     //  Partial file being written, or -1
     char *fd_path;              //  Its path
     uint64_t fd_offset;         //  Its size
-    zdigest_t *running;         //  Digest of the partial's bytes so far
+    zmx__sha1_t *running;       //  Digest of the partial's bytes so far
     zhash_t *cache;             //  ICANHAZ cache, built before connecting
     zhashx_t *memo;             //  relname -> "size mtime sha1" of local files
     bool synced;                //  Server's queue for us ran empty
@@ -84,17 +84,13 @@ zmx_files_digest (const char *path, char *hex)
         return ZMX_EINVAL;
     size_t size = 1024 * 1024;
     byte *buffer = (byte *) malloc (size);
-    zdigest_t *digest = zdigest_new ();
-    ssize_t got;
-    while ((got = read (fd, buffer, size)) > 0)
-        zdigest_update (digest, buffer, (size_t) got);
-    if (got == 0) {
-        snprintf (hex, 41, "%s", zdigest_string (digest));
-        for (char *scan = hex; *scan; scan++)
-            if (*scan >= 'A' && *scan <= 'Z')
-                *scan = (char) (*scan + 'a' - 'A');
-    }
-    zdigest_destroy (&digest);
+    zmx__sha1_t *digest = zmx__sha1_new ();
+    ssize_t got = -1;
+    while (buffer && digest && (got = read (fd, buffer, size)) > 0)
+        zmx__sha1_update (digest, buffer, (size_t) got);
+    if (got == 0)
+        memcpy (hex, zmx__sha1_hex (digest), 41);
+    zmx__sha1_destroy (&digest);
     free (buffer);
     close (fd);
     return got == 0? ZMX_OK: ZMX_EINVAL;
@@ -152,7 +148,7 @@ s_close_partial (s_self_t *self)
         close (self->fd);
     self->fd = -1;
     zstr_free (&self->fd_path);
-    zdigest_destroy (&self->running);
+    zmx__sha1_destroy (&self->running);
 }
 
 //  Digest of a local file, through the memo when size and mtime match.
@@ -364,10 +360,7 @@ s_commit (s_self_t *self, const char *name, const char *expected)
 {
     char *partial = strdup (self->fd_path);
     char hex [41];
-    snprintf (hex, sizeof hex, "%s", zdigest_string (self->running));
-    for (char *scan = hex; *scan; scan++)
-        if (*scan >= 'A' && *scan <= 'Z')
-            *scan = (char) (*scan + 'a' - 'A');
+    memcpy (hex, zmx__sha1_hex (self->running), sizeof hex);
     bool digest_good = !expected || strcasecmp (hex, expected) == 0;
     s_close_partial (self);
     char *target = zsys_sprintf ("%s/%s", self->settings->directory, name);
@@ -417,12 +410,13 @@ s_open_partial (s_self_t *self, const char *path, uint64_t offset)
     }
     //  The digest runs over what we write; a resumed file first hashes
     //  the part it already has, once.
-    self->running = zdigest_new ();
+    self->running = zmx__sha1_new ();
+    assert (self->running);
     byte *buffer = offset? (byte *) malloc (1024 * 1024): NULL;
     int reader = offset? open (path, O_RDONLY | O_CLOEXEC): -1;
     ssize_t got;
     while (reader >= 0 && (got = read (reader, buffer, 1024 * 1024)) > 0)
-        zdigest_update (self->running, buffer, (size_t) got);
+        zmx__sha1_update (self->running, buffer, (size_t) got);
     if (reader >= 0)
         close (reader);
     free (buffer);
@@ -464,10 +458,7 @@ s_handle_chunk (s_self_t *self, zmx_fmq_msg_t *msg)
         if (expected)
             snprintf (key, sizeof key, "%s", expected);
         else {
-            zdigest_t *digest = zdigest_new ();
-            zdigest_update (digest, (const byte *) msg->filename, strlen (msg->filename));
-            snprintf (key, sizeof key, "%s", zdigest_string (digest));
-            zdigest_destroy (&digest);
+            zmx__sha1_string (msg->filename, strlen (msg->filename), key);
         }
         for (char *scan = key; *scan; scan++)
             if (*scan >= 'A' && *scan <= 'Z')
@@ -488,7 +479,7 @@ s_handle_chunk (s_self_t *self, zmx_fmq_msg_t *msg)
             return;
         }
         if (msg->chunk_size)
-            zdigest_update (self->running, msg->chunk, msg->chunk_size);
+            zmx__sha1_update (self->running, msg->chunk, msg->chunk_size);
         self->fd_offset += msg->chunk_size;
         self->counters.bytes_received += msg->chunk_size;
         self->counters.chunks_received++;
@@ -651,6 +642,7 @@ s_actor (zsock_t *pipe, void *args)
     zhash_destroy (&self->cache);
     free (self->partial_dir);
     free (self);
+    zmx__sha1_thread_end ();
 }
 
 //  -------------------------------------------------------------------------
@@ -794,22 +786,7 @@ zhash_t *
 zmx_files_client_counters (zmx_files_client_t *self)
 {
     assert (self);
-    zhash_t *counters = zhash_new ();
-    zhash_autofree (counters);
-    if (!self->actor || zstr_send (self->actor, ZMX_SERVICE_COUNTERS))
-        return counters;
-    zmsg_t *reply = zmsg_recv (self->actor);
-    char *pair;
-    while (reply && (pair = zmsg_popstr (reply))) {
-        char *equals = strchr (pair, '=');
-        if (equals) {
-            *equals = 0;
-            zhash_update (counters, pair, equals + 1);
-        }
-        free (pair);
-    }
-    zmsg_destroy (&reply);
-    return counters;
+    return zmx__actor_counters (self->actor);
 }
 
 uint64_t

@@ -128,9 +128,10 @@ s_put_dict (byte *at, zhash_t *dict)
     return at;
 }
 
-//  Wire size of msg's fields after signature and id, or SIZE_MAX.
+//  Wire size of msg's fields after signature and id, or SIZE_MAX. With
+//  `reserve` a CHEEZBURGER's chunk may be NULL (the caller fills it in).
 static size_t
-s_body_size (const zmx_fmq_msg_t *msg)
+s_body_size (const zmx_fmq_msg_t *msg, bool reserve)
 {
     switch (msg->id) {
         case ZMX_FMQ_OHAI:
@@ -146,7 +147,7 @@ s_body_size (const zmx_fmq_msg_t *msg)
         case ZMX_FMQ_CHEEZBURGER: {
             size_t headers = s_dict_size (msg->headers);
             if (!zmx_fmq_string_valid (msg->filename) || headers == SIZE_MAX
-            ||  msg->chunk_size > UINT32_MAX || (msg->chunk_size && !msg->chunk)
+            ||  msg->chunk_size > UINT32_MAX || (msg->chunk_size && !msg->chunk && !reserve)
             ||  (msg->operation != ZMX_FMQ_CREATE && msg->operation != ZMX_FMQ_DELETE)
             ||  msg->eof > 1)
                 return SIZE_MAX;
@@ -166,11 +167,12 @@ s_body_size (const zmx_fmq_msg_t *msg)
     }
 }
 
-zframe_t *
-zmx_fmq_encode (const zmx_fmq_msg_t *msg)
+//  Encode msg; a CHEEZBURGER's chunk is copied in, or, if chunk_p is not
+//  NULL, left for the caller to write at *chunk_p.
+static zframe_t *
+s_encode (const zmx_fmq_msg_t *msg, byte **chunk_p)
 {
-    assert (msg);
-    size_t body = s_body_size (msg);
+    size_t body = s_body_size (msg, chunk_p != NULL);
     if (body == SIZE_MAX)
         return NULL;
     zframe_t *frame = zframe_new (NULL, 3 + body);
@@ -200,6 +202,9 @@ zmx_fmq_encode (const zmx_fmq_msg_t *msg)
             *at++ = msg->eof;
             at = s_put_dict (at, msg->headers);
             at = s_put_number (at, msg->chunk_size, 4);
+            if (chunk_p)
+                *chunk_p = at;
+            else
             if (msg->chunk_size)
                 memcpy (at, msg->chunk, msg->chunk_size);
             at += msg->chunk_size;
@@ -213,6 +218,22 @@ zmx_fmq_encode (const zmx_fmq_msg_t *msg)
     }
     assert (at == zframe_data (frame) + zframe_size (frame));
     return frame;
+}
+
+zframe_t *
+zmx_fmq_encode (const zmx_fmq_msg_t *msg)
+{
+    assert (msg);
+    return s_encode (msg, NULL);
+}
+
+zframe_t *
+zmx__fmq_encode_chunk (const zmx_fmq_msg_t *msg, byte **chunk_p)
+{
+    assert (msg && chunk_p);
+    assert (msg->id == ZMX_FMQ_CHEEZBURGER);
+    *chunk_p = NULL;
+    return s_encode (msg, chunk_p);
 }
 
 //  -------------------------------------------------------------------------

@@ -11,7 +11,8 @@
       operations (one small entry per file, deduplicated by name), at most
       one open file with its offset, its credit, and at most one encoded
       message that the socket refused (send queue full). File data is read
-      with pread() chunk by chunk, never more than the client's credit.
+      with pread() chunk by chunk, never more than the client's credit,
+      straight into the frame that libzmq then sends without a copy.
     - Sends never block: a full send queue parks the message and the client
       is retried on the next turn; an unknown peer (gone) is forgotten.
     =========================================================================
@@ -88,7 +89,7 @@ typedef struct {
     char *vpath;                //  File being hashed, NULL when idle
     uint64_t generation;        //  Its generation when hashing began
     int fd;                     //  Open file, or -1
-    zdigest_t *digest;          //  Running digest
+    zmx__sha1_t *digest;        //  Running digest
 } s_hasher_t;
 
 typedef struct {
@@ -201,8 +202,10 @@ s_send (s_self_t *self, s_client_t *client, zframe_t **frame_p)
         zframe_destroy (frame_p);
         return -1;
     }
-    zmq_send (socket, zframe_data (*frame_p), zframe_size (*frame_p), 0);
-    zframe_destroy (frame_p);
+    //  zframe_send hands the frame's buffer to libzmq: a chunk is not
+    //  copied again on its way to the socket
+    if (zframe_send (frame_p, socket, 0) != 0)
+        zframe_destroy (frame_p);
     client->last_sent = zclock_mono ();
     return 0;
 }
@@ -402,9 +405,11 @@ s_client_send_chunk (s_self_t *self, s_client_t *client)
     char number [24];
     snprintf (number, sizeof number, "%zu", zlistx_size (client->queue));
     zhash_insert (msg.headers, "QUEUED", number);
+    zframe_t *frame = NULL;
     if (transfer->fd < 0) {
         msg.operation = ZMX_FMQ_DELETE;
         msg.eof = 1;
+        frame = zmx_fmq_encode (&msg);
     }
     else {
         uint64_t left = transfer->size - transfer->offset;
@@ -415,26 +420,31 @@ s_client_send_chunk (s_self_t *self, s_client_t *client)
             zmx_fmq_clear (&msg);
             return 0;
         }
-        ssize_t got = size? pread (transfer->fd, self->buffer, size, (off_t) transfer->offset): 0;
-        if (got != (ssize_t) size) {
-            //  The file shrank or vanished: the next scan announces it anew
-            s_transfer_close (transfer);
-            zmx_fmq_clear (&msg);
-            return 1;
-        }
         msg.operation = ZMX_FMQ_CREATE;
-        msg.chunk = self->buffer;
         msg.chunk_size = size;
         msg.eof = transfer->offset + size == transfer->size;
         zhash_insert (msg.headers, "SHA1", transfer->digest);
         snprintf (number, sizeof number, "%" PRIu64, transfer->size);
         zhash_insert (msg.headers, "SIZE", number);
+        //  The file data goes straight into the frame that libzmq sends
+        byte *chunk;
+        frame = zmx__fmq_encode_chunk (&msg, &chunk);
+        assert (frame);         //  Our own messages are always valid
+        ssize_t got = size? pread (transfer->fd, chunk, size, (off_t) transfer->offset): 0;
+        if (got != (ssize_t) size) {
+            //  The file shrank or vanished: the next scan announces it anew
+            s_transfer_close (transfer);
+            zframe_destroy (&frame);
+            zmx_fmq_clear (&msg);
+            return 1;
+        }
         client->credit -= size;
         transfer->offset += size;
         self->counters.bytes_sent += size;
         self->counters.chunks_sent++;
     }
-    int rc = s_send_msg (self, client, &msg);
+    assert (frame);
+    int rc = s_send (self, client, &frame);
     zmx_fmq_clear (&msg);
     client->sequence++;
     if (msg.eof) {
@@ -781,7 +791,7 @@ s_hasher_reset (s_hasher_t *hasher)
     if (hasher->fd >= 0)
         close (hasher->fd);
     hasher->fd = -1;
-    zdigest_destroy (&hasher->digest);
+    zmx__sha1_destroy (&hasher->digest);
 }
 
 //  Start hashing the next file waiting for it; false if none is.
@@ -796,7 +806,8 @@ s_hash_begin (s_self_t *self)
             if (self->hasher.fd >= 0) {
                 self->hasher.vpath = vpath;
                 self->hasher.generation = file->generation;
-                self->hasher.digest = zdigest_new ();
+                self->hasher.digest = zmx__sha1_new ();
+                assert (self->hasher.digest);
                 return true;
             }
         }
@@ -817,7 +828,7 @@ s_hash_step (s_self_t *self)
     ssize_t got = 1;
     while (file && file->generation == hasher->generation && done < S_HASH_SLICE
        &&  (got = read (hasher->fd, self->buffer, self->buffer_size)) > 0) {
-        zdigest_update (hasher->digest, self->buffer, (size_t) got);
+        zmx__sha1_update (hasher->digest, self->buffer, (size_t) got);
         done += (size_t) got;
     }
     if (!file || file->generation != hasher->generation || got < 0)
@@ -828,8 +839,7 @@ s_hash_step (s_self_t *self)
         int64_t mtime = fstat (hasher->fd, &info) == 0
                       ? (int64_t) info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec: -1;
         if (mtime == file->mtime && (uint64_t) info.st_size == file->size) {
-            snprintf (file->digest, sizeof file->digest, "%s", zdigest_string (hasher->digest));
-            s_lowercase (file->digest);
+            snprintf (file->digest, sizeof file->digest, "%s", zmx__sha1_hex (hasher->digest));
             file->ready = true;
             s_announce (self, ZMX_FMQ_CREATE, file->vpath);
         }
@@ -1042,43 +1052,18 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
 {
     int64_t max_message = zmx__config_int (config, "max-message-size",
                                            ZMX_FILES_MAX_MESSAGE_SIZE, 64, INT64_MAX, NULL);
-    char *list = strdup (zmx__config_str (config, "endpoint", ZMX_FILES_DEFAULT_ENDPOINT));
-    char *cursor = list, *endpoint;
-    int rc = 0;
-    while (rc == 0 && (endpoint = strsep (&cursor, ","))) {
-        while (*endpoint == ' ')
-            endpoint++;
-        if (!*endpoint)
-            continue;
-        if (!self->router) {
-            self->router = zmx_security_bind (security, ZMQ_ROUTER, endpoint);
-            if (self->router) {
-                zsock_set_router_mandatory (self->router, 1);
-                zsock_set_sndhwm (self->router, S_SEND_HWM);
-                zsock_set_maxmsgsize (self->router, max_message);
-                zsock_set_linger (self->router, 0);
-            }
-        }
-        else
-        if (zsock_bind (self->router, "%s", endpoint) < 0) {
-            zmx_log_error (self->name, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
-            rc = -1;
-        }
-        if (!self->router)
-            rc = -1;
-        else
-        if (rc == 0) {
-            char *bound = zsock_last_endpoint (self->router);
-            zlist_append (self->endpoints, bound);
-            zstr_free (&bound);
-        }
-    }
-    free (list);
-    if (rc == 0 && !self->router) {
-        zmx_log_error (self->name, "no endpoint configured");
-        rc = -1;
-    }
-    return rc;
+    //  Options before the bind: libzmq copies them into an endpoint when it
+    //  binds, so options set later would not apply to it
+    self->router = zmx_security_socket (security, ZMQ_ROUTER);
+    if (!self->router)
+        return -1;
+    zsock_set_router_mandatory (self->router, 1);
+    zsock_set_sndhwm (self->router, S_SEND_HWM);
+    zsock_set_maxmsgsize (self->router, max_message);
+    zsock_set_linger (self->router, 0);
+    return zmx__listen_list (security, self->router,
+                             zmx__config_str (config, "endpoint", ZMX_FILES_DEFAULT_ENDPOINT),
+                             self->endpoints, self->name);
 }
 
 static s_self_t *
@@ -1114,6 +1099,7 @@ zmx_files_actor (zsock_t *pipe, void *args)
     if (!self) {
         zmx_service_send_error (pipe, "invalid configuration or endpoint (see log)");
         zmx_service_wait_term (pipe);
+        zmx__sha1_thread_end ();
         return;
     }
     //  Hash the initial trees before serving, so that the first clients
@@ -1158,4 +1144,5 @@ zmx_files_actor (zsock_t *pipe, void *args)
             s_scan (self);
     }
     s_self_destroy (&self);
+    zmx__sha1_thread_end ();
 }
