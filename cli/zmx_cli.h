@@ -117,13 +117,22 @@ int
 char *
     zmx_cli_exec_find (const char *name);
 
+//  Work to do while zmx_cli_exec waits for its program
+typedef struct {
+    int interval;               //  Call fn about this often, msec (> 0)
+    void (*fn) (void *arg);     //  E.g. keep a broker connection alive
+    void *arg;                  //  Passed to fn
+} zmx_cli_tick_t;
+
 //  Run the program at `path` (argv [0] is its name; no shell) with `input`
 //  on its stdin, wait for it, and return what it wrote on stdout (at most
 //  `limit` bytes; caller owns the chunk) with its wait status in
-//  *status_p. Returns NULL if it could not start or a signal interrupted
-//  the run (the program is then killed).
+//  *status_p. Calls tick (unless NULL) every tick->interval while the
+//  program runs. Returns NULL if it could not start or a signal
+//  interrupted the run (the program is then killed).
 zchunk_t *
     zmx_cli_exec (const char *path, char *const argv [], const char *input,
-                  size_t input_size, size_t limit, int *status_p);
+                  size_t input_size, size_t limit, const zmx_cli_tick_t *tick,
+                  int *status_p);
 
 #endif

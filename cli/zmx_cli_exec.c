@@ -5,7 +5,10 @@
     once at start-up), gets the request on its stdin and gives the reply on
     its stdout. Stdin and stdout are pumped together through poll(): a
     program that writes before it has read all its input (most filters do)
-    would deadlock against a parent that writes everything first.
+    would deadlock against a parent that writes everything first. While
+    the program runs, the caller's tick (the worker's heartbeat) is called
+    on schedule, also after stdout closes: a program may close its stdout
+    and keep running.
     =========================================================================
 */
 #define _GNU_SOURCE             //  pipe2: close-on-exec from the start
@@ -18,6 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define S_IDLE_MSEC     1000    //  Longest wait without looking at zsys_interrupted
+#define S_NAP_MAX_MSEC  64      //  Longest nap between checks that the program exited
+
 //  Pump state for one run
 typedef struct {
     int in_fd;                  //  Our end of the program's stdin, -1 when closed
@@ -28,6 +34,8 @@ typedef struct {
     zchunk_t *output;           //  What stdout gave, up to the limit
     size_t limit;               //  Most bytes of output kept
     bool truncated;             //  Output went past the limit
+    const zmx_cli_tick_t *tick; //  Called while the program runs, or NULL
+    int64_t tick_at;            //  When tick is due next (zclock_mono)
 } s_pump_t;
 
 char *
@@ -125,6 +133,22 @@ s_pump_read (s_pump_t *pump)
     return true;
 }
 
+//  Call the tick if it is due. Returns msec until it is due again, at
+//  most S_IDLE_MSEC.
+static int
+s_pump_tick (s_pump_t *pump)
+{
+    if (!pump->tick)
+        return S_IDLE_MSEC;
+    int64_t now = zclock_mono ();
+    if (now >= pump->tick_at) {
+        pump->tick->fn (pump->tick->arg);
+        now = zclock_mono ();
+        pump->tick_at = now + (pump->tick->interval > 0? pump->tick->interval: 1);
+    }
+    return pump->tick_at - now < S_IDLE_MSEC? (int) (pump->tick_at - now): S_IDLE_MSEC;
+}
+
 //  Feed stdin and drain stdout until stdout closes. Returns 0, or -1 if
 //  interrupted by a signal.
 static int
@@ -139,9 +163,9 @@ s_pump (s_pump_t *pump)
             { pump->out_fd, POLLIN, 0 },
             { pump->in_fd, POLLOUT, 0 }
         };
-        //  The timeout only bounds how late a signal that arrives just
-        //  before poll() is noticed.
-        int rc = poll (items, pump->in_fd >= 0? 2: 1, 1000);
+        //  Ticking here, not only on timeouts, keeps it on schedule while
+        //  the program streams output
+        int rc = poll (items, pump->in_fd >= 0? 2: 1, s_pump_tick (pump));
         if (zsys_interrupted)
             return -1;
         if (rc < 0)
@@ -153,11 +177,41 @@ s_pump (s_pump_t *pump)
     }
 }
 
+//  Wait for the program to exit, ticking meanwhile; kill it first if
+//  `stop`, or once we are interrupted. Naps start short because most
+//  programs exit right after closing stdout. Returns 0, or -1 if it was
+//  killed for a signal to us.
+static int
+s_reap (s_pump_t *pump, pid_t pid, bool stop, int *status_p)
+{
+    if (stop)
+        kill (pid, SIGKILL);
+    int nap = 1;
+    while (true) {
+        pid_t done = waitpid (pid, status_p, stop? 0: WNOHANG);
+        if (done == pid || (done < 0 && errno != EINTR))
+            return stop? -1: 0;
+        if (done == 0 && zsys_interrupted) {
+            kill (pid, SIGKILL);
+            stop = true;
+        }
+        else
+        if (done == 0) {
+            int wait = s_pump_tick (pump);
+            zclock_sleep (nap < wait? nap: wait);
+            nap = nap * 2 < S_NAP_MAX_MSEC? nap * 2: S_NAP_MAX_MSEC;
+        }
+    }
+}
+
 zchunk_t *
 zmx_cli_exec (const char *path, char *const argv [], const char *input, size_t input_size,
-              size_t limit, int *status_p)
+              size_t limit, const zmx_cli_tick_t *tick, int *status_p)
 {
-    s_pump_t pump = { -1, -1, input, input_size, 0, NULL, limit, false };
+    s_pump_t pump = { .in_fd = -1, .out_fd = -1, .input = input, .input_size = input_size,
+                      .limit = limit, .tick = tick };
+    if (tick)
+        pump.tick_at = zclock_mono () + tick->interval;
     pid_t pid = s_spawn (path, argv, &pump.in_fd, &pump.out_fd);
     if (pid < 0) {
         zmx_log_error ("worker", "cannot start %s: %s", path, strerror (errno));
@@ -168,12 +222,10 @@ zmx_cli_exec (const char *path, char *const argv [], const char *input, size_t i
     if (pump.in_fd >= 0)
         close (pump.in_fd);
     close (pump.out_fd);
-    //  We are stopping: do not leave it behind, nor wait for it to agree
-    if (rc)
-        kill (pid, SIGKILL);
+    //  If we are stopping, do not leave it behind, nor wait for it to agree
     int status = 0;
-    while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    if (s_reap (&pump, pid, rc != 0, &status))
+        rc = -1;
     if (pump.truncated)
         zmx_log_warning ("worker", "%s wrote more than %zu bytes: reply truncated", path,
                          limit);

@@ -5,9 +5,10 @@
     after "--", each request runs the command once: the request frames go
     to its stdin as text lines (each frame followed by a newline), and its
     stdout, less one trailing newline, is the single reply frame. Requests
-    are served one at a time; the worker cannot heartbeat while a command
-    runs, so a command that takes longer than heartbeat x liveness gets the
-    worker dropped by the broker (it then reconnects).
+    are served one at a time. While a command runs, the worker keeps
+    heartbeating, so a slow command does not get it dropped by the broker;
+    should the broker connection be lost meanwhile, the reply is dropped
+    (the client's retry covers it) and the next request reconnects.
     =========================================================================
 */
 #include "zmx_cli.h"
@@ -150,10 +151,18 @@ s_worker_new (s_worker_t *self, int *exit_p)
     return worker;
 }
 
+//  While a command runs: keep the broker connection alive. A lost one
+//  shows when the reply is sent.
+static void
+s_keep_alive (void *worker)
+{
+    zmx_worker_heartbeat ((zmx_worker_t *) worker);
+}
+
 //  Run the command for one request; consumes *request_p. Returns the
 //  reply, or NULL if the command could not run or we are stopping.
 static zmsg_t *
-s_run_command (s_worker_t *self, zmsg_t **request_p)
+s_run_command (s_worker_t *self, zmx_worker_t *worker, zmsg_t **request_p)
 {
     zchunk_t *input = zchunk_new (NULL, 0);
     for (zframe_t *frame = zmsg_first (*request_p); frame; frame = zmsg_next (*request_p)) {
@@ -161,10 +170,13 @@ s_run_command (s_worker_t *self, zmsg_t **request_p)
         zchunk_extend (input, "\n", 1);
     }
     zmsg_destroy (request_p);
+    //  Several ticks per interval, so that a heartbeat is never much late
+    zmx_cli_tick_t tick = { self->heartbeat / 4 > 0? self->heartbeat / 4: 1, s_keep_alive,
+                            worker };
     int status = 0;
     zchunk_t *output = zmx_cli_exec (self->command_path, self->command,
                                      (const char *) zchunk_data (input), zchunk_size (input),
-                                     ZMX_BROKER_MAX_FRAME_SIZE, &status);
+                                     ZMX_BROKER_MAX_FRAME_SIZE, &tick, &status);
     zchunk_destroy (&input);
     if (!output)
         return NULL;
@@ -193,9 +205,9 @@ s_serve (s_worker_t *self, zmx_worker_t *worker)
                 continue;
             break;              //  Interrupted
         }
-        zmsg_t *reply = self->echo? request: s_run_command (self, &request);
+        zmsg_t *reply = self->echo? request: s_run_command (self, worker, &request);
         //  A reply lost with the broker connection is covered by the
-        //  client's retry; say so, since a slow command is the usual cause
+        //  client's retry; say so
         if (reply && zmx_worker_send (worker, &reply, &reply_to) != ZMX_OK)
             zmx_log_warning ("worker", "reply dropped: the broker connection was lost "
                              "(heartbeat %d ms x %d)", self->heartbeat, self->liveness);

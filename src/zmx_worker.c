@@ -5,8 +5,12 @@
 
     - All work happens inside zmx_worker_recv and zmx_worker_send, in the
       caller's thread: there is no background thread, so heartbeats are only
-      sent while the caller is inside zmx_worker_recv (callers that do long
-      work between calls must keep it shorter than liveness x interval).
+      sent while the caller is inside zmx_worker_recv, or calls
+      zmx_worker_heartbeat during long work between recv and send.
+    - zmx_worker_heartbeat must read everything the broker sent to see its
+      heartbeats, so requests that come with them (credit > 1) are kept,
+      reply_to frame first, for the next zmx_worker_recv. They are dropped
+      with their connection: their replies could not be delivered.
     - Hot path: a request that is already queued costs one receive, one
       clock read, and no socket option change (a look without waiting uses
       ZMQ_DONTWAIT; the receive timeout is cached). The protocol frames are
@@ -43,6 +47,7 @@ struct _zmx_worker_t {
     char *curve_cert;           //  Client certificate path, NULL = no CURVE
     char *curve_server_key;     //  Server key or its certificate path
     zsock_t *socket;            //  DEALER to the broker; NULL while disconnected
+    zlist_t *pending;           //  Requests taken by heartbeat: reply_to, body...
     int interval;               //  Heartbeat interval, msec
     int liveness;               //  Silent intervals before the broker is dead
     int backoff_initial;        //  First reconnect delay, msec
@@ -82,9 +87,19 @@ zmx_worker_new (const char *endpoint, const char *service)
     self->backoff_max = 5000;
     self->backoff = self->backoff_initial;
     self->credit = 1;
+    self->pending = zlist_new ();
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
     return self;
+}
+
+//  Drop the requests kept for the next recv.
+static void
+s_worker_purge (zmx_worker_t *self)
+{
+    zmsg_t *request;
+    while ((request = (zmsg_t *) zlist_pop (self->pending)))
+        zmsg_destroy (&request);
 }
 
 //  Send a HEARTBEAT or DISCONNECT; never blocks (sndtimeo is 0).
@@ -110,6 +125,8 @@ zmx_worker_destroy (zmx_worker_t **self_p)
             s_worker_signal (self, ZMX_MDP_WORKER_DISCONNECT);
             zsock_destroy (&self->socket);
         }
+        s_worker_purge (self);
+        zlist_destroy (&self->pending);
         free (self->endpoint);
         free (self->service);
         free (self->curve_cert);
@@ -181,6 +198,11 @@ static void
 s_worker_drop (zmx_worker_t *self, int64_t now, int delay_ms)
 {
     zsock_destroy (&self->socket);
+    if (zlist_size (self->pending)) {
+        zmx_log_debug (S_LOG, "%s: dropped %zu request(s) with their connection",
+                       self->service, zlist_size (self->pending));
+        s_worker_purge (self);
+    }
     self->reconnect_at = now + delay_ms;
 }
 
@@ -334,6 +356,11 @@ zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
     assert (reply_to_p);
     *reply_to_p = NULL;
     zmsg_t *request = NULL;
+    if (zlist_size (self->pending) && !zsys_interrupted) {
+        request = (zmsg_t *) zlist_pop (self->pending);
+        *reply_to_p = zmsg_pop (request);
+        return request;
+    }
     int rc = 0;
     if (self->socket && !zsys_interrupted)
         rc = s_worker_receive (self, 0, &request, reply_to_p);
@@ -365,6 +392,30 @@ zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
     }
     self->error = ZMX_ETERM;
     return NULL;
+}
+
+int
+zmx_worker_heartbeat (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    //  Bounded by what the receive queue holds, so that a broker that keeps
+    //  sending cannot hold the caller here.
+    uint32_t budget = self->credit + S_HWM_MARGIN;
+    int rc = 1;
+    while (self->socket && rc == 1 && budget-- > 0 && !zsys_interrupted) {
+        zmsg_t *request = NULL;
+        zframe_t *reply_to = NULL;
+        rc = s_worker_receive (self, 0, &request, &reply_to);
+        if (request) {
+            zmsg_prepend (request, &reply_to);
+            zlist_append (self->pending, request);
+        }
+    }
+    if (rc < 0 || zsys_interrupted)
+        return ZMX_ETERM;
+    if (self->socket)
+        s_worker_tick (self, zclock_mono ());
+    return self->socket? ZMX_OK: ZMX_EAGAIN;
 }
 
 //  Send a REPLY: "" MDPW01 0x03 address "" body... Only the first frame

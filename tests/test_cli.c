@@ -79,15 +79,16 @@ s_env_init (s_env_t *env)
     env->endpoint = zmx_test_free_endpoint ();
 }
 
-//  Start zmxd with a broker section (heartbeat 200 ms) after `sections`
-//  (more config, may be NULL), and wait until it says it is ready.
+//  Start zmxd with a broker section (heartbeat interval_ms x 3) after
+//  `sections` (more config, may be NULL), and wait until it says it is
+//  ready.
 static void
-s_env_launch (s_env_t *env, const char *sections)
+s_env_launch_heartbeat (s_env_t *env, const char *sections, int interval_ms)
 {
     char *config = zsys_sprintf ("%s/zmxd.cfg", env->dir);
     char *text = zsys_sprintf ("%sbroker\n    endpoint = \"%s\"\n"
-                               "    heartbeat-interval = 200\n",
-                               sections? sections: "", env->endpoint);
+                               "    heartbeat-interval = %d\n    heartbeat-liveness = 3\n",
+                               sections? sections: "", env->endpoint, interval_ms);
     ZMX_CHECK (zmx_test_write_file (config, text) == 0);
     char *log = zsys_sprintf ("%s/zmxd.log", env->dir);
     char *bin = zmx_test_bin ("zmxd");
@@ -100,6 +101,13 @@ s_env_launch (s_env_t *env, const char *sections)
     free (log);
     free (text);
     free (config);
+}
+
+//  The same with heartbeat 200 ms.
+static void
+s_env_launch (s_env_t *env, const char *sections)
+{
+    s_env_launch_heartbeat (env, sections, 200);
 }
 
 static void
@@ -234,6 +242,49 @@ s_command_failure_still_replies (void)
     ZMX_CHECK (zmx_test_wait_for_text (log, "exited with 3", S_START_MSEC));
     free (log);
     s_env_stop (&env);
+}
+
+//  A command that runs longer than the broker's heartbeat x liveness (here
+//  1 s against 300 ms) gets its reply through: the worker heartbeats while
+//  it runs, so the broker keeps it, and nothing reconnects.
+static void
+s_slow_command_run (const char *script)
+{
+    s_env_t env;
+    s_env_init (&env);
+    s_env_launch_heartbeat (&env, NULL, 100);
+    s_env_worker (&env, "slow", "--heartbeat", "100", "--", "/bin/sh", "-c", script, NULL);
+    s_env_wait_workers (&env, "slow", 1);
+    char *output = NULL;
+    int64_t started = zclock_mono ();
+    ZMX_CHECK (s_zmx (&output, "call", "-b", env.endpoint, "-t", "3000", "-r", "0",
+                      "slow", "x", NULL) == 0);
+    zsys_info ("'%s' replied in %" PRId64 " ms", script, zclock_mono () - started);
+    ZMX_CHECK_STR (output, "done\n");
+    free (output);
+    int workers = 0, queued = 0;
+    ZMX_CHECK (s_service_row (&env, "slow", &workers, &queued));
+    ZMX_CHECK (workers == 1 && queued == 0);
+    char *log = zsys_sprintf ("%s/zmxd.log", env.dir);
+    output = zmx_test_read_file (log);
+    ZMX_CHECK (!strstr (output, "silent"));
+    free (output);
+    free (log);
+    s_env_stop (&env);
+}
+
+static void
+s_slow_command_keeps_worker (void)
+{
+    s_slow_command_run ("sleep 1; echo done");
+}
+
+//  The same for a command that closes its stdout and runs on: the reply
+//  waits for its exit, and heartbeats go on meanwhile.
+static void
+s_command_outliving_stdout (void)
+{
+    s_slow_command_run ("echo done; exec >&-; sleep 1");
 }
 
 static void
@@ -482,6 +533,8 @@ main (int argc, char *argv [])
         { "call_echo_prints_frames", s_call_echo_prints_frames, 20 },
         { "command_worker_replies", s_command_worker_replies, 20 },
         { "command_failure_still_replies", s_command_failure_still_replies, 20 },
+        { "slow_command_keeps_worker", s_slow_command_keeps_worker, 20 },
+        { "command_outliving_stdout", s_command_outliving_stdout, 20 },
         { "services_lists_workers", s_services_lists_workers, 20 },
         { "unknown_service_exits_4", s_unknown_service_exits_4, 20 },
         { "call_wait_queues", s_call_wait_queues, 20 },

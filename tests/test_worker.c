@@ -269,6 +269,121 @@ s_no_heartbeat_while_busy (void)
     s_rig_destroy (&rig);
 }
 
+//  Connect a worker with heartbeat 100 ms x 3 and credit 2, and hand it
+//  one request; returns the READY (caller destroys) and the request.
+static zmsg_t *
+s_rig_busy (s_rig_t *rig, zmsg_t **request_p, zframe_t **reply_to_p)
+{
+    s_rig_worker (rig, 2);
+    zmx_worker_set_heartbeat (rig->worker, 100, 3);
+    ZMX_CHECK (zmx_worker_heartbeat (rig->worker) == ZMX_EAGAIN);    //  Not connected
+    zmx_worker_recv (rig->worker, 0, reply_to_p);
+    zmsg_t *ready = s_expect (rig->router, 1, 2000);
+    ZMX_CHECK (ready);
+    s_send_request (rig->router, zmsg_first (ready), "client-A", "A");
+    *request_p = zmx_worker_recv (rig->worker, 2000, reply_to_p);
+    ZMX_CHECK (*request_p);
+    return ready;
+}
+
+//  A caller that works on a request for two liveness windows stays
+//  connected by calling zmx_worker_heartbeat: heartbeats go out once per
+//  interval, and a request that arrives meanwhile waits for the next recv.
+static void
+s_heartbeat_while_working (void)
+{
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *request;
+    zframe_t *reply_to;
+    zmsg_t *ready = s_rig_busy (&rig, &request, &reply_to);
+    zframe_t *identity = zmsg_first (ready);
+
+    int64_t started = zclock_mono ();
+    int64_t next_beat = started, last_heard = 0, longest_gap = 0;
+    int heartbeats = 0;
+    bool sent_b = false;
+    while (zclock_mono () - started < 600) {
+        usleep (20000);         //  The caller's work, in slices
+        ZMX_CHECK (zmx_worker_heartbeat (rig.worker) == ZMX_OK);
+        int64_t now = zclock_mono ();
+        if (now >= next_beat) {
+            s_send_signal (rig.router, identity, "\x04");
+            next_beat = now + 100;
+        }
+        if (!sent_b && now - started >= 250) {
+            s_send_request (rig.router, identity, "client-B", "B");
+            sent_b = true;
+        }
+        zmsg_t *msg;
+        while ((msg = zmx_test_recv (rig.router, 0))) {
+            ZMX_CHECK (s_command (msg) == 4);
+            heartbeats++;
+            now = zclock_mono ();
+            if (last_heard && now - last_heard > longest_gap)
+                longest_gap = now - last_heard;
+            last_heard = now;
+            zmsg_destroy (&msg);
+        }
+    }
+    fprintf (stderr, "%d heartbeats while working, longest gap %" PRId64 " ms\n",
+             heartbeats, longest_gap);
+    ZMX_CHECK (heartbeats >= 4 && longest_gap <= 200);
+    ZMX_CHECK (zmx_worker_connects (rig.worker) == 1);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
+    request = zmx_worker_recv (rig.worker, 0, &reply_to);
+    ZMX_CHECK (request && zmx_test_msg_is (request, 0, "B", NULL));
+    ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
+    const char *clients [2] = { "client-A", "client-B" };
+    for (int index = 0; index < 2; index++) {
+        zmsg_t *reply = s_expect (rig.router, 3, 2000);
+        ZMX_CHECK (reply);
+        ZMX_CHECK (zmx_test_msg_is (reply, 1, "", "MDPW01", "\x03", clients [index], "",
+                                    clients [index] + 7, NULL));
+        zmsg_destroy (&reply);
+    }
+    zmsg_destroy (&ready);
+    s_rig_destroy (&rig);
+}
+
+//  A broker that falls silent while the caller works is found dead by
+//  zmx_worker_heartbeat: the request it kept is dropped, the reply too,
+//  and only the next recv reconnects.
+static void
+s_heartbeat_finds_silence (void)
+{
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *request;
+    zframe_t *reply_to;
+    zmsg_t *ready = s_rig_busy (&rig, &request, &reply_to);
+    s_send_request (rig.router, zmsg_first (ready), "client-B", "b");
+
+    int64_t started = zclock_mono ();
+    int rc;
+    while ((rc = zmx_worker_heartbeat (rig.worker)) == ZMX_OK) {
+        ZMX_CHECK (zclock_mono () - started < 2000);
+        usleep (10000);
+    }
+    int64_t elapsed = zclock_mono () - started;
+    fprintf (stderr, "silent broker found after %" PRId64 " ms\n", elapsed);
+    ZMX_CHECK (rc == ZMX_EAGAIN);
+    ZMX_CHECK (elapsed >= 250 && elapsed < 1000);
+    ZMX_CHECK (zmx_worker_socket (rig.worker) == NULL);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_EAGAIN);
+    ZMX_CHECK (zmx_worker_connects (rig.worker) == 1);
+
+    //  The next recv reconnects; request B went with the old connection
+    ZMX_CHECK (zmx_worker_recv (rig.worker, 300, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_error (rig.worker) == ZMX_ETIMEDOUT);
+    ZMX_CHECK (zmx_worker_connects (rig.worker) == 2);
+    zsys_interrupted = 1;
+    ZMX_CHECK (zmx_worker_heartbeat (rig.worker) == ZMX_ETERM);
+    zsys_interrupted = 0;
+    zmsg_destroy (&ready);
+    s_rig_destroy (&rig);
+}
+
 static void
 s_request_reply (void)
 {
@@ -626,6 +741,8 @@ main (int argc, char *argv [])
         { "ready_credit", s_ready_credit, 10 },
         { "heartbeat_interval", s_heartbeat_interval, 10 },
         { "no_heartbeat_while_busy", s_no_heartbeat_while_busy, 10 },
+        { "heartbeat_while_working", s_heartbeat_while_working, 10 },
+        { "heartbeat_finds_silence", s_heartbeat_finds_silence, 10 },
         { "request_reply", s_request_reply, 10 },
         { "credit_out_of_order", s_credit_out_of_order, 10 },
         { "disconnect_reconnects", s_disconnect_reconnects, 10 },

@@ -4,7 +4,9 @@
     Connects to a broker, registers one service, and hands requests to the
     caller. Heartbeats flow both ways; when the broker falls silent for
     liveness x interval (or says DISCONNECT) the worker closes its socket
-    and reconnects with exponential backoff, then registers again.
+    and reconnects with exponential backoff, then registers again. A
+    caller whose work on a request can outlast liveness x interval calls
+    zmx_worker_heartbeat while it works.
 
         zmx_worker_t *worker = zmx_worker_new ("tcp://127.0.0.1:5555", "echo");
         while (true) {
@@ -74,6 +76,15 @@ zmsg_t *
 //  is NULL. reply_to is opaque: pass back the frame recv gave, unchanged.
 int
     zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p);
+
+//  Keep the connection alive while the caller works on a request: send a
+//  heartbeat if one is due and handle what the broker sent, without
+//  waiting or reconnecting (requests that arrive are kept for the next
+//  recv). Call it several times per interval. Returns ZMX_OK, ZMX_EAGAIN
+//  if not connected (replies to earlier requests will be dropped; recv
+//  reconnects), or ZMX_ETERM if interrupted.
+int
+    zmx_worker_heartbeat (zmx_worker_t *self);
 
 //  The reason the last zmx_worker_recv returned NULL: ZMX_ETIMEDOUT or
 //  ZMX_ETERM.
