@@ -9,8 +9,11 @@
            the client it asks the server itself (OHAI, ICANHAZ, KTHXBAI on
            its own socket): that turns "nobody there" and "path refused"
            into a clear message and exit code within -t, and gives the
-           number of files to fetch for the progress display. By default
-           it exits once the client is in sync; --follow keeps mirroring.
+           files and bytes to fetch for the progress display (replaced by
+           the client's own, smaller, figures once it subscribes). By
+           default it exits once the client is in sync; --follow keeps
+           mirroring. sync and ls take CURVE client keys as `zmx call`
+           does; serve --curve --clients builds a security policy.
     ls     FILEMQ has no listing command, so ls subscribes like a client
            and notes each file as it is announced (the first CHEEZBURGER of
            a file carries its name and, as a zmx extension, its SIZE). The
@@ -33,6 +36,9 @@
 #define S_BAR_WIDTH         24
 #define S_LS_CREDIT         (4 * 1024 * 1024)   //  window ls grants, bytes
 
+//  serve's own long options, past the shared ids in zmx_cli.h
+enum { S_OPT_CURVE = ZMX_CLI_OPT_PATH + 64, S_OPT_CLIENTS };
+
 typedef enum { S_SERVE, S_SYNC, S_LS } s_verb_t;
 
 typedef struct {
@@ -42,6 +48,10 @@ typedef struct {
     bool follow;                //  sync --follow
     const char *path;           //  Virtual path (serve --path, sync, ls)
     const char *directory;      //  serve DIR, sync LOCALDIR
+    const char *curve_cert;     //  sync/ls --curve-cert FILE, or NULL
+    const char *server_key;     //  sync/ls --server-key KEY|FILE, or NULL
+    const char *server_cert;    //  serve --curve SERVER_CERT, or NULL
+    const char *clients;        //  serve --clients DIR|*, or NULL
 } s_files_t;
 
 //  A bare FILEMQ peering on its own DEALER, for the probe and for ls
@@ -58,14 +68,19 @@ static void
 s_usage_serve (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx files serve [-e ENDPOINT] [--path /P] DIR\n"
+        "usage: zmx files serve [-e ENDPOINT] [--path /P]\n"
+        "                       [--curve SERVER_CERT --clients DIR|*] DIR\n"
         "\n"
         "Publish DIR under virtual path /P (default \"/\") over FILEMQ until SIGINT\n"
         "or SIGTERM, without zmxd. Prints \"zmx files: serving ...\" once every\n"
         "file is hashed and announced.\n"
         "\n"
         "  -e, --endpoint ENDPOINT  bind here (default $%s or %s)\n"
-        "  --path /P                virtual path of DIR (default /)\n",
+        "  --path /P                virtual path of DIR (default /)\n"
+        "  --curve SERVER_CERT      require CURVE, with this server certificate\n"
+        "                           (its secret in SERVER_CERT_secret)\n"
+        "  --clients DIR|*          with --curve: the allowed clients' public\n"
+        "                           certificates, or * for any client key\n",
         S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
 }
 
@@ -73,7 +88,8 @@ static void
 s_usage_sync (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow] /P LOCALDIR\n"
+        "usage: zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow]\n"
+        "                      [--curve-cert FILE --server-key KEY|FILE] /P LOCALDIR\n"
         "\n"
         "Mirror virtual path /P from a FILEMQ server into LOCALDIR (created if\n"
         "missing) and exit 0 once everything published now is there. With\n"
@@ -83,7 +99,9 @@ s_usage_sync (FILE *stream)
         "  -e, --endpoint ENDPOINT  server (default $%s or %s)\n"
         "  -t, --timeout MS         wait this long for the server to answer\n"
         "                           (default %d)\n"
-        "  --follow                 keep mirroring after the first sync\n",
+        "  --follow                 keep mirroring after the first sync\n"
+        "  --curve-cert FILE        use CURVE with this client certificate\n"
+        "  --server-key KEY|FILE    the server's public key or certificate file\n",
         S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT, S_TIMEOUT);
 }
 
@@ -91,7 +109,8 @@ static void
 s_usage_ls (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS] [/P]\n"
+        "usage: zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS]\n"
+        "                    [--curve-cert FILE --server-key KEY|FILE] [/P]\n"
         "\n"
         "List the files a FILEMQ server publishes under /P (default /): one line\n"
         "per file, size in bytes then virtual path, sorted by path. FILEMQ has no\n"
@@ -99,7 +118,9 @@ s_usage_ls (FILE *stream)
         "discards its data, so it moves every byte over the network (not to disk).\n"
         "\n"
         "  -e, --endpoint ENDPOINT  server (default $%s or %s)\n"
-        "  -t, --timeout MS         wait this long for each answer (default %d)\n",
+        "  -t, --timeout MS         wait this long for each answer (default %d)\n"
+        "  --curve-cert FILE        use CURVE with this client certificate\n"
+        "  --server-key KEY|FILE    the server's public key or certificate file\n",
         S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT, S_TIMEOUT);
 }
 
@@ -107,15 +128,17 @@ void
 zmx_cli_files_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx files serve [-e ENDPOINT] [--path /P] DIR\n"
-        "       zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow] /P LOCALDIR\n"
-        "       zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS] [/P]\n"
+        "usage: zmx files serve [-e ENDPOINT] [--path /P] [--curve CERT --clients DIR|*] DIR\n"
+        "       zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow]\n"
+        "                      [--curve-cert FILE --server-key KEY|FILE] /P LOCALDIR\n"
+        "       zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS]\n"
+        "                    [--curve-cert FILE --server-key KEY|FILE] [/P]\n"
         "\n"
         "Publish a directory (serve), mirror a virtual path into a local directory\n"
         "(sync), or list what a server publishes (ls), over 35/FILEMQ. The endpoint\n"
         "defaults to $%s, else %s. `zmx files VERB --help` shows\n"
         "one verb's options. Exit codes: 0 ok, 1 error, 2 usage, 3 no answer from\n"
-        "the server.\n", S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
+        "the server, 5 bad key or certificate.\n", S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
 }
 
 //  -------------------------------------------------------------------------
@@ -142,6 +165,18 @@ s_parse_option (s_files_t *self, int option, const char *value)
             return S_CONTINUE;
         case ZMX_CLI_OPT_PATH:
             self->path = value;
+            return S_CONTINUE;
+        case ZMX_CLI_OPT_CURVE_CERT:
+            self->curve_cert = value;
+            return S_CONTINUE;
+        case ZMX_CLI_OPT_SERVER_KEY:
+            self->server_key = value;
+            return S_CONTINUE;
+        case S_OPT_CURVE:
+            self->server_cert = value;
+            return S_CONTINUE;
+        case S_OPT_CLIENTS:
+            self->clients = value;
             return S_CONTINUE;
         case ZMX_CLI_OPT_HELP:
             s_usage_of (self->verb) (stdout);
@@ -182,6 +217,12 @@ s_parse_operands (s_files_t *self, int count, char **operands)
     if (!*self->endpoint)
         return zmx_cli_usage_error (usage, "the endpoint is empty: pass -e or set $%s",
                                     S_ENV_FILES);
+    if (!self->curve_cert != !self->server_key)
+        return zmx_cli_usage_error (usage, "--curve-cert and --server-key go together: "
+                                    "give both to use CURVE, or neither");
+    if (!self->server_cert != !self->clients)
+        return zmx_cli_usage_error (usage, "--curve and --clients go together: give the "
+                                    "server certificate and the allowed clients (DIR or *)");
     return S_CONTINUE;
 }
 
@@ -193,6 +234,10 @@ s_parse (int argc, char *argv [], s_files_t *self)
         { "timeout", required_argument, NULL, 't' },
         { "follow", no_argument, NULL, ZMX_CLI_OPT_FOLLOW },
         { "path", required_argument, NULL, ZMX_CLI_OPT_PATH },
+        { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
+        { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
+        { "curve", required_argument, NULL, S_OPT_CURVE },
+        { "clients", required_argument, NULL, S_OPT_CLIENTS },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -201,7 +246,10 @@ s_parse (int argc, char *argv [], s_files_t *self)
         //  Each verb takes only its own options
         if ((option == 't' && self->verb == S_SERVE)
         ||  (option == ZMX_CLI_OPT_FOLLOW && self->verb != S_SYNC)
-        ||  (option == ZMX_CLI_OPT_PATH && self->verb != S_SERVE))
+        ||  ((option == ZMX_CLI_OPT_PATH || option == S_OPT_CURVE || option == S_OPT_CLIENTS)
+             && self->verb != S_SERVE)
+        ||  ((option == ZMX_CLI_OPT_CURVE_CERT || option == ZMX_CLI_OPT_SERVER_KEY)
+             && self->verb == S_SERVE))
             return zmx_cli_usage_error (s_usage_of (self->verb), "option %s does not apply "
                                         "to this verb", argv [optind - 1]);
         int rc = s_parse_option (self, option, optarg);
@@ -238,7 +286,8 @@ s_peer_recv (s_peer_t *self, zmx_fmq_msg_t *msg, zframe_t **frame_p, char **extr
                 return ZMX_EXIT_ERROR;
             fprintf (stderr, "zmx: no FILEMQ server answered at %s within %d ms: is "
                              "`zmx files serve` (or zmxd with a files section) running "
-                             "there? Check -e or $%s\n", endpoint, self->timeout, S_ENV_FILES);
+                             "there? Check -e or $%s, and --curve-cert/--server-key if "
+                             "it requires CURVE\n", endpoint, self->timeout, S_ENV_FILES);
             return ZMX_EXIT_TIMEOUT;
         }
         zframe_t *frame = zmsg_pop (reply);
@@ -323,6 +372,12 @@ s_peer_open (s_peer_t *self, const s_files_t *files, int64_t *queued_p, uint64_t
 {
     self->dealer = zsock_new (ZMQ_DEALER);
     self->timeout = files->timeout;
+    //  Keys were checked in s_curve_check: a failure here is unexpected
+    if (self->dealer && files->curve_cert
+    &&  zmx_security_client_curve (self->dealer, files->curve_cert, files->server_key)) {
+        zsock_destroy (&self->dealer);
+        return ZMX_EXIT_SECURITY;
+    }
     if (!self->dealer || zsock_connect (self->dealer, "%s", files->endpoint)) {
         fprintf (stderr, "zmx: bad endpoint '%s': use e.g. %s\n", files->endpoint,
                  ZMX_FILES_DEFAULT_ENDPOINT);
@@ -433,9 +488,25 @@ s_ls_collect (s_peer_t *peer, const s_files_t *files, int64_t queued, zhash_t *l
     return rc;
 }
 
+//  Check the CURVE client keys, if given, before talking to anyone.
+//  Returns 0 or ZMX_EXIT_SECURITY (message printed).
+static int
+s_curve_check (const s_files_t *self)
+{
+    if (!self->curve_cert
+    ||  zmx_security_client_curve (NULL, self->curve_cert, self->server_key) == ZMX_OK)
+        return 0;
+    fprintf (stderr, "zmx: cannot use CURVE with certificate '%s' and server key '%s' "
+                     "(reason above): check both, or create a certificate with zmx "
+                     "keygen\n", self->curve_cert, self->server_key);
+    return ZMX_EXIT_SECURITY;
+}
+
 static int
 s_ls_run (s_files_t *self)
 {
+    if (s_curve_check (self))
+        return ZMX_EXIT_SECURITY;
     s_peer_t peer = { NULL };
     int64_t queued = -1;
     uint64_t bytes = 0;
@@ -468,6 +539,7 @@ typedef struct {
     int64_t files_total;        //  files queued at start, -1 unknown
     uint64_t bytes_total;       //  bytes queued at start, 0 unknown
     uint64_t bytes_shown;       //  bytes at the last plain line
+    bool adopted;               //  Totals taken from the client's ICANHAZ-OK
     bool drawn;                 //  a bar is on the terminal line
 } s_progress_t;
 
@@ -496,26 +568,49 @@ s_format_bar (char *buffer, size_t size, double part)
     snprintf (buffer, size, "[%s] %3.0f%%  ", bar, part * 100);
 }
 
+//  Once the client's own subscription is acknowledged, its totals replace
+//  the probe's: the server deducted what the client holds already (cached
+//  files, resumed prefixes), which the probe cannot offer.
+static void
+s_progress_adopt (s_progress_t *self, zmx_files_client_t *client)
+{
+    if (self->adopted || !zmx_files_client_counter (client, "subscribed"))
+        return;
+    self->adopted = true;
+    uint64_t files = zmx_files_client_counter (client, "files_queued");
+    uint64_t bytes = zmx_files_client_counter (client, "bytes_queued");
+    if (files || bytes || self->files_total >= 0) {
+        self->files_total = (int64_t) files;
+        self->bytes_total = bytes;
+    }
+}
+
 //  Draw the bar, or print a plain line, for the client's counters now.
 //  Without a byte total (see docs/CLI.md) there is no bar and no ETA.
 static void
 s_progress_show (s_progress_t *self, zmx_files_client_t *client, bool final)
 {
+    s_progress_adopt (self, client);
     int64_t now = zclock_mono ();
     uint64_t bytes = zmx_files_client_counter (client, "bytes_received");
     uint64_t files = zmx_files_client_counter (client, "files_received");
     double seconds = (now - self->started) / 1000.0;
     double rate = seconds > 0? bytes / seconds: 0;
-    char done [32], speed [32], total [48] = "", eta [32] = "", bar [S_BAR_WIDTH + 16] = "";
+    char done [32], speed [32], total [64] = "", eta [32] = "", bar [S_BAR_WIDTH + 16] = "";
     s_format_bytes (done, sizeof done, (double) bytes);
     s_format_bytes (speed, sizeof speed, rate);
     if (self->bytes_total) {
         char text [32];
         s_format_bytes (text, sizeof text, (double) self->bytes_total);
-        snprintf (total, sizeof total, " of %s", text);
         double left = bytes < self->bytes_total? (double) (self->bytes_total - bytes): 0;
-        snprintf (eta, sizeof eta, "  ETA %.0fs", final? 0: rate > 0? left / rate: 0);
         double part = final || bytes >= self->bytes_total? 1: (double) bytes / self->bytes_total;
+        //  The bar shows the percentage on a terminal; plain lines say it here
+        snprintf (total, sizeof total, self->tty? " of %s": " of %s (%.0f%%)", text,
+                  part * 100);
+        if (rate > 0 || final)
+            snprintf (eta, sizeof eta, "  ETA %.0fs", final? 0: left / rate);
+        else
+            snprintf (eta, sizeof eta, "  ETA ?");
         s_format_bar (bar, sizeof bar, part);
     }
     char files_text [48];
@@ -619,11 +714,18 @@ s_sync_run (s_files_t *self)
 {
     int64_t queued = -1;
     uint64_t bytes = 0;
-    int rc = s_sync_probe (self, &queued, &bytes);
+    int rc = s_curve_check (self);
+    if (rc == 0)
+        rc = s_sync_probe (self, &queued, &bytes);
     if (rc)
         return rc;
     zmx_files_client_t *client = zmx_files_client_new (self->endpoint, self->path,
                                                        self->directory);
+    if (client && self->curve_cert
+    &&  zmx_files_client_set_curve (client, self->curve_cert, self->server_key) != ZMX_OK) {
+        zmx_files_client_destroy (&client);
+        return s_curve_check (self)? ZMX_EXIT_SECURITY: ZMX_EXIT_ERROR;
+    }
     if (!client || zmx_files_client_start (client) != ZMX_OK) {
         fprintf (stderr, "zmx: cannot mirror into '%s': check that it is (or can be "
                          "created as) a writable directory\n", self->directory);
@@ -659,6 +761,29 @@ s_serve_config (s_files_t *self, const char *directory)
     zconfig_put (publish, "directory", directory);
     zconfig_put (publish, "path", self->path);
     return config;
+}
+
+//  The security policy for --curve/--clients: NULL config without them.
+//  Returns 0 (*security_p NULL or the policy) or ZMX_EXIT_SECURITY.
+static int
+s_serve_security (s_files_t *self, zmx_security_t **security_p)
+{
+    *security_p = NULL;
+    if (!self->server_cert)
+        return 0;
+    zconfig_t *config = zconfig_new ("security", NULL);
+    zconfig_put (config, "curve", "1");
+    zconfig_put (config, "certificate", self->server_cert);
+    zconfig_put (config, "clients", self->clients);
+    *security_p = zmx_security_new (config);
+    zconfig_destroy (&config);
+    if (*security_p)
+        return 0;
+    fprintf (stderr, "zmx: cannot serve with CURVE certificate '%s' and clients '%s' "
+                     "(reason above): check both (create a certificate with zmx keygen; "
+                     "--clients is a directory of public certificates, or *)\n",
+             self->server_cert, self->clients);
+    return ZMX_EXIT_SECURITY;
 }
 
 //  Hash and announce every file now, so that "serving" means complete.
@@ -704,8 +829,13 @@ s_serve_run (s_files_t *self)
         free (directory);
         return ZMX_EXIT_ERROR;
     }
+    zmx_security_t *security = NULL;
+    if (s_serve_security (self, &security)) {
+        free (directory);
+        return ZMX_EXIT_SECURITY;
+    }
     zconfig_t *config = s_serve_config (self, directory);
-    zmx_service_t *service = zmx_service_new ("files", zmx_files_actor, config, NULL);
+    zmx_service_t *service = zmx_service_new ("files", zmx_files_actor, config, security);
     int rc = ZMX_EXIT_OK;
     if (!service) {
         fprintf (stderr, "zmx: cannot serve on %s (reason above): if the port is in use, "
@@ -718,12 +848,13 @@ s_serve_run (s_files_t *self)
         rc = ZMX_EXIT_ERROR;
     }
     else {
-        printf ("zmx files: serving %s as %s on %s\n", directory, self->path,
-                zmx_service_endpoint (service));
+        printf ("zmx files: serving %s as %s on %s%s\n", directory, self->path,
+                zmx_service_endpoint (service), security? " with CURVE": "");
         fflush (stdout);
         s_serve_wait (service);
     }
     zmx_service_destroy (&service);
+    zmx_security_destroy (&security);
     zconfig_destroy (&config);
     free (directory);
     return rc;

@@ -45,6 +45,9 @@ typedef enum { S_IDLE, S_GREETING, S_SUBSCRIBING, S_ACTIVE, S_STOPPED } s_state_
 typedef struct {
     uint64_t bytes_received, chunks_received, files_received, files_deleted;
     uint64_t files_rejected, connects, rtfm;
+    uint64_t subscribed;        //  ICANHAZ-OKs received
+    uint64_t files_queued;      //  From the last ICANHAZ-OK, 0 if not said
+    uint64_t bytes_queued;      //  Same, bytes (0 from a one-number reply)
 } s_counters_t;
 
 typedef struct {
@@ -439,6 +442,27 @@ s_handle_delete (s_self_t *self, zmx_fmq_msg_t *msg)
     zstr_free (&target);
 }
 
+//  The extension frame of ICANHAZ-OK, "FILES" or "FILES BYTES" (see
+//  docs/FILES.md); absent from a plain FILEMQ server. Zero files queued
+//  means we are in sync already.
+static void
+s_handle_icanhaz_ok (s_self_t *self, zmsg_t *message)
+{
+    self->counters.subscribed++;
+    self->counters.files_queued = self->counters.bytes_queued = 0;
+    char *count = zmsg_size (message) == 2? zframe_strdup (zmsg_last (message)): NULL;
+    char *rest = NULL;
+    unsigned long long files = count && isdigit ((byte) *count)? strtoull (count, &rest, 10): 1;
+    if (rest && (*rest == 0 || *rest == ' ')) {
+        self->counters.files_queued = files;
+        if (*rest == ' ' && isdigit ((byte) rest [1]))
+            self->counters.bytes_queued = strtoull (rest + 1, NULL, 10);
+        if (files == 0)
+            self->synced = true;
+    }
+    zstr_free (&count);
+}
+
 static void
 s_handle_chunk (s_self_t *self, zmx_fmq_msg_t *msg)
 {
@@ -508,10 +532,7 @@ s_handle_dealer (s_self_t *self)
         s_subscribe (self);
     else
     if (msg.id == ZMX_FMQ_ICANHAZ_OK && self->state == S_SUBSCRIBING) {
-        char *count = zmsg_size (message) == 2? zframe_strdup (zmsg_last (message)): NULL;
-        if (count && streq (count, "0"))
-            self->synced = true;
-        zstr_free (&count);
+        s_handle_icanhaz_ok (self, message);
         self->state = S_ACTIVE;
     }
     else
@@ -554,6 +575,9 @@ s_send_counters (s_self_t *self)
     zmsg_addstrf (reply, "connects=%" PRIu64, c->connects);
     zmsg_addstrf (reply, "rtfm=%" PRIu64, c->rtfm);
     zmsg_addstrf (reply, "synced=%d", self->synced? 1: 0);
+    zmsg_addstrf (reply, "subscribed=%" PRIu64, c->subscribed);
+    zmsg_addstrf (reply, "files_queued=%" PRIu64, c->files_queued);
+    zmsg_addstrf (reply, "bytes_queued=%" PRIu64, c->bytes_queued);
     zmsg_send (&reply, self->pipe);
 }
 

@@ -186,6 +186,10 @@ s_sync_mirrors_tree (void)
     }
     ZMX_CHECK (strstr (output, "synced / from "));
     ZMX_CHECK (strstr (output, "4 files received"));
+    //  The server said how much it queued: plain lines carry the total
+    //  (6 + 0 + 5 + S_BIG_SIZE bytes) and the share done
+    ZMX_CHECK (strstr (output, "sync: 4/4 files, 3.0 MB of 3.0 MB (100%), "));
+    ZMX_CHECK (strstr (output, "ETA 0s\n"));
     free (output);
     //  A second sync finds everything in place and fetches nothing
     ZMX_CHECK (s_zmx (&output, "sync", "-e", env.endpoint, "/", env.target, NULL) == 0);
@@ -356,6 +360,63 @@ s_serve_errors (void)
     s_env_stop (&env);
 }
 
+//  `serve --curve` admits a client whose certificate is in --clients; a
+//  sync without keys gets no answer and gives up within -t; bad keys are
+//  exit 5 on every verb.
+static void
+s_curve_sync (void)
+{
+    s_env_t env;
+    s_env_init (&env);
+    char *server_cert = zsys_sprintf ("%s/server.cert", env.dir);
+    char *client_cert = zsys_sprintf ("%s/client.cert", env.dir);
+    char *clients = zsys_sprintf ("%s/clients", env.dir);
+    ZMX_CHECK (zmx_security_keygen (server_cert, "server") == ZMX_OK);
+    ZMX_CHECK (zmx_security_keygen (client_cert, "client") == ZMX_OK);
+    ZMX_CHECK (zsys_dir_create ("%s", clients) == 0);
+    zcert_t *cert = zcert_load (client_cert);
+    char *allowed = zsys_sprintf ("%s/client.cert", clients);
+    ZMX_CHECK (cert && zcert_save_public (cert, allowed) == 0);
+    zcert_destroy (&cert);
+    s_env_serve (&env, "--curve", server_cert, "--clients", clients, NULL);
+
+    char *output = NULL;
+    ZMX_CHECK (s_zmx (&output, "sync", "-e", env.endpoint, "--curve-cert", client_cert,
+                      "--server-key", server_cert, "/", env.target, NULL) == 0);
+    s_check_mirror (&env, env.target);
+    free (output);
+    ZMX_CHECK (s_zmx (&output, "ls", "-e", env.endpoint, "--curve-cert", client_cert,
+                      "--server-key", server_cert, "/sub/deeper", NULL) == 0);
+    ZMX_CHECK_STR (output, "           5  /sub/deeper/c.txt\n");
+    free (output);
+    //  No keys: the CURVE handshake never completes, so no answer
+    char *other = zsys_sprintf ("%s/other", env.dir);
+    int64_t started = zclock_mono ();
+    ZMX_CHECK (s_zmx (NULL, "sync", "-e", env.endpoint, "-t", "500", "/", other, NULL) == 3);
+    ZMX_CHECK (zclock_mono () - started < S_RUN_MSEC / 2);
+    ZMX_CHECK (access (other, F_OK) != 0);
+    //  Bad certificate or key: 5 before any network traffic
+    ZMX_CHECK (s_zmx (NULL, "sync", "-e", env.endpoint, "--curve-cert", "/nonexistent.cert",
+                      "--server-key", server_cert, "/", other, NULL) == 5);
+    ZMX_CHECK (s_zmx (NULL, "ls", "-e", env.endpoint, "--curve-cert", client_cert,
+                      "--server-key", "not-a-key", NULL) == 5);
+    ZMX_CHECK (s_zmx (NULL, "sync", "-e", env.endpoint, "--curve-cert", client_cert, "/",
+                      other, NULL) == 2);
+    char *endpoint = zmx_test_free_endpoint ();
+    ZMX_CHECK (s_zmx (NULL, "serve", "-e", endpoint, "--curve", "/nonexistent.cert",
+                      "--clients", "*", env.source, NULL) == 5);
+    ZMX_CHECK (s_zmx (NULL, "serve", "-e", endpoint, "--curve", server_cert, env.source,
+                      NULL) == 2);
+    free (endpoint);
+    free (other);
+    free (allowed);
+    free (clients);
+    free (client_cert);
+    free (server_cert);
+    s_env_stop_server (&env);
+    s_env_stop (&env);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -367,6 +428,7 @@ main (int argc, char *argv [])
         { "bad_arguments_exit_2", s_bad_arguments_exit_2, 30 },
         { "unreachable_server", s_unreachable_server, 20 },
         { "serve_errors", s_serve_errors, 30 },
+        { "curve_sync", s_curve_sync, 40 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }

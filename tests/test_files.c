@@ -723,6 +723,62 @@ s_bad_input (void)
     zstr_free (&source);
 }
 
+//  ICANHAZ-OK's extension frame is "FILES BYTES": what is queued after the
+//  client's cache (a whole file it holds) and resume offers (a prefix it
+//  holds) are taken off. The client API reports the same numbers.
+static void
+s_icanhaz_totals (void)
+{
+    char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    const size_t sizes [] = { 1000, 2500, 300 };
+    char digests [3][41];
+    for (int index = 0; index < 3; index++) {
+        char *path = zsys_sprintf ("%s/f%d", source, index);
+        s_write_random (path, sizes [index], (unsigned int) index + 1);
+        ZMX_CHECK (zmx_files_digest (path, digests [index]) == ZMX_OK);
+        zstr_free (&path);
+    }
+    s_server_t server = s_server_start (source, "/", NULL, NULL);
+    zsock_t *peer = s_raw_dealer (server.endpoint);
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    zmx_fmq_msg_t msg;
+    zmx_fmq_init (&msg, ZMX_FMQ_ICANHAZ);
+    strcpy (msg.path, "/");
+    msg.options = zhash_new ();
+    zhash_autofree (msg.options);
+    zhash_insert (msg.options, "RESYNC", "1");
+    msg.cache = zhash_new ();
+    zhash_autofree (msg.cache);
+    zhash_insert (msg.cache, "f0", digests [0]);
+    char *offer = zsys_sprintf ("%s@1000", digests [1]);
+    zhash_insert (msg.cache, ".zmx-partial/f1", offer);
+    s_raw_send (peer, &msg);
+    zmx_fmq_clear (&msg);
+    zmsg_t *reply = zmx_test_recv (peer, 2000);
+    ZMX_CHECK (reply && zmsg_size (reply) == 2);
+    char *totals = zframe_strdup (zmsg_last (reply));
+    ZMX_CHECK_STR (totals, "2 1800");            //  f1 from 1000, all of f2
+    zstr_free (&totals);
+    zmsg_destroy (&reply);
+    s_raw_simple (peer, ZMX_FMQ_KTHXBAI);
+
+    zmx_files_client_t *client = s_client_start (server.endpoint, "/", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 10000) == ZMX_OK);
+    ZMX_CHECK (zmx_files_client_counter (client, "subscribed") == 1);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_queued") == 3);
+    ZMX_CHECK (zmx_files_client_counter (client, "bytes_queued") == 3800);
+    ZMX_CHECK (zmx_files_client_counter (client, "bytes_received") == 3800);
+    zmx_files_client_destroy (&client);
+    zsock_destroy (&peer);
+    s_server_stop (&server);
+    zstr_free (&offer);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&mirror);
+}
+
 //  Subscriptions that try to climb out, and links that point out of the
 //  published tree, are refused.
 static void
@@ -860,6 +916,9 @@ s_traversal_client (void)
     ZMX_CHECK (zmx_files_client_wait_synced (client, 5000) == ZMX_OK);
     ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 1);
     ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 5);
+    //  The one-number ICANHAZ-OK of older servers: files known, bytes not
+    ZMX_CHECK (zmx_files_client_counter (client, "files_queued") == 6);
+    ZMX_CHECK (zmx_files_client_counter (client, "bytes_queued") == 0);
     bool ignored;
     ZMX_CHECK (s_tree_check (outside, "", NULL, &ignored) == 0);
     char *ok = zsys_sprintf ("%s/fine/ok.txt", mirror);
@@ -1047,6 +1106,7 @@ main (int argc, char *argv [])
         { "survives_server_restart", s_survives_server_restart, 40 },
         { "slow_clients_memory", s_slow_clients_memory, 30 },
         { "bad_input", s_bad_input, 20 },
+        { "icanhaz_totals", s_icanhaz_totals, 20 },
         { "traversal_server", s_traversal_server, 20 },
         { "traversal_client", s_traversal_client, 20 },
         { "config_errors", s_config_errors, 20 },

@@ -48,8 +48,10 @@
     - Resume: a cache entry whose value is "<sha1>@<offset>" means "I hold
       the first <offset> bytes of the file with this digest"; such a file is
       sent from that offset.
-    - ICANHAZ-OK carries one extra frame: the decimal number of files queued
-      for the client by this subscription (0: the client is already in sync).
+    - ICANHAZ-OK carries one extra frame, "FILES BYTES": the number of files
+      queued for the client by this subscription (0: the client is already
+      in sync) and the bytes they will take, less cached files and resumed
+      prefixes. Older servers sent FILES alone.
 
     Errors: RTFM for malformed or out-of-order commands (the peering is then
     forgotten), SRSLY for refused OHAI (max-clients) or ICANHAZ (bad path,

@@ -91,7 +91,9 @@ int
 
 //  Counters as name -> decimal string: bytes_received, chunks_received,
 //  files_received, files_deleted, files_rejected (bad name or digest),
-//  connects, rtfm, synced (0 or 1). Caller owns the hash.
+//  connects, rtfm, synced (0 or 1), subscribed (ICANHAZ-OKs received),
+//  files_queued and bytes_queued (from the latest ICANHAZ-OK; 0 if the
+//  server did not say). Caller owns the hash.
 zhash_t *
     zmx_files_client_counters (zmx_files_client_t *self);
 

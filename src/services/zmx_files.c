@@ -495,9 +495,12 @@ s_client_forget (s_self_t *self, s_client_t *client)
 //  Commands from clients
 
 //  Queue the files a new subscription covers, minus those in the cache.
-//  Returns how many were queued.
+//  Returns how many were queued; adds to *bytes_p what they will cost to
+//  send, less the prefix of any partial file the client offered to resume
+//  (s_take_partials runs first, and s_client_next applies the same rule).
 static size_t
-s_resync (s_self_t *self, s_client_t *client, const char *path, zhash_t *cache)
+s_resync (s_self_t *self, s_client_t *client, const char *path, zhash_t *cache,
+          uint64_t *bytes_p)
 {
     size_t queued = 0;
     for (s_file_t *file = (s_file_t *) zhashx_first (self->files); file;
@@ -513,6 +516,8 @@ s_resync (s_self_t *self, s_client_t *client, const char *path, zhash_t *cache)
             continue;
         }
         s_client_queue (client, ZMX_FMQ_CREATE, file->vpath, name);
+        uintptr_t offset = (uintptr_t) zhashx_lookup (client->resume, file->digest);
+        *bytes_p += file->size - (offset && offset - 1 <= file->size? offset - 1: 0);
         queued++;
     }
     return queued;
@@ -562,18 +567,20 @@ s_handle_icanhaz (s_self_t *self, s_client_t *client, zmx_fmq_msg_t *msg)
     zlist_append (client->subscriptions, path);
     const char *resync = msg->options? (const char *) zhash_lookup (msg->options, "RESYNC"): NULL;
     size_t queued = 0;
+    uint64_t bytes = 0;
     if (resync && streq (resync, "1")) {
         s_take_partials (client, msg->cache);
-        queued = s_resync (self, client, path, msg->cache);
+        queued = s_resync (self, client, path, msg->cache, &bytes);
     }
-    //  Extension: one extra frame with the number of files queued, so
-    //  that a client can tell when it is in sync.
+    //  Extension: one extra frame, "FILES BYTES", with the number of files
+    //  queued and the bytes they will take, so that a client can tell when
+    //  it is in sync and how far along it is.
     zmx_fmq_msg_t reply;
     zmx_fmq_init (&reply, ZMX_FMQ_ICANHAZ_OK);
     zframe_t *frame = zmx_fmq_encode (&reply);
     void *socket = zsock_resolve (self->router);
-    char count [24];
-    snprintf (count, sizeof count, "%zu", queued);
+    char count [48];
+    snprintf (count, sizeof count, "%zu %" PRIu64, queued, bytes);
     if (zmq_send (socket, zframe_data (client->routing_id), zframe_size (client->routing_id),
                   ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
         zmq_send (socket, zframe_data (frame), zframe_size (frame), ZMQ_SNDMORE);
