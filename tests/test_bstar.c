@@ -553,16 +553,8 @@ s_curve (void)
     char *dir = zmx_test_tmpdir ();
     char *server_cert = zsys_sprintf ("%s/server.cert", dir);
     char *client_cert = zsys_sprintf ("%s/client.cert", dir);
-    ZMX_CHECK (zmx_security_keygen (server_cert, "server") == ZMX_OK);
-    ZMX_CHECK (zmx_security_keygen (client_cert, "client") == ZMX_OK);
-    zconfig_t *config = zconfig_new ("security", NULL);
-    zconfig_put (config, "curve", "1");
-    zconfig_put (config, "certificate", server_cert);
-    zconfig_put (config, "clients", "*");
     //  One policy per process (zauth): both peers share it here
-    zmx_security_t *security = zmx_security_new (config);
-    zconfig_destroy (&config);
-    ZMX_CHECK (security);
+    zmx_security_t *security = zmx_test_curve_policy (server_cert, client_cert);
     const char *key = zmx_security_public_key (security);
     char *local [2] = { zmx_test_free_endpoint (), zmx_test_free_endpoint () };
     ZMX_CHECK (zmx_bstar_new_curve (security, true, local [0], local [1], NULL, key) == NULL);

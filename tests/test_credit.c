@@ -406,15 +406,7 @@ s_curve_sender (void)
     char *dir = zmx_test_tmpdir ();
     char *server_cert = zsys_sprintf ("%s/server.cert", dir);
     char *client_cert = zsys_sprintf ("%s/client.cert", dir);
-    ZMX_CHECK (zmx_security_keygen (server_cert, "server") == ZMX_OK);
-    ZMX_CHECK (zmx_security_keygen (client_cert, "client") == ZMX_OK);
-    zconfig_t *config = zconfig_new ("security", NULL);
-    zconfig_put (config, "curve", "1");
-    zconfig_put (config, "certificate", server_cert);
-    zconfig_put (config, "clients", "*");
-    zmx_security_t *security = zmx_security_new (config);
-    zconfig_destroy (&config);
-    ZMX_CHECK (security);
+    zmx_security_t *security = zmx_test_curve_policy (server_cert, client_cert);
     zmx_credit_sender_t *sender = zmx_credit_sender_new (security, "tcp://127.0.0.1:*");
     ZMX_CHECK (sender);
     const char *endpoint = zmx_credit_sender_endpoint (sender);

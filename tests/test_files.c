@@ -985,16 +985,9 @@ s_curve (void)
     char *mirror = zmx_test_tmpdir (), *plain = zmx_test_tmpdir ();
     char *server_cert = zsys_sprintf ("%s/server", keys);
     char *client_cert = zsys_sprintf ("%s/client", keys);
-    ZMX_CHECK (zmx_security_keygen (server_cert, "server") == ZMX_OK);
-    ZMX_CHECK (zmx_security_keygen (client_cert, "client") == ZMX_OK);
+    zmx_security_t *security = zmx_test_curve_policy (server_cert, client_cert);
     char *file = zsys_sprintf ("%s/secret.txt", source);
     s_write_bytes (file, "curve", 5);
-    zconfig_t *policy = zconfig_new ("security", NULL);
-    zconfig_put (policy, "curve", "1");
-    zconfig_put (policy, "certificate", server_cert);
-    zconfig_put (policy, "clients", "*");
-    zmx_security_t *security = zmx_security_new (policy);
-    ZMX_CHECK (security);
     char *text = zsys_sprintf ("files\n    endpoint = \"tcp://127.0.0.1:*\"\n    publish\n"
                                "        directory = \"%s\"\n", source);
     zconfig_t *root = zconfig_str_load (text);
@@ -1018,7 +1011,6 @@ s_curve (void)
     zmx_service_destroy (&service);
     zmx_security_destroy (&security);
     zconfig_destroy (&root);
-    zconfig_destroy (&policy);
     zstr_free (&text);
     zstr_free (&file);
     zstr_free (&server_cert);

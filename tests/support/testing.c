@@ -407,3 +407,20 @@ zmx_test_echo_worker (zsock_t *pipe, void *args)
     char *command = zstr_recv (pipe);
     zstr_free (&command);
 }
+
+zmx_security_t *
+zmx_test_curve_policy (const char *server_cert, const char *client_cert)
+{
+    if (zmx_security_keygen (server_cert, "server") != ZMX_OK
+    ||  zmx_security_keygen (client_cert, "client") != ZMX_OK)
+        zmx_test_fail (__FILE__, __LINE__, "cannot write CURVE key pairs");
+    zconfig_t *config = zconfig_new ("security", NULL);
+    zconfig_put (config, "curve", "1");
+    zconfig_put (config, "certificate", server_cert);
+    zconfig_put (config, "clients", "*");
+    zmx_security_t *security = zmx_security_new (config);
+    zconfig_destroy (&config);
+    if (!security)
+        zmx_test_fail (__FILE__, __LINE__, "cannot create the CURVE policy");
+    return security;
+}

@@ -74,6 +74,11 @@ void zmx_test_stop (pid_t pid, int grace_ms);
 //  run) and its stdout in *output_p (caller frees; may be NULL).
 int zmx_test_run (char *const argv [], const char *input, int timeout_ms, char **output_p);
 
+//  Write a server and a client CURVE key pair (zmx_security_keygen) and
+//  return a policy with CURVE on, the server certificate, and any client key
+//  allowed. Fails the case if any step fails. Caller owns the policy.
+zmx_security_t *zmx_test_curve_policy (const char *server_cert, const char *client_cert);
+
 //  Wait until something accepts TCP connections on 127.0.0.1:port; true
 //  if it did within timeout_ms.
 bool zmx_test_wait_port (int port, int timeout_ms);
