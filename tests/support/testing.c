@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <execinfo.h>
 #include <unistd.h>
 
 //  Under AddressSanitizer, each case checks for leaks itself before it
@@ -49,6 +50,25 @@ s_now_ms (void)
     return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+//  Where a case stands, so that a time limit says which part hung
+static const char *s_phase = "run";
+
+//  On the time limit, name the phase and show the main thread's stack,
+//  then die of SIGALRM as before so the parent reports it.
+static void
+s_on_time_limit (int signum)
+{
+    const char *intro = "    time limit reached in phase: ";
+    write (2, intro, strlen (intro));
+    write (2, s_phase, strlen (s_phase));
+    write (2, "\n", 1);
+    void *frames [64];
+    int depth = backtrace (frames, 64);
+    backtrace_symbols_fd (frames, depth, 2);
+    signal (signum, SIG_DFL);
+    raise (signum);
+}
+
 //  Run one case in a child process so that a crash, an assert or a hang
 //  fails that case alone. The parent never touches ZeroMQ, so forking is
 //  safe.
@@ -60,12 +80,17 @@ s_run_case (const zmx_test_t *test)
     pid_t pid = fork ();
     if (pid == 0) {
         setpgid (0, 0);         //  own group: a timeout kills helpers too
+        void *preload [1];      //  backtrace loads libgcc on first use:
+        backtrace (preload, 1); //  do it now, not in the signal handler
+        signal (SIGALRM, s_on_time_limit);
         alarm (test->limit_s > 0? test->limit_s: 60);
         test->run ();
 #ifdef ZMX_TEST_LEAK_CHECK
         //  Free CZMQ's globals first so that only our leaks are reported;
         //  a leak ends the process with a non-zero status.
+        s_phase = "zsys_shutdown after the case";
         zsys_shutdown ();
+        s_phase = "leak check";
         __lsan_do_leak_check ();
 #endif
         _exit (0);
