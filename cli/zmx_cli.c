@@ -55,10 +55,27 @@ zmx_cli_conn_check (const zmx_cli_conn_t *conn)
     return 0;
 }
 
+char *
+zmx_cli_resolve (const char *endpoint, int timeout, int *exit_p)
+{
+    char *endpoints = NULL;
+    int rc = zmx_resolver_resolve_endpoint (endpoint, timeout, &endpoints);
+    *exit_p = rc == ZMX_OK? ZMX_EXIT_OK: rc == ZMX_ETIMEDOUT? ZMX_EXIT_TIMEOUT:
+              rc == ZMX_EINVAL? ZMX_EXIT_USAGE: ZMX_EXIT_ERROR;
+    if (rc != ZMX_OK)
+        fprintf (stderr, "zmx: cannot resolve '%s': %s (see zmx names get)\n", endpoint,
+                 rc == ZMX_EADDR? "no such name": zmx_strerror (rc));
+    return endpoints;
+}
+
 zmx_client_t *
 zmx_cli_client_new (const zmx_cli_conn_t *conn, int *exit_p)
 {
-    zmx_client_t *client = zmx_client_new (conn->endpoint);
+    char *endpoints = zmx_cli_resolve (conn->endpoint, conn->timeout, exit_p);
+    if (!endpoints)
+        return NULL;
+    zmx_client_t *client = zmx_client_new (endpoints);
+    zstr_free (&endpoints);
     if (!client) {
         fprintf (stderr, "zmx: bad broker endpoint '%s': use e.g. tcp://127.0.0.1:5555\n",
                  conn->endpoint);

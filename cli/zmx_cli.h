@@ -76,6 +76,48 @@ int zmx_cli_keygen (int argc, char *argv []);
 void zmx_cli_keygen_usage (FILE *stream);
 int zmx_cli_files (int argc, char *argv []);
 void zmx_cli_files_usage (FILE *stream);
+int zmx_cli_peers (int argc, char *argv []);
+void zmx_cli_peers_usage (FILE *stream);
+int zmx_cli_shout (int argc, char *argv []);
+void zmx_cli_shout_usage (FILE *stream);
+int zmx_cli_whisper (int argc, char *argv []);
+void zmx_cli_whisper_usage (FILE *stream);
+int zmx_cli_listen (int argc, char *argv []);
+void zmx_cli_listen_usage (FILE *stream);
+int zmx_cli_config (int argc, char *argv []);
+void zmx_cli_config_usage (FILE *stream);
+int zmx_cli_names (int argc, char *argv []);
+void zmx_cli_names_usage (FILE *stream);
+
+//  Clone store options of `zmx config` and `zmx names` (cli/zmx_cmd_config.c)
+#define ZMX_CLI_ENV_CLONE   "ZMX_CLONE"
+#define ZMX_CLI_OPT_TTL     1100        //  --ttl S (long-only)
+#define ZMX_CLI_OPT_FILE    1101        //  --file FILE (long-only)
+typedef struct {
+    const char *endpoint;       //  -e, or $ZMX_CLONE, or the default
+    int timeout;                //  -t, msec to sync and to see a write
+    int ttl;                    //  --ttl, seconds; 0 = none
+} zmx_cli_store_t;
+
+//  Store options set to their defaults.
+void
+    zmx_cli_store_init (zmx_cli_store_t *store);
+
+//  Handle -e, -t or --ttl. Returns 1 if it was one (and valid), 0 if not,
+//  -1 if its value is invalid (message printed).
+int
+    zmx_cli_store_option (zmx_cli_store_t *store, int option, const char *value);
+
+//  A clone client of `subtree` synced with the server (notifications on
+//  if `watch`), or NULL with the problem printed and *exit_p set.
+zmx_clone_t *
+    zmx_cli_store_open (const zmx_cli_store_t *store, const char *subtree, bool watch,
+                        int *exit_p);
+
+//  Print why a write (zmx_clone_set/flush result `rc`) failed; returns the
+//  exit code.
+int
+    zmx_cli_store_failed (const zmx_cli_store_t *store, int rc);
 
 //  Connection options set to their defaults.
 void
@@ -92,8 +134,14 @@ int
 int
     zmx_cli_conn_check (const zmx_cli_conn_t *conn);
 
-//  A client for conn, or NULL with the problem printed; *exit_p is set to
-//  the exit code to use then.
+//  The endpoint list for an endpoint argument: the argument itself, or
+//  for "name:NAME" the name's endpoints (zmx_resolver_resolve_endpoint).
+//  NULL with the problem printed and *exit_p set. Caller frees.
+char *
+    zmx_cli_resolve (const char *endpoint, int timeout, int *exit_p);
+
+//  A client for conn ("name:NAME" resolved), or NULL with the problem
+//  printed; *exit_p is set to the exit code to use then.
 zmx_client_t *
     zmx_cli_client_new (const zmx_cli_conn_t *conn, int *exit_p);
 

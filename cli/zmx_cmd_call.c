@@ -5,16 +5,26 @@
     any worker serves the service: a request to a service without workers
     would otherwise sit in the broker's queue until the client times out,
     which looks like a dead broker. mmi.* requests go straight through.
+
+    With --durable the request goes to Titanic (9/TSP) instead: stored by
+    titanic.request, whose UUID is printed on stderr, then titanic.reply
+    is polled until the reply is there or the time is up, and the reply is
+    closed with titanic.close once printed. The check is then made for
+    titanic.request, since the service itself may come later.
     =========================================================================
 */
 #include "zmx_cli.h"
 
 #define S_CONTINUE -1           //  s_parse: arguments fine, run the call
+#define S_POLL_FIRST 50         //  --durable: first wait between polls, msec
+#define S_POLL_MAX 1000         //  --durable: longest wait between polls
+#define S_OPT_DURABLE 0x1000    //  Long-only option id, clear of zmx_cli.h's
 
 typedef struct {
     zmx_cli_conn_t conn;        //  Broker and retry options
     bool hex;                   //  --hex: print frames as hex
     bool wait;                  //  --wait: skip the mmi.service check
+    bool durable;               //  --durable: through Titanic (9/TSP)
     const char *service;        //  Service to call
     char **frames;              //  Request frames, from the command line
     int frame_count;            //  Number of request frames
@@ -25,7 +35,8 @@ zmx_cli_call_usage (FILE *stream)
 {
     fprintf (stream,
         "usage: zmx call [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES] [--hex] [--wait]\n"
-        "                [--curve-cert FILE --server-key KEY|FILE] SERVICE [FRAME...]\n"
+        "                [--durable] [--curve-cert FILE --server-key KEY|FILE]\n"
+        "                SERVICE [FRAME...]\n"
         "\n"
         "Send one request (one frame per FRAME argument) to SERVICE through the\n"
         "broker and print the reply, one frame per line.\n"
@@ -36,6 +47,9 @@ zmx_cli_call_usage (FILE *stream)
         "  --hex                  print reply frames in hexadecimal\n"
         "  --wait                 queue the request even if no worker serves\n"
         "                         SERVICE yet (skips the mmi.service check)\n"
+        "  --durable              store the request with Titanic (9/TSP) first;\n"
+        "                         prints its UUID on stderr and waits up to\n"
+        "                         TIMEOUT_MS x (RETRIES + 1) for the reply\n"
         "  --curve-cert FILE      use CURVE with this client certificate\n"
         "  --server-key KEY|FILE  the broker's public key or certificate file\n"
         "\n"
@@ -53,6 +67,7 @@ s_parse (int argc, char *argv [], s_call_t *call)
         { "retries", required_argument, NULL, 'r' },
         { "hex", no_argument, NULL, ZMX_CLI_OPT_HEX },
         { "wait", no_argument, NULL, ZMX_CLI_OPT_WAIT },
+        { "durable", no_argument, NULL, S_OPT_DURABLE },
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
@@ -71,6 +86,9 @@ s_parse (int argc, char *argv [], s_call_t *call)
         else
         if (option == ZMX_CLI_OPT_WAIT)
             call->wait = true;
+        else
+        if (option == S_OPT_DURABLE)
+            call->durable = true;
         else
         if (option == ZMX_CLI_OPT_HELP) {
             zmx_cli_call_usage (stdout);
@@ -94,22 +112,27 @@ s_parse (int argc, char *argv [], s_call_t *call)
     return S_CONTINUE;
 }
 
-//  Ask mmi.service whether SERVICE has a worker. Returns ZMX_EXIT_OK to go
-//  on, or the exit code to stop with (message printed).
+//  Ask mmi.service whether `service` has a worker. Returns ZMX_EXIT_OK to
+//  go on, or the exit code to stop with (message printed).
 static int
-s_check_service (zmx_client_t *client, s_call_t *call)
+s_check_service (zmx_client_t *client, s_call_t *call, const char *service)
 {
     zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, call->service);
+    zmsg_addstr (request, service);
     zmsg_t *reply = zmx_client_request (client, "mmi.service", &request);
     if (!reply)
         return zmx_cli_request_failed (client, &call->conn);
     char *status = zmsg_popstr (reply);
     int rc = ZMX_EXIT_OK;
     if (status && streq (status, "404")) {
-        fprintf (stderr, "zmx: no worker serves '%s' at %s; start one (e.g. zmx worker %s "
-                         "--echo) or pass --wait to queue the request\n",
-                 call->service, call->conn.endpoint, call->service);
+        if (call->durable)
+            fprintf (stderr, "zmx: no Titanic service at %s; enable the titanic section "
+                             "of zmxd's config, or call without --durable\n",
+                     call->conn.endpoint);
+        else
+            fprintf (stderr, "zmx: no worker serves '%s' at %s; start one (e.g. zmx worker "
+                             "%s --echo) or pass --wait to queue the request\n",
+                     service, call->conn.endpoint, service);
         rc = ZMX_EXIT_NOSERVICE;
     }
     free (status);
@@ -134,6 +157,128 @@ s_print_reply (zmsg_t *reply, bool hex)
     fflush (stdout);
 }
 
+//  Ask Titanic for the reply to `uuid`: 1 and *reply_p set if it is there,
+//  0 if still pending (or Titanic asks to retry), or an exit code (>= 1,
+//  message printed) to stop with.
+static int
+s_durable_poll (zmx_client_t *client, s_call_t *call, const char *uuid, zmsg_t **reply_p)
+{
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, uuid);
+    zmsg_t *reply = zmx_client_request (client, ZMX_TITANIC_REPLY, &request);
+    if (!reply)
+        return -zmx_cli_request_failed (client, &call->conn);
+    char *status = zmsg_popstr (reply);
+    int rc = 0;
+    if (status && strncmp (status, ZMX_TITANIC_OK, 3) == 0) {
+        *reply_p = reply;
+        reply = NULL;
+        rc = 1;
+    }
+    else
+    if (status && strncmp (status, ZMX_TITANIC_UNKNOWN, 3) == 0) {
+        fprintf (stderr, "zmx: Titanic does not know request %s (closed or expired)\n", uuid);
+        rc = -ZMX_EXIT_ERROR;
+    }
+    free (status);
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+//  Store the request with titanic.request; returns its UUID (caller frees)
+//  or NULL with *exit_p set and the problem printed.
+static char *
+s_durable_submit (zmx_client_t *client, s_call_t *call, int *exit_p)
+{
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, call->service);
+    for (int index = 0; index < call->frame_count; index++)
+        zmsg_addstr (request, call->frames [index]);
+    if (call->frame_count == 0)
+        zmsg_addstr (request, "");      //  TSP and MDP need a body frame
+    zmsg_t *reply = zmx_client_request (client, ZMX_TITANIC_REQUEST, &request);
+    if (!reply) {
+        *exit_p = zmx_cli_request_failed (client, &call->conn);
+        return NULL;
+    }
+    char *status = zmsg_popstr (reply);
+    char *uuid = zmsg_popstr (reply);
+    zmsg_destroy (&reply);
+    if (!status || strncmp (status, ZMX_TITANIC_OK, 3) != 0
+    ||  !uuid || strlen (uuid) != ZMX_TITANIC_UUID_SIZE) {
+        fprintf (stderr, "zmx: Titanic did not store the request (status %s)%s\n",
+                 status? status: "none", status && strncmp (status, ZMX_TITANIC_ERROR, 3) == 0
+                 ? ": it is full or cannot write; try again later": "");
+        zstr_free (&uuid);
+        *exit_p = ZMX_EXIT_ERROR;
+    }
+    free (status);
+    return uuid;
+}
+
+static void
+s_durable_close (zmx_client_t *client, const char *uuid)
+{
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, uuid);
+    zmsg_t *reply = zmx_client_request (client, ZMX_TITANIC_CLOSE, &request);
+    zmsg_destroy (&reply);
+}
+
+//  --durable: store, print the UUID, poll for the reply until the time is
+//  up, print it and close it.
+static int
+s_call_durable (zmx_client_t *client, s_call_t *call)
+{
+    int rc = ZMX_EXIT_OK;
+    char *uuid = s_durable_submit (client, call, &rc);
+    if (!uuid)
+        return rc;
+    fprintf (stderr, "zmx: stored as %s\n", uuid);
+    int64_t deadline = zclock_mono () + (int64_t) call->conn.timeout * (call->conn.retries + 1);
+    int pause = S_POLL_FIRST;
+    zmsg_t *reply = NULL;
+    while (true) {
+        int got = s_durable_poll (client, call, uuid, &reply);
+        if (got != 0) {
+            rc = got > 0? ZMX_EXIT_OK: -got;
+            break;
+        }
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0 || zsys_interrupted) {
+            fprintf (stderr, "zmx: no reply for %s yet; it stays stored (ask titanic.reply "
+                             "later, then titanic.close)\n", uuid);
+            rc = ZMX_EXIT_TIMEOUT;
+            break;
+        }
+        zclock_sleep (pause < left? pause: (int) left);
+        pause = pause * 2 > S_POLL_MAX? S_POLL_MAX: pause * 2;
+    }
+    if (reply) {
+        s_print_reply (reply, call->hex);
+        s_durable_close (client, uuid);
+    }
+    zmsg_destroy (&reply);
+    free (uuid);
+    return rc;
+}
+
+static int
+s_call_plain (zmx_client_t *client, s_call_t *call)
+{
+    zmsg_t *request = zmsg_new ();
+    for (int index = 0; index < call->frame_count; index++)
+        zmsg_addstr (request, call->frames [index]);
+    zmsg_t *reply = zmx_client_request (client, call->service, &request);
+    int rc = ZMX_EXIT_OK;
+    if (reply)
+        s_print_reply (reply, call->hex);
+    else
+        rc = zmx_cli_request_failed (client, &call->conn);
+    zmsg_destroy (&reply);
+    return rc;
+}
+
 int
 zmx_cli_call (int argc, char *argv [])
 {
@@ -145,19 +290,13 @@ zmx_cli_call (int argc, char *argv [])
     zmx_client_t *client = zmx_cli_client_new (&call.conn, &rc);
     if (!client)
         return rc;
+    if (call.durable && !call.wait)
+        rc = s_check_service (client, &call, ZMX_TITANIC_REQUEST);
+    else
     if (!call.wait && strncmp (call.service, "mmi.", 4) != 0)
-        rc = s_check_service (client, &call);
-    if (rc == ZMX_EXIT_OK) {
-        zmsg_t *request = zmsg_new ();
-        for (int index = 0; index < call.frame_count; index++)
-            zmsg_addstr (request, call.frames [index]);
-        zmsg_t *reply = zmx_client_request (client, call.service, &request);
-        if (reply)
-            s_print_reply (reply, call.hex);
-        else
-            rc = zmx_cli_request_failed (client, &call.conn);
-        zmsg_destroy (&reply);
-    }
+        rc = s_check_service (client, &call, call.service);
+    if (rc == ZMX_EXIT_OK)
+        rc = call.durable? s_call_durable (client, &call): s_call_plain (client, &call);
     zmx_client_destroy (&client);
     return rc;
 }

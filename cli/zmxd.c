@@ -47,6 +47,12 @@ static const char *s_default_config =
     "    max-frame-size = 16777216\n"
     "    max-services = 10000\n"
     "    max-workers = 100000\n"
+    "    peers = \"\"\n"
+    "    federation-interval = 1000\n"
+    "    federation-liveness = 3\n"
+    "    hop-limit = 8\n"
+    "    max-peers = 32\n"
+    "    forward-limit = 10000\n"
     "files\n"
     "    endpoint = \"tcp://127.0.0.1:5670\"\n"
     "    poll-interval = 1000\n"
@@ -57,7 +63,47 @@ static const char *s_default_config =
     "    max-clients = 1000\n"
     "    max-files = 100000\n"
     "    max-subscriptions = 16\n"
-    "    max-message-size = 16777216\n";
+    "    max-message-size = 16777216\n"
+    "clone\n"
+    "    endpoint = \"tcp://127.0.0.1:5556\"\n"
+    "    publisher-endpoint = \"tcp://127.0.0.1:5557\"\n"
+    "    collector-endpoint = \"tcp://127.0.0.1:5558\"\n"
+    "    heartbeat-interval = 1000\n"
+    "    max-keys = 1000000\n"
+    "    max-value-size = 65536\n"
+    "    max-bytes = 1073741824\n"
+    "    data-directory = \"zmxd-data/clone\"\n"
+    "    fsync = \"always\"\n"
+    "    compact-bytes = 67108864\n"
+    "    publish-hwm = 100000\n"
+    "    max-snapshots = 64\n"
+    "resolver\n"
+    "    endpoint = \"ipc:///tmp/zmx-resolver,tcp://127.0.0.1:5559\"\n"
+    "    servers = \"tcp://127.0.0.1:5556\"\n"
+    "    file = \"\"\n"
+    "    stale-timeout = 3000\n"
+    "titanic\n"
+    "    endpoint = \"tcp://127.0.0.1:5555\"\n"
+    "    directory = \"zmxd-data/titanic\"\n"
+    "    fsync = 1\n"
+    "    max-pending = 100000\n"
+    "    max-stored = 200000\n"
+    "    max-in-flight = 32\n"
+    "    dispatch-timeout = 10000\n"
+    "    retry-interval = 1000\n"
+    "    reply-retention = 604800\n"
+    "    heartbeat-interval = 2500\n"
+    "    heartbeat-liveness = 3\n"
+    "    max-message-size = 16777216\n"
+    "node\n"
+    "    name = \"\"\n"
+    "    groups = \"zmxd\"\n"
+    "    interface = \"lo\"\n"
+    "    endpoint = \"tcp://127.0.0.1:*\"\n"
+    "    port = 5670\n"
+    "    beacon-interval = 1000\n"
+    "    evasive = 5000\n"
+    "    expired = 30000\n";
 
 typedef struct {
     const char *config_path;    //  -c FILE, or NULL for the built-in config
@@ -260,12 +306,37 @@ s_node_destroy (s_node_t *node)
     zmx_security_destroy (&node->security);
 }
 
+//  Tell the node service which services started before it, so that it
+//  can advertise them: one "hosted/NAME = endpoints" key per service.
+static void
+s_node_describe_hosted (s_node_t *node, zconfig_t *section)
+{
+    for (zmx_service_t *service = (zmx_service_t *) zlist_first (node->services); service;
+         service = (zmx_service_t *) zlist_next (node->services)) {
+        zlist_t *endpoints = zmx_service_endpoints (service);
+        char *list = strdup ("");
+        for (const char *endpoint = (const char *) zlist_first (endpoints); endpoint;
+             endpoint = (const char *) zlist_next (endpoints)) {
+            char *longer = zsys_sprintf ("%s%s%s", list, *list? ",": "", endpoint);
+            free (list);
+            list = longer;
+        }
+        char *path = zsys_sprintf ("hosted/%s", zmx_service_name (service));
+        zconfig_put (section, path, list);
+        free (path);
+        free (list);
+        zlist_destroy (&endpoints);
+    }
+}
+
 //  Start one service from its section. Returns 0, or -1 after printing
 //  which service failed and how to fix it.
 static int
 s_node_start_service (s_node_t *node, zconfig_t *section, const char *source)
 {
     const char *name = zconfig_name (section);
+    if (streq (name, "node"))
+        s_node_describe_hosted (node, section);
     zmx_service_t *service = zmx_service_new (name, zmx_service_lookup (name), section,
                                               node->security);
     if (!service) {

@@ -26,5 +26,13 @@
 #include "zmx/zmx_fmq.h"
 #include "zmx/zmx_files.h"
 #include "zmx/zmx_files_client.h"
+#include "zmx/zmx_chp.h"
+#include "zmx/zmx_clone_server.h"
+#include "zmx/zmx_clone.h"
+#include "zmx/zmx_config_tree.h"
+#include "zmx/zmx_resolver.h"
+#include "zmx/zmx_titanic.h"
+#include "zmx/zmx_zre.h"
+#include "zmx/zmx_node.h"
 
 #endif

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <net/if.h>
+#include <ifaddrs.h>
 #include <zmq.h>
 #include <czmq.h>
 
@@ -39,6 +41,12 @@ const char *
 int
     zmx__listen_list (zmx_security_t *security, zsock_t *sock, const char *list,
                       zlist_t *bound, const char *component);
+
+//  zmxd's "node" service: a ZRE node advertising the services zmxd hosts
+//  (src/services/zmx_node_service.c; a zmx_service actor, args is a
+//  zmx_service_args_t *). zmx_service_lookup ("node") returns it.
+void
+    zmx__node_service_actor (zsock_t *pipe, void *args);
 
 //  Ask an actor for its counters ("COUNTERS" -> "name=value" frames).
 //  Caller owns the hash; empty if the actor does not answer.
@@ -142,5 +150,145 @@ void
 //  Digest of one buffer, into `hex` (41 bytes with the terminator).
 void
     zmx__sha1_string (const void *data, size_t size, char *hex);
+
+//  -------------------------------------------------------------------------
+//  zmx_broker_bstar: the broker's side of a Binary Star pair
+//  (src/services/zmx_broker_bstar.c, docs/BSTAR.md "Broker pair").
+
+typedef struct _zmx__broker_pair_t zmx__broker_pair_t;
+
+//  Start the pair from the "bstar" section below the broker's config.
+//  Returns 0 with *pair_p NULL if there is no such section, 0 with the
+//  pair, or -1 (reason logged) if the section is invalid.
+int
+    zmx__broker_pair_new (zconfig_t *config, zmx_security_t *security, const char *name,
+                          zmx__broker_pair_t **pair_p);
+
+//  Stop the pair and free it. Idempotent; nulls *self_p.
+void
+    zmx__broker_pair_destroy (zmx__broker_pair_t **self_p);
+
+//  A client request came: true to serve it, false to drop it unanswered.
+bool
+    zmx__broker_pair_admit (zmx__broker_pair_t *self);
+
+//  Raw socket handle to poll (POLLIN: call zmx__broker_pair_notified).
+void *
+    zmx__broker_pair_handle (zmx__broker_pair_t *self);
+
+//  Read one state-change notification and log it.
+void
+    zmx__broker_pair_notified (zmx__broker_pair_t *self);
+
+//  Append the pair's "name=value" counter frames.
+void
+    zmx__broker_pair_counters (zmx__broker_pair_t *self, zmsg_t *counters);
+
+//  -------------------------------------------------------------------------
+//  zmx_tsp_store: the Titanic store, one file per request and per reply
+//  (src/zmx_tsp_store.c; layout and crash rules are described there).
+
+typedef struct _zmx__tsp_store_t zmx__tsp_store_t;
+
+typedef enum {
+    ZMX__TSP_REQUEST,           //  <UUID>.req: service frame, then body
+    ZMX__TSP_REPLY              //  <UUID>.rep: the reply body
+} zmx__tsp_kind_t;
+
+//  Called once per stored request by zmx__tsp_store_scan: its UUID, whether
+//  a reply is stored, and the time (msec since the epoch) of the newest file.
+typedef void (zmx__tsp_store_fn) (const char *uuid, bool replied, int64_t mtime, void *arg);
+
+//  Open the store in `directory`, creating it (and its parents). With sync,
+//  every put is flushed to disk before it returns. Files larger than
+//  max_size are not read back. Returns NULL with the reason logged.
+zmx__tsp_store_t *
+    zmx__tsp_store_new (const char *directory, bool sync, size_t max_size);
+
+//  Close the store. Idempotent; nulls *self_p.
+void
+    zmx__tsp_store_destroy (zmx__tsp_store_t **self_p);
+
+//  Store msg (not consumed) as the request or reply of uuid (32 uppercase
+//  hex digits). Returns 0 once it is durable, or -1 with the reason logged.
+int
+    zmx__tsp_store_put (zmx__tsp_store_t *self, const char *uuid, zmx__tsp_kind_t kind,
+                        zmsg_t *msg);
+
+//  Read back a stored request or reply; caller owns it. NULL if absent or
+//  damaged (logged).
+zmsg_t *
+    zmx__tsp_store_get (zmx__tsp_store_t *self, const char *uuid, zmx__tsp_kind_t kind);
+
+//  Delete the request and reply of uuid (absent ones are fine). 0 or -1.
+int
+    zmx__tsp_store_remove (zmx__tsp_store_t *self, const char *uuid);
+
+//  Delete what a crash left half done (temp files, replies without their
+//  request), then call fn for every stored request. Returns the number of
+//  requests, or -1 if the directory cannot be read.
+int
+    zmx__tsp_store_scan (zmx__tsp_store_t *self, zmx__tsp_store_fn *fn, void *arg);
+
+//  True if text (size bytes) is a TSP UUID: 32 hex digits, either case.
+bool
+    zmx__tsp_uuid_valid (const char *text, size_t size);
+
+//  -------------------------------------------------------------------------
+//  zmx_node: the object (src/zmx_node.c) collects the settings and starts
+//  the actor (src/zmx_node_actor.c) with them.
+
+//  Actor commands, on the pipe between the object and the actor
+#define ZMX__NODE_JOIN              "JOIN"
+#define ZMX__NODE_LEAVE             "LEAVE"
+#define ZMX__NODE_WHISPER           "WHISPER"
+#define ZMX__NODE_SHOUT             "SHOUT"
+#define ZMX__NODE_PEERS             "PEERS"
+#define ZMX__NODE_PEERS_BY_GROUP    "PEERS BY GROUP"
+#define ZMX__NODE_PEER_GROUPS       "PEER GROUPS"
+#define ZMX__NODE_PEER_NAME         "PEER NAME"
+#define ZMX__NODE_PEER_ENDPOINT     "PEER ENDPOINT"
+#define ZMX__NODE_PEER_HEADER       "PEER HEADER"
+#define ZMX__NODE_STATS             "STATS"
+
+#define ZMX__NODE_ADDRESS_MAX       64      //  An IPv4 address or interface name
+
+//  Everything the settings calls collect, handed to the actor at start.
+typedef struct {
+    char *name;                     //  Public name
+    byte uuid [ZMX_ZRE_UUID_SIZE];  //  Our UUID
+    char uuid_str [ZMX_NODE_UUID_STR + 1];
+    zhash_t *headers;               //  HELLO headers (autofree)
+    zlist_t *groups;                //  Own groups (autofree)
+    char *iface;                    //  Interface name or address, or NULL
+    int beacon_port;                //  UDP port, 0: no beacons
+    int interval;                   //  Beacon interval, msec
+    int evasive;                    //  Evasive timeout, msec
+    int expired;                    //  Expired timeout, msec
+    char *endpoint;                 //  Mailbox bind endpoint, or NULL
+    zlist_t *fixed;                 //  Fixed peer endpoints (autofree)
+    int max_peers;                  //  Peers tracked at once
+    int peer_hwm;                   //  DEALER send HWM
+    int events_hwm;                 //  Unread events kept
+    int64_t max_message;            //  ROUTER ZMQ_MAXMSGSIZE
+    zmx_security_t *security;       //  Mailbox policy, or NULL
+    char *client_cert;              //  CURVE client certificate, or NULL
+    char *server_key;               //  CURVE server key, or NULL
+} zmx__node_settings_t;
+
+//  What zmx_node_start gives the actor and gets back from it.
+typedef struct {
+    zmx__node_settings_t *settings; //  Read until the actor signals
+    zsock_t *events;                //  Event backend (given away)
+    int rc;                         //  ZMX_OK or the start error
+    char endpoint [ZMX_ZRE_MAX_STRING + 1];
+    char iface [ZMX__NODE_ADDRESS_MAX];
+    char broadcast [ZMX__NODE_ADDRESS_MAX];
+} zmx__node_args_t;
+
+//  zactor body of a node. `args` (a zmx__node_args_t) is read until the
+//  actor signals; its settings must outlive the actor.
+void
+    zmx__node_actor (zsock_t *pipe, void *args);
 
 #endif

@@ -24,6 +24,25 @@
     - Asynchronous sends block for at most the request timeout when the
       socket's queue is full (the broker is gone or slow), and then fail
       with ZMX_ETIMEDOUT rather than hanging the caller.
+    - Several brokers (the Freelance pattern over MDP): the first request
+      goes to the first broker of the list. When an attempt times out, the
+      client pings the brokers of the list, on a fresh socket each, with
+      an 8/MMI "mmi.service" request for the service, and resends to the
+      first that answers "200" (or, after a short grace, to one that
+      answered anything). Dead brokers, and the passive one of a Binary
+      Star pair, answer nothing and are skipped, so the request moves on
+      after one timeout, not one per dead broker. Pings repeat every
+      fifth of the timeout while none answers: a Binary Star backup takes
+      over on the first request after its peer expired, and a ping counts
+      as one. 10/FLP's PING/PONG is not used: a Majordomo broker would
+      drop it as malformed MDP.
+    - The broker that just failed is pinged alone for a tenth of the
+      timeout before the others (in the first ping round after the
+      failure; a round that nobody answered is followed by rounds that
+      ping all brokers at once). A broker that was only slow (a worker
+      took longer than the timeout) answers at once and keeps the client,
+      and the passive broker of a pair whose state link is down is not
+      woken by a ping it would take as a reason to become active.
     =========================================================================
 */
 #include "zmx_classes.h"
@@ -33,12 +52,17 @@
 #define S_LOG       "client"
 #define S_HEAD      3           //  "" MDPC01 service
 #define S_SERVICE   2           //  Index of the service frame
+#define S_PING      "mmi.service"   //  The ping, answered by any MDP broker
+#define S_PING_OK   "200"       //  The broker has a worker for the service
+#define S_PING_MIN  10          //  Shortest interval between pings, msec
 
 struct _zmx_client_t {
     uint32_t tag;               //  S_TAG while alive
     char **endpoints;           //  Broker endpoints to fail over between
     size_t endpoint_count;      //  Entries in endpoints
     size_t current;             //  Index of the endpoint in use
+    size_t failed;              //  Endpoint of the last failed attempt, or
+                                //  SIZE_MAX after a ping round that failed
     zsock_t *socket;            //  DEALER to the current broker, or NULL
     int timeout;                //  Per-attempt timeout, msec
     int retries;                //  Attempts after the first
@@ -148,15 +172,16 @@ zmx_client_set_curve (zmx_client_t *self, const char *client_cert_path, const ch
                                     client_cert_path, server_key);
 }
 
-//  Open the socket to the current endpoint. Returns ZMX_OK, ZMX_ESECURITY
-//  or ZMX_EADDR.
-static int
-s_client_connect (zmx_client_t *self)
+//  A DEALER connected to `endpoint` (*rc_p set to ZMX_OK), or NULL with
+//  *rc_p set to ZMX_ESECURITY or ZMX_EADDR.
+static zsock_t *
+s_client_socket_new (zmx_client_t *self, const char *endpoint, int *rc_p)
 {
-    const char *endpoint = self->endpoints [self->current];
     zsock_t *socket = zsock_new (ZMQ_DEALER);
-    if (!socket)
-        return ZMX_EADDR;
+    if (!socket) {
+        *rc_p = ZMX_EADDR;
+        return NULL;
+    }
     zsock_set_linger (socket, 0);
     zsock_set_sndtimeo (socket, self->timeout);
     int rc = ZMX_OK;
@@ -169,12 +194,20 @@ s_client_connect (zmx_client_t *self)
                          zmq_strerror (zmq_errno ()));
         rc = ZMX_EADDR;
     }
-    if (rc == ZMX_OK) {
-        self->socket = socket;
-        self->rcvtimeo = -1;
-    }
-    else
+    if (rc != ZMX_OK)
         zsock_destroy (&socket);
+    *rc_p = rc;
+    return socket;
+}
+
+//  Open the socket to the current endpoint. Returns ZMX_OK, ZMX_ESECURITY
+//  or ZMX_EADDR.
+static int
+s_client_connect (zmx_client_t *self)
+{
+    int rc = ZMX_OK;
+    self->socket = s_client_socket_new (self, self->endpoints [self->current], &rc);
+    self->rcvtimeo = -1;
     return rc;
 }
 
@@ -321,6 +354,141 @@ s_client_attempt (zmx_client_t *self, const char *service, zmsg_t *request, zmsg
     return ZMX_ETERM;
 }
 
+//  -------------------------------------------------------------------------
+//  Several brokers: ping them all, pick one that answers
+
+//  State of one ping round over the whole endpoint list.
+typedef struct {
+    zsock_t **sockets;          //  One fresh DEALER per endpoint
+    zmq_pollitem_t *items;      //  Their poll items
+    bool *heard;                //  Endpoint answered a ping
+    size_t answered;            //  Endpoints that answered
+    int chosen;                 //  Endpoint that answered "200", or -1
+    int fallback;               //  First endpoint that answered, or -1
+    size_t first;               //  Endpoint pinged alone at first, or SIZE_MAX
+    int64_t others_at;          //  When the other endpoints are pinged
+} s_probe_t;
+
+//  Send one "mmi.service" request asking for `service`; never blocks.
+static void
+s_client_ping (zsock_t *socket, const char *service)
+{
+    void *handle = zsock_resolve (socket);
+    if (zmq_send (handle, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0
+        && zmq_send (handle, ZMX_MDPC01, sizeof ZMX_MDPC01 - 1, ZMQ_SNDMORE) >= 0
+        && zmq_send (handle, S_PING, sizeof S_PING - 1, ZMQ_SNDMORE) >= 0)
+        zmq_send (handle, service, strlen (service), 0);
+}
+
+//  Read the answers waiting on endpoint `index`'s socket.
+static void
+s_client_probe_read (zmx_client_t *self, s_probe_t *probe, size_t index)
+{
+    zmx__frames_t frames;
+    while (zmx__frames_recv (&frames, probe->sockets [index], S_HEAD, ZMQ_DONTWAIT) == 0) {
+        zmsg_t *body = s_client_unwrap (self, &frames, S_PING, NULL);
+        zmx__frames_close (&frames);
+        if (!body)
+            continue;
+        if (!probe->heard [index]) {
+            probe->heard [index] = true;
+            probe->answered++;
+        }
+        zframe_t *status = zmsg_first (body);
+        if (status && zframe_streq (status, S_PING_OK) && probe->chosen < 0)
+            probe->chosen = (int) index;
+        if (probe->fallback < 0)
+            probe->fallback = (int) index;
+        zmsg_destroy (&body);
+    }
+}
+
+//  Ping the brokers not heard yet that are due: probe->first at once, the
+//  others from probe->others_at on. Returns when the next ping is due.
+static int64_t
+s_client_probe_ping (zmx_client_t *self, s_probe_t *probe, const char *service, int64_t now)
+{
+    for (size_t index = 0; index < self->endpoint_count; index++)
+        if (!probe->heard [index] && (index == probe->first || now >= probe->others_at))
+            s_client_ping (probe->sockets [index], service);
+    int64_t interval = self->timeout / 5 > S_PING_MIN? self->timeout / 5: S_PING_MIN;
+    int64_t next = now + interval;
+    return now < probe->others_at && probe->others_at < next? probe->others_at: next;
+}
+
+//  Ping until a broker answers "200", or every broker answered, or a
+//  grace period after the first other answer, or the timeout. Returns
+//  ZMX_OK or ZMX_ETERM; probe->chosen / fallback tell the outcome.
+static int
+s_client_probe_run (zmx_client_t *self, s_probe_t *probe, const char *service)
+{
+    size_t count = self->endpoint_count;
+    int64_t now = zclock_mono ();
+    int64_t deadline = now + self->timeout;
+    int64_t grace = self->timeout / 10 > S_PING_MIN? self->timeout / 10: S_PING_MIN;
+    probe->others_at = probe->first < count? now + grace: now;
+    int64_t next_ping = now;
+    int64_t settle = INT64_MAX;
+    while (probe->chosen < 0 && probe->answered < count && now < deadline && now < settle) {
+        if (zsys_interrupted)
+            return ZMX_ETERM;
+        if (now >= next_ping)
+            next_ping = s_client_probe_ping (self, probe, service, now);
+        int64_t wake = next_ping < deadline? next_ping: deadline;
+        wake = settle < wake? settle: wake;
+        if (zmq_poll (probe->items, (int) count, (long) (wake - now)) < 0) {
+            if (zmq_errno () != EINTR)
+                return ZMX_ETERM;
+        }
+        for (size_t index = 0; index < count; index++)
+            if (probe->items [index].revents & ZMQ_POLLIN)
+                s_client_probe_read (self, probe, index);
+        now = zclock_mono ();
+        //  An answer without a worker waits for the others' answers too
+        if (probe->fallback >= 0 && settle == INT64_MAX)
+            settle = (now > probe->others_at? now: probe->others_at) + grace;
+    }
+    return ZMX_OK;
+}
+
+//  Find a live broker for `service` and make it the current one (the
+//  socket is opened by the next attempt: no late ping answer can meet the
+//  request). Returns ZMX_OK, ZMX_ETIMEDOUT if none answered, ZMX_ETERM,
+//  ZMX_ESECURITY or ZMX_EADDR.
+static int
+s_client_probe (zmx_client_t *self, const char *service)
+{
+    size_t count = self->endpoint_count;
+    s_probe_t probe = { NULL, NULL, NULL, 0, -1, -1, self->failed, 0 };
+    probe.sockets = (zsock_t **) zmalloc (count * sizeof (zsock_t *));
+    probe.items = (zmq_pollitem_t *) zmalloc (count * sizeof (zmq_pollitem_t));
+    probe.heard = (bool *) zmalloc (count * sizeof (bool));
+    int rc = ZMX_OK;
+    for (size_t index = 0; index < count && rc == ZMX_OK; index++) {
+        probe.sockets [index] = s_client_socket_new (self, self->endpoints [index], &rc);
+        if (probe.sockets [index]) {
+            probe.items [index].socket = zsock_resolve (probe.sockets [index]);
+            probe.items [index].events = ZMQ_POLLIN;
+        }
+    }
+    if (rc == ZMX_OK)
+        rc = s_client_probe_run (self, &probe, service);
+    int chosen = probe.chosen >= 0? probe.chosen: probe.fallback;
+    if (rc == ZMX_OK && chosen < 0)
+        rc = ZMX_ETIMEDOUT;
+    if (rc == ZMX_OK && (size_t) chosen != self->current) {
+        self->current = (size_t) chosen;
+        zmx_log_info (S_LOG, "%s: using %s, which answered a ping", service,
+                      self->endpoints [chosen]);
+    }
+    for (size_t index = 0; index < count; index++)
+        zsock_destroy (&probe.sockets [index]);
+    free (probe.sockets);
+    free (probe.items);
+    free (probe.heard);
+    return rc;
+}
+
 zmsg_t *
 zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p)
 {
@@ -336,12 +504,26 @@ zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p)
     zmsg_t *reply = NULL;
     int rc = ZMX_ETIMEDOUT;
     for (int attempt = 0; attempt <= self->retries; attempt++) {
+        //  After a failure, a list of brokers is pinged, not walked
+        if (attempt > 0 && self->endpoint_count > 1) {
+            rc = s_client_probe (self, service);
+            if (rc == ZMX_ETERM || rc == ZMX_ESECURITY)
+                break;
+            if (rc != ZMX_OK) {
+                zmx_log_debug (S_LOG, "%s: no broker answered a ping within %d ms (attempt "
+                               "%d of %d)", service, self->timeout, attempt + 1,
+                               self->retries + 1);
+                self->failed = SIZE_MAX;    //  Next round: all at once
+                continue;
+            }
+        }
         rc = s_client_attempt (self, service, request, &reply);
         if (rc == ZMX_OK || rc == ZMX_ETERM || rc == ZMX_ESECURITY)
             break;
         zmx_log_debug (S_LOG, "%s: no reply from %s within %d ms (attempt %d of %d)", service,
                        self->endpoints [self->current], self->timeout, attempt + 1,
                        self->retries + 1);
+        self->failed = self->current;
         s_client_failover (self);
     }
     //  An interrupted request may still be answered: never let that reply

@@ -22,9 +22,14 @@ typedef struct {
 static const s_service_type_t s_service_table [] = {
     { "broker", zmx_broker_actor },
     { "files", zmx_files_actor },
+    { "clone", zmx_clone_server_actor },
+    { "resolver", zmx_resolver_actor },
+    { "titanic", zmx_titanic_actor },
+    { "node", zmx__node_service_actor },
 };
 
-static const char *s_service_type_names [] = { "broker", "files", NULL };
+static const char *s_service_type_names [] = { "broker", "files", "titanic", "clone", "resolver", "node",
+                                                NULL };
 
 zactor_fn *
 zmx_service_lookup (const char *type)

@@ -27,6 +27,12 @@
       may rightly treat as a protocol error).
     - The socket is closed and replaced on every reconnect, as 7/MDP asks,
       so zmx_worker_socket can change across zmx_worker_recv calls.
+    - Given a list of brokers (a Binary Star pair, or any set), the worker
+      holds one single-broker worker per endpoint, a "link", and registers
+      with all of them: a passive broker keeps its workers registered, so
+      that it can serve at once when it takes over. recv services every
+      link, then waits on all their sockets; the reply_to frame gets one
+      more byte in front, the index of the link the request came on.
     =========================================================================
 */
 #include "zmx_classes.h"
@@ -39,6 +45,7 @@
 #define S_HWM_MARGIN        1000        //  Queue room beyond the credit
 #define S_HEAD              5           //  "" MDPW01 command address ""
 #define S_ADDRESS           3           //  Index of the address frame
+#define S_MAX_LINKS         16          //  Brokers in one endpoint list
 
 struct _zmx_worker_t {
     uint32_t tag;               //  S_TAG while alive
@@ -63,12 +70,47 @@ struct _zmx_worker_t {
     bool sent;                  //  Sent something since the last tick
     int disconnects;            //  DISCONNECTs in a row, nothing else heard
     int error;                  //  Why the last recv returned NULL
+    zmx_worker_t **links;       //  One worker per broker of a list, or NULL
+    size_t link_count;          //  Entries in links
+    size_t next_link;           //  Link looked at first by the next recv
 };
+
+//  Make one link per entry of a comma-separated endpoint list. Returns 0,
+//  or -1 (reason logged) if an entry is invalid or there are too many.
+static int
+s_worker_links_new (zmx_worker_t *self, const char *endpoints)
+{
+    char *copy = strdup (endpoints);
+    self->links = (zmx_worker_t **) zmalloc (S_MAX_LINKS * sizeof (zmx_worker_t *));
+    int rc = 0;
+    char *rest = copy;
+    char *item;
+    while (rc == 0 && (item = strsep (&rest, ","))) {
+        while (*item == ' ' || *item == '\t')
+            item++;
+        size_t length = strlen (item);
+        while (length && (item [length - 1] == ' ' || item [length - 1] == '\t'))
+            item [--length] = 0;
+        if (self->link_count == S_MAX_LINKS) {
+            zmx_log_error (S_LOG, "more than %d broker endpoints in \"%s\"", S_MAX_LINKS,
+                           endpoints);
+            rc = -1;
+        }
+        else
+        if ((self->links [self->link_count] = zmx_worker_new (item, self->service)))
+            self->link_count++;
+        else
+            rc = -1;
+    }
+    free (copy);
+    return rc;
+}
 
 zmx_worker_t *
 zmx_worker_new (const char *endpoint, const char *service)
 {
-    if (!zmx__endpoint_valid (endpoint)) {
+    bool list = endpoint && strchr (endpoint, ',');
+    if (!list && !zmx__endpoint_valid (endpoint)) {
         zmx_log_error (S_LOG, "invalid broker endpoint \"%s\"", endpoint? endpoint: "(null)");
         return NULL;
     }
@@ -90,6 +132,8 @@ zmx_worker_new (const char *endpoint, const char *service)
     self->pending = zlist_new ();
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
+    if (list && s_worker_links_new (self, endpoint))
+        zmx_worker_destroy (&self);
     return self;
 }
 
@@ -127,6 +171,9 @@ zmx_worker_destroy (zmx_worker_t **self_p)
         }
         s_worker_purge (self);
         zlist_destroy (&self->pending);
+        for (size_t index = 0; index < self->link_count; index++)
+            zmx_worker_destroy (&self->links [index]);
+        free (self->links);
         free (self->endpoint);
         free (self->service);
         free (self->curve_cert);
@@ -148,6 +195,8 @@ zmx_worker_set_heartbeat (zmx_worker_t *self, int interval_ms, int liveness)
     }
     self->interval = interval_ms;
     self->liveness = liveness;
+    for (size_t index = 0; index < self->link_count; index++)
+        zmx_worker_set_heartbeat (self->links [index], interval_ms, liveness);
 }
 
 void
@@ -162,6 +211,8 @@ zmx_worker_set_reconnect (zmx_worker_t *self, int initial_ms, int max_ms)
     self->backoff_initial = initial_ms;
     self->backoff_max = max_ms;
     self->backoff = initial_ms;
+    for (size_t index = 0; index < self->link_count; index++)
+        zmx_worker_set_reconnect (self->links [index], initial_ms, max_ms);
 }
 
 void
@@ -174,14 +225,19 @@ zmx_worker_set_credit (zmx_worker_t *self, uint32_t credit)
         return;
     }
     self->credit = credit;
+    for (size_t index = 0; index < self->link_count; index++)
+        zmx_worker_set_credit (self->links [index], credit);
 }
 
 int
 zmx_worker_set_curve (zmx_worker_t *self, const char *client_cert_path, const char *server_key)
 {
     assert (self && self->tag == S_TAG);
-    return zmx__curve_client_store (&self->curve_cert, &self->curve_server_key,
-                                    client_cert_path, server_key);
+    int rc = zmx__curve_client_store (&self->curve_cert, &self->curve_server_key,
+                                      client_cert_path, server_key);
+    for (size_t index = 0; rc == ZMX_OK && index < self->link_count; index++)
+        rc = zmx_worker_set_curve (self->links [index], client_cert_path, server_key);
+    return rc;
 }
 
 //  Delay for the next reconnect; doubles the one after, up to the cap.
@@ -349,12 +405,118 @@ s_worker_wait (zmx_worker_t *self, int64_t now, int64_t deadline)
     return wake - now > INT_MAX? INT_MAX: (int) (wake - now);
 }
 
+//  -------------------------------------------------------------------------
+//  Several brokers: one link each, all registered
+
+//  Put the link's index in front of the reply_to frame it gave.
+static zframe_t *
+s_worker_links_stamp (size_t index, zframe_t **reply_to_p)
+{
+    zframe_t *inner = *reply_to_p;
+    zframe_t *outer = zframe_new (NULL, 1 + zframe_size (inner));
+    byte *data = zframe_data (outer);
+    data [0] = (byte) index;
+    memcpy (data + 1, zframe_data (inner), zframe_size (inner));
+    zframe_destroy (reply_to_p);
+    return outer;
+}
+
+//  Wait on the sockets of every connected link until one is readable or
+//  the earliest timer of any link (or the deadline) is due.
+static int
+s_worker_links_poll (zmx_worker_t *self, int64_t now, int64_t deadline)
+{
+    zmq_pollitem_t items [S_MAX_LINKS];
+    int count = 0;
+    int wait = INT_MAX;
+    for (size_t index = 0; index < self->link_count; index++) {
+        zmx_worker_t *link = self->links [index];
+        int link_wait = s_worker_wait (link, now, deadline);
+        wait = link_wait < wait? link_wait: wait;
+        if (link->socket) {
+            zmq_pollitem_t item = { zsock_resolve (link->socket), 0, ZMQ_POLLIN, 0 };
+            items [count++] = item;
+        }
+    }
+    if (count == 0) {
+        zclock_sleep (wait);
+        return 0;
+    }
+    return zmq_poll (items, count, wait) < 0 && zmq_errno () != EINTR? -1: 0;
+}
+
+//  zmx_worker_recv with links: look at each link without waiting, starting
+//  after the one that gave the last request (so that no broker starves
+//  the others), then wait on all of them.
+static zmsg_t *
+s_worker_links_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
+{
+    int64_t deadline = timeout_ms < 0? INT64_MAX: zclock_mono () + timeout_ms;
+    bool interrupted = false;
+    while (!interrupted && !zsys_interrupted) {
+        for (size_t turn = 0; turn < self->link_count && !interrupted; turn++) {
+            size_t index = (self->next_link + turn) % self->link_count;
+            zframe_t *reply_to = NULL;
+            zmsg_t *request = zmx_worker_recv (self->links [index], 0, &reply_to);
+            if (request) {
+                self->next_link = (index + 1) % self->link_count;
+                *reply_to_p = s_worker_links_stamp (index, &reply_to);
+                return request;
+            }
+            interrupted = self->links [index]->error == ZMX_ETERM;
+        }
+        int64_t now = zclock_mono ();
+        if (!interrupted && now >= deadline) {
+            self->error = ZMX_ETIMEDOUT;
+            return NULL;
+        }
+        if (!interrupted)
+            interrupted = s_worker_links_poll (self, now, deadline) != 0;
+    }
+    self->error = ZMX_ETERM;
+    return NULL;
+}
+
+//  zmx_worker_send with links: the first reply_to byte names the link.
+static int
+s_worker_links_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p)
+{
+    zframe_t *outer = *reply_to_p;
+    *reply_to_p = NULL;
+    size_t index = outer && zframe_size (outer) > 0? zframe_data (outer) [0]: S_MAX_LINKS;
+    if (index >= self->link_count) {
+        zmsg_destroy (reply_p);
+        zframe_destroy (&outer);
+        return ZMX_EINVAL;
+    }
+    zframe_t *inner = zframe_new (zframe_data (outer) + 1, zframe_size (outer) - 1);
+    zframe_destroy (&outer);
+    return zmx_worker_send (self->links [index], reply_p, &inner);
+}
+
+//  zmx_worker_heartbeat with links: OK if any link is connected.
+static int
+s_worker_links_heartbeat (zmx_worker_t *self)
+{
+    int rc = ZMX_EAGAIN;
+    for (size_t index = 0; index < self->link_count; index++) {
+        int link_rc = zmx_worker_heartbeat (self->links [index]);
+        if (link_rc == ZMX_ETERM)
+            return ZMX_ETERM;
+        if (link_rc == ZMX_OK)
+            rc = ZMX_OK;
+    }
+    return rc;
+}
+
 zmsg_t *
 zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
 {
     assert (self && self->tag == S_TAG);
     assert (reply_to_p);
     *reply_to_p = NULL;
+    if (self->links)
+        return s_worker_links_recv (self, timeout_ms, reply_to_p);
     zmsg_t *request = NULL;
     if (zlist_size (self->pending) && !zsys_interrupted) {
         request = (zmsg_t *) zlist_pop (self->pending);
@@ -398,6 +560,8 @@ int
 zmx_worker_heartbeat (zmx_worker_t *self)
 {
     assert (self && self->tag == S_TAG);
+    if (self->links)
+        return s_worker_links_heartbeat (self);
     //  Bounded by what the receive queue holds, so that a broker that keeps
     //  sending cannot hold the caller here.
     uint32_t budget = self->credit + S_HWM_MARGIN;
@@ -444,6 +608,8 @@ zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p)
     assert (self && self->tag == S_TAG);
     assert (reply_p);
     assert (reply_to_p);
+    if (self->links)
+        return s_worker_links_send (self, reply_p, reply_to_p);
     zmsg_t *reply = *reply_p;
     zframe_t *reply_to = *reply_to_p;
     *reply_p = NULL;
@@ -479,7 +645,10 @@ uint64_t
 zmx_worker_connects (zmx_worker_t *self)
 {
     assert (self && self->tag == S_TAG);
-    return self->connects;
+    uint64_t connects = self->connects;
+    for (size_t index = 0; index < self->link_count; index++)
+        connects += self->links [index]->connects;
+    return connects;
 }
 
 zsock_t *

@@ -683,7 +683,8 @@ s_invalid_arguments (void)
     ZMX_CHECK (zmx_worker_new ("", S_SERVICE) == NULL);
     ZMX_CHECK (zmx_worker_new ("localhost:5555", S_SERVICE) == NULL);
     ZMX_CHECK (zmx_worker_new ("tcp://", S_SERVICE) == NULL);
-    ZMX_CHECK (zmx_worker_new ("tcp://a:1,tcp://b:2", S_SERVICE) == NULL);
+    ZMX_CHECK (zmx_worker_new ("tcp://a:1,,tcp://b:2", S_SERVICE) == NULL);
+    ZMX_CHECK (zmx_worker_new ("tcp://a:1,localhost:2", S_SERVICE) == NULL);
     ZMX_CHECK (zmx_worker_new ("tcp://127.0.0.1:5555", NULL) == NULL);
     ZMX_CHECK (zmx_worker_new ("tcp://127.0.0.1:5555", "") == NULL);
     ZMX_CHECK (zmx_worker_new ("tcp://127.0.0.1:5555", "bad\nname") == NULL);

@@ -15,6 +15,12 @@
             max-frame-size = 16777216          #  bytes; larger messages cut the peer
             max-services = 10000               #  distinct service names kept
             max-workers = 100000               #  workers registered at once
+            peers = ""                         #  federation: peer brokers (see
+            federation-interval = 1000         #  docs/FEDERATION.md); off while
+            federation-liveness = 3            #  peers is empty
+            hop-limit = 8
+            max-peers = 32
+            forward-limit = 10000
 
     Overflow policy: a request that would exceed queue-limit, queue-bytes or
     max-services is dropped on arrival (newest dropped, counted as
@@ -25,6 +31,16 @@
     Counters (COUNTERS command): requests, replies, partials, dropped_overflow,
     dropped_expired, dropped_unroutable, malformed, disconnects_sent,
     workers, workers_expired, services, queued, queued_bytes, mmi.
+
+    With federation on, also the fed_* counters listed in docs/FEDERATION.md.
+
+    Binary Star pair (off unless the section is present; docs/BSTAR.md,
+    "Broker pair"): a "bstar" section below "broker" with role = primary or
+    backup, local = this broker's state endpoint, peer = the other's, and
+    heartbeat = msec (client-certificate and peer-key with CURVE). A broker
+    that is not active drops client requests, MMI included, unanswered.
+    Counters then also: bstar_state, bstar_dropped, bstar_state_changes,
+    bstar_malformed.
 
     Extension: "mmi.services" answers one frame per service,
     "<workers> <queued> <name>".

@@ -2,8 +2,9 @@
     zmx_client - a Majordomo client with Lazy Pirate reliability
 
     Synchronous use: zmx_client_request sends a request and waits for the
-    reply; on timeout it closes the socket, opens a new one to the next
-    broker in its list, and resends, up to `retries` times, then fails.
+    reply; on timeout it closes the socket, opens a new one (to a broker
+    of its list that answers a ping, see below), and resends, up to
+    `retries` times, then fails.
 
         zmx_client_t *client = zmx_client_new ("tcp://127.0.0.1:5555");
         zmsg_t *request = zmsg_new ();
@@ -19,6 +20,18 @@
     caller matches them by content). Do not mix the two styles on one
     client: a retry in the synchronous call reopens the socket, discarding
     replies still on the way.
+
+    Several brokers ("tcp://a:5555,tcp://b:5555,..."): requests go to the
+    first until an attempt times out; then the client pings the brokers
+    of the list (an 8/MMI "mmi.service" request for the service: first
+    the one that failed, a tenth of the timeout later all of them; all
+    at once in the rounds after a round nobody answered) and
+    resends to the first that answers "200" (has a worker), or else to
+    one that answered at all. Dead brokers, and the passive broker of
+    a Binary Star pair, answer nothing, so one timeout is lost per
+    failure, not one per dead broker. A ping round that nobody answers
+    within the timeout counts as an attempt. Asynchronous use does not
+    fail over.
 
     Speaks MDP/0.1 (7/MDP).
     =========================================================================
@@ -45,7 +58,8 @@ void
     zmx_client_destroy (zmx_client_t **self_p);
 
 //  Per-attempt timeout (msec, default 2500) and retries after the first
-//  attempt (default 3).
+//  attempt (default 3). With several brokers the timeout also bounds each
+//  ping round, and pings repeat every fifth of it (at least 10 msec).
 void
     zmx_client_set_timeout (zmx_client_t *self, int timeout_ms);
 void

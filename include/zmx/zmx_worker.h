@@ -37,7 +37,11 @@ typedef struct _zmx_worker_t zmx_worker_t;
 
 //  Create a worker for `service` at broker `endpoint`. It connects on the
 //  first zmx_worker_recv, so setters called before then apply from the
-//  start. Returns NULL if an argument is invalid.
+//  start. `endpoint` may be a comma-separated list (at most 16): the
+//  worker then registers with every broker of the list, each connection
+//  with its own heartbeats and reconnects, and recv takes requests from
+//  all of them (a Binary Star pair: both brokers; docs/BSTAR.md).
+//  zmx_worker_socket is then NULL. Returns NULL if an argument is invalid.
 zmx_worker_t *
     zmx_worker_new (const char *endpoint, const char *service);
 
@@ -91,12 +95,14 @@ int
 int
     zmx_worker_error (zmx_worker_t *self);
 
-//  How many times the worker has (re)connected; 1 after the first connect.
+//  How many times the worker has (re)connected; 1 after the first connect
+//  (for several brokers, the sum over their connections).
 uint64_t
     zmx_worker_connects (zmx_worker_t *self);
 
 //  The socket, for polling alongside others (readable = call recv).
-//  NULL before the first connect and while waiting to reconnect; each
+//  NULL for a worker of several brokers, before the first connect and
+//  while waiting to reconnect; each
 //  reconnect opens a new socket, so fetch it again after every recv.
 zsock_t *
     zmx_worker_socket (zmx_worker_t *self);

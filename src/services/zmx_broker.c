@@ -19,6 +19,7 @@
     =========================================================================
 */
 #include "zmx_classes.h"
+#include "zmx_federation.h"
 
 #define S_BATCH 256             //  messages handled before looking at timers
 #define S_SEND_HWM 100000       //  per-peer send queue (messages)
@@ -90,6 +91,8 @@ typedef struct {
     int64_t now;                //  Clock read once per batch of messages
     int64_t last_warning;       //  Rate limit for overflow/malformed logs
     s_counters_t counters;
+    zmx__broker_pair_t *pair;   //  Binary Star peer, NULL if not in a pair
+    zmx__federation_t *federation;   //  Peer brokers, NULL if not federated
     bool terminated;
 } s_self_t;
 
@@ -512,13 +515,15 @@ s_handle_mmi (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view, const 
     if (streq (service, "mmi.service")) {
         const zmx_mdp_frame_t *asked = &message->frames [view->body];
         s_service_t *found = NULL;
+        bool remote = false;    //  A peer broker offers it (federation)
         if (asked->size > 0 && asked->size <= ZMX_MDP_MAX_SERVICE) {
             char name [ZMX_MDP_MAX_SERVICE + 1];
             memcpy (name, asked->data, asked->size);
             name [asked->size] = 0;
             found = (s_service_t *) zhashx_lookup (self->services, name);
+            remote = zmx__federation_offers (self->federation, name);
         }
-        zlist_append (frames, found && found->workers? "200": "404");
+        zlist_append (frames, (found && found->workers) || remote? "200": "404");
     }
     else
     if (streq (service, "mmi.services")) {
@@ -545,6 +550,9 @@ static void
 s_handle_client_request (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view)
 {
     self->counters.requests++;
+    //  In a Binary Star pair only the active broker answers clients
+    if (self->pair && !zmx__broker_pair_admit (self->pair))
+        return;
     const zmx_mdp_frame_t *name = &message->frames [view->service];
     if (name->size > 4 && memcmp (name->data, "mmi.", 4) == 0) {
         char service [ZMX_MDP_MAX_SERVICE + 1];
@@ -565,6 +573,11 @@ s_handle_client_request (s_self_t *self, s_message_t *message, zmx_mdp_view_t *v
     if (service->queue_size == 0
     &&  s_dispatch (self, service, &message->parts [0], view->version, body, count) == 0)
         return;
+    //  No local worker at all: a peer broker may offer the service
+    if (service->workers == 0
+    &&  zmx__federation_forward (self->federation, service->name, &message->parts [0],
+                                 view->version, body, count) != -1)
+        return;
     s_request_t *request = s_request_new (self, &message->parts [0], view->version, body, count);
     if (!request || s_queue_push (self, service, request)) {
         self->counters.dropped_overflow++;
@@ -580,6 +593,15 @@ s_forward_reply (s_self_t *self, s_worker_t *worker, s_message_t *message,
 {
     const zmx_mdp_frame_t *address = &message->frames [view->address];
     const uint8_t *tag = (const uint8_t *) address->data;
+    if (address->size > 1 && tag [0] == ZMX_FED_CLIENT_TAG) {
+        //  The request came from a peer broker: the reply goes back to it
+        if (zmx__federation_reply (self->federation, tag + 1, address->size - 1,
+                                   view->command == ZMX_MDP_WORKER_PARTIAL,
+                                   &message->parts [view->body + 1],
+                                   message->count - 1 - view->body))
+            self->counters.dropped_unroutable++;
+        return;
+    }
     if (address->size < 2 || (tag [0] != 1 && tag [0] != 2)) {
         self->counters.malformed++;
         s_warn (self, "reply dropped", "client address not one the broker gave");
@@ -749,6 +771,12 @@ s_handle_message (s_self_t *self, s_message_t *message)
         message->frames [index].data = zmq_msg_data (&message->parts [index + 1]);
         message->frames [index].size = zmq_msg_size (&message->parts [index + 1]);
     }
+    if (zmx__fed_is (message->frames, count)) {
+        if (zmx__federation_router (self->federation, &message->parts [0],
+                                    &message->parts [1], message->frames, count))
+            s_handle_malformed (self, message, "invalid federation message");
+        return;
+    }
     zmx_mdp_view_t view;
     if (zmx_mdp_decode (message->frames, count, ZMX_MDP_AT_BROKER, &view))
         s_handle_malformed (self, message, view.error);
@@ -837,7 +865,85 @@ s_tick (s_self_t *self)
     self->now = zclock_mono ();
     s_tick_workers (self);
     s_tick_services (self);
+    zmx__federation_tick (self->federation, self->now);
     self->next_tick = self->now + self->tick;
+}
+
+//  -------------------------------------------------------------------------
+//  Federation hooks: what the broker offers zmx_federation.c
+
+//  A request from a peer broker: dispatch or queue it like a client's.
+static int
+s_fed_local_request (void *handle, const char *name, zmq_msg_t *client, zmq_msg_t *body,
+                     size_t count)
+{
+    s_self_t *self = (s_self_t *) handle;
+    s_service_t *service = (s_service_t *) zhashx_lookup (self->services, name);
+    if (!service || service->workers == 0)
+        return -1;
+    self->now = zclock_mono ();         //  links are read outside s_handle_router
+    self->counters.requests++;
+    if (service->queue_size == 0
+    &&  s_dispatch (self, service, client, ZMX_FED_CLIENT_TAG, body, count) == 0)
+        return 0;
+    s_request_t *request = s_request_new (self, client, ZMX_FED_CLIENT_TAG, body, count);
+    if (!request || s_queue_push (self, service, request)) {
+        self->counters.dropped_overflow++;
+        s_warn (self, "request dropped", "queue full (queue-limit or queue-bytes)");
+        s_request_destroy (&request);
+    }
+    return 0;
+}
+
+//  A peer broker's reply to a request this broker forwarded for a client.
+static int
+s_fed_client_reply (void *handle, const void *client, size_t size, int version, bool partial,
+                    const char *service, zmq_msg_t *body, size_t count)
+{
+    s_self_t *self = (s_self_t *) handle;
+    if (partial) {
+        self->counters.partials++;
+        if (version == 1)
+            return 0;           //  An MDP/0.1 client takes exactly one reply
+    }
+    zmx_mdp_command_t kind = version == 1? ZMX_MDP_CLIENT_REPLY
+                           : partial? ZMX_MDP_CLIENT_PARTIAL: ZMX_MDP_CLIENT_FINAL;
+    if (s_send_client_header (self, client, size, version, kind, service)) {
+        self->counters.dropped_unroutable++;
+        return -1;
+    }
+    s_send_body (self->socket, body, count);
+    if (!partial)
+        self->counters.replies++;
+    return 0;
+}
+
+//  Capacity advertised for a service: its registered workers.
+static void
+s_fed_each_local (void *handle, zmx__fed_local_fn *fn, void *arg)
+{
+    s_self_t *self = (s_self_t *) handle;
+    for (s_service_t *service = (s_service_t *) zhashx_first (self->services); service;
+         service = (s_service_t *) zhashx_next (self->services))
+        if (service->workers)
+            fn (arg, service->name, (uint32_t) service->workers);
+}
+
+//  Join the federation if the config lists peers. Returns -1 if invalid.
+static int
+s_self_federate (s_self_t *self, zconfig_t *config)
+{
+    zmx__fed_broker_t broker = {
+        self, zsock_resolve (self->router), s_fed_local_request, s_fed_client_reply,
+        s_fed_each_local
+    };
+    bool valid = true;
+    self->federation = zmx__federation_new (config, &broker, self->name,
+                                            self->request_timeout, &valid);
+    //  Advertisements and peer expiry run on the broker's timer
+    if (self->federation && zmx__federation_period (self->federation) < self->tick)
+        self->tick = zmx__federation_period (self->federation);
+    return valid? 0: -1;
 }
 
 //  -------------------------------------------------------------------------
@@ -862,6 +968,9 @@ s_send_counters (s_self_t *self)
     zmsg_addstrf (reply, "services=%zu", zhashx_size (self->services));
     zmsg_addstrf (reply, "queued=%zu", self->queued);
     zmsg_addstrf (reply, "queued_bytes=%zu", self->queued_bytes);
+    if (self->pair)
+        zmx__broker_pair_counters (self->pair, reply);
+    zmx__federation_counters (self->federation, reply);
     zmsg_send (&reply, self->pipe);
 }
 
@@ -894,6 +1003,8 @@ s_self_destroy (s_self_t **self_p)
     if (self) {
         zhashx_destroy (&self->workers);
         zhashx_destroy (&self->services);
+        zmx__broker_pair_destroy (&self->pair);
+        zmx__federation_destroy (&self->federation);
         zsock_destroy (&self->router);
         zlist_destroy (&self->endpoints);
         free (self->name);
@@ -967,7 +1078,9 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     zhashx_set_destructor (self->workers, s_worker_free);
     zconfig_t *config = args? args->config: NULL;
     if (s_self_configure (self, config)
-    ||  s_self_bind (self, config, args? args->security: NULL))
+    ||  s_self_bind (self, config, args? args->security: NULL)
+    ||  zmx__broker_pair_new (config, args? args->security: NULL, self->name, &self->pair)
+    ||  s_self_federate (self, config))
         s_self_destroy (&self);
     else {
         self->socket = zsock_resolve (self->router);
@@ -992,13 +1105,17 @@ zmx_broker_actor (zsock_t *pipe, void *args)
          endpoint = (const char *) zlist_next (self->endpoints))
         zmx_log_info (self->name, "Majordomo broker on %s", endpoint);
 
-    zmq_pollitem_t items [] = {
+    zmq_pollitem_t items [3 + ZMX_FED_MAX_LINKS] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-        { self->socket, 0, ZMQ_POLLIN, 0 }
+        { self->socket, 0, ZMQ_POLLIN, 0 },
+        { self->pair? zmx__broker_pair_handle (self->pair): NULL, 0, ZMQ_POLLIN, 0 }
     };
+    int item_count = self->pair? 3: 2;
+    size_t links = zmx__federation_poll_items (self->federation, items + item_count,
+                                               ZMX_FED_MAX_LINKS);
     while (!self->terminated) {
         int64_t timeout = self->next_tick - zclock_mono ();
-        if (zmq_poll (items, 2, timeout > 0? (long) timeout: 0) < 0) {
+        if (zmq_poll (items, item_count + (int) links, timeout > 0? (long) timeout: 0) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             break;              //  Context terminated
@@ -1007,6 +1124,10 @@ zmx_broker_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         if (items [1].revents & ZMQ_POLLIN)
             s_handle_router (self);
+        if (item_count == 3 && (items [2].revents & ZMQ_POLLIN))
+            zmx__broker_pair_notified (self->pair);
+        if (links)
+            zmx__federation_handle_links (self->federation, items + item_count, links);
         if (zclock_mono () >= self->next_tick)
             s_tick (self);
     }

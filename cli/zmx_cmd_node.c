@@ -1,0 +1,913 @@
+/*  =========================================================================
+    zmx peers, shout, whisper, listen - a ZRE node on the command line
+
+    Each command runs one zmx_node (36/ZRE) for as long as it needs:
+
+        zmx peers [--group G]        print peers as they come and go
+        zmx shout GROUP MESSAGE      wait for a member of GROUP, shout, exit
+        zmx whisper NAME MESSAGE     wait for a peer called NAME, whisper, exit
+        zmx listen GROUP...          join groups, print what arrives
+
+    Output is one line per event, flushed at once, fields separated by one
+    space, so that scripts and tests can follow it line by line:
+
+        ENTER <name> <uuid> <endpoint> [HEADER=VALUE...]
+        JOIN <name> <group>             LEAVE <name> <group>
+        EXIT <name> <uuid>              EVASIVE <name>     SILENT <name>
+        SHOUT <group> <name> <text>     WHISPER <name> <text>
+
+    Message frames are printed as text, frames separated by a space, with
+    bytes outside printable ASCII (and backslash) written as \xNN.
+    =========================================================================
+*/
+#include "zmx_cli.h"
+#include <zmx/zmx_node.h>
+
+#define S_CONTINUE      -1      //  s_parse: arguments fine, go on
+#define S_WAIT_SEND     5000    //  shout/whisper: wait for a recipient, msec
+#define S_WAIT_ONCE     3000    //  peers --once: collect this long, msec
+#define S_LINGER        500     //  shout/whisper: run on after sending, msec
+#define S_MAX_PRINT     4096    //  Bytes of one frame printed, at most
+#define S_TICK          100     //  Longest poll, so that signals are seen
+
+//  Which command an option belongs to
+enum {
+    S_CMD_PEERS = 1,
+    S_CMD_SHOUT = 2,
+    S_CMD_WHISPER = 4,
+    S_CMD_LISTEN = 8,
+    S_CMD_ALL = 15
+};
+
+//  Long-only option ids (above the shared ones in zmx_cli.h)
+enum {
+    S_OPT_INTERVAL = 512,
+    S_OPT_EVASIVE,
+    S_OPT_EXPIRED,
+    S_OPT_ENDPOINT,
+    S_OPT_PEER,
+    S_OPT_ONCE,
+    S_OPT_MEMBERS,
+    S_OPT_LINGER,
+    S_OPT_VERBOSE,
+    S_OPT_STATS
+};
+
+typedef struct {
+    int command;                //  S_CMD_*
+    const char *name;           //  -n: node name, or NULL (from the UUID)
+    const char *iface;          //  -i: beacon interface, or NULL
+    int port;                   //  -p: beacon port
+    int interval, evasive, expired;     //  msec; 0 = library default
+    const char *endpoint;       //  --endpoint: mailbox bind, or NULL
+    zlist_t *fixed;             //  --peer endpoints
+    zlist_t *headers;           //  -H NAME=VALUE
+    const char *group;          //  peers --group filter, or NULL
+    int wait;                   //  -w: msec; 0 = command default / forever
+    bool wait_given;            //  -w was given
+    bool once;                  //  peers --once
+    bool stats;                 //  peers --stats
+    int count;                  //  listen -c: stop after N messages (0: never)
+    int members;                //  shout --members: wait for N members
+    int linger;                 //  shout/whisper: run on after sending
+    bool verbose;               //  --verbose: log at debug level
+    char **args;                //  Positional arguments
+    int arg_count;
+} s_options_t;
+
+//  What the command knows about one peer, from the events
+typedef struct {
+    char *uuid;
+    char *name;
+    char *endpoint;
+    char *headers;              //  " NAME=VALUE..." as printed, or ""
+    zlist_t *groups;            //  Group names (autofree)
+    bool shown;                 //  ENTER printed (peers --group)
+} s_peer_t;
+
+//  -------------------------------------------------------------------------
+//  Usage
+
+static void
+s_common_usage (FILE *stream)
+{
+    fprintf (stream,
+        "\n"
+        "node options (every command):\n"
+        "  -n, --name NAME        this node's name (default: from its UUID)\n"
+        "  -i, --interface IFACE  interface or IPv4 address for beacons (default:\n"
+        "                         $ZSYS_INTERFACE, else the first that broadcasts;\n"
+        "                         \"lo\" stays on this host)\n"
+        "  -p, --port PORT        UDP beacon port, 0 for none (default %d)\n"
+        "  --interval MS          beacon interval (default %d)\n"
+        "  --evasive MS           silence before a peer is pinged (default %d)\n"
+        "  --expired MS           silence before a peer is dropped (default %d)\n"
+        "  --endpoint ENDPOINT    mailbox to bind, e.g. tcp://10.0.0.5:*\n"
+        "  --peer ENDPOINT        also reach this peer mailbox without beacons\n"
+        "                         (repeatable)\n"
+        "  -H, --header NAME=VALUE  header to advertise (repeatable)\n"
+        "  --verbose              log the node's activity on stderr\n"
+        "\n"
+        "Exit codes: 0 ok, 1 error (e.g. no such interface), 2 usage, 3 timeout.\n",
+        ZMX_NODE_BEACON_PORT, ZMX_NODE_BEACON_INTERVAL, ZMX_NODE_EVASIVE_TIMEOUT,
+        ZMX_NODE_EXPIRED_TIMEOUT);
+}
+
+void
+zmx_cli_peers_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: zmx peers [--group GROUP] [-w MS] [--once] [--stats] [node options]\n"
+        "\n"
+        "Print ZRE peers as they enter and leave, with their groups and headers,\n"
+        "one line per event (ENTER, JOIN, LEAVE, EXIT, EVASIVE, SILENT), until\n"
+        "interrupted.\n"
+        "\n"
+        "  -g, --group GROUP      only peers in this group\n"
+        "  -w, --wait MS          stop after MS (exit 0)\n"
+        "  --once                 collect for -w MS (default %d), then print one\n"
+        "                         line per peer: NAME UUID ENDPOINT GROUPS HEADERS\n"
+        "  --stats                at the end, print the node's counters on one\n"
+        "                         line: STATS NAME=VALUE...\n",
+        S_WAIT_ONCE);
+    s_common_usage (stream);
+}
+
+void
+zmx_cli_shout_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: zmx shout [--members N] [-w MS] [node options] GROUP MESSAGE [FRAME...]\n"
+        "\n"
+        "Wait until N peers (default 1) are in GROUP, send them MESSAGE (and each\n"
+        "FRAME as one more frame), and exit. Exit 3 if they do not appear in time.\n"
+        "\n"
+        "  --members N            members to wait for (default 1)\n"
+        "  -w, --wait MS          how long to wait for them (default %d)\n"
+        "  --linger MS            keep running after sending, so that the message\n"
+        "                         leaves before the node stops (default %d)\n",
+        S_WAIT_SEND, S_LINGER);
+    s_common_usage (stream);
+}
+
+void
+zmx_cli_whisper_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: zmx whisper [-w MS] [node options] PEER MESSAGE [FRAME...]\n"
+        "\n"
+        "Wait for a peer whose name (or UUID) is PEER, send it MESSAGE (and each\n"
+        "FRAME as one more frame), and exit; every peer of that name known then\n"
+        "gets it. Exit 3 if no such peer appears in time.\n"
+        "\n"
+        "  -w, --wait MS          how long to wait for the peer (default %d)\n"
+        "  --linger MS            keep running after sending (default %d)\n",
+        S_WAIT_SEND, S_LINGER);
+    s_common_usage (stream);
+}
+
+void
+zmx_cli_listen_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: zmx listen [-c COUNT] [-w MS] [node options] GROUP [GROUP...]\n"
+        "\n"
+        "Join the groups and print every message this node receives, one line\n"
+        "each: \"SHOUT GROUP NAME TEXT\" or \"WHISPER NAME TEXT\".\n"
+        "\n"
+        "  -c, --count N          exit after N messages (exit 3 if -w ends first)\n"
+        "  -w, --wait MS          stop after MS (exit 0 unless -c is unmet)\n");
+    s_common_usage (stream);
+}
+
+//  -------------------------------------------------------------------------
+//  Arguments
+
+static void
+s_options_free (s_options_t *options)
+{
+    zlist_destroy (&options->fixed);
+    zlist_destroy (&options->headers);
+}
+
+static void (*s_usage_of (int command)) (FILE *)
+{
+    return command == S_CMD_PEERS? zmx_cli_peers_usage:
+           command == S_CMD_SHOUT? zmx_cli_shout_usage:
+           command == S_CMD_WHISPER? zmx_cli_whisper_usage: zmx_cli_listen_usage;
+}
+
+//  Handle one option. Returns 0, or an exit code (usage, or 0 for --help).
+static int
+s_option (s_options_t *options, int option, const char *value)
+{
+    void (*usage) (FILE *) = s_usage_of (options->command);
+    int rc = 0;
+    switch (option) {
+        case 'n': options->name = value; break;
+        case 'i': options->iface = value; break;
+        case 'p': rc = zmx_cli_parse_int (value, "--port", 0, 65535, &options->port); break;
+        case S_OPT_INTERVAL:
+            rc = zmx_cli_parse_int (value, "--interval", ZMX_NODE_TIME_MIN,
+                                    ZMX_NODE_TIME_MAX, &options->interval);
+            break;
+        case S_OPT_EVASIVE:
+            rc = zmx_cli_parse_int (value, "--evasive", ZMX_NODE_TIME_MIN,
+                                    ZMX_NODE_TIME_MAX, &options->evasive);
+            break;
+        case S_OPT_EXPIRED:
+            rc = zmx_cli_parse_int (value, "--expired", ZMX_NODE_TIME_MIN,
+                                    ZMX_NODE_TIME_MAX, &options->expired);
+            break;
+        case S_OPT_ENDPOINT: options->endpoint = value; break;
+        case S_OPT_PEER: zlist_append (options->fixed, (char *) value); break;
+        case 'H':
+            if (!strchr (value, '=') || *value == '=')
+                return zmx_cli_usage_error (usage, "--header wants NAME=VALUE, not '%s'",
+                                            value);
+            zlist_append (options->headers, (char *) value);
+            break;
+        case 'g': options->group = value; break;
+        case 'w':
+            rc = zmx_cli_parse_int (value, "--wait", 0, INT_MAX, &options->wait);
+            options->wait_given = true;
+            break;
+        case S_OPT_ONCE: options->once = true; break;
+        case S_OPT_STATS: options->stats = true; break;
+        case 'c': rc = zmx_cli_parse_int (value, "--count", 1, INT_MAX, &options->count); break;
+        case S_OPT_MEMBERS:
+            rc = zmx_cli_parse_int (value, "--members", 1, ZMX_NODE_MAX_PEERS * 100,
+                                    &options->members);
+            break;
+        case S_OPT_LINGER:
+            rc = zmx_cli_parse_int (value, "--linger", 0, ZMX_NODE_TIME_MAX, &options->linger);
+            break;
+        case S_OPT_VERBOSE: options->verbose = true; break;
+        case ZMX_CLI_OPT_HELP:
+            usage (stdout);
+            return ZMX_EXIT_OK;
+        default:
+            usage (stderr);
+            return ZMX_EXIT_USAGE;
+    }
+    if (rc) {
+        usage (stderr);
+        return ZMX_EXIT_USAGE;
+    }
+    return 0;
+}
+
+//  Parse argv for `command`. Returns S_CONTINUE, or the exit code.
+static int
+s_parse (int argc, char *argv [], s_options_t *options)
+{
+    //  Each option with the commands that take it
+    static const struct { struct option option; int commands; } table [] = {
+        { { "name", required_argument, NULL, 'n' }, S_CMD_ALL },
+        { { "interface", required_argument, NULL, 'i' }, S_CMD_ALL },
+        { { "port", required_argument, NULL, 'p' }, S_CMD_ALL },
+        { { "interval", required_argument, NULL, S_OPT_INTERVAL }, S_CMD_ALL },
+        { { "evasive", required_argument, NULL, S_OPT_EVASIVE }, S_CMD_ALL },
+        { { "expired", required_argument, NULL, S_OPT_EXPIRED }, S_CMD_ALL },
+        { { "endpoint", required_argument, NULL, S_OPT_ENDPOINT }, S_CMD_ALL },
+        { { "peer", required_argument, NULL, S_OPT_PEER }, S_CMD_ALL },
+        { { "header", required_argument, NULL, 'H' }, S_CMD_ALL },
+        { { "verbose", no_argument, NULL, S_OPT_VERBOSE }, S_CMD_ALL },
+        { { "help", no_argument, NULL, ZMX_CLI_OPT_HELP }, S_CMD_ALL },
+        { { "wait", required_argument, NULL, 'w' }, S_CMD_ALL },
+        { { "group", required_argument, NULL, 'g' }, S_CMD_PEERS },
+        { { "once", no_argument, NULL, S_OPT_ONCE }, S_CMD_PEERS },
+        { { "stats", no_argument, NULL, S_OPT_STATS }, S_CMD_PEERS },
+        { { "count", required_argument, NULL, 'c' }, S_CMD_LISTEN },
+        { { "members", required_argument, NULL, S_OPT_MEMBERS }, S_CMD_SHOUT },
+        { { "linger", required_argument, NULL, S_OPT_LINGER }, S_CMD_SHOUT | S_CMD_WHISPER },
+    };
+    struct option longopts [sizeof table / sizeof table [0] + 1];
+    size_t count = 0;
+    for (size_t index = 0; index < sizeof table / sizeof table [0]; index++)
+        if (table [index].commands & options->command)
+            longopts [count++] = table [index].option;
+    memset (&longopts [count], 0, sizeof longopts [count]);
+    const char *shorts = options->command == S_CMD_PEERS? "n:i:p:H:w:g:h":
+                         options->command == S_CMD_LISTEN? "n:i:p:H:w:c:h": "n:i:p:H:w:h";
+    int option;
+    while ((option = getopt_long (argc, argv, shorts, longopts, NULL)) != -1) {
+        int rc = s_option (options, option, optarg);
+        if (rc || option == ZMX_CLI_OPT_HELP)
+            return rc;
+    }
+    options->args = argv + optind;
+    options->arg_count = argc - optind;
+    return S_CONTINUE;
+}
+
+static void
+s_options_init (s_options_t *options, int command)
+{
+    memset (options, 0, sizeof *options);
+    options->command = command;
+    options->port = ZMX_NODE_BEACON_PORT;
+    options->members = 1;
+    options->linger = S_LINGER;
+    options->fixed = zlist_new ();
+    options->headers = zlist_new ();
+}
+
+//  -------------------------------------------------------------------------
+//  The node
+
+//  Apply the settings that are not left at their defaults. Returns 0, or
+//  -1 after naming the option the node refused.
+static int
+s_node_configure (zmx_node_t *node, const s_options_t *options)
+{
+    const char *refused = NULL;
+    if (options->iface && zmx_node_set_interface (node, options->iface))
+        refused = "--interface";
+    if (zmx_node_set_beacon_port (node, options->port))
+        refused = "--port";
+    if (options->interval && zmx_node_set_beacon_interval (node, options->interval))
+        refused = "--interval";
+    if (options->evasive && zmx_node_set_evasive_timeout (node, options->evasive))
+        refused = "--evasive";
+    if (options->expired && zmx_node_set_expired_timeout (node, options->expired))
+        refused = "--expired";
+    if (options->endpoint && zmx_node_set_endpoint (node, options->endpoint))
+        refused = "--endpoint";
+    for (char *peer = (char *) zlist_first (options->fixed); peer && !refused;
+         peer = (char *) zlist_next (options->fixed))
+        if (zmx_node_connect_peer (node, peer))
+            refused = "--peer";
+    for (char *header = (char *) zlist_first (options->headers); header && !refused;
+         header = (char *) zlist_next (options->headers)) {
+        char *name = strdup (header);
+        char *equals = strchr (name, '=');
+        *equals = 0;
+        if (zmx_node_set_header (node, name, "%s", equals + 1))
+            refused = "--header";
+        free (name);
+    }
+    if (refused) {
+        fprintf (stderr, "zmx: the node refused the value of %s\n", refused);
+        return -1;
+    }
+    return 0;
+}
+
+//  Create and start the node, having joined `groups`. Returns NULL with
+//  the problem printed and *exit_p set.
+static zmx_node_t *
+s_node_start (const s_options_t *options, char **groups, int group_count, int *exit_p)
+{
+    *exit_p = ZMX_EXIT_USAGE;
+    zmx_node_t *node = zmx_node_new (options->name);
+    if (!node) {
+        fprintf (stderr, "zmx: invalid node name '%s': use 1 to %d printable bytes\n",
+                 options->name, ZMX_NODE_MAX_NAME);
+        return NULL;
+    }
+    int rc = s_node_configure (node, options);
+    for (int index = 0; rc == 0 && index < group_count; index++)
+        if (zmx_node_join (node, groups [index])) {
+            fprintf (stderr, "zmx: invalid group name '%s'\n", groups [index]);
+            rc = -1;
+        }
+    if (rc == 0) {
+        rc = zmx_node_start (node);
+        //  The node has logged the precise reason; say which options to
+        //  look at
+        if (rc == ZMX_ECONFIG) {
+            fprintf (stderr, "zmx: %s: --expired must be above --evasive, and without "
+                             "beacons --endpoint needs an address\n", zmx_strerror (rc));
+            *exit_p = ZMX_EXIT_USAGE;
+        }
+        else
+        if (rc != ZMX_OK) {
+            fprintf (stderr, "zmx: cannot start the node: %s (reason above); check "
+                             "--interface, --port and --endpoint\n", zmx_strerror (rc));
+            *exit_p = ZMX_EXIT_ERROR;
+        }
+    }
+    if (rc != 0)
+        zmx_node_destroy (&node);
+    return node;
+}
+
+//  -------------------------------------------------------------------------
+//  Events
+
+static void
+s_peer_free (void **item_p)
+{
+    s_peer_t *peer = (s_peer_t *) *item_p;
+    if (peer) {
+        free (peer->uuid);
+        free (peer->name);
+        free (peer->endpoint);
+        free (peer->headers);
+        zlist_destroy (&peer->groups);
+        free (peer);
+        *item_p = NULL;
+    }
+}
+
+//  Print a frame as text: printable ASCII as is, other bytes as \xNN.
+static void
+s_print_frame (zframe_t *frame)
+{
+    const byte *data = zframe_data (frame);
+    size_t size = zframe_size (frame) < S_MAX_PRINT? zframe_size (frame): S_MAX_PRINT;
+    for (size_t index = 0; index < size; index++) {
+        if (data [index] >= 32 && data [index] < 127 && data [index] != '\\')
+            putchar (data [index]);
+        else
+            printf ("\\x%02x", data [index]);
+    }
+    if (zframe_size (frame) > size)
+        printf ("...");
+}
+
+//  The headers frame of ENTER as " NAME=VALUE..." (sorted by name).
+static char *
+s_headers_text (zframe_t *frame)
+{
+    zhash_t *headers = frame? zhash_unpack (frame): NULL;
+    if (!headers)
+        return strdup ("");
+    zlist_t *keys = zhash_keys (headers);
+    zlist_sort (keys, (zlist_compare_fn *) strcmp);
+    char *text = strdup ("");
+    for (char *key = (char *) zlist_first (keys); key; key = (char *) zlist_next (keys)) {
+        char *longer = zsys_sprintf ("%s %s=%s", text, key,
+                                     (char *) zhash_lookup (headers, key));
+        free (text);
+        text = longer;
+    }
+    zlist_destroy (&keys);
+    zhash_destroy (&headers);
+    return text;
+}
+
+//  Record an ENTER: event frames after the type are peer, name, headers,
+//  endpoint. Returns the peer, or NULL for a malformed event.
+static s_peer_t *
+s_peer_enter (zhashx_t *peers, zmsg_t *event)
+{
+    char *uuid = zmsg_popstr (event);
+    char *name = zmsg_popstr (event);
+    zframe_t *headers = zmsg_pop (event);
+    char *endpoint = zmsg_popstr (event);
+    s_peer_t *peer = NULL;
+    if (uuid && name && endpoint) {
+        peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
+        peer->uuid = uuid;
+        peer->name = name;
+        peer->endpoint = endpoint;
+        peer->headers = s_headers_text (headers);
+        peer->groups = zlist_new ();
+        zlist_autofree (peer->groups);
+        zlist_comparefn (peer->groups, (zlist_compare_fn *) strcmp);
+        zhashx_update (peers, uuid, peer);
+        uuid = name = endpoint = NULL;
+    }
+    free (uuid);
+    free (name);
+    free (endpoint);
+    zframe_destroy (&headers);
+    return peer;
+}
+
+//  Print to `out` unless it is NULL (peers --once collects quietly).
+static void
+s_say (FILE *out, const char *format, ...)
+{
+    if (!out)
+        return;
+    va_list args;
+    va_start (args, format);
+    vfprintf (out, format, args);
+    va_end (args);
+}
+
+static void
+s_print_enter (FILE *out, s_peer_t *peer)
+{
+    s_say (out, "ENTER %s %s %s%s\n", peer->name, peer->uuid, peer->endpoint, peer->headers);
+    peer->shown = true;
+}
+
+//  Handle one presence event for `peers`; prints it on `out` unless the
+//  --group filter hides it. Message events are left to the caller.
+static void
+s_presence (FILE *out, const char *group, zhashx_t *peers, const char *type, zmsg_t *event)
+{
+    if (streq (type, ZMX_NODE_ENTER)) {
+        s_peer_t *peer = s_peer_enter (peers, event);
+        if (peer && !group)
+            s_print_enter (out, peer);
+        return;
+    }
+    char *uuid = zmsg_popstr (event);
+    char *name = zmsg_popstr (event);
+    char *subject = zmsg_popstr (event);        //  The group of JOIN and LEAVE
+    s_peer_t *peer = uuid? (s_peer_t *) zhashx_lookup (peers, uuid): NULL;
+    if (!peer || !name) {
+        free (uuid);
+        free (name);
+        free (subject);
+        return;
+    }
+    bool wanted = !group || zlist_exists (peer->groups, (void *) group);
+    if (streq (type, ZMX_NODE_JOIN) && subject) {
+        if (!zlist_exists (peer->groups, subject))
+            zlist_append (peer->groups, subject);
+        if (group && streq (group, subject) && !peer->shown)
+            s_print_enter (out, peer);
+        if (!group || streq (group, subject))
+            s_say (out, "JOIN %s %s\n", peer->name, subject);
+    }
+    else
+    if (streq (type, ZMX_NODE_LEAVE) && subject) {
+        zlist_remove (peer->groups, subject);
+        if (wanted)
+            s_say (out, "LEAVE %s %s\n", peer->name, subject);
+        if (group && streq (group, subject) && peer->shown) {
+            s_say (out, "EXIT %s %s\n", peer->name, peer->uuid);
+            peer->shown = false;
+        }
+    }
+    else
+    if (streq (type, ZMX_NODE_EXIT)) {
+        if (!group || peer->shown)
+            s_say (out, "EXIT %s %s\n", peer->name, peer->uuid);
+        zhashx_delete (peers, uuid);
+    }
+    else
+    if ((streq (type, ZMX_NODE_EVASIVE) || streq (type, ZMX_NODE_SILENT)) && wanted)
+        s_say (out, "%s %s\n", type, peer->name);
+    free (uuid);
+    free (name);
+    free (subject);
+}
+
+//  Receive the next event within `timeout` msec. Returns NULL on timeout
+//  or interrupt; *type_p gets the event name (caller frees).
+static zmsg_t *
+s_event_recv (zmx_node_t *node, zpoller_t *poller, int timeout, char **type_p)
+{
+    *type_p = NULL;
+    if (!zpoller_wait (poller, timeout < S_TICK? timeout: S_TICK))
+        return NULL;
+    zmsg_t *event = zmsg_recv (zmx_node_socket (node));
+    *type_p = event? zmsg_popstr (event): NULL;
+    if (!*type_p)
+        zmsg_destroy (&event);
+    return event;
+}
+
+static int64_t
+s_left (int64_t deadline)
+{
+    int64_t left = deadline - zclock_mono ();
+    return left < 0? 0: left;
+}
+
+//  -------------------------------------------------------------------------
+//  zmx peers
+
+//  Order of the --once table: by name, then UUID.
+static int
+s_peer_compare (const void *item1, const void *item2)
+{
+    const s_peer_t *peer1 = (const s_peer_t *) item1, *peer2 = (const s_peer_t *) item2;
+    int order = strcmp (peer1->name, peer2->name);
+    return order? order: strcmp (peer1->uuid, peer2->uuid);
+}
+
+static void
+s_print_view (zhashx_t *peers, const char *group)
+{
+    //  A list of the hash's items (no destructor: the hash owns them)
+    zlistx_t *sorted = zlistx_new ();
+    for (void *peer = zhashx_first (peers); peer; peer = zhashx_next (peers))
+        zlistx_add_end (sorted, peer);
+    zlistx_set_comparator (sorted, s_peer_compare);
+    zlistx_sort (sorted);
+    printf ("NAME UUID ENDPOINT GROUPS HEADERS\n");
+    for (s_peer_t *peer = (s_peer_t *) zlistx_first (sorted); peer;
+         peer = (s_peer_t *) zlistx_next (sorted)) {
+        if (group && !zlist_exists (peer->groups, (void *) group))
+            continue;
+        zlist_sort (peer->groups, (zlist_compare_fn *) strcmp);
+        printf ("%s %s %s ", peer->name, peer->uuid, peer->endpoint);
+        const char *separator = "";
+        for (char *name = (char *) zlist_first (peer->groups); name;
+             name = (char *) zlist_next (peer->groups), separator = ",")
+            printf ("%s%s", separator, name);
+        printf ("%s%s\n", zlist_size (peer->groups)? "": "-", peer->headers);
+    }
+    zlistx_destroy (&sorted);
+    fflush (stdout);
+}
+
+static void
+s_print_stats (zmx_node_t *node)
+{
+    zmx_node_stats_t stats;
+    zmx_node_stats (node, &stats);
+    printf ("STATS peers=%" PRIu64 " peers_entered=%" PRIu64 " peers_exited=%" PRIu64
+            " peers_refused=%" PRIu64 " peers_evasive=%" PRIu64 " peers_silent=%" PRIu64
+            " beacons_sent=%" PRIu64 " beacons_received=%" PRIu64
+            " beacons_malformed=%" PRIu64 " messages_sent=%" PRIu64
+            " messages_received=%" PRIu64 " malformed=%" PRIu64 " out_of_sequence=%" PRIu64
+            " before_hello=%" PRIu64 " pings_sent=%" PRIu64 " send_dropped=%" PRIu64
+            " events_dropped=%" PRIu64 "\n",
+            stats.peers, stats.peers_entered, stats.peers_exited, stats.peers_refused,
+            stats.peers_evasive, stats.peers_silent, stats.beacons_sent,
+            stats.beacons_received, stats.beacons_malformed, stats.messages_sent,
+            stats.messages_received, stats.malformed, stats.out_of_sequence,
+            stats.before_hello, stats.pings_sent, stats.send_dropped, stats.events_dropped);
+    fflush (stdout);
+}
+
+static int
+s_peers_run (zmx_node_t *node, const s_options_t *options)
+{
+    zhashx_t *peers = zhashx_new ();
+    zhashx_set_destructor (peers, s_peer_free);
+    zpoller_t *poller = zpoller_new (zmx_node_socket (node), NULL);
+    int wait = options->once && !options->wait_given? S_WAIT_ONCE: options->wait;
+    bool forever = !options->once && !options->wait_given;
+    int64_t deadline = zclock_mono () + wait;
+    while (!zsys_interrupted && (forever || s_left (deadline) > 0)) {
+        char *type;
+        zmsg_t *event = s_event_recv (node, poller, forever? S_TICK: (int) s_left (deadline),
+                                      &type);
+        if (!event)
+            continue;
+        //  --once collects quietly: the table at the end says it all
+        s_presence (options->once? NULL: stdout, options->group, peers, type, event);
+        fflush (stdout);
+        free (type);
+        zmsg_destroy (&event);
+    }
+    if (options->once)
+        s_print_view (peers, options->group);
+    if (options->stats)
+        s_print_stats (node);
+    zpoller_destroy (&poller);
+    zhashx_destroy (&peers);
+    return ZMX_EXIT_OK;
+}
+
+//  -------------------------------------------------------------------------
+//  Entry points
+
+//  Parse and check the arguments of a command taking `min` positional
+//  arguments at least and `max` at most (-1: no limit).
+static int
+s_prepare (int argc, char *argv [], s_options_t *options, int min, int max,
+           const char *wanted)
+{
+    int rc = s_parse (argc, argv, options);
+    if (rc != S_CONTINUE)
+        return rc;
+    void (*usage) (FILE *) = s_usage_of (options->command);
+    if (options->arg_count < min)
+        return zmx_cli_usage_error (usage, "missing %s", wanted);
+    if (max >= 0 && options->arg_count > max)
+        return zmx_cli_usage_error (usage, "unexpected argument '%s'",
+                                    options->args [max]);
+    if (options->once && !options->wait_given)
+        options->wait = S_WAIT_ONCE;
+    if (options->verbose)
+        zmx_log_set_level (ZMX_LOG_DEBUG);
+    zsys_init ();               //  SIGINT and SIGTERM end the command cleanly
+    return S_CONTINUE;
+}
+
+int
+zmx_cli_peers (int argc, char *argv [])
+{
+    s_options_t options;
+    s_options_init (&options, S_CMD_PEERS);
+    int rc = s_prepare (argc, argv, &options, 0, 0, "");
+    zmx_node_t *node = NULL;
+    if (rc == S_CONTINUE)
+        node = s_node_start (&options, NULL, 0, &rc);
+    if (node)
+        rc = s_peers_run (node, &options);
+    zmx_node_destroy (&node);
+    s_options_free (&options);
+    return rc;
+}
+
+//  -------------------------------------------------------------------------
+//  zmx shout, zmx whisper
+
+//  The message to send: MESSAGE and each FRAME after it, one frame each.
+static zmsg_t *
+s_message (const s_options_t *options, int first)
+{
+    zmsg_t *msg = zmsg_new ();
+    for (int index = first; index < options->arg_count; index++)
+        zmsg_addstr (msg, options->args [index]);
+    return msg;
+}
+
+//  Keep reading (and dropping) events for `msec`, so that what was sent
+//  leaves before the node stops.
+static void
+s_linger (zmx_node_t *node, zpoller_t *poller, int msec)
+{
+    int64_t deadline = zclock_mono () + msec;
+    while (!zsys_interrupted && s_left (deadline) > 0) {
+        char *type;
+        zmsg_t *event = s_event_recv (node, poller, (int) s_left (deadline), &type);
+        free (type);
+        zmsg_destroy (&event);
+    }
+}
+
+//  Wait until at least `members` peers are in `group`. Returns the number
+//  found (less than asked: timeout or interrupt).
+static size_t
+s_wait_members (zmx_node_t *node, zpoller_t *poller, const char *group, int members,
+                int wait)
+{
+    int64_t deadline = zclock_mono () + wait;
+    size_t found = 0;
+    while (true) {
+        zlist_t *list = zmx_node_peers_by_group (node, group);
+        found = list? zlist_size (list): 0;
+        zlist_destroy (&list);
+        if (found >= (size_t) members || zsys_interrupted || s_left (deadline) == 0)
+            break;
+        char *type;
+        zmsg_t *event = s_event_recv (node, poller, (int) s_left (deadline), &type);
+        free (type);
+        zmsg_destroy (&event);
+    }
+    return found;
+}
+
+int
+zmx_cli_shout (int argc, char *argv [])
+{
+    s_options_t options;
+    s_options_init (&options, S_CMD_SHOUT);
+    int rc = s_prepare (argc, argv, &options, 2, -1, "GROUP and MESSAGE");
+    zmx_node_t *node = NULL;
+    if (rc == S_CONTINUE)
+        node = s_node_start (&options, NULL, 0, &rc);
+    if (node) {
+        const char *group = options.args [0];
+        int wait = options.wait_given? options.wait: S_WAIT_SEND;
+        zpoller_t *poller = zpoller_new (zmx_node_socket (node), NULL);
+        size_t found = s_wait_members (node, poller, group, options.members, wait);
+        if (found >= (size_t) options.members) {
+            zmsg_t *msg = s_message (&options, 1);
+            rc = zmx_node_shout (node, group, &msg) == ZMX_OK? ZMX_EXIT_OK: ZMX_EXIT_ERROR;
+            if (rc == ZMX_EXIT_OK)
+                s_linger (node, poller, options.linger);
+            else
+                fprintf (stderr, "zmx: cannot shout to '%s'\n", group);
+        }
+        else {
+            fprintf (stderr, "zmx: %zu of %d members of group '%s' seen within %d ms\n",
+                     found, options.members, group, wait);
+            rc = ZMX_EXIT_TIMEOUT;
+        }
+        zpoller_destroy (&poller);
+    }
+    zmx_node_destroy (&node);
+    s_options_free (&options);
+    return rc;
+}
+
+//  Whisper the message to every known peer named (or with UUID) `target`.
+//  Returns the number of peers it went to.
+static size_t
+s_whisper_all (zmx_node_t *node, const s_options_t *options, const char *target)
+{
+    size_t sent = 0;
+    zlist_t *uuids = zmx_node_peers (node);
+    for (char *uuid = uuids? (char *) zlist_first (uuids): NULL; uuid;
+         uuid = (char *) zlist_next (uuids)) {
+        char *name = zmx_node_peer_name (node, uuid);
+        if ((name && streq (name, target)) || strcasecmp (uuid, target) == 0) {
+            zmsg_t *msg = s_message (options, 1);
+            if (zmx_node_whisper (node, uuid, &msg) == ZMX_OK)
+                sent++;
+        }
+        free (name);
+    }
+    zlist_destroy (&uuids);
+    return sent;
+}
+
+int
+zmx_cli_whisper (int argc, char *argv [])
+{
+    s_options_t options;
+    s_options_init (&options, S_CMD_WHISPER);
+    int rc = s_prepare (argc, argv, &options, 2, -1, "PEER and MESSAGE");
+    zmx_node_t *node = NULL;
+    if (rc == S_CONTINUE)
+        node = s_node_start (&options, NULL, 0, &rc);
+    if (node) {
+        const char *target = options.args [0];
+        int wait = options.wait_given? options.wait: S_WAIT_SEND;
+        int64_t deadline = zclock_mono () + wait;
+        zpoller_t *poller = zpoller_new (zmx_node_socket (node), NULL);
+        size_t sent = 0;
+        while (!zsys_interrupted) {
+            sent = s_whisper_all (node, &options, target);
+            if (sent || s_left (deadline) == 0)
+                break;
+            char *type;
+            zmsg_t *event = s_event_recv (node, poller, (int) s_left (deadline), &type);
+            free (type);
+            zmsg_destroy (&event);
+        }
+        if (sent) {
+            s_linger (node, poller, options.linger);
+            rc = ZMX_EXIT_OK;
+        }
+        else {
+            fprintf (stderr, "zmx: no peer '%s' seen within %d ms\n", target, wait);
+            rc = ZMX_EXIT_TIMEOUT;
+        }
+        zpoller_destroy (&poller);
+    }
+    zmx_node_destroy (&node);
+    s_options_free (&options);
+    return rc;
+}
+
+//  -------------------------------------------------------------------------
+//  zmx listen
+
+//  Print a WHISPER or SHOUT event (frames after the type: peer, name,
+//  [group,] content...). Returns true if it was one.
+static bool
+s_print_message (const char *type, zmsg_t *event)
+{
+    bool shout = streq (type, ZMX_NODE_SHOUT);
+    if (!shout && !streq (type, ZMX_NODE_WHISPER))
+        return false;
+    char *uuid = zmsg_popstr (event);
+    char *name = zmsg_popstr (event);
+    char *group = shout? zmsg_popstr (event): NULL;
+    if (shout)
+        printf ("SHOUT %s %s ", group? group: "", name? name: "");
+    else
+        printf ("WHISPER %s ", name? name: "");
+    const char *separator = "";
+    for (zframe_t *frame = zmsg_first (event); frame; frame = zmsg_next (event)) {
+        fputs (separator, stdout);
+        s_print_frame (frame);
+        separator = " ";
+    }
+    printf ("\n");
+    fflush (stdout);
+    free (uuid);
+    free (name);
+    free (group);
+    return true;
+}
+
+int
+zmx_cli_listen (int argc, char *argv [])
+{
+    s_options_t options;
+    s_options_init (&options, S_CMD_LISTEN);
+    int rc = s_prepare (argc, argv, &options, 1, -1, "GROUP");
+    zmx_node_t *node = NULL;
+    if (rc == S_CONTINUE)
+        node = s_node_start (&options, options.args, options.arg_count, &rc);
+    if (node) {
+        zpoller_t *poller = zpoller_new (zmx_node_socket (node), NULL);
+        int64_t deadline = zclock_mono () + options.wait;
+        int received = 0;
+        while (!zsys_interrupted && (!options.wait_given || s_left (deadline) > 0)
+               && (!options.count || received < options.count)) {
+            char *type;
+            int timeout = options.wait_given? (int) s_left (deadline): S_TICK;
+            zmsg_t *event = s_event_recv (node, poller, timeout, &type);
+            if (event && s_print_message (type, event))
+                received++;
+            free (type);
+            zmsg_destroy (&event);
+        }
+        bool short_of = options.count && received < options.count && !zsys_interrupted;
+        if (short_of)
+            fprintf (stderr, "zmx: %d of %d messages within %d ms\n", received,
+                     options.count, options.wait);
+        rc = short_of? ZMX_EXIT_TIMEOUT: ZMX_EXIT_OK;
+        zpoller_destroy (&poller);
+    }
+    zmx_node_destroy (&node);
+    s_options_free (&options);
+    return rc;
+}
