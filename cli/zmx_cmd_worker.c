@@ -129,7 +129,11 @@ s_parse (int argc, char *argv [], s_worker_t *self)
 static zmx_worker_t *
 s_worker_new (s_worker_t *self, int *exit_p)
 {
-    zmx_worker_t *worker = zmx_worker_new (self->conn.endpoint, self->service);
+    char *endpoints = zmx_cli_resolve (self->conn.endpoint, self->conn.timeout, exit_p);
+    if (!endpoints)
+        return NULL;
+    zmx_worker_t *worker = zmx_worker_new (endpoints, self->service);
+    zstr_free (&endpoints);
     if (!worker) {
         fprintf (stderr, "zmx: bad broker endpoint '%s': use e.g. tcp://127.0.0.1:5555\n",
                  self->conn.endpoint);

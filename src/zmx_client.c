@@ -60,6 +60,8 @@ struct _zmx_client_t {
     uint32_t tag;               //  S_TAG while alive
     char **endpoints;           //  Broker endpoints to fail over between
     size_t endpoint_count;      //  Entries in endpoints
+    char *name;                 //  "name:NAME" the endpoints came from, or NULL
+    char *resolved;             //  The list that name resolved to last
     size_t current;             //  Index of the endpoint in use
     size_t failed;              //  Endpoint of the last failed attempt, or
                                 //  SIZE_MAX after a ping round that failed
@@ -85,6 +87,8 @@ zmx_client_destroy (zmx_client_t **self_p)
         for (size_t index = 0; index < self->endpoint_count; index++)
             free (self->endpoints [index]);
         free (self->endpoints);
+        free (self->name);
+        free (self->resolved);
         free (self->curve_cert);
         free (self->curve_server_key);
         self->tag = S_TAG_DEAD;
@@ -121,6 +125,13 @@ s_client_parse (zmx_client_t *self, const char *endpoints)
     return valid && self->endpoint_count > 0;
 }
 
+//  True if `endpoints` names brokers through the resolver ("name:NAME").
+static bool
+s_is_name (const char *endpoints)
+{
+    return strncmp (endpoints, ZMX_RESOLVER_SCHEME, strlen (ZMX_RESOLVER_SCHEME)) == 0;
+}
+
 zmx_client_t *
 zmx_client_new (const char *endpoints)
 {
@@ -135,9 +146,58 @@ zmx_client_new (const char *endpoints)
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
     self->pending = zhashx_new ();
-    if (!s_client_parse (self, endpoints))
+    if (s_is_name (endpoints)) {
+        self->name = strdup (endpoints);
+        int rc = zmx_resolver_resolve_endpoint (endpoints, self->timeout, &self->resolved);
+        if (rc != ZMX_OK)
+            zmx_log_error (S_LOG, "cannot resolve \"%s\": %s", endpoints,
+                           rc == ZMX_EADDR? "no such name": zmx_strerror (rc));
+        endpoints = self->resolved;
+    }
+    if (!endpoints || !s_client_parse (self, endpoints))
         zmx_client_destroy (&self);
     return self;
+}
+
+//  A client made from "name:NAME" asks the resolver again after a failed
+//  attempt: if the name now points elsewhere, the new list replaces the old
+//  one and is used from its first entry. Returns true if it did.
+static bool
+s_client_follow_name (zmx_client_t *self)
+{
+    char *latest = NULL;
+    if (!self->name
+    ||  zmx_resolver_resolve_endpoint (self->name, self->timeout, &latest) != ZMX_OK)
+        return false;
+    bool moved = !streq (latest, self->resolved);
+    char **old_endpoints = self->endpoints;
+    size_t old_count = self->endpoint_count;
+    if (moved) {
+        self->endpoints = NULL;
+        self->endpoint_count = 0;
+        moved = s_client_parse (self, latest);
+    }
+    if (moved) {
+        for (size_t index = 0; index < old_count; index++)
+            free (old_endpoints [index]);
+        free (old_endpoints);
+        zmx_log_info (S_LOG, "%s moved to %s", self->name, latest);
+        free (self->resolved);
+        self->resolved = latest;
+        self->current = 0;
+        self->failed = SIZE_MAX;
+        return true;
+    }
+    if (self->endpoints != old_endpoints) {
+        //  The new list was unusable: keep the old one
+        for (size_t index = 0; index < self->endpoint_count; index++)
+            free (self->endpoints [index]);
+        free (self->endpoints);
+        self->endpoints = old_endpoints;
+        self->endpoint_count = old_count;
+    }
+    free (latest);
+    return false;
 }
 
 void
@@ -218,6 +278,8 @@ s_client_failover (zmx_client_t *self)
 {
     zsock_destroy (&self->socket);
     zhashx_purge (self->pending);
+    if (s_client_follow_name (self))
+        return;
     self->current = (self->current + 1) % self->endpoint_count;
     if (self->endpoint_count > 1)
         zmx_log_info (S_LOG, "failing over to %s", self->endpoints [self->current]);

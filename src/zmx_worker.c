@@ -106,9 +106,28 @@ s_worker_links_new (zmx_worker_t *self, const char *endpoints)
     return rc;
 }
 
+//  The endpoints "name:NAME" resolves to now (caller frees), or NULL.
+static char *
+s_worker_resolve (const char *spec)
+{
+    char *endpoints = NULL;
+    int rc = zmx_resolver_resolve_endpoint (spec, ZMX_HEARTBEAT_INTERVAL, &endpoints);
+    if (rc != ZMX_OK)
+        zmx_log_error (S_LOG, "cannot resolve \"%s\": %s", spec,
+                       rc == ZMX_EADDR? "no such name": zmx_strerror (rc));
+    return endpoints;
+}
+
 zmx_worker_t *
 zmx_worker_new (const char *endpoint, const char *service)
 {
+    if (endpoint && strncmp (endpoint, ZMX_RESOLVER_SCHEME,
+                             strlen (ZMX_RESOLVER_SCHEME)) == 0) {
+        char *resolved = s_worker_resolve (endpoint);
+        zmx_worker_t *self = resolved? zmx_worker_new (resolved, service): NULL;
+        free (resolved);
+        return self;
+    }
     bool list = endpoint && strchr (endpoint, ',');
     if (!list && !zmx__endpoint_valid (endpoint)) {
         zmx_log_error (S_LOG, "invalid broker endpoint \"%s\"", endpoint? endpoint: "(null)");

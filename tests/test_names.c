@@ -678,6 +678,42 @@ s_client_follows_name (void)
     s_store_stop (&store);
 }
 
+//  A client made from "name:echo" follows the name by itself: when its
+//  broker goes away, the failed attempt asks the resolver again and the
+//  request is served where the name points now.
+static void
+s_client_made_from_name (void)
+{
+    s_store_t store;
+    s_store_start (&store, false, NULL);
+    s_broker_t a, b;
+    s_broker_start (&a);
+    s_broker_start (&b);
+    char *nowhere = zsys_sprintf ("ipc:///tmp/zmx-test-no-resolver-%d", (int) getpid ());
+    setenv (ZMX_RESOLVER_ENV_SERVICE, nowhere, 1);  //  No local service:
+    setenv (ZMX_RESOLVER_ENV_SERVER, store.endpoint, 1);    //  the store answers
+    zmx_clone_t *clone = s_clone (&store);
+    s_register (clone, "echo", a.endpoint);
+
+    zmx_client_t *client = zmx_client_new ("name:echo");
+    ZMX_CHECK (client);
+    zmx_client_set_timeout (client, 500);
+    zmx_client_set_retries (client, 5);
+    ZMX_CHECK_STR (s_echo (client), a.endpoint);
+
+    s_register (clone, "echo", b.endpoint);
+    s_unregister (clone, "echo", a.endpoint);
+    s_broker_stop (&a);
+    ZMX_CHECK_STR (s_echo (client), b.endpoint);
+    ZMX_CHECK (zmx_client_new ("name:nobody-has-this") == NULL);
+
+    zmx_client_destroy (&client);
+    zmx_clone_destroy (&clone);
+    s_broker_stop (&b);
+    s_store_stop (&store);
+    zstr_free (&nowhere);
+}
+
 //  `zmx names watch` prints names as they change.
 static void
 s_cli_watch (void)
@@ -712,6 +748,7 @@ main (int argc, char *argv [])
         { "resolver_service", s_resolver_service, 90 },
         { "service_in_process", s_service_in_process, 30 },
         { "client_follows_name", s_client_follows_name, 60 },
+        { "client_made_from_name", s_client_made_from_name, 60 },
         { "cli_watch", s_cli_watch, 60 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));

@@ -48,8 +48,11 @@ extern "C" {
 typedef struct _zmx_client_t zmx_client_t;
 
 //  Create a client for one broker endpoint or a comma-separated list to
-//  fail over between ("tcp://a:5555,tcp://b:5555"). Returns NULL if the
-//  list is empty or an endpoint is malformed.
+//  fail over between ("tcp://a:5555,tcp://b:5555"), or "name:NAME" to
+//  look the list up with zmx_resolver_resolve_endpoint: such a client asks
+//  again after each failed attempt and follows the name when it moves.
+//  Returns NULL if the list is empty, an endpoint is malformed or the name
+//  does not resolve.
 zmx_client_t *
     zmx_client_new (const char *endpoints);
 

@@ -41,7 +41,9 @@ typedef struct _zmx_worker_t zmx_worker_t;
 //  worker then registers with every broker of the list, each connection
 //  with its own heartbeats and reconnects, and recv takes requests from
 //  all of them (a Binary Star pair: both brokers; docs/BSTAR.md).
-//  zmx_worker_socket is then NULL. Returns NULL if an argument is invalid.
+//  zmx_worker_socket is then NULL. "name:NAME" is resolved once, here,
+//  through zmx_resolver_resolve_endpoint. Returns NULL if an argument is
+//  invalid or the name does not resolve.
 zmx_worker_t *
     zmx_worker_new (const char *endpoint, const char *service);
 
