@@ -30,6 +30,14 @@
     (SIGCONT), so the server always has 50 subscribers that read far
     slower than it can send.
 
+    CPU, per copy: the user + system time of every process of the copy
+    (sender and receiver; for zmx files the server's share is read from
+    /proc before and after). With the time this process needs to SHA-1
+    the file once (zmx_files_digest, which reads and hashes it), that
+    gives a ceiling for any copy that verifies every byte's digest on
+    the receiver: it does at least the raw tcp copy's work plus the
+    hash, and cannot be faster than that CPU spread over every core.
+
     Children get PR_SET_PDEATHSIG and are stopped on every path; the
     private directory is removed at the end (kept, with the logs, if a
     point failed, and its path printed).
@@ -51,11 +59,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include "zmx.h"
 
 #define S_MAX_RUNS          9
 #define S_IO_BUFFER         (1024 * 1024)       //  raw tcp read/write size
@@ -91,6 +101,9 @@ typedef struct {
     const char *copies_option;  //  --copies DIR, or NULL
     char *copies_dir;           //  where copies go: --copies, or dir
     double rates [S_SYSTEMS][S_MAX_RUNS];   //  MB/s; -1 = failed
+    double cpus [S_SYSTEMS][S_MAX_RUNS];    //  CPU seconds of the copy; -1 = unknown
+    double digest_cpus [S_MAX_RUNS];        //  CPU seconds to SHA-1 the file once
+    double last_cpu;            //  CPU seconds of the copy just made
     double server_mib;          //  zmx server VmHWM, 1 GiB copy (max of runs)
     double receiver_mib;        //  zmx sync VmHWM (max of runs)
     double server_idle_mib;     //  zmx server VmHWM just after start
@@ -291,15 +304,52 @@ s_spawn (char *const argv [], const char *log_path)
     _exit (127);
 }
 
+static double
+s_usage_seconds (const struct rusage *usage)
+{
+    return usage->ru_utime.tv_sec + usage->ru_utime.tv_usec / 1e6
+         + usage->ru_stime.tv_sec + usage->ru_stime.tv_usec / 1e6;
+}
+
+//  CPU seconds used so far by this process, all its threads.
+static double
+s_self_cpu (void)
+{
+    struct rusage usage;
+    return getrusage (RUSAGE_SELF, &usage) == 0? s_usage_seconds (&usage): 0;
+}
+
+//  CPU seconds used so far by a running child (/proc, clock ticks), or -1.
+static double
+s_proc_cpu (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    char line [1024];
+    char *end = file && fgets (line, sizeof line, file)? strrchr (line, ')'): NULL;
+    if (file)
+        fclose (file);
+    unsigned long user = 0, system = 0;
+    //  After the command name: state, then fields 4..13, then utime, stime
+    if (!end || sscanf (end + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                        &user, &system) != 2)
+        return -1;
+    return (user + system) / (double) sysconf (_SC_CLK_TCK);
+}
+
 //  Wait up to timeout_ms for pid to exit. Returns its wait status, or -1
-//  if it is still running.
+//  if it is still running. With usage, its CPU seconds once it exited.
 static int
-s_wait (pid_t pid, int timeout_ms)
+s_wait (pid_t pid, int timeout_ms, double *usage_p)
 {
     int64_t deadline = s_now_us () + (int64_t) timeout_ms * 1000;
     while (true) {
         int status = 0;
-        pid_t reaped = waitpid (pid, &status, WNOHANG);
+        struct rusage usage;
+        pid_t reaped = wait4 (pid, &status, WNOHANG, &usage);
+        if (reaped == pid && usage_p)
+            *usage_p = s_usage_seconds (&usage);
         if (reaped == pid)
             return status;
         if (reaped < 0 && errno != EINTR)
@@ -319,7 +369,7 @@ s_stop (pid_t *pid_p)
         return;
     kill (*pid_p, SIGCONT);     //  a stopped child cannot act on SIGTERM
     kill (*pid_p, SIGTERM);
-    if (s_wait (*pid_p, S_STOP_GRACE_MS) == -1) {
+    if (s_wait (*pid_p, S_STOP_GRACE_MS, NULL) == -1) {
         kill (*pid_p, SIGKILL);
         waitpid (*pid_p, NULL, 0);
     }
@@ -441,16 +491,20 @@ s_run_raw_tcp (s_bench_t *self, const char *target)
     struct timeval limit = { S_COPY_TIMEOUT_MS / 1000, 0 };
     setsockopt (listener, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     int64_t start = s_now_us ();
+    double cpu_start = s_self_cpu ();
     pid_t sender = s_fork ();
     if (sender == 0)
         s_raw_tcp_sender (self->source_path, ntohs (address.sin_port));
     int peer = sender > 0? accept (listener, NULL, NULL): -1;
     int64_t received = peer >= 0? s_receive_socket (peer, target): -1;
     int64_t elapsed = s_now_us () - start;
+    double sender_cpu = -1;
+    self->last_cpu = s_self_cpu () - cpu_start;
     if (peer >= 0)
         close (peer);
     close (listener);
-    int status = sender > 0? s_wait (sender, S_STOP_GRACE_MS): -1;
+    int status = sender > 0? s_wait (sender, S_STOP_GRACE_MS, &sender_cpu): -1;
+    self->last_cpu = sender_cpu >= 0? self->last_cpu + sender_cpu: -1;
     if (status == -1 && sender > 0)
         s_stop (&sender);
     if (received != self->size || status != 0) {
@@ -505,6 +559,7 @@ s_run_raw_zmq (s_bench_t *self, const char *target)
 {
     int port = s_free_port ();
     int64_t start = s_now_us ();
+    double cpu_start = s_self_cpu ();
     //  Fork before this process has a context: the child makes its own
     pid_t sender = port > 0? s_fork (): -1;
     if (sender == 0)
@@ -542,7 +597,11 @@ s_run_raw_zmq (s_bench_t *self, const char *target)
     zmq_setsockopt (pull, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close (pull);
     zmq_ctx_term (context);
-    int status = sender > 0? s_wait (sender, S_STOP_GRACE_MS): -1;
+    //  Includes this process's libzmq I/O thread, joined by now
+    double sender_cpu = -1;
+    self->last_cpu = s_self_cpu () - cpu_start;
+    int status = sender > 0? s_wait (sender, S_STOP_GRACE_MS, &sender_cpu): -1;
+    self->last_cpu = sender_cpu >= 0? self->last_cpu + sender_cpu: -1;
     if (status == -1 && sender > 0)
         s_stop (&sender);
     if (received != self->size || status != 0) {
@@ -642,10 +701,10 @@ s_mirror_bytes (const char *target)
 
 //  Wait up to S_COPY_TIMEOUT_MS for the sync to exit; returns its wait
 //  status or -1, and in *peak_mib its VmHWM as last read before it
-//  exited. Not ru_maxrss from wait4: that keeps the high mark of the
+//  exited, in *cpu_p its CPU seconds. Not ru_maxrss from wait4: that keeps the high mark of the
 //  forked copy of this process from before the exec.
 static int
-s_wait_sync (pid_t pid, double *peak_mib)
+s_wait_sync (pid_t pid, double *peak_mib, double *cpu_p)
 {
     int64_t deadline = s_now_us () + (int64_t) S_COPY_TIMEOUT_MS * 1000;
     while (!s_interrupted && s_now_us () < deadline) {
@@ -653,7 +712,7 @@ s_wait_sync (pid_t pid, double *peak_mib)
         double hwm = s_is_zmx (pid)? s_proc_mib (pid, "VmHWM:"): -1;
         if (hwm > *peak_mib)
             *peak_mib = hwm;
-        int status = s_wait (pid, 0);
+        int status = s_wait (pid, 0, cpu_p);
         if (status != -1)
             return status;
         s_sleep_ms (5);
@@ -673,12 +732,17 @@ s_run_zmx (s_bench_t *self, const char *target_dir, bool verify)
     double idle = s_proc_mib (server, "VmHWM:");
     if (idle > self->server_idle_mib)
         self->server_idle_mib = idle;
+    //  The server's CPU before: its start-up hash is not part of the copy
+    double server_cpu = s_proc_cpu (server);
     int64_t start = s_now_us ();
     pid_t sync = s_zmx_sync (self, endpoint, target_dir, "sync.log");
-    double receiver_mib = -1;
-    int status = sync > 0? s_wait_sync (sync, &receiver_mib): -1;
+    double receiver_mib = -1, receiver_cpu = -1;
+    int status = sync > 0? s_wait_sync (sync, &receiver_mib, &receiver_cpu): -1;
     int64_t elapsed = s_now_us () - start;
     double server_mib = s_proc_mib (server, "VmHWM:");
+    double server_end = s_proc_cpu (server);
+    self->last_cpu = server_cpu >= 0 && server_end >= 0 && receiver_cpu >= 0
+                   ? server_end - server_cpu + receiver_cpu: -1;
     if (status == -1 && sync > 0)
         s_stop (&sync);
     s_stop (&server);
@@ -700,8 +764,9 @@ s_run_zmx (s_bench_t *self, const char *target_dir, bool verify)
         self->server_mib = server_mib;
     if (receiver_mib > self->receiver_mib)
         self->receiver_mib = receiver_mib;
-    fprintf (stderr, "    zmx files: %.2f s; peak RSS server %.1f MiB, receiver %.1f MiB\n",
-             elapsed / 1e6, server_mib, receiver_mib);
+    fprintf (stderr, "    zmx files: %.2f s; CPU server %.2f s, receiver %.2f s; "
+             "peak RSS server %.1f MiB, receiver %.1f MiB\n", elapsed / 1e6,
+             server_end - server_cpu, receiver_cpu, server_mib, receiver_mib);
     return self->size / (double) elapsed;
 }
 
@@ -904,12 +969,15 @@ s_run_one (s_bench_t *self, s_system_t which, int run)
     double rate = which == S_RAW_TCP? s_run_raw_tcp (self, target):
                   which == S_RAW_ZMQ? s_run_raw_zmq (self, target):
                                        s_run_zmx (self, target_dir, run == 0);
-    if (run >= 0)
+    if (run >= 0) {
         self->rates [which][run] = rate;
+        self->cpus [which][run] = rate < 0? -1: self->last_cpu;
+    }
     if (rate < 0)
         self->failures++;
     if (run >= 0)
-        fprintf (stderr, "run %d %-10s %8.1f MB/s\n", run + 1, s_system_names [which], rate);
+        fprintf (stderr, "run %d %-10s %8.1f MB/s, CPU %.2f s\n", run + 1,
+                 s_system_names [which], rate, self->last_cpu);
     else
         fprintf (stderr, "warm-up %-10s %8.1f MB/s\n", s_system_names [which], rate);
     //  Whole tree: the zmx client also leaves its .zmx-partial directory,
@@ -920,6 +988,53 @@ s_run_one (s_bench_t *self, s_system_t which, int run)
     zstr_free (&command);
     zstr_free (&target);
     zstr_free (&target_dir);
+}
+
+//  CPU seconds that SHA-1 of the data file costs, hashing only: the CPU
+//  of zmx_files_digest (read and hash) less that of reading alone.
+static void
+s_run_digest (s_bench_t *self, int run)
+{
+    double start = s_self_cpu ();
+    int fd = open (self->source_path, O_RDONLY);
+    char *buffer = (char *) malloc (S_IO_BUFFER);
+    while (fd >= 0 && buffer && read (fd, buffer, S_IO_BUFFER) > 0)
+        ;
+    free (buffer);
+    if (fd >= 0)
+        close (fd);
+    double reading = s_self_cpu () - start;
+    char hex [41];
+    start = s_self_cpu ();
+    int rc = zmx_files_digest (self->source_path, hex);
+    double digest = s_self_cpu () - start;
+    self->digest_cpus [run] = rc == ZMX_OK && fd >= 0? digest - reading: -1;
+    fprintf (stderr, "run %d sha-1 of the file: %.2f s CPU (read %.2f s, read and hash "
+             "%.2f s)\n",
+             run + 1, self->digest_cpus [run], reading, digest);
+}
+
+//  The best ratio to raw tcp that a copy which hashes every byte on the
+//  receiver can reach here: it does the raw tcp copy's work plus the
+//  hash, on `cores` CPUs, and the hash itself is one sequential stream.
+static void
+s_print_ceiling (s_bench_t *self, double raw_rate)
+{
+    double raw_cpu = s_median (self->cpus [S_RAW_TCP], self->runs);
+    double hash_cpu = s_median (self->digest_cpus, self->runs);
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    if (raw_rate <= 0 || raw_cpu < 0 || hash_cpu < 0 || cores < 1)
+        return;
+    double raw_wall = self->size / raw_rate / 1e6;
+    double floor = (raw_cpu + hash_cpu) / cores;
+    if (floor < hash_cpu)
+        floor = hash_cpu;
+    if (floor < raw_wall)
+        floor = raw_wall;
+    printf ("\nceiling for a copy that hashes every byte on the receiver:\n"
+            "  raw tcp CPU %.2f s + SHA-1 CPU %.2f s over %ld core%s >= %.2f s, "
+            "raw tcp %.2f s: at most %.0f %% of raw tcp\n", raw_cpu, hash_cpu, cores,
+            cores == 1? "": "s", floor, raw_wall, 100 * raw_wall / floor);
 }
 
 static const char *
@@ -937,17 +1052,25 @@ s_print_results (s_bench_t *self)
     double raw = medians [S_RAW_TCP];
     printf ("\n%" PRId64 " MiB over tcp://127.0.0.1, median of %d run%s\n",
             self->size >> 20, self->runs, self->runs > 1? "s": "");
-    printf ("%-10s %10s %10s\n", "system", "MB/s", "vs tcp");
+    printf ("%-10s %10s %10s %10s\n", "system", "MB/s", "vs tcp", "CPU s");
     for (int system = 0; system < S_SYSTEMS; system++) {
+        double cpu = s_median (self->cpus [system], self->runs);
+        char cpu_text [32] = "-";
+        if (cpu >= 0)
+            snprintf (cpu_text, sizeof cpu_text, "%.2f", cpu);
         if (medians [system] < 0)
-            printf ("%-10s %10s %10s\n", s_system_names [system], "-", "-");
+            printf ("%-10s %10s %10s %10s\n", s_system_names [system], "-", "-", "-");
         else
         if (raw > 0)
-            printf ("%-10s %10.1f %10.2f\n", s_system_names [system], medians [system],
-                    medians [system] / raw);
+            printf ("%-10s %10.1f %10.2f %10s\n", s_system_names [system], medians [system],
+                    medians [system] / raw, cpu_text);
         else
-            printf ("%-10s %10.1f %10s\n", s_system_names [system], medians [system], "-");
+            printf ("%-10s %10.1f %10s %10s\n", s_system_names [system], medians [system],
+                    "-", cpu_text);
     }
+    printf ("(CPU s: user + system seconds of the sender and receiver processes, "
+            "median)\n");
+    s_print_ceiling (self, raw);
     printf ("copies written to %s\n", self->copies_dir);
     printf ("\npeak RSS (MiB)\n");
     printf ("zmx files serve, idle               %8.1f\n", self->server_idle_mib);
@@ -994,9 +1117,11 @@ main (int argc, char *argv [])
     //  (page cache for the first copy) is far slower than reusing it, and
     //  would penalise whichever system ran first
     s_run_one (&self, S_RAW_TCP, -1);
-    for (int run = 0; run < self.runs && !s_interrupted; run++)
+    for (int run = 0; run < self.runs && !s_interrupted; run++) {
         for (int system = 0; system < S_SYSTEMS && !s_interrupted; system++)
             s_run_one (&self, (s_system_t) system, run);
+        s_run_digest (&self, run);
+    }
     if (self.want_slow && !s_interrupted)
         s_run_slow (&self);
     s_print_results (&self);

@@ -395,6 +395,53 @@ s_resume_after_kill (void)
     zstr_free (&mirror);
 }
 
+//  A partial whose bytes are not the announced file's (here: zeros where
+//  the file has random bytes) is resumed by the server, fails the client's
+//  digest check (which hashes the partial's existing part, then the rest
+//  as it arrives), and is discarded: the real name never gets the corrupt
+//  file. A fresh sync then fetches it whole.
+static void
+s_corrupt_partial_rejected (void)
+{
+    char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    char *big = zsys_sprintf ("%s/big.bin", source);
+    uint64_t size = 4 * 1024 * 1024;
+    s_write_random (big, size, 7);
+    char hex [41];
+    ZMX_CHECK (zmx_files_digest (big, hex) == ZMX_OK);
+    char *partial_dir = zsys_sprintf ("%s/%s", mirror, ZMX_FILES_PARTIAL_DIR);
+    ZMX_CHECK (mkdir (partial_dir, 0755) == 0);
+    char *partial = zsys_sprintf ("%s/%s", partial_dir, hex);
+    FILE *file = fopen (partial, "w");
+    ZMX_CHECK (file != NULL);
+    for (int index = 0; index < 1024 * 1024; index++)
+        fputc (0, file);
+    fclose (file);
+    s_server_t server = s_server_start (source, "/", NULL, NULL);
+    zmx_files_client_t *client = s_client_start (server.endpoint, "/", mirror, 0, 0);
+    S_WAIT_FOR (zmx_files_client_counter (client, "files_rejected") == 1, 20000);
+    zmx_files_client_destroy (&client);
+    ZMX_CHECK (s_counter (&server, "files_resumed") == 1);
+    ZMX_CHECK (s_counter (&server, "bytes_sent") == size - 1024 * 1024);
+    char *target = zsys_sprintf ("%s/big.bin", mirror);
+    ZMX_CHECK (!s_exists (target));
+    ZMX_CHECK (!s_exists (partial));
+    client = s_client_start (server.endpoint, "/", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 20000) == ZMX_OK);
+    ZMX_CHECK (s_same_file (big, target));
+    ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 0);
+    zmx_files_client_destroy (&client);
+    s_server_stop (&server);
+    zstr_free (&target);
+    zstr_free (&partial);
+    zstr_free (&partial_dir);
+    zstr_free (&big);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&mirror);
+}
+
 //  The server keeps running while its client restarts: the client picks
 //  up the server restart by itself (RTFM or silence) and completes.
 static void
@@ -1095,6 +1142,7 @@ main (int argc, char *argv [])
         { "max_message_size", s_max_message_size, 20 },
         { "cache_second_sync", s_cache_second_sync, 60 },
         { "resume_after_kill", s_resume_after_kill, 40 },
+        { "corrupt_partial_rejected", s_corrupt_partial_rejected, 40 },
         { "survives_server_restart", s_survives_server_restart, 40 },
         { "slow_clients_memory", s_slow_clients_memory, 30 },
         { "bad_input", s_bad_input, 20 },
