@@ -449,3 +449,151 @@ zmx_test_curve_policy (const char *server_cert, const char *client_cert)
         zmx_test_fail (__FILE__, __LINE__, "cannot create the CURVE policy");
     return security;
 }
+
+bool
+zmx_test_echo_ok (zmx_client_t *client, const char *service, const char *text)
+{
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, text);
+    zmsg_t *reply = zmx_client_request (client, service, &request);
+    bool ok = reply && zmx_test_msg_is (reply, 0, text, NULL);
+    if (!reply)
+        fprintf (stderr, "request failed: %s\n", zmx_strerror (zmx_client_error (client)));
+    zmsg_destroy (&reply);
+    return ok;
+}
+
+bool
+zmx_test_wait_service (const char *endpoint, const char *service, int timeout_ms)
+{
+    zmx_client_t *client = zmx_client_new (endpoint);
+    zmx_client_set_timeout (client, 500);
+    zmx_client_set_retries (client, 0);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool found = false;
+    while (!found && zclock_mono () < deadline) {
+        zmsg_t *request = zmsg_new ();
+        zmsg_addstr (request, service);
+        zmsg_t *reply = zmx_client_request (client, "mmi.service", &request);
+        char *answer = reply? zmsg_popstr (reply): NULL;
+        found = answer && streq (answer, "200");
+        zstr_free (&answer);
+        zmsg_destroy (&reply);
+        if (!found)
+            zclock_sleep (10);
+    }
+    zmx_client_destroy (&client);
+    return found;
+}
+
+//  -------------------------------------------------------------------------
+//  Relay and ports for the failover tests
+
+//  One relay command; returns true on $TERM (or an interrupted receive).
+static bool
+s_relay_command (zsock_t *pipe, bool *cut)
+{
+    char *command = zstr_recv (pipe);
+    bool term = !command || streq (command, "$TERM");
+    if (!term) {
+        *cut = streq (command, "CUT");
+        zsock_signal (pipe, 0);
+    }
+    zstr_free (&command);
+    return term;
+}
+
+void
+zmx_test_relay (zsock_t *pipe, void *args)
+{
+    char **sources = (char **) args;
+    zsock_t *in [2], *out [2];
+    for (int side = 0; side < 2; side++) {
+        in [side] = zsock_new (ZMQ_SUB);
+        zsock_set_linger (in [side], 0);
+        zsock_set_subscribe (in [side], "");
+        zsock_connect (in [side], "%s", sources [side]);
+        out [side] = zsock_new (ZMQ_PUB);
+        zsock_set_linger (out [side], 0);
+        zsock_bind (out [side], "tcp://127.0.0.1:*");
+    }
+    zsock_signal (pipe, 0);
+    zstr_sendx (pipe, zsock_endpoint (out [0]), zsock_endpoint (out [1]), NULL);
+    zpoller_t *poller = zpoller_new (pipe, in [0], in [1], NULL);
+    bool cut = false;
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (!which || (which == pipe && s_relay_command (pipe, &cut)))
+            break;
+        if (which != pipe) {
+            int side = which == in [0]? 0: 1;
+            zmsg_t *msg = zmsg_recv (in [side]);
+            if (msg && !cut)
+                zmsg_send (&msg, out [side]);
+            zmsg_destroy (&msg);
+        }
+    }
+    zpoller_destroy (&poller);
+    for (int side = 0; side < 2; side++) {
+        zsock_destroy (&in [side]);
+        zsock_destroy (&out [side]);
+    }
+}
+
+int
+zmx_test_tombstone (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    int on = 1;
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    if (fd >= 0 && (setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on)
+                    || bind (fd, (struct sockaddr *) &address, sizeof address))) {
+        close (fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+pid_t
+zmx_test_zmxd_start (const char *config, const char *text, const char *log,
+                     const char *ready, int timeout_ms)
+{
+    ZMX_CHECK (zmx_test_write_file (config, text) == 0);
+    char *bin = zmx_test_bin ("zmxd");
+    char *argv [] = { bin, "-c", (char *) config, NULL };
+    pid_t pid = zmx_test_spawn (argv, log);
+    free (bin);
+    if (zmx_test_wait_for_text (log, ready, timeout_ms) && zmx_test_wait (pid, 0) == -1)
+        return pid;
+    zmx_test_stop (pid, 1000);
+    return 0;
+}
+
+bool
+zmx_test_port_free (int port)
+{
+    zsock_t *probe = zsock_new (ZMQ_PUB);
+    zsock_set_linger (probe, 0);
+    bool free_now = zsock_bind (probe, "tcp://127.0.0.1:%d", port) == port;
+    zsock_destroy (&probe);
+    return free_now;
+}
+
+int
+zmx_test_run_zmx (const char *const prefix [], int timeout_ms, char **output_p,
+                  va_list args)
+{
+    char *argv [64];
+    argv [0] = zmx_test_bin ("zmx");
+    int count = 1;
+    for (size_t index = 0; prefix && prefix [index] && count < 63; index++)
+        argv [count++] = (char *) prefix [index];
+    char *arg;
+    while (count < 63 && (arg = va_arg (args, char *)))
+        argv [count++] = arg;
+    argv [count] = NULL;
+    int rc = zmx_test_run (argv, NULL, timeout_ms, output_p);
+    free (argv [0]);
+    return rc;
+}

@@ -126,4 +126,41 @@ typedef struct {
 //  that echoes every request until $TERM (or a context end).
 void zmx_test_echo_worker (zsock_t *pipe, void *args);
 
+//  Send `text` to `service` through `client`; true if the reply is that
+//  one frame (an echo). A failed request is reported on stderr.
+bool zmx_test_echo_ok (zmx_client_t *client, const char *service, const char *text);
+
+//  True once mmi.service on the broker at `endpoint` says `service` has a
+//  worker, polled until timeout_ms.
+bool zmx_test_wait_service (const char *endpoint, const char *service, int timeout_ms);
+
+//  zactor body: forwards messages between two PUB sockets (Binary Star
+//  state, say) unless cut. args: char *[2], the two endpoints to subscribe
+//  to; after its signal it sends the two endpoints it publishes them on
+//  (messages of source 0 come out of endpoint 0). Commands: CUT, MEND
+//  (each answered by a signal), $TERM.
+void zmx_test_relay (zsock_t *pipe, void *args);
+
+//  Hold a dead server's port: a TCP socket bound to 127.0.0.1:port but not
+//  listening, so that connections to it are refused and no other test
+//  running at the same time can bind it and receive the traffic still
+//  aimed at it. Returns the fd (caller closes), or -1.
+int zmx_test_tombstone (int port);
+
+//  Write `text` to the file `config` and start the built zmxd on it, output
+//  to `log`; returns its pid once `ready` is in the log and zmxd still
+//  runs (within timeout_ms), else stops it and returns 0 (a port may have
+//  been taken meanwhile: the caller retries with others).
+pid_t zmx_test_zmxd_start (const char *config, const char *text, const char *log,
+                           const char *ready, int timeout_ms);
+
+//  True if nothing is bound to 127.0.0.1:port (a bind succeeds).
+bool zmx_test_port_free (int port);
+
+//  Run the built `zmx` with the arguments of `prefix` (NULL-terminated,
+//  may be NULL) then those of `args` (up to a NULL), at most 62 in all;
+//  as zmx_test_run otherwise.
+int zmx_test_run_zmx (const char *const prefix [], int timeout_ms, char **output_p,
+                      va_list args);
+
 #endif
