@@ -675,11 +675,22 @@ s_actor (zsock_t *pipe, void *args)
 zmx_files_client_t *
 zmx_files_client_new (const char *endpoint, const char *path, const char *directory)
 {
-    if (!zmx__endpoint_valid (endpoint) || !path || path [0] != '/'
-    ||  !zmx_fmq_string_valid (path) || !directory || !*directory)
+    //  "name:NAME" is resolved once, here; of several servers, the first
+    char *resolved = NULL;
+    int rc = endpoint? zmx_resolver_resolve_endpoint (endpoint, ZMX_FILES_HEARTBEAT_INTERVAL,
+                                                      &resolved): ZMX_EINVAL;
+    if (rc != ZMX_OK && endpoint)
+        zmx_log_error ("files-client", "cannot resolve \"%s\": %s", endpoint,
+                       rc == ZMX_EADDR? "no such name": zmx_strerror (rc));
+    if (resolved && strchr (resolved, ','))
+        *strchr (resolved, ',') = 0;
+    if (!resolved || !zmx__endpoint_valid (resolved) || !path || path [0] != '/'
+    ||  !zmx_fmq_string_valid (path) || !directory || !*directory) {
+        free (resolved);
         return NULL;
+    }
     zmx_files_client_t *self = (zmx_files_client_t *) zmalloc (sizeof (zmx_files_client_t));
-    self->endpoint = strdup (endpoint);
+    self->endpoint = resolved;
     self->path = strdup (path);
     self->directory = strdup (directory);
     self->credit = ZMX_FILES_CLIENT_CREDIT;

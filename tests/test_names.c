@@ -13,7 +13,6 @@
 
 #define S_START_MSEC    10000   //  zmxd up, generous for a loaded machine
 #define S_RUN_MSEC      15000   //  One zmx run
-#define S_MAX_ARGS      16
 
 typedef struct {
     char *dir;                  //  Private directory
@@ -23,17 +22,6 @@ typedef struct {
     char *log;                  //  zmxd's output
     pid_t zmxd;
 } s_store_t;
-
-//  True if nothing listens on 127.0.0.1:port (a bind succeeds).
-static bool
-s_port_free (int port)
-{
-    zsock_t *probe = zsock_new (ZMQ_PUB);
-    zsock_set_linger (probe, 0);
-    bool free_now = zsock_bind (probe, "tcp://127.0.0.1:%d", port) == port;
-    zsock_destroy (&probe);
-    return free_now;
-}
 
 //  Start zmxd with clone (and resolver, with `file` if not NULL) on three
 //  consecutive free ports; retries with other ports if one was taken.
@@ -48,7 +36,7 @@ s_store_start (s_store_t *store, bool resolver, const char *file)
     char *bin = zmx_test_bin ("zmxd");
     for (int attempt = 0; attempt < 20 && !store->zmxd; attempt++) {
         int port = zmx_test_free_port ();
-        if (port > 65000 || !s_port_free (port + 1) || !s_port_free (port + 2))
+        if (port > 65000 || !zmx_test_port_free (port + 1) || !zmx_test_port_free (port + 2))
             continue;
         char *section = resolver
             ? zsys_sprintf ("resolver\n    endpoint = \"%s\"\n"
@@ -96,18 +84,10 @@ s_store_stop (s_store_t *store)
 static int
 s_zmx (char **output_p, ...)
 {
-    char *argv [S_MAX_ARGS];
-    argv [0] = zmx_test_bin ("zmx");
     va_list args;
     va_start (args, output_p);
-    int count = 1;
-    char *arg;
-    while (count < S_MAX_ARGS - 1 && (arg = va_arg (args, char *)))
-        argv [count++] = arg;
-    argv [count] = NULL;
+    int rc = zmx_test_run_zmx (NULL, S_RUN_MSEC, output_p, args);
     va_end (args);
-    int rc = zmx_test_run (argv, NULL, S_RUN_MSEC, output_p);
-    free (argv [0]);
     return rc;
 }
 
@@ -714,6 +694,58 @@ s_client_made_from_name (void)
     zstr_free (&nowhere);
 }
 
+//  Library classes that take an endpoint take name:NAME too; here the
+//  names come from a lookup file alone, with no server and no service.
+static void
+s_library_takes_names (void)
+{
+    s_broker_t broker;
+    s_broker_start (&broker);
+    char *dir = zmx_test_tmpdir ();
+    char *file = zsys_sprintf ("%s/names.zpl", dir);
+    char *text = zsys_sprintf ("names\n    work = \"%s\"\n    files = \"tcp://127.0.0.1:%d\"\n",
+                               broker.endpoint, zmx_test_free_port ());
+    ZMX_CHECK (zmx_test_write_file (file, text) == 0);
+    char *nowhere = zsys_sprintf ("ipc:///tmp/zmx-test-no-resolver-%d", (int) getpid ());
+    setenv (ZMX_RESOLVER_ENV_SERVICE, nowhere, 1);
+    setenv (ZMX_RESOLVER_ENV_SERVER, "", 1);
+    setenv (ZMX_RESOLVER_ENV_FILE, file, 1);
+
+    //  A worker and a client meet through the name
+    zmx_worker_t *worker = zmx_worker_new ("name:work", "named");
+    ZMX_CHECK (worker);
+    zmx_client_t *client = zmx_client_new ("name:work");
+    ZMX_CHECK (client);
+    zmx_client_set_timeout (client, 1000);
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "hi");
+    ZMX_CHECK (zmx_client_send (client, "named", &request) == ZMX_OK);
+    zframe_t *reply_to = NULL;
+    zmsg_t *got = zmx_worker_recv (worker, 5000, &reply_to);
+    ZMX_CHECK (got && zmx_test_msg_is (got, 0, "hi", NULL));
+    ZMX_CHECK (zmx_worker_send (worker, &got, &reply_to) == ZMX_OK);
+    zmsg_t *reply = zmx_client_recv (client, 5000, NULL);
+    ZMX_CHECK (reply && zmx_test_msg_is (reply, 0, "hi", NULL));
+    zmsg_destroy (&reply);
+
+    //  A files client takes a name; an unknown name is refused everywhere
+    zmx_files_client_t *files = zmx_files_client_new ("name:files", "/", dir);
+    ZMX_CHECK (files);
+    zmx_files_client_destroy (&files);
+    ZMX_CHECK (zmx_files_client_new ("name:nobody", "/", dir) == NULL);
+    ZMX_CHECK (zmx_worker_new ("name:nobody", "named") == NULL);
+    ZMX_CHECK (zmx_client_new ("name:nobody") == NULL);
+
+    zmx_client_destroy (&client);
+    zmx_worker_destroy (&worker);
+    s_broker_stop (&broker);
+    zmx_test_rmdir (dir);
+    zstr_free (&dir);
+    zstr_free (&file);
+    zstr_free (&text);
+    zstr_free (&nowhere);
+}
+
 //  `zmx names watch` prints names as they change.
 static void
 s_cli_watch (void)
@@ -749,6 +781,7 @@ main (int argc, char *argv [])
         { "service_in_process", s_service_in_process, 30 },
         { "client_follows_name", s_client_follows_name, 60 },
         { "client_made_from_name", s_client_made_from_name, 60 },
+        { "library_takes_names", s_library_takes_names, 30 },
         { "cli_watch", s_cli_watch, 60 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));

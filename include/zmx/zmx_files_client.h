@@ -43,7 +43,10 @@ typedef struct _zmx_files_client_t zmx_files_client_t;
 
 //  Create a client that will mirror virtual `path` (must start with "/")
 //  from the server at `endpoint` into local `directory` (created if it
-//  does not exist when started). Returns NULL if an argument is invalid.
+//  does not exist when started). `endpoint` may be "name:NAME", resolved
+//  once here through zmx_resolver_resolve_endpoint (the first endpoint the
+//  name lists is used). Returns NULL if an argument is invalid or the
+//  name does not resolve.
 zmx_files_client_t *
     zmx_files_client_new (const char *endpoint, const char *path, const char *directory);
 
