@@ -318,6 +318,7 @@ s_subscribe (s_self_t *self)
     msg.options = zhash_new ();
     zhash_autofree (msg.options);
     zhash_insert (msg.options, "RESYNC", "1");
+    zhash_insert (msg.options, ZMX_FMQ_OPTION_TOTALS, "1");
     msg.cache = self->cache;
     self->cache = NULL;
     if (!msg.cache) {

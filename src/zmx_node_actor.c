@@ -606,6 +606,23 @@ s_on_malformed (s_self_t *self, const char *uuid_str, const char *error)
         s_peer_purge (self, peer, "malformed message");
 }
 
+//  36/ZRE: a message with the signature but another version number is
+//  discarded, not a reason to drop the peer (the RFC has no version
+//  negotiation, and a newer peer may still speak to us later).
+static bool
+s_other_version (s_self_t *self, zmsg_t *wire, const char *uuid_str)
+{
+    zframe_t *first = zmsg_first (wire);
+    if (!first || zframe_size (first) < 4 || zframe_data (first) [0] != ZMX_ZRE_SIGNATURE_0
+    ||  zframe_data (first) [1] != ZMX_ZRE_SIGNATURE_1
+    ||  zframe_data (first) [3] == ZMX_ZRE_VERSION)
+        return false;
+    self->stats.malformed++;
+    zmx_log_debug (S_LOG, "%s: ZRE version %u message from %s dropped", self->cfg->name,
+                   zframe_data (first) [3], uuid_str);
+    return true;
+}
+
 static void
 s_mailbox_handle (s_self_t *self)
 {
@@ -631,6 +648,10 @@ s_mailbox_handle (s_self_t *self)
     if (too_long) {
         zmsg_destroy (&wire);
         s_on_malformed (self, uuid_str, "too many content frames");
+        return;
+    }
+    if (s_other_version (self, wire, uuid_str)) {
+        zmsg_destroy (&wire);
         return;
     }
     zmx_zre_msg_t msg;

@@ -770,9 +770,10 @@ s_bad_input (void)
     zstr_free (&source);
 }
 
-//  ICANHAZ-OK's extension frame is "FILES BYTES": what is queued after the
-//  client's cache (a whole file it holds) and resume offers (a prefix it
-//  holds) are taken off. The client API reports the same numbers.
+//  ICANHAZ-OK's extension frame is "FILES BYTES", sent only to a client
+//  that asks for it: what is queued after the client's cache (a whole file
+//  it holds) and resume offers (a prefix it holds) are taken off. The
+//  client API reports the same numbers.
 static void
 s_icanhaz_totals (void)
 {
@@ -795,6 +796,7 @@ s_icanhaz_totals (void)
     msg.options = zhash_new ();
     zhash_autofree (msg.options);
     zhash_insert (msg.options, "RESYNC", "1");
+    zhash_insert (msg.options, ZMX_FMQ_OPTION_TOTALS, "1");
     msg.cache = zhash_new ();
     zhash_autofree (msg.cache);
     zhash_insert (msg.cache, "f0", digests [0]);

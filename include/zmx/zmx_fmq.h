@@ -35,6 +35,10 @@ extern "C" {
 #define ZMX_FMQ_PROTOCOL        "FILEMQ"
 #define ZMX_FMQ_VERSION         2
 #define ZMX_FMQ_MAX_STRING      255
+//  ICANHAZ option by which a zmx client asks for ICANHAZ-OK's extra
+//  "FILES BYTES" frame (docs/FILES.md); other clients get the RFC's
+//  one-frame ICANHAZ-OK.
+#define ZMX_FMQ_OPTION_TOTALS   "X-ZMX-TOTALS"
 #define ZMX_FMQ_MAX_DICT        100000      //  entries we accept in one dictionary
 
 typedef enum {

@@ -572,9 +572,13 @@ s_handle_icanhaz (s_self_t *self, s_client_t *client, zmx_fmq_msg_t *msg)
         s_take_partials (client, msg->cache);
         queued = s_resync (self, client, path, msg->cache, &bytes);
     }
-    //  Extension: one extra frame, "FILES BYTES", with the number of files
-    //  queued and the bytes they will take, so that a client can tell when
-    //  it is in sync and how far along it is.
+    //  Extension, for clients that ask for it: one extra frame, "FILES
+    //  BYTES", with the number of files queued and the bytes they will
+    //  take, so that a client can tell when it is in sync and how far
+    //  along it is. Others get the RFC's one-frame ICANHAZ-OK.
+    const char *totals = msg->options?
+        (const char *) zhash_lookup (msg->options, ZMX_FMQ_OPTION_TOTALS): NULL;
+    bool extended = totals && streq (totals, "1");
     zmx_fmq_msg_t reply;
     zmx_fmq_init (&reply, ZMX_FMQ_ICANHAZ_OK);
     zframe_t *frame = zmx_fmq_encode (&reply);
@@ -583,8 +587,9 @@ s_handle_icanhaz (s_self_t *self, s_client_t *client, zmx_fmq_msg_t *msg)
     snprintf (count, sizeof count, "%zu %" PRIu64, queued, bytes);
     if (zmq_send (socket, zframe_data (client->routing_id), zframe_size (client->routing_id),
                   ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0) {
-        zmq_send (socket, zframe_data (frame), zframe_size (frame), ZMQ_SNDMORE);
-        zmq_send (socket, count, strlen (count), 0);
+        zmq_send (socket, zframe_data (frame), zframe_size (frame), extended? ZMQ_SNDMORE: 0);
+        if (extended)
+            zmq_send (socket, count, strlen (count), 0);
         client->last_sent = zclock_mono ();
     }
     zframe_destroy (&frame);
