@@ -733,6 +733,8 @@ s_zmx_new (const char *endpoint, int workers, int run)
             rc = -1;
         else {
             zmx_worker_set_credit (slot->worker, credit);
+            //  The broker is a zmx broker: 18/MDP saves a frame each way
+            zmx_worker_set_version (slot->worker, 2);
             rc = pthread_create (&slot->thread, NULL, s_zmx_echo, slot);
             slot->started = rc == 0;
         }

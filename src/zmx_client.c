@@ -21,6 +21,8 @@
       the wait goes on until the attempt's deadline. Asynchronous replies
       cannot be matched to one request, so the client counts requests in
       flight per service and drops replies for a service it has none for.
+      The service used last is counted in the client itself, so that the
+      usual case, one service, costs no hashing per request.
     - Asynchronous sends block for at most the request timeout when the
       socket's queue is full (the broker is gone or slow), and then fail
       with ZMX_ETIMEDOUT rather than hanging the caller.
@@ -71,6 +73,9 @@ struct _zmx_client_t {
     char *curve_cert;           //  Client certificate path, NULL = no CURVE
     char *curve_server_key;     //  Server key or its certificate path
     zhashx_t *pending;          //  Service -> async requests in flight
+    char hot [ZMX_MDP_MAX_SERVICE + 1];    //  Service counted in hot_count,
+    size_t hot_size;            //  its length (0 = none),
+    uintptr_t hot_count;        //  and its requests in flight (not in pending)
     int rcvtimeo;               //  Receive timeout currently set on socket
     int error;                  //  Error of the last failed call
 };
@@ -271,13 +276,51 @@ s_client_connect (zmx_client_t *self)
     return rc;
 }
 
+//  Count an asynchronous request to the service (`size` bytes, not
+//  terminated) in flight (delta 1), or take one back (delta -1). Returns
+//  false if there was none to take. The service used last is counted
+//  outside the hash table, so that a client that keeps asking one service
+//  hashes nothing per request; switching services moves its count into
+//  the table and the new one's out.
+static bool
+s_client_pending (zmx_client_t *self, const void *service, size_t size, int delta)
+{
+    if (size > ZMX_MDP_MAX_SERVICE)
+        return false;
+    if (size != self->hot_size || memcmp (service, self->hot, size) != 0) {
+        if (delta < 0 && zhashx_size (self->pending) == 0)
+            return false;       //  Not hot, and nothing else in flight
+        if (self->hot_count)
+            zhashx_update (self->pending, self->hot, (void *) self->hot_count);
+        memcpy (self->hot, service, size);
+        self->hot [size] = 0;
+        self->hot_size = size;
+        //  Counts are stored as the item pointer; the table holds no zeros
+        self->hot_count = (uintptr_t) zhashx_lookup (self->pending, self->hot);
+        if (self->hot_count)
+            zhashx_delete (self->pending, self->hot);
+    }
+    if (delta < 0 && self->hot_count == 0)
+        return false;
+    self->hot_count += delta;
+    return true;
+}
+
+//  Forget every asynchronous request in flight.
+static void
+s_client_pending_purge (zmx_client_t *self)
+{
+    zhashx_purge (self->pending);
+    self->hot_count = 0;
+}
+
 //  Give up on the current broker: drop the socket, and anything still
 //  queued on it, and use the next endpoint from now on.
 static void
 s_client_failover (zmx_client_t *self)
 {
     zsock_destroy (&self->socket);
-    zhashx_purge (self->pending);
+    s_client_pending_purge (self);
     if (s_client_follow_name (self))
         return;
     self->current = (self->current + 1) % self->endpoint_count;
@@ -296,36 +339,6 @@ s_client_wait (zmx_client_t *self, int wait_ms, zmx__frames_t *frames)
         self->rcvtimeo = wait_ms;
     }
     return zmx__frames_recv (frames, self->socket, S_HEAD, wait_ms == 0? ZMQ_DONTWAIT: 0);
-}
-
-//  Count an asynchronous request to `service` in flight (delta 1), or
-//  take one back (delta -1). Returns false if there was none to take.
-static bool
-s_client_pending (zmx_client_t *self, const char *service, int delta)
-{
-    uintptr_t count = (uintptr_t) zhashx_lookup (self->pending, service);
-    if (delta < 0 && count == 0)
-        return false;
-    count += delta;
-    //  Counts are stored as the item pointer; an entry at zero is removed
-    if (count)
-        zhashx_update (self->pending, service, (void *) count);
-    else
-        zhashx_delete (self->pending, service);
-    return true;
-}
-
-//  True if the service name (`size` bytes, not terminated) has an
-//  asynchronous request in flight; takes that request off the count.
-static bool
-s_client_pending_take (zmx_client_t *self, const void *name, size_t size)
-{
-    char service [ZMX_MDP_MAX_SERVICE + 1];
-    if (size > ZMX_MDP_MAX_SERVICE)
-        return false;
-    memcpy (service, name, size);
-    service [size] = 0;
-    return s_client_pending (self, service, -1);
 }
 
 //  Check a received reply and take its body. `expected` is the service
@@ -348,7 +361,7 @@ s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected
         const char *name = (const char *) zmq_msg_data (service);
         size_t size = zmq_msg_size (service);
         if (expected? size != strlen (expected) || memcmp (name, expected, size) != 0
-                    : !s_client_pending_take (self, name, size)) {
+                    : !s_client_pending (self, name, size, -1)) {
             reason = "reply for a service not asked";
             valid = false;
         }
@@ -592,7 +605,7 @@ zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p)
     //  meet the next request.
     if (rc != ZMX_OK) {
         zsock_destroy (&self->socket);
-        zhashx_purge (self->pending);
+        s_client_pending_purge (self);
     }
     zmsg_destroy (&request);
     self->error = rc;
@@ -613,7 +626,7 @@ zmx_client_send (zmx_client_t *self, const char *service, zmsg_t **request_p)
             if (s_client_send_request (self, service, &request, false) != 0)
                 rc = errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
             else
-                s_client_pending (self, service, 1);
+                s_client_pending (self, service, strlen (service), 1);
         }
     }
     zmsg_destroy (&request);

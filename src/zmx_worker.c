@@ -27,6 +27,10 @@
       may rightly treat as a protocol error).
     - The socket is closed and replaced on every reconnect, as 7/MDP asks,
       so zmx_worker_socket can change across zmx_worker_recv calls.
+    - MDP/0.1 by default, so that any 7/MDP broker can serve it; with
+      zmx_worker_set_version (w, 2) it speaks 18/MDP, which the zmx broker
+      also serves: no empty frame in front of each message, one frame
+      less each way, and a FINAL in place of REPLY.
     - Given a list of brokers (a Binary Star pair, or any set), the worker
       holds one single-broker worker per endpoint, a "link", and registers
       with all of them: a passive broker keeps its workers registered, so
@@ -43,8 +47,8 @@
 #define S_STAMP_SIZE        sizeof (uint32_t)   //  Generation in front of reply_to
 #define S_DISCONNECT_LINGER 100         //  msec to flush DISCONNECT on destroy
 #define S_HWM_MARGIN        1000        //  Queue room beyond the credit
-#define S_HEAD              5           //  "" MDPW01 command address ""
-#define S_ADDRESS           3           //  Index of the address frame
+#define S_HEAD_01           5           //  "" MDPW01 command address ""
+#define S_HEAD_02           4           //  MDPW02 command address ""
 #define S_MAX_LINKS         16          //  Brokers in one endpoint list
 
 struct _zmx_worker_t {
@@ -61,12 +65,14 @@ struct _zmx_worker_t {
     int backoff_max;            //  Cap of the reconnect delay, msec
     int backoff;                //  Delay to use for the next reconnect, msec
     uint32_t credit;            //  Requests we accept in flight
+    int version;                //  MDP version spoken: 1 (7/MDP) or 2 (18/MDP)
     uint32_t generation;        //  Number of the current connection
     uint64_t connects;          //  Successful connects so far
     int64_t heartbeat_at;       //  Next heartbeat tick (zclock_mono)
     int64_t expires_at;         //  The broker is dead if silent until then
     int64_t reconnect_at;       //  When to reconnect while socket is NULL
     int rcvtimeo;               //  Receive timeout currently set on socket
+    int socket_version;         //  MDP version of the open connection
     bool sent;                  //  Sent something since the last tick
     int disconnects;            //  DISCONNECTs in a row, nothing else heard
     int error;                  //  Why the last recv returned NULL
@@ -148,6 +154,7 @@ zmx_worker_new (const char *endpoint, const char *service)
     self->backoff_max = 5000;
     self->backoff = self->backoff_initial;
     self->credit = 1;
+    self->version = 1;
     self->pending = zlist_new ();
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
@@ -169,7 +176,7 @@ s_worker_purge (zmx_worker_t *self)
 static void
 s_worker_signal (zmx_worker_t *self, zmx_mdp_command_t command)
 {
-    zmsg_t *msg = zmx_mdp_worker_signal (1, command);
+    zmsg_t *msg = zmx_mdp_worker_signal (self->socket_version, command);
     if (zmsg_send (&msg, self->socket) == 0)
         self->sent = true;
 }
@@ -248,6 +255,21 @@ zmx_worker_set_credit (zmx_worker_t *self, uint32_t credit)
         zmx_worker_set_credit (self->links [index], credit);
 }
 
+void
+zmx_worker_set_version (zmx_worker_t *self, int version)
+{
+    assert (self && self->tag == S_TAG);
+    if (version != 1 && version != 2) {
+        zmx_log_warning (S_LOG, "ignoring MDP version %d: must be 1 or 2", version);
+        return;
+    }
+    //  Takes effect at the next connect; an open connection keeps its
+    //  version, because a broker disconnects a worker that changes it.
+    self->version = version;
+    for (size_t index = 0; index < self->link_count; index++)
+        zmx_worker_set_version (self->links [index], version);
+}
+
 int
 zmx_worker_set_curve (zmx_worker_t *self, const char *client_cert_path, const char *server_key)
 {
@@ -310,7 +332,8 @@ s_worker_connect (zmx_worker_t *self, int64_t now)
     self->rcvtimeo = -1;
     self->connects++;
     self->generation = (uint32_t) self->connects;
-    zmsg_t *ready = zmx_mdp_worker_ready (1, self->service, self->credit > 1? self->credit: 0);
+    self->socket_version = self->version;
+    zmsg_t *ready = zmx_mdp_worker_ready (self->version, self->service, self->credit > 1? self->credit: 0);
     zmsg_send (&ready, self->socket);
     self->sent = true;
     self->heartbeat_at = now + self->interval;
@@ -319,12 +342,21 @@ s_worker_connect (zmx_worker_t *self, int64_t now)
                    self->endpoint, self->connects);
 }
 
+//  Frames in front of a REQUEST's body on the open connection: 0.1 has an
+//  empty frame before the header, 0.2 does not. The address comes two
+//  frames before the body in both.
+static size_t
+s_worker_head (zmx_worker_t *self)
+{
+    return self->socket_version == 1? S_HEAD_01: S_HEAD_02;
+}
+
 //  Turn a REQUEST into its body and a stamped reply_to frame, without
 //  copying the body.
 static zmsg_t *
 s_worker_unwrap (zmx_worker_t *self, zmx__frames_t *frames, zframe_t **reply_to_p)
 {
-    zmq_msg_t *address = &frames->head [S_ADDRESS];
+    zmq_msg_t *address = &frames->head [s_worker_head (self) - 2];
     size_t size = zmq_msg_size (address);
     zframe_t *reply_to = zframe_new (NULL, S_STAMP_SIZE + size);
     byte *data = zframe_data (reply_to);
@@ -340,9 +372,10 @@ static zmsg_t *
 s_worker_handle (zmx_worker_t *self, zmx__frames_t *frames, int64_t now, zframe_t **reply_to_p)
 {
     zmx_mdp_view_t view;
-    if (zmx__frames_decode (frames, ZMX_MDP_AT_WORKER, &view) != 0 || view.version != 1) {
+    if (zmx__frames_decode (frames, ZMX_MDP_AT_WORKER, &view) != 0
+        || view.version != self->socket_version) {
         zmx_log_debug (S_LOG, "%s: dropped invalid message from broker: %s", self->service,
-                       view.command == ZMX_MDP_INVALID? view.error: "not MDP/0.1");
+                       view.command == ZMX_MDP_INVALID? view.error: "wrong MDP version");
         return NULL;
     }
     if (view.command == ZMX_MDP_WORKER_DISCONNECT) {
@@ -357,10 +390,11 @@ s_worker_handle (zmx_worker_t *self, zmx__frames_t *frames, int64_t now, zframe_
     self->expires_at = now + (int64_t) self->interval * self->liveness;
     self->backoff = self->backoff_initial;
     self->disconnects = 0;
-    //  A valid 0.1 REQUEST always has its address and body where the
-    //  receive split the frames; the check keeps that assumption explicit.
-    if (view.command == ZMX_MDP_WORKER_REQUEST && view.address == S_ADDRESS
-        && view.body == S_HEAD)
+    //  A valid REQUEST always has its address and body where the receive
+    //  split the frames; the check keeps that assumption explicit.
+    size_t head = s_worker_head (self);
+    if (view.command == ZMX_MDP_WORKER_REQUEST && view.address == head - 2
+        && view.body == head)
         return s_worker_unwrap (self, frames, reply_to_p);
     if (view.command != ZMX_MDP_WORKER_HEARTBEAT)
         zmx_log_debug (S_LOG, "%s: dropped unexpected %s from broker", self->service,
@@ -398,7 +432,7 @@ s_worker_receive (zmx_worker_t *self, int wait_ms, zmsg_t **request_p, zframe_t 
         self->rcvtimeo = wait_ms;
     }
     zmx__frames_t frames;
-    if (zmx__frames_recv (&frames, self->socket, S_HEAD, wait_ms == 0? ZMQ_DONTWAIT: 0) != 0)
+    if (zmx__frames_recv (&frames, self->socket, s_worker_head (self), wait_ms == 0? ZMQ_DONTWAIT: 0) != 0)
         return errno == EAGAIN? 0: -1;
     int64_t now = zclock_mono ();
     *request_p = s_worker_handle (self, &frames, now, reply_to_p);
@@ -601,16 +635,18 @@ zmx_worker_heartbeat (zmx_worker_t *self)
     return self->socket? ZMX_OK: ZMX_EAGAIN;
 }
 
-//  Send a REPLY: "" MDPW01 0x03 address "" body... Only the first frame
-//  can fail for a full queue (sndtimeo is 0), and then nothing went out.
-//  Consumes *reply_p. Returns 0 or -1.
+//  Send a REPLY: "" MDPW01 0x03 address "" body... (0.1), or a FINAL:
+//  MDPW02 0x04 address "" body... (0.2). Only the first frame can fail for
+//  a full queue (sndtimeo is 0), and then nothing went out. Consumes
+//  *reply_p. Returns 0 or -1.
 static int
 s_worker_send_reply (zmx_worker_t *self, zmsg_t **reply_p, zframe_t *reply_to)
 {
-    unsigned char command = ZMX_MDPW01_REPLY;
+    bool v1 = self->socket_version == 1;
+    unsigned char command = v1? ZMX_MDPW01_REPLY: ZMX_MDPW02_FINAL;
     zsock_t *socket = self->socket;
-    if (zmx__frames_send_more (socket, "", 0) != 0
-        || zmx__frames_send_more (socket, ZMX_MDPW01, sizeof ZMX_MDPW01 - 1) != 0
+    if ((v1 && zmx__frames_send_more (socket, "", 0) != 0)
+        || zmx__frames_send_more (socket, v1? ZMX_MDPW01: ZMX_MDPW02, 6) != 0
         || zmx__frames_send_more (socket, &command, 1) != 0
         || zmx__frames_send_more (socket, zframe_data (reply_to) + S_STAMP_SIZE,
                                   zframe_size (reply_to) - S_STAMP_SIZE) != 0

@@ -18,7 +18,9 @@
         }
         zmx_worker_destroy (&worker);
 
-    Speaks MDP/0.1 (7/MDP). With zmx_worker_set_credit (w, N), N > 1, it
+    Speaks MDP/0.1 (7/MDP), or MDP/0.2 (18/MDP) after
+    zmx_worker_set_version (w, 2), which the zmx broker serves with one
+    frame less per message. With zmx_worker_set_credit (w, N), N > 1, it
     announces the zmx credit extension and the broker keeps up to N requests
     in flight to it: replies may then be sent in any order, each with the
     reply_to of its request.
@@ -62,6 +64,12 @@ void
 //  Requests in flight (1..ZMX_MDP_MAX_CREDIT). 1 = plain RFC worker.
 void
     zmx_worker_set_credit (zmx_worker_t *self, uint32_t credit);
+
+//  MDP version to speak from the next connect: 1 (7/MDP, default, for any
+//  Majordomo broker) or 2 (18/MDP: one frame less per message each way,
+//  replies sent as FINAL; the zmx broker serves both).
+void
+    zmx_worker_set_version (zmx_worker_t *self, int version);
 
 //  Use CURVE: see zmx_security_client_curve for the arguments. Returns
 //  ZMX_OK or ZMX_ESECURITY (checked now, applied at each connect).

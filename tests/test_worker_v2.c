@@ -1,0 +1,188 @@
+/*  =========================================================================
+    test_worker_v2 - zmx_worker speaking MDP/0.2 (zmx_worker_set_version)
+
+    The wire format is checked against a raw ROUTER standing in for the
+    broker, frame by frame, as 18/MDP lays it out; then a 0.2 worker serves
+    7/MDP clients through the real broker, which translates FINAL into
+    REPLY, with credit and pipelined requests.
+    =========================================================================
+*/
+#include "testing.h"
+
+#define S_SERVICE "echo.v2"
+
+//  Build a message from a NULL-terminated list of string frames ("" is an
+//  empty frame), after the routing id `first`.
+static zmsg_t *
+s_msg_new (zframe_t *first, ...)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (first), zframe_size (first));
+    va_list args;
+    va_start (args, first);
+    const char *text;
+    while ((text = va_arg (args, const char *)))
+        zmsg_addstr (msg, text);
+    va_end (args);
+    return msg;
+}
+
+//  A 0.2 worker (credit 3) connected to a raw ROUTER; returns its READY.
+static zmsg_t *
+s_connect (zsock_t *router, const char *endpoint, zmx_worker_t **worker_p)
+{
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    ZMX_CHECK (worker);
+    zmx_worker_set_credit (worker, 3);
+    zmx_worker_set_version (worker, 2);
+    zframe_t *reply_to = NULL;
+    ZMX_CHECK (zmx_worker_recv (worker, 0, &reply_to) == NULL);
+    zmsg_t *ready = zmx_test_recv (router, 3000);
+    ZMX_CHECK (ready);
+    *worker_p = worker;
+    return ready;
+}
+
+static void
+s_wire_format (void)
+{
+    char *endpoint = NULL;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zmx_worker_t *worker;
+    zmsg_t *ready = s_connect (router, endpoint, &worker);
+    //  18/MDP READY: no empty frame in front, credit extension as in 0.1
+    ZMX_CHECK (zmx_test_msg_is (ready, 1, "MDPW02", "\x01", S_SERVICE, "3", NULL));
+    zframe_t *identity = zmsg_first (ready);
+
+    //  REQUEST in, FINAL out, client address returned unchanged
+    zmsg_t *msg = s_msg_new (identity, "MDPW02", "\x02", "\x01" "client-1", "", "hello",
+                             "world", NULL);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+    zframe_t *reply_to = NULL;
+    zmsg_t *request = zmx_worker_recv (worker, 3000, &reply_to);
+    ZMX_CHECK (request && reply_to);
+    ZMX_CHECK (zmx_test_msg_is (request, 0, "hello", "world", NULL));
+    ZMX_CHECK (zmx_worker_send (worker, &request, &reply_to) == ZMX_OK);
+    msg = zmx_test_recv (router, 3000);
+    ZMX_CHECK (msg);
+    ZMX_CHECK (zmx_test_msg_is (msg, 1, "MDPW02", "\x04", "\x01" "client-1", "", "hello",
+                                "world", NULL));
+    zmsg_destroy (&msg);
+
+    //  A 0.1 message on a 0.2 connection is dropped, not served
+    msg = s_msg_new (identity, "", "MDPW01", "\x02", "\x01" "client-2", "", "x", NULL);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+    ZMX_CHECK (zmx_worker_recv (worker, 300, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETIMEDOUT);
+
+    //  0.2 DISCONNECT makes it reconnect, still speaking 0.2
+    msg = s_msg_new (identity, "MDPW02", "\x06", NULL);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+    zmsg_t *again = NULL;
+    int64_t deadline = zclock_mono () + 5000;
+    while (!again && zclock_mono () < deadline) {
+        zmx_worker_recv (worker, 50, &reply_to);
+        again = zmx_test_recv (router, 50);
+    }
+    ZMX_CHECK (again);
+    ZMX_CHECK (zmx_test_msg_is (again, 1, "MDPW02", "\x01", S_SERVICE, "3", NULL));
+    ZMX_CHECK (zmx_worker_connects (worker) == 2);
+    zmsg_destroy (&again);
+
+    //  Versions other than 1 and 2 are refused and change nothing
+    zmx_worker_set_version (worker, 3);
+    zmx_worker_set_version (worker, 0);
+    zmx_worker_destroy (&worker);
+    //  The DISCONNECT on destroy is 0.2 as well
+    msg = zmx_test_recv (router, 3000);
+    ZMX_CHECK (msg);
+    ZMX_CHECK (zmx_test_msg_is (msg, 1, "MDPW02", "\x06", NULL));
+    zmsg_destroy (&msg);
+    zmsg_destroy (&ready);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  Echo thread: a 0.2 worker with credit, until the pipe says $TERM.
+static void
+s_echo_v2 (zsock_t *pipe, void *args)
+{
+    zmx_worker_t *worker = zmx_worker_new ((const char *) args, S_SERVICE);
+    zmx_worker_set_credit (worker, 50);
+    zmx_worker_set_version (worker, 2);
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, NULL);
+    while (!zpoller_wait (poller, 0) && !zpoller_terminated (poller)) {
+        zframe_t *reply_to = NULL;
+        zmsg_t *request = zmx_worker_recv (worker, 20, &reply_to);
+        if (request)
+            zmx_worker_send (worker, &request, &reply_to);
+    }
+    zpoller_destroy (&poller);
+    zmx_worker_destroy (&worker);
+}
+
+static void
+s_through_broker (void)
+{
+    char *text = strdup ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                         "    heartbeat-interval = 200\n");
+    zconfig_t *root = zconfig_str_load (text);
+    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor,
+                                             zconfig_locate (root, "broker"), NULL);
+    ZMX_CHECK (broker);
+    char *endpoint = strdup (zmx_service_endpoint (broker));
+    zactor_t *echo = zactor_new (s_echo_v2, endpoint);
+    ZMX_CHECK (zmx_test_wait_service (endpoint, S_SERVICE, 10000));
+
+    //  Synchronous 7/MDP client
+    zmx_client_t *client = zmx_client_new (endpoint);
+    ZMX_CHECK (client);
+    zmx_client_set_timeout (client, 5000);
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "ping");
+    zmx_client_set_retries (client, 0);
+    zmsg_t *reply = zmx_client_request (client, S_SERVICE, &request);
+    ZMX_CHECK (reply);
+    ZMX_CHECK (zmx_test_msg_is (reply, 0, "ping", NULL));
+    zmsg_destroy (&reply);
+
+    //  Pipelined: more requests in flight than the worker's credit
+    int total = 500;
+    for (int index = 0; index < total; index++) {
+        request = zmsg_new ();
+        zmsg_addstrf (request, "%d", index);
+        ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
+    }
+    bool *seen = (bool *) zmalloc (total * sizeof (bool));
+    for (int index = 0; index < total; index++) {
+        char *service = NULL;
+        reply = zmx_client_recv (client, 5000, &service);
+        ZMX_CHECK (reply);
+        ZMX_CHECK (service && streq (service, S_SERVICE));
+        char *body = zmsg_popstr (reply);
+        int value = atoi (body);
+        ZMX_CHECK (value >= 0 && value < total && !seen [value]);
+        seen [value] = true;
+        zstr_free (&body);
+        zstr_free (&service);
+        zmsg_destroy (&reply);
+    }
+    free (seen);
+    zmx_client_destroy (&client);
+    zactor_destroy (&echo);
+    zmx_service_destroy (&broker);
+    zconfig_destroy (&root);
+    free (text);
+    free (endpoint);
+}
+
+int
+main (int argc, char *argv [])
+{
+    zmx_test_t cases [] = {
+        { "wire_format", s_wire_format, 20 },
+        { "through_broker", s_through_broker, 30 },
+    };
+    return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
+}
