@@ -22,8 +22,8 @@
     =========================================================================
 */
 #include <zmx.h>
+#include "bench_util.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -32,10 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -65,66 +61,6 @@ typedef struct {
 //  -------------------------------------------------------------------------
 //  Processes and files
 
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in address = { .sin_family = AF_INET };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &length) == 0)
-        port = ntohs (address.sin_port);
-    close (fd);
-    return port;
-}
-
-//  Start argv [0] with stdout and stderr to log_path; the child dies with
-//  this process. Returns its pid, or -1.
-static pid_t
-s_spawn (char *const argv [], const char *log_path)
-{
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid != 0)
-        return pid;
-    if (prctl (PR_SET_PDEATHSIG, SIGKILL) || getppid () != parent)
-        _exit (127);
-    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int null_fd = open ("/dev/null", O_RDONLY);
-    if (log_fd < 0 || null_fd < 0)
-        _exit (127);
-    dup2 (null_fd, STDIN_FILENO);
-    dup2 (log_fd, STDOUT_FILENO);
-    dup2 (log_fd, STDERR_FILENO);
-    execv (argv [0], argv);
-    _exit (127);
-}
-
-//  True once `text` is in the file, polled until timeout_ms.
-static bool
-s_wait_for_text (const char *path, const char *text, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (true) {
-        FILE *file = fopen (path, "r");
-        if (file) {
-            char buffer [65536];
-            size_t size = fread (buffer, 1, sizeof buffer - 1, file);
-            fclose (file);
-            buffer [size] = 0;
-            if (strstr (buffer, text))
-                return true;
-        }
-        if (zclock_mono () >= deadline)
-            return false;
-        zclock_sleep (5);
-    }
-}
-
 static void
 s_broker_kill (s_broker_t *broker)
 {
@@ -145,7 +81,7 @@ s_broker_start (s_bench_t *self, int side)
     //  an earlier run must not be read as this one's
     unlink (broker->log);
     char *argv [] = { self->zmxd_path, "-c", broker->config, NULL };
-    broker->pid = s_spawn (argv, broker->log);
+    broker->pid = bench_spawn (argv, broker->log);
     return broker->pid > 0? 0: -1;
 }
 
@@ -156,10 +92,10 @@ s_pair_start (s_bench_t *self)
     const char *role [2] = { "primary", "backup" };
     for (int side = 0; side < 2; side++) {
         s_broker_t *broker = &self->broker [side];
-        broker->port = s_free_port ();
+        broker->port = bench_free_port ();
         snprintf (broker->endpoint, sizeof broker->endpoint, "tcp://127.0.0.1:%d",
                   broker->port);
-        snprintf (broker->state, sizeof broker->state, "tcp://127.0.0.1:%d", s_free_port ());
+        snprintf (broker->state, sizeof broker->state, "tcp://127.0.0.1:%d", bench_free_port ());
         snprintf (broker->config, sizeof broker->config, "%s/%s.cfg", self->tmpdir,
                   role [side]);
     }
@@ -180,8 +116,8 @@ s_pair_start (s_bench_t *self)
     }
     snprintf (self->both, sizeof self->both, "%s,%s", self->broker [0].endpoint,
               self->broker [1].endpoint);
-    return s_wait_for_text (self->broker [0].log, "now active", S_SETTLE_MS)
-        && s_wait_for_text (self->broker [1].log, "now passive", S_SETTLE_MS)? 0: -1;
+    return bench_wait_for_text (self->broker [0].log, "now active", S_SETTLE_MS)
+        && bench_wait_for_text (self->broker [1].log, "now passive", S_SETTLE_MS)? 0: -1;
 }
 
 //  -------------------------------------------------------------------------
@@ -196,15 +132,7 @@ s_worker_actor (zsock_t *pipe, void *args)
         return;
     zmx_worker_set_heartbeat (worker, 100, 3);
     zmx_worker_set_reconnect (worker, 20, 200);
-    while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
-        zframe_t *reply_to;
-        zmsg_t *request = zmx_worker_recv (worker, 10, &reply_to);
-        if (request)
-            zmx_worker_send (worker, &request, &reply_to);
-        else
-        if (zmx_worker_error (worker) == ZMX_ETERM)
-            break;
-    }
+    bench_echo_until (worker, pipe, 10);
     zmx_worker_destroy (&worker);
 }
 
@@ -254,17 +182,10 @@ s_restart (s_bench_t *self, int dead)
     s_broker_t *broker = &self->broker [dead];
     if (s_broker_start (self, dead))
         return -1;
-    if (!s_wait_for_text (broker->log, "now passive", S_SETTLE_MS)
-    ||  !s_wait_for_text (broker->log, "worker ready for 'echo'", S_SETTLE_MS))
+    if (!bench_wait_for_text (broker->log, "now passive", S_SETTLE_MS)
+    ||  !bench_wait_for_text (broker->log, "worker ready for 'echo'", S_SETTLE_MS))
         return -1;
     return 0;
-}
-
-static int
-s_compare (const void *left, const void *right)
-{
-    int64_t a = *(const int64_t *) left, b = *(const int64_t *) right;
-    return a < b? -1: a > b;
 }
 
 //  All kills at one heartbeat; prints one table row. Returns 0 or -1.
@@ -277,8 +198,8 @@ s_run (s_bench_t *self, int heartbeat, int kills)
         return -1;
     }
     zactor_t *worker = zactor_new (s_worker_actor, self->both);
-    if (!s_wait_for_text (self->broker [0].log, "worker ready", S_SETTLE_MS)
-    ||  !s_wait_for_text (self->broker [1].log, "worker ready", S_SETTLE_MS)) {
+    if (!bench_wait_for_text (self->broker [0].log, "worker ready", S_SETTLE_MS)
+    ||  !bench_wait_for_text (self->broker [1].log, "worker ready", S_SETTLE_MS)) {
         fprintf (stderr, "bench: the worker did not register (logs in %s)\n", self->tmpdir);
         zactor_destroy (&worker);
         return -1;
@@ -308,7 +229,7 @@ s_run (s_bench_t *self, int heartbeat, int kills)
                  self->tmpdir);
         return -1;
     }
-    qsort (samples, taken, sizeof samples [0], s_compare);
+    qsort (samples, taken, sizeof samples [0], bench_compare_int64);
     double median = (taken % 2? samples [taken / 2]
                               : (samples [taken / 2 - 1] + samples [taken / 2]) / 2) / 1000.0;
     printf ("%9d  %5d  %8.1f  %8.1f  %8.1f  %14.2f\n", heartbeat, taken, samples [0] / 1000.0,

@@ -24,13 +24,11 @@
     =========================================================================
 */
 #include "zmx_classes.h"
+#include "bench_util.h"
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #define S_MAX_RUNS 9
 
@@ -43,38 +41,6 @@ typedef struct {
     int failures;
 } s_bench_t;
 
-static int
-s_compare (const void *one, const void *two)
-{
-    double a = *(const double *) one, b = *(const double *) two;
-    return (a > b) - (a < b);
-}
-
-static double
-s_median (double *values, int count)
-{
-    qsort (values, (size_t) count, sizeof (double), s_compare);
-    return count? values [count / 2]: -1;
-}
-
-//  A port the kernel just picked from its ephemeral range (bound, then
-//  released at once, so that the three ports of a server differ).
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = { .sin_family = AF_INET,
-                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t size = sizeof address;
-    int port = -1;
-    if (fd >= 0 && bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &size) == 0)
-        port = ntohs (address.sin_port);
-    if (fd >= 0)
-        close (fd);
-    return port;
-}
-
 typedef struct {
     pid_t pid;
     char endpoints [3][64];
@@ -84,7 +50,7 @@ typedef struct {
 static int
 s_server_start (s_bench_t *bench, s_server_t *server, bool persistent)
 {
-    int ports [3] = { s_free_port (), s_free_port (), s_free_port () };
+    int ports [3] = { bench_free_port (), bench_free_port (), bench_free_port () };
     for (int index = 0; index < 3; index++)
         snprintf (server->endpoints [index], sizeof server->endpoints [index],
                   "tcp://127.0.0.1:%d", ports [index]);
@@ -128,31 +94,14 @@ s_server_start (s_bench_t *bench, s_server_t *server, bool persistent)
 static void
 s_server_stop (s_server_t *server)
 {
-    kill (server->pid, SIGTERM);
-    int64_t until = zclock_mono () + 3000;
-    while (waitpid (server->pid, NULL, WNOHANG) == 0) {
-        if (zclock_mono () > until) {
-            kill (server->pid, SIGKILL);
-            waitpid (server->pid, NULL, 0);
-            break;
-        }
-        zclock_sleep (10);
-    }
+    bench_stop (&server->pid);
 }
 
 static double
 s_rss_mib (pid_t pid)
 {
-    char path [64], line [256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    double mib = -1;
-    while (file && fgets (line, sizeof line, file))
-        if (strncmp (line, "VmRSS:", 6) == 0)
-            mib = atof (line + 6) / 1024.0;
-    if (file)
-        fclose (file);
-    return mib;
+    long kib = bench_rss_kib (pid);
+    return kib < 0? -1: kib / 1024.0;
 }
 
 static zmx_clone_t *
@@ -345,8 +294,8 @@ main (int argc, char *argv [])
             s_server_stop (&server);
         }
     }
-    double raw_rate = s_median (raw, bench.runs), memory_rate = s_median (memory, bench.runs);
-    double durable_rate = s_median (durable, bench.runs);
+    double raw_rate = bench_median (raw, bench.runs), memory_rate = bench_median (memory, bench.runs);
+    double durable_rate = bench_median (durable, bench.runs);
     printf ("%d updates of 32 bytes over 10000 keys, median of %d runs\n", bench.updates,
             bench.runs);
     printf ("| path | updates/s | vs raw pub/sub |\n|---|---:|---:|\n");

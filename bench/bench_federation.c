@@ -19,8 +19,8 @@
     =========================================================================
 */
 #include <zmx.h>
+#include "bench_util.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,12 +32,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #define S_MAX_RUNS          21
 #define S_WORKER_CREDIT     200
@@ -75,84 +70,6 @@ typedef struct {
     double results [S_SYSTEMS][S_SIZES][S_ROWS][S_MAX_RUNS];
 } s_bench_t;
 
-static int64_t
-s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int
-s_compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
-static double
-s_median (double *values, int count)
-{
-    qsort (values, count, sizeof (double), s_compare_doubles);
-    return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
-}
-
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in address = { .sin_family = AF_INET };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &length) == 0)
-        port = ntohs (address.sin_port);
-    close (fd);
-    return port;
-}
-
-static pid_t
-s_spawn (char *const argv [], const char *log_path)
-{
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid != 0)
-        return pid;
-    //  Child: only async-signal-safe calls until exec
-    if (prctl (PR_SET_PDEATHSIG, SIGKILL) || getppid () != parent)
-        _exit (127);
-    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int null_fd = open ("/dev/null", O_RDONLY);
-    if (log_fd < 0 || null_fd < 0)
-        _exit (127);
-    dup2 (null_fd, STDIN_FILENO);
-    dup2 (log_fd, STDOUT_FILENO);
-    dup2 (log_fd, STDERR_FILENO);
-    execv (argv [0], argv);
-    _exit (127);
-}
-
-static void
-s_stop (pid_t *pid_p)
-{
-    if (*pid_p <= 0)
-        return;
-    kill (*pid_p, SIGTERM);
-    for (int waited = 0; waited < 300; waited++) {
-        if (waitpid (*pid_p, NULL, WNOHANG) == *pid_p) {
-            *pid_p = 0;
-            return;
-        }
-        usleep (10000);
-    }
-    kill (*pid_p, SIGKILL);
-    waitpid (*pid_p, NULL, 0);
-    *pid_p = 0;
-}
-
 static void
 s_endpoint (s_bench_t *self, int node, char *buffer, size_t size)
 {
@@ -181,7 +98,7 @@ s_node_start (s_bench_t *self, int node)
              self_endpoint, left, *left && *right? ",": "", right);
     fclose (file);
     char *argv [] = { self->zmxd, "-c", config, NULL };
-    self->pids [node] = s_spawn (argv, log);
+    self->pids [node] = bench_spawn (argv, log);
     return self->pids [node] > 0? 0: -1;
 }
 
@@ -217,20 +134,20 @@ s_request (zmx_client_t *client, const byte *body, size_t size)
 static double
 s_measure_rtt (s_bench_t *self, zmx_client_t *client, const byte *body, size_t size)
 {
-    int64_t deadline = s_now_us () + self->opt.warm_us;
-    while (s_now_us () < deadline)
+    int64_t deadline = bench_now_us () + self->opt.warm_us;
+    while (bench_now_us () < deadline)
         if (s_request (client, body, size))
             return -1;
     static double samples [200000];
     int count = 0;
-    deadline = s_now_us () + self->opt.point_us;
-    while (count < 200000 && s_now_us () < deadline) {
-        int64_t start = s_now_us ();
+    deadline = bench_now_us () + self->opt.point_us;
+    while (count < 200000 && bench_now_us () < deadline) {
+        int64_t start = bench_now_us ();
         if (s_request (client, body, size))
             return -1;
-        samples [count++] = (double) (s_now_us () - start);
+        samples [count++] = (double) (bench_now_us () - start);
     }
-    return count? s_median (samples, count): -1;
+    return count? bench_median (samples, count): -1;
 }
 
 static int
@@ -255,7 +172,7 @@ static double
 s_window_pass (zmx_client_t *client, const byte *body, size_t size, int window,
                int64_t duration_us)
 {
-    int64_t start = s_now_us (), deadline = start + duration_us;
+    int64_t start = bench_now_us (), deadline = start + duration_us;
     int64_t sent = 0, done = 0;
     while (sent < window)
         if (s_send (client, body, size) == 0)
@@ -266,13 +183,13 @@ s_window_pass (zmx_client_t *client, const byte *body, size_t size, int window,
         if (s_recv (client, size))
             return -1;
         done++;
-        if (s_now_us () < deadline) {
+        if (bench_now_us () < deadline) {
             if (s_send (client, body, size))
                 return -1;
             sent++;
         }
     }
-    int64_t elapsed = s_now_us () - start;
+    int64_t elapsed = bench_now_us () - start;
     return done * 1e6 / (elapsed > 0? elapsed: 1);
 }
 
@@ -319,7 +236,7 @@ s_print_table (s_bench_t *self)
         for (int row = 0; row < S_ROWS; row++) {
             double median [S_SYSTEMS];
             for (int system = 0; system < S_SYSTEMS; system++)
-                median [system] = s_median (self->results [system][size][row], self->opt.runs);
+                median [system] = bench_median (self->results [system][size][row], self->opt.runs);
             printf ("%-16s %12.0f %12.0f %8.2f\n", s_row_names [row], median [S_DIRECT],
                     median [S_HOPS], median [S_DIRECT] > 0? median [S_HOPS] / median [S_DIRECT]
                                                           : 0.0);
@@ -338,7 +255,7 @@ s_setup (s_bench_t *self, const char *argv0)
     if (!mkdtemp (self->dir))
         return -1;
     for (int node = 0; node < S_NODES; node++)
-        if ((self->ports [node] = s_free_port ()) < 0)
+        if ((self->ports [node] = bench_free_port ()) < 0)
             return -1;
     for (int node = 0; node < S_NODES; node++)
         if (s_node_start (self, node))
@@ -355,9 +272,9 @@ s_setup (s_bench_t *self, const char *argv0)
     zmx_client_t *probe = zmx_client_new (endpoint);
     zmx_client_set_timeout (probe, 300);
     zmx_client_set_retries (probe, 0);
-    int64_t deadline = s_now_us () + (int64_t) S_START_TIMEOUT_MS * 1000;
+    int64_t deadline = bench_now_us () + (int64_t) S_START_TIMEOUT_MS * 1000;
     int rc = -1;
-    while (rc && s_now_us () < deadline)
+    while (rc && bench_now_us () < deadline)
         rc = s_request (probe, (const byte *) "probe", 5);
     zmx_client_destroy (&probe);
     if (rc)
@@ -374,7 +291,7 @@ s_teardown (s_bench_t *self)
         pthread_join (self->worker_thread, NULL);
     zmx_worker_destroy (&self->worker);
     for (int node = 0; node < S_NODES; node++)
-        s_stop (&self->pids [node]);
+        bench_stop (&self->pids [node]);
     char command [160];
     snprintf (command, sizeof command, "rm -rf '%s'", self->dir);
     if (*self->dir && system (command) != 0)

@@ -22,6 +22,7 @@
     =========================================================================
 */
 #include <zmx.h>
+#include "bench_util.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,25 +33,10 @@
 #define S_COLD_RUNS     20
 #define S_SERVICE_RUNS  2000
 
-static int64_t
-s_now_ns (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
-}
-
-static int
-s_compare (const void *a, const void *b)
-{
-    int64_t left = *(const int64_t *) a, right = *(const int64_t *) b;
-    return left < right? -1: left > right;
-}
-
 static void
 s_report (const char *what, int64_t *samples, size_t count)
 {
-    qsort (samples, count, sizeof samples [0], s_compare);
+    qsort (samples, count, sizeof samples [0], bench_compare_int64);
     double median = samples [count / 2] / 1000.0;
     double p99 = samples [count * 99 / 100] / 1000.0;
     printf ("%-10s %9zu %12.2f %12.2f\n", what, count, median, p99);
@@ -114,17 +100,17 @@ s_bench_library (const char *server, int names, int lookups)
     char name [32];
     for (int index = 0; index < names; index++) {
         snprintf (name, sizeof name, "n%d", index);
-        int64_t start = s_now_ns ();
+        int64_t start = bench_now_ns ();
         char *found = zmx_resolver_lookup (resolver, name);
-        samples [index] = s_now_ns () - start;
+        samples [index] = bench_now_ns () - start;
         free (found);
     }
     s_report ("uncached", samples, names);
     for (int index = 0; index < lookups; index++) {
         snprintf (name, sizeof name, "n%d", index % names);
-        int64_t start = s_now_ns ();
+        int64_t start = bench_now_ns ();
         char *found = zmx_resolver_lookup (resolver, name);
-        samples [index] = s_now_ns () - start;
+        samples [index] = bench_now_ns () - start;
         free (found);
     }
     s_report ("cached", samples, lookups);
@@ -142,9 +128,9 @@ s_bench_service (const char *ipc, int names)
         char spec [40];
         snprintf (spec, sizeof spec, "name:n%d", index % names);
         char *endpoints = NULL;
-        int64_t start = s_now_ns ();
+        int64_t start = bench_now_ns ();
         int rc = zmx_resolver_resolve_endpoint (spec, 5000, &endpoints);
-        int64_t took = s_now_ns () - start;
+        int64_t took = bench_now_ns () - start;
         if (rc == ZMX_OK)
             samples [taken++] = took;
         free (endpoints);
@@ -160,12 +146,12 @@ s_bench_cold (const char *server, int names)
     for (int run = 0; run < S_COLD_RUNS; run++) {
         char name [32];
         snprintf (name, sizeof name, "n%d", run % names);
-        int64_t start = s_now_ns ();
+        int64_t start = bench_now_ns ();
         zmx_resolver_t *resolver = zmx_resolver_new ();
         zmx_resolver_add_server (resolver, server);
         zmx_resolver_wait_synced (resolver, 10000);
         char *found = zmx_resolver_lookup (resolver, name);
-        samples [run] = s_now_ns () - start;
+        samples [run] = bench_now_ns () - start;
         free (found);
         zmx_resolver_destroy (&resolver);
     }

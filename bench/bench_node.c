@@ -33,6 +33,7 @@
 */
 #include "zmx_classes.h"
 #include "netns.h"
+#include "bench_util.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <dirent.h>
@@ -63,22 +64,6 @@ typedef struct {
 } s_fleet_t;
 
 static char *s_zmx;             //  Path of the zmx program
-
-static int
-s_compare (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y? -1: x > y? 1: 0;
-}
-
-static double
-s_median (double *values, int count)
-{
-    if (count == 0)
-        return -1;
-    qsort (values, count, sizeof (double), s_compare);
-    return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
-}
 
 //  A UDP port that was free on this host a moment ago.
 static int
@@ -404,23 +389,6 @@ s_cpu_nsec (pid_t pid)
     return total;
 }
 
-//  VmRSS of a process, KiB; -1 if unreadable.
-static long
-s_rss_kib (pid_t pid)
-{
-    char path [64];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    char line [256];
-    long rss = -1;
-    while (file && fgets (line, sizeof line, file))
-        if (sscanf (line, "VmRSS: %ld kB", &rss) == 1)
-            break;
-    if (file)
-        fclose (file);
-    return rss;
-}
-
 //  One run: CPU % and RSS (KiB) of one node among 10, default timing.
 static int
 s_idle_run (double *cpu, double *rss)
@@ -443,7 +411,7 @@ s_idle_run (double *cpu, double *rss)
         int64_t after = s_cpu_nsec (pid);
         double seconds = (zclock_mono () - from) / 1000.0;
         *cpu = 100.0 * (double) (after - before) / 1e9 / seconds;
-        *rss = (double) s_rss_kib (pid);
+        *rss = (double) bench_rss_kib (pid);
         rc = before >= 0 && after >= 0 && *rss > 0? 0: -1;
     }
     s_fleet_destroy (&fleet);
@@ -497,16 +465,16 @@ main (int argc, char *argv [])
             if (s_fleet_run (sizes [which], &views [done], &deads [done]) == 0)
                 done++;
         printf ("full view, %2zu nodes (ms)          %12.0f\n", sizes [which],
-                s_median (views, done));
+                bench_median (views, done));
         printf ("dead peer detected, %2zu nodes (ms) %12.0f\n", sizes [which],
-                s_median (deads, done));
+                bench_median (deads, done));
     }
     double rates [S_MAX_RUNS];
     int done = 0;
     for (int run = 0; run < runs; run++)
         if ((rates [done] = s_throughput ()) > 0)
             done++;
-    double rate = s_median (rates, done);
+    double rate = bench_median (rates, done);
     printf ("SHOUT to %d members (msg/s)        %12.0f\n", S_MEMBERS, rate);
     printf ("  deliveries (msg/s)               %12.0f\n", rate > 0? rate * S_MEMBERS: -1);
     double cpus [S_MAX_RUNS], rsss [S_MAX_RUNS];
@@ -514,8 +482,8 @@ main (int argc, char *argv [])
     for (int run = 0; run < runs; run++)
         if (s_idle_run (&cpus [done], &rsss [done]) == 0)
             done++;
-    printf ("idle node among 10, CPU (%%)        %12.3f\n", s_median (cpus, done));
-    printf ("idle node among 10, RSS (KiB)      %12.0f\n", s_median (rsss, done));
+    printf ("idle node among 10, CPU (%%)        %12.3f\n", bench_median (cpus, done));
+    printf ("idle node among 10, RSS (KiB)      %12.0f\n", bench_median (rsss, done));
     free (s_zmx);
     return 0;
 }

@@ -22,8 +22,8 @@
     =========================================================================
 */
 #include <zmx.h>
+#include "bench_util.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -32,11 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 
 #define S_START_TIMEOUT_MS  10000
 #define S_HEARTBEAT         1000
@@ -57,57 +52,6 @@ typedef struct {
 
 //  -------------------------------------------------------------------------
 //  Processes
-
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in address = { .sin_family = AF_INET };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &length) == 0)
-        port = ntohs (address.sin_port);
-    close (fd);
-    return port;
-}
-
-//  Start zmxd on config, output to log_path; it dies with us. -1 on error.
-static pid_t
-s_spawn_zmxd (const char *zmxd, const char *config, const char *log_path)
-{
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid != 0)
-        return pid;
-    if (prctl (PR_SET_PDEATHSIG, SIGKILL) || getppid () != parent)
-        _exit (127);
-    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (log_fd < 0)
-        _exit (127);
-    dup2 (log_fd, STDOUT_FILENO);
-    dup2 (log_fd, STDERR_FILENO);
-    execl (zmxd, zmxd, "-c", config, (char *) NULL);
-    _exit (127);
-}
-
-static void
-s_stop (pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill (pid, SIGTERM);
-    for (int tries = 0; tries < 300; tries++) {
-        if (waitpid (pid, NULL, WNOHANG) == pid)
-            return;
-        zclock_sleep (10);
-    }
-    kill (pid, SIGKILL);
-    waitpid (pid, NULL, 0);
-}
 
 //  True once mmi.service says `service` has a worker.
 static bool
@@ -135,15 +79,7 @@ s_echo_worker (zsock_t *pipe, void *args)
     zmx_worker_t *worker = zmx_worker_new ((const char *) args, "echo");
     zmx_worker_set_heartbeat (worker, S_HEARTBEAT, 3);
     zsock_signal (pipe, 0);
-    while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
-        zframe_t *reply_to;
-        zmsg_t *request = zmx_worker_recv (worker, 20, &reply_to);
-        if (request)
-            zmx_worker_send (worker, &request, &reply_to);
-        else
-        if (zmx_worker_error (worker) == ZMX_ETERM)
-            break;
-    }
+    bench_echo_until (worker, pipe, 20);
     zmx_worker_destroy (&worker);
     char *command = zstr_recv (pipe);
     free (command);
@@ -151,13 +87,6 @@ s_echo_worker (zsock_t *pipe, void *args)
 
 //  -------------------------------------------------------------------------
 //  Measurements
-
-static int
-s_compare (const void *a, const void *b)
-{
-    int64_t left = *(const int64_t *) a, right = *(const int64_t *) b;
-    return left < right? -1: left > right;
-}
 
 //  One TSP or plain call; returns the reply's first frame (caller frees).
 static char *
@@ -234,7 +163,7 @@ s_measure (zmx_client_t *client, s_shape_t shape, const s_options_t *options)
         spent += took;
     }
     if (point.done > 0) {
-        qsort (latency, (size_t) point.done, sizeof (int64_t), s_compare);
+        qsort (latency, (size_t) point.done, sizeof (int64_t), bench_compare_int64);
         point.median_us = (double) latency [point.done / 2];
         point.rate = point.done * 1e6 / (double) spent;
     }
@@ -255,7 +184,7 @@ s_measure (zmx_client_t *client, s_shape_t shape, const s_options_t *options)
 static int
 s_run (const s_options_t *options, const char *dir, int sync, s_point_t points [3])
 {
-    int port = s_free_port ();
+    int port = bench_free_port ();
     char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
     char *config = zsys_sprintf ("%s/zmxd-%d.cfg", dir, sync);
     char *log = zsys_sprintf ("%s/zmxd-%d.log", dir, sync);
@@ -269,7 +198,8 @@ s_run (const s_options_t *options, const char *dir, int sync, s_point_t points [
         fputs (text, file);
         fclose (file);
     }
-    pid_t zmxd = file? s_spawn_zmxd (options->zmxd_path, config, log): -1;
+    char *argv [] = { (char *) options->zmxd_path, "-c", config, NULL };
+    pid_t zmxd = file? bench_spawn (argv, log): -1;
     zactor_t *worker = zactor_new (s_echo_worker, endpoint);
     zmx_client_t *client = zmx_client_new (endpoint);
     zmx_client_set_timeout (client, 5000);
@@ -286,7 +216,7 @@ s_run (const s_options_t *options, const char *dir, int sync, s_point_t points [
         fprintf (stderr, "bench_titanic: zmxd did not start (see %s)\n", log);
     zmx_client_destroy (&client);
     zactor_destroy (&worker);
-    s_stop (zmxd);
+    bench_stop (&zmxd);
     free (text);
     free (log);
     free (config);

@@ -10,12 +10,8 @@
     =========================================================================
 */
 #include "zmx_classes.h"
+#include "fuzz_support.h"
 #include "services/zmx_federation.h"
-
-#define S_REQUIRE(condition) \
-    do { if (!(condition)) { \
-        fprintf (stderr, "fuzz_federation: %s:%d: %s\n", __FILE__, __LINE__, #condition); \
-        abort (); } } while (0)
 
 //  Read every entry back and encode it again: same bytes, same count.
 static void
@@ -25,39 +21,39 @@ s_check_entries (const zmx_mdp_frame_t *frame, size_t expected)
     size_t offset = 0, count = 0;
     zmx__fed_entry_t entry;
     while (zmx__fed_entry_next (frame, &offset, &entry) == 0) {
-        S_REQUIRE (zmx_mdp_service_valid (entry.name, strlen (entry.name)));
-        S_REQUIRE (zmx__fed_entry_add (again, entry.hops, entry.capacity, entry.name) == 0);
+        FUZZ_REQUIRE (zmx_mdp_service_valid (entry.name, strlen (entry.name)));
+        FUZZ_REQUIRE (zmx__fed_entry_add (again, entry.hops, entry.capacity, entry.name) == 0);
         count++;
     }
-    S_REQUIRE (count == expected && offset == frame->size);
-    S_REQUIRE (zchunk_size (again) == frame->size);
-    S_REQUIRE (frame->size == 0 || memcmp (zchunk_data (again), frame->data, frame->size) == 0);
+    FUZZ_REQUIRE (count == expected && offset == frame->size);
+    FUZZ_REQUIRE (zchunk_size (again) == frame->size);
+    FUZZ_REQUIRE (frame->size == 0 || memcmp (zchunk_data (again), frame->data, frame->size) == 0);
     zchunk_destroy (&again);
 }
 
 static void
 s_check_view (const zmx_mdp_frame_t *frames, size_t count, const zmx__fed_view_t *view)
 {
-    S_REQUIRE (view->command != ZMX_FED_INVALID && !view->error);
-    S_REQUIRE (zmx__fed_is (frames, count));
+    FUZZ_REQUIRE (view->command != ZMX_FED_INVALID && !view->error);
+    FUZZ_REQUIRE (zmx__fed_is (frames, count));
     switch (view->command) {
         case ZMX_FED_ADVERTISE:
-            S_REQUIRE (count == 4 && view->node == 2 && view->entries == 3);
-            S_REQUIRE (view->entry_count <= ZMX_FED_MAX_ENTRIES);
+            FUZZ_REQUIRE (count == 4 && view->node == 2 && view->entries == 3);
+            FUZZ_REQUIRE (view->entry_count <= ZMX_FED_MAX_ENTRIES);
             s_check_entries (&frames [view->entries], view->entry_count);
             break;
         case ZMX_FED_HEARTBEAT:
-            S_REQUIRE (count == 3 && frames [view->node].size <= ZMX_FED_MAX_NODE);
+            FUZZ_REQUIRE (count == 3 && frames [view->node].size <= ZMX_FED_MAX_NODE);
             break;
         case ZMX_FED_REQUEST:
-            S_REQUIRE (view->hops >= 1 && view->body < count);
-            S_REQUIRE (frames [view->token].size == ZMX_FED_TOKEN_SIZE);
-            S_REQUIRE (zmx_mdp_service_valid (frames [view->service].data,
+            FUZZ_REQUIRE (view->hops >= 1 && view->body < count);
+            FUZZ_REQUIRE (frames [view->token].size == ZMX_FED_TOKEN_SIZE);
+            FUZZ_REQUIRE (zmx_mdp_service_valid (frames [view->service].data,
                                               frames [view->service].size));
             break;
         default:
-            S_REQUIRE (view->body < count);
-            S_REQUIRE (frames [view->token].size == ZMX_FED_TOKEN_SIZE);
+            FUZZ_REQUIRE (view->body < count);
+            FUZZ_REQUIRE (frames [view->token].size == ZMX_FED_TOKEN_SIZE);
     }
 }
 
@@ -67,26 +63,13 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     zmx__fed_side_t side = data [0] % 2? ZMX_FED_AT_LINK: ZMX_FED_AT_ROUTER;
-    //  Each frame in its own heap block so that ASan sees any overread
     zmx_mdp_frame_t frames [ZMX_MDP_MAX_FRAMES + 8];
-    size_t count = 0, at = 1;
-    while (at < size && count < ZMX_MDP_MAX_FRAMES + 8) {
-        size_t length = data [at++];
-        if (length > size - at)
-            length = size - at;
-        void *copy = malloc (length? length: 1);
-        memcpy (copy, data + at, length);
-        frames [count].data = copy;
-        frames [count].size = length;
-        count++;
-        at += length;
-    }
+    size_t count = fuzz_frames_split (data + 1, size - 1, 1, frames, ZMX_MDP_MAX_FRAMES + 8);
     zmx__fed_view_t view;
     if (zmx__fed_decode (frames, count, side, &view) == 0)
         s_check_view (frames, count, &view);
     else
-        S_REQUIRE (view.command == ZMX_FED_INVALID && view.error);
-    for (size_t index = 0; index < count; index++)
-        free ((void *) frames [index].data);
+        FUZZ_REQUIRE (view.command == ZMX_FED_INVALID && view.error);
+    fuzz_frames_free (frames, count);
     return 0;
 }

@@ -12,24 +12,19 @@
     =========================================================================
 */
 #include "zmx_classes.h"
+#include "fuzz_support.h"
 
 #define S_MAX_FRAMES 8
-
-//  Unlike assert, stays on in release builds (the fuzz build is one)
-#define S_CHECK(condition) do { if (!(condition)) abort (); } while (0)
 
 static zmsg_t *
 s_frames (const uint8_t *data, size_t size)
 {
+    zmx_frame_t frames [S_MAX_FRAMES];
+    size_t count = fuzz_frames_split (data, size, 1, frames, S_MAX_FRAMES);
     zmsg_t *msg = zmsg_new ();
-    size_t at = 0;
-    while (at < size && zmsg_size (msg) < S_MAX_FRAMES) {
-        size_t length = data [at++];
-        if (length > size - at)
-            length = size - at;
-        zmsg_addmem (msg, data + at, length);
-        at += length;
-    }
+    for (size_t index = 0; index < count; index++)
+        zmsg_addmem (msg, frames [index].data, frames [index].size);
+    fuzz_frames_free (frames, count);
     return msg;
 }
 
@@ -40,9 +35,9 @@ s_request (const uint8_t *data, size_t size)
     char name [ZMX_RESOLVER_NAME_MAX + 1];
     const char *error = NULL;
     if (zmx_resolver_request_decode (msg, name, &error) == 0)
-        S_CHECK (zmx_resolver_name_valid (name) && zmsg_size (msg) == 3);
+        FUZZ_REQUIRE (zmx_resolver_name_valid (name) && zmsg_size (msg) == 3);
     else
-        S_CHECK (error && *error);
+        FUZZ_REQUIRE (error && *error);
     zmsg_destroy (&msg);
 }
 
@@ -54,11 +49,11 @@ s_reply (const uint8_t *data, size_t size)
     char *endpoints = NULL;
     const char *error = NULL;
     if (zmx_resolver_reply_decode (msg, &status, &endpoints, &error) == 0) {
-        S_CHECK ((status == ZMX_RESOLVER_STATUS_OK) == (endpoints != NULL));
-        S_CHECK (!endpoints || (*endpoints && !strchr (endpoints, ' ')));
+        FUZZ_REQUIRE ((status == ZMX_RESOLVER_STATUS_OK) == (endpoints != NULL));
+        FUZZ_REQUIRE (!endpoints || (*endpoints && !strchr (endpoints, ' ')));
     }
     else
-        S_CHECK (error && *error && !endpoints);
+        FUZZ_REQUIRE (error && *error && !endpoints);
     free (endpoints);
     zmsg_destroy (&msg);
 }
@@ -76,13 +71,13 @@ s_tree (const uint8_t *data, size_t size)
     if (saved) {
         //  What can be written loads back as the same keys
         zconfig_t *again = zconfig_str_load (saved);
-        S_CHECK (again);
+        FUZZ_REQUIRE (again);
         zhash_t *keys_again = zmx_config_tree_to_keys (again, "/config/", NULL, NULL);
-        S_CHECK (keys_again && zhash_size (keys_again) == zhash_size (keys));
+        FUZZ_REQUIRE (keys_again && zhash_size (keys_again) == zhash_size (keys));
         for (const char *value = (const char *) zhash_first (keys); value;
              value = (const char *) zhash_next (keys)) {
             const char *other = (const char *) zhash_lookup (keys_again, zhash_cursor (keys));
-            S_CHECK (other && streq (other, value));
+            FUZZ_REQUIRE (other && streq (other, value));
         }
         zhash_destroy (&keys_again);
         zconfig_destroy (&again);

@@ -11,9 +11,7 @@
     =========================================================================
 */
 #include "zmx_classes.h"
-
-//  Unlike assert, stays on in release builds (the fuzz build is one)
-#define S_CHECK(condition) do { if (!(condition)) abort (); } while (0)
+#include "fuzz_support.h"
 
 static void
 s_beacon (const byte *data, size_t size)
@@ -22,7 +20,7 @@ s_beacon (const byte *data, size_t size)
     if (zmx_zre_beacon_decode (data, size, &beacon, NULL) == 0) {
         byte again [ZMX_ZRE_BEACON_SIZE];
         zmx_zre_beacon_encode (beacon.uuid, beacon.port, again);
-        S_CHECK (size == ZMX_ZRE_BEACON_SIZE && memcmp (again, data, size) == 0);
+        FUZZ_REQUIRE (size == ZMX_ZRE_BEACON_SIZE && memcmp (again, data, size) == 0);
     }
 }
 
@@ -33,18 +31,18 @@ s_header (const byte *data, size_t size)
     const char *error = NULL;
     int rc = zmx_zre_decode_header (data, size, &msg, &error);
     if (rc != 0) {
-        S_CHECK ((rc == -1 || rc == -2) && error && !msg.groups && !msg.headers);
+        FUZZ_REQUIRE ((rc == -1 || rc == -2) && error && !msg.groups && !msg.headers);
         return;
     }
     zframe_t *frame = zmx_zre_encode_header (&msg);
-    S_CHECK (frame);
+    FUZZ_REQUIRE (frame);
     if (msg.id != ZMX_ZRE_HELLO)
-        S_CHECK (zframe_size (frame) == size && memcmp (zframe_data (frame), data, size) == 0);
+        FUZZ_REQUIRE (zframe_size (frame) == size && memcmp (zframe_data (frame), data, size) == 0);
     zmx_zre_msg_t again;
-    S_CHECK (zmx_zre_decode_header (zframe_data (frame), zframe_size (frame), &again, NULL) == 0);
-    S_CHECK (again.id == msg.id && again.sequence == msg.sequence);
+    FUZZ_REQUIRE (zmx_zre_decode_header (zframe_data (frame), zframe_size (frame), &again, NULL) == 0);
+    FUZZ_REQUIRE (again.id == msg.id && again.sequence == msg.sequence);
     if (msg.id == ZMX_ZRE_HELLO)
-        S_CHECK (streq (again.name, msg.name) && streq (again.endpoint, msg.endpoint)
+        FUZZ_REQUIRE (streq (again.name, msg.name) && streq (again.endpoint, msg.endpoint)
                  && zlist_size (again.groups) == zlist_size (msg.groups)
                  && zhash_size (again.headers) == zhash_size (msg.headers));
     zmx_zre_clear (&again);
@@ -61,13 +59,13 @@ s_message (const byte *data, size_t size, int content)
         zmsg_addmem (wire, data, size / (size_t) (index + 2));
     zmx_zre_msg_t msg;
     int rc = zmx_zre_decode (&wire, &msg, NULL);
-    S_CHECK (wire == NULL);
+    FUZZ_REQUIRE (wire == NULL);
     if (rc == 0) {
         bool carries = msg.id == ZMX_ZRE_WHISPER || msg.id == ZMX_ZRE_SHOUT;
-        S_CHECK (carries? zmsg_size (msg.content) == (size_t) content: content == 0);
+        FUZZ_REQUIRE (carries? zmsg_size (msg.content) == (size_t) content: content == 0);
     }
     else
-        S_CHECK (!msg.content && !msg.groups && !msg.headers);
+        FUZZ_REQUIRE (!msg.content && !msg.groups && !msg.headers);
     zmx_zre_clear (&msg);
 }
 

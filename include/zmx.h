@@ -15,6 +15,7 @@
 
 #include "zmx/zmx_err.h"
 #include "zmx/zmx_log.h"
+#include "zmx/zmx_frame.h"
 #include "zmx/zmx_security.h"
 #include "zmx/zmx_service.h"
 #include "zmx/zmx_mdp.h"

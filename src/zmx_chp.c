@@ -137,16 +137,6 @@ zmx_chp_ttl (const char *properties, size_t size, uint64_t *ttl)
     return 1;
 }
 
-static uint64_t
-s_get_sequence (const zmx_chp_frame_t *frame)
-{
-    const byte *data = (const byte *) frame->data;
-    uint64_t value = 0;
-    for (int index = 0; index < ZMX_CHP_SEQUENCE_SIZE; index++)
-        value = (value << 8) | data [index];
-    return value;
-}
-
 //  The five-frame commands: check sequence, uuid, properties sizes and
 //  formats common to KVSYNC, KVPUB and KVSET, and fill the view.
 static const char *
@@ -162,7 +152,7 @@ s_decode_kv (const zmx_chp_frame_t *frames, zmx_chp_view_t *view)
         return "invalid properties";
     view->key = (const char *) frames [0].data;
     view->key_size = frames [0].size;
-    view->sequence = s_get_sequence (&frames [1]);
+    view->sequence = zmx__wire_get (frames [1].data, ZMX_CHP_SEQUENCE_SIZE);
     view->uuid = frames [2].size? (const byte *) frames [2].data: NULL;
     view->properties = frames [3].size? (const char *) frames [3].data: NULL;
     view->properties_size = frames [3].size;
@@ -180,7 +170,7 @@ s_decode_control (const zmx_chp_frame_t *frames, zmx_chp_view_t *view)
         return "sequence is not 8 bytes";
     if (frames [2].size || frames [3].size)
         return "frames 2 and 3 must be empty";
-    view->sequence = s_get_sequence (&frames [1]);
+    view->sequence = zmx__wire_get (frames [1].data, ZMX_CHP_SEQUENCE_SIZE);
     if (view->command == ZMX_CHP_HUGZ)
         return frames [4].size? "HUGZ frame 4 must be empty": NULL;
     if (!zmx_chp_subtree_valid ((const char *) frames [4].data, frames [4].size))
@@ -277,8 +267,7 @@ zmx_chp_check (const zmx_chp_view_t *view, const char **error)
 static void
 s_frames_of (const zmx_chp_view_t *view, byte *sequence, zmx_chp_frame_t *frames)
 {
-    for (int index = 0; index < ZMX_CHP_SEQUENCE_SIZE; index++)
-        sequence [index] = (byte) (view->sequence >> (8 * (7 - index)));
+    zmx__wire_put (sequence, view->sequence, ZMX_CHP_SEQUENCE_SIZE);
     frames [1] = (zmx_chp_frame_t) { sequence, ZMX_CHP_SEQUENCE_SIZE };
     frames [2] = (zmx_chp_frame_t) { NULL, 0 };
     frames [3] = (zmx_chp_frame_t) { NULL, 0 };

@@ -291,4 +291,27 @@ typedef struct {
 void
     zmx__node_actor (zsock_t *pipe, void *args);
 
+//  Wire codecs: an unsigned integer of `width` bytes (1..8) in network
+//  byte order (big-endian). zmx__wire_get reads one at `data`; the caller
+//  has checked that width bytes are there. zmx__wire_put writes one and
+//  returns the byte after it.
+static inline uint64_t
+zmx__wire_get (const void *data, size_t width)
+{
+    const uint8_t *bytes = (const uint8_t *) data;
+    uint64_t value = 0;
+    for (size_t index = 0; index < width; index++)
+        value = (value << 8) | bytes [index];
+    return value;
+}
+
+static inline uint8_t *
+zmx__wire_put (void *data, uint64_t value, size_t width)
+{
+    uint8_t *bytes = (uint8_t *) data;
+    for (size_t index = 0; index < width; index++)
+        bytes [index] = (uint8_t) (value >> (8 * (width - 1 - index)));
+    return bytes + width;
+}
+
 #endif

@@ -308,9 +308,7 @@ s_check_ack (s_agent_t *self, const byte *uuid)
 {
     if (!uuid || memcmp (uuid, self->uuid_prefix, 8) != 0)
         return;
-    uint64_t counter = 0;
-    for (int index = 8; index < ZMX_CHP_UUID_SIZE; index++)
-        counter = (counter << 8) | uuid [index];
+    uint64_t counter = zmx__wire_get (uuid + 8, ZMX_CHP_UUID_SIZE - 8);
     s_out_t *out;
     while ((out = (s_out_t *) zlistx_first (self->inflight)) && out->counter <= counter) {
         if (out->counter == counter) {
@@ -346,8 +344,7 @@ s_flush_outbox (s_agent_t *self)
     while ((out = (s_out_t *) zlistx_first (self->outbox))) {
         byte uuid [ZMX_CHP_UUID_SIZE];
         memcpy (uuid, self->uuid_prefix, 8);
-        for (int index = 0; index < 8; index++)
-            uuid [8 + index] = (byte) (out->counter >> (8 * (7 - index)));
+        zmx__wire_put (uuid + 8, out->counter, 8);
         char properties [32] = "";
         if (out->ttl > 0)
             snprintf (properties, sizeof properties, "ttl=%d\n", out->ttl);

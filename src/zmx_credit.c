@@ -40,25 +40,6 @@
 //  -------------------------------------------------------------------------
 //  Codec
 
-static uint64_t
-s_get_u64 (const void *data)
-{
-    const uint8_t *bytes = (const uint8_t *) data;
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = (value << 8) | bytes [index];
-    return value;
-}
-
-static void
-s_put_u64 (uint8_t *bytes, uint64_t value)
-{
-    for (int index = 7; index >= 0; index--) {
-        bytes [index] = (uint8_t) value;
-        value >>= 8;
-    }
-}
-
 static int
 s_invalid (zmx_credit_view_t *view, const char *reason)
 {
@@ -87,7 +68,7 @@ s_decode_data (const zmx_credit_frame_t *frames, size_t count, zmx_credit_view_t
         if (frames [4 + index].size > ZMX_CREDIT_MAX_SEGMENT)
             return s_invalid (view, "DATA segment too large");
     }
-    view->value = s_get_u64 (frames [2].data);
+    view->value = zmx__wire_get (frames [2].data, 8);
     view->segments = segments;
     view->flags = flags;
     view->segment = 4;
@@ -118,7 +99,7 @@ zmx_credit_decode (const zmx_credit_frame_t *frames, size_t count,
     if (command == ZMX_CREDIT_HELLO || command == ZMX_CREDIT_CREDIT) {
         if (count != 3 || frames [2].size != 8)
             return s_invalid (view, "HELLO/CREDIT needs one 8-byte value");
-        uint64_t value = s_get_u64 (frames [2].data);
+        uint64_t value = zmx__wire_get (frames [2].data, 8);
         uint64_t least = command == ZMX_CREDIT_HELLO? ZMX_CREDIT_MIN_WINDOW: 1;
         if (value < least || value > ZMX_CREDIT_MAX_WINDOW)
             return s_invalid (view, "HELLO/CREDIT value out of range");
@@ -146,7 +127,7 @@ zmx_credit_command (int command, uint64_t value)
     zmsg_addmem (msg, &byte, 1);
     if (command == ZMX_CREDIT_HELLO || command == ZMX_CREDIT_CREDIT) {
         uint8_t number [8];
-        s_put_u64 (number, value);
+        zmx__wire_put (number, value, 8);
         zmsg_addmem (msg, number, 8);
     }
     return msg;
@@ -380,7 +361,7 @@ s_sender_transmit (zmx_credit_sender_t *self, s_peer_t *peer, s_batch_t *batch)
     //  Once the routing id is accepted the other parts are too
     uint8_t command = ZMX_CREDIT_DATA;
     uint8_t sequence [8];
-    s_put_u64 (sequence, peer->sequence);
+    zmx__wire_put (sequence, peer->sequence, 8);
     zmq_send (handle, ZMX_CREDIT_PROTOCOL, strlen (ZMX_CREDIT_PROTOCOL), ZMQ_SNDMORE);
     zmq_send (handle, &command, 1, ZMQ_SNDMORE);
     zmq_send (handle, sequence, 8, ZMQ_SNDMORE);

@@ -217,6 +217,61 @@ zmx_service_reply_unknown (zsock_t *pipe, const char *command)
     zstr_sendx (pipe, ZMX_SERVICE_ERROR, reason, NULL);
 }
 
+bool
+zmx_service_start_status (zsock_t *pipe, bool started, zlist_t *endpoints,
+                          const char *reason)
+{
+    zsock_signal (pipe, 0);
+    if (started)
+        zmx_service_send_ready (pipe, endpoints);
+    else {
+        zmx_service_send_error (pipe, reason);
+        zmx_service_wait_term (pipe);
+    }
+    return started;
+}
+
+void
+zmx_service_send_counters (zsock_t *pipe, const zmx_service_counter_t *counters,
+                           size_t count)
+{
+    zmsg_t *reply = zmsg_new ();
+    for (size_t index = 0; index < count; index++)
+        zmsg_addstrf (reply, "%s=%" PRIu64, counters [index].name, counters [index].value);
+    zmsg_send (&reply, pipe);
+}
+
+int
+zmx_service_handle_pipe (zsock_t *pipe, const char *command, zlist_t *endpoints)
+{
+    if (!command || streq (command, ZMX_SERVICE_TERM))
+        return 1;
+    if (streq (command, ZMX_SERVICE_ENDPOINTS)) {
+        zmx_service_send_ready (pipe, endpoints);
+        return 0;
+    }
+    return -1;
+}
+
+bool
+zmx_service_serve_pipe (zsock_t *pipe, zlist_t *endpoints,
+                        zmx_service_counters_fn *send_counters, void *self)
+{
+    //  Whole message: extra frames of a command must not be read as the
+    //  next command
+    zmsg_t *request = zmsg_recv (pipe);
+    char *command = request? zmsg_popstr (request): NULL;
+    int rc = zmx_service_handle_pipe (pipe, command, endpoints);
+    if (rc == -1 && streq (command, ZMX_SERVICE_COUNTERS))
+        send_counters (self);
+    else
+    if (rc == -1)
+        zmx_service_reply_unknown (pipe, command);
+    zstr_free (&command);
+    zmsg_destroy (&request);
+    return rc == 1;
+}
+
 void
 zmx_service_wait_term (zsock_t *pipe)
 {

@@ -43,22 +43,6 @@ struct _zmx__tsp_store_t {
 //  -------------------------------------------------------------------------
 //  Encoding
 
-static void
-s_put_u32 (byte *data, uint32_t value)
-{
-    data [0] = (byte) (value >> 24);
-    data [1] = (byte) (value >> 16);
-    data [2] = (byte) (value >> 8);
-    data [3] = (byte) value;
-}
-
-static uint32_t
-s_get_u32 (const byte *data)
-{
-    return ((uint32_t) data [0] << 24) | ((uint32_t) data [1] << 16)
-         | ((uint32_t) data [2] << 8) | (uint32_t) data [3];
-}
-
 static uint32_t
 s_checksum (const byte *data, size_t size)
 {
@@ -94,14 +78,14 @@ s_encode (zmx__tsp_kind_t kind, zmsg_t *msg, size_t *size_p)
     assert (data);
     memcpy (data, S_MAGIC, S_MAGIC_SIZE);
     data [S_MAGIC_SIZE] = (byte) s_kind_char (kind);
-    s_put_u32 (data + S_MAGIC_SIZE + 1, (uint32_t) count);
+    zmx__wire_put (data + S_MAGIC_SIZE + 1, (uint32_t) count, 4);
     byte *cursor = data + S_HEADER_SIZE;
     for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg)) {
-        s_put_u32 (cursor, (uint32_t) zframe_size (frame));
+        zmx__wire_put (cursor, (uint32_t) zframe_size (frame), 4);
         memcpy (cursor + 4, zframe_data (frame), zframe_size (frame));
         cursor += 4 + zframe_size (frame);
     }
-    s_put_u32 (cursor, s_checksum (data, size - S_TRAILER_SIZE));
+    zmx__wire_put (cursor, s_checksum (data, size - S_TRAILER_SIZE), 4);
     *size_p = size;
     return data;
 }
@@ -114,9 +98,9 @@ s_decode (zmx__tsp_kind_t kind, const byte *data, size_t size)
     ||  data [S_MAGIC_SIZE] != (byte) s_kind_char (kind))
         return NULL;
     size_t body_end = size - S_TRAILER_SIZE;
-    if (s_get_u32 (data + body_end) != s_checksum (data, body_end))
+    if ((uint32_t) zmx__wire_get (data + body_end, 4) != s_checksum (data, body_end))
         return NULL;
-    uint32_t count = s_get_u32 (data + S_MAGIC_SIZE + 1);
+    uint32_t count = (uint32_t) zmx__wire_get (data + S_MAGIC_SIZE + 1, 4);
     if (count > S_MAX_FRAMES)
         return NULL;
     zmsg_t *msg = zmsg_new ();
@@ -124,7 +108,7 @@ s_decode (zmx__tsp_kind_t kind, const byte *data, size_t size)
     for (uint32_t index = 0; index < count; index++) {
         if (body_end - offset < 4)
             break;
-        size_t frame_size = s_get_u32 (data + offset);
+        size_t frame_size = (uint32_t) zmx__wire_get (data + offset, 4);
         offset += 4;
         if (body_end - offset < frame_size)
             break;

@@ -152,18 +152,10 @@ s_fields_size (const zmx_zre_msg_t *msg)
 }
 
 static byte *
-s_put_number (byte *at, uint32_t value, size_t width)
-{
-    for (size_t index = 0; index < width; index++)
-        at [index] = (byte) (value >> (8 * (width - 1 - index)));
-    return at + width;
-}
-
-static byte *
 s_put_text (byte *at, const char *text, size_t width)
 {
     size_t size = strlen (text);
-    at = s_put_number (at, (uint32_t) size, width);
+    at = zmx__wire_put (at, (uint32_t) size, width);
     memcpy (at, text, size);
     return at + size;
 }
@@ -172,14 +164,14 @@ static byte *
 s_put_hello (byte *at, const zmx_zre_msg_t *msg)
 {
     at = s_put_text (at, msg->endpoint, 1);
-    at = s_put_number (at, msg->groups? (uint32_t) zlist_size (msg->groups): 0, 4);
+    at = zmx__wire_put (at, msg->groups? (uint32_t) zlist_size (msg->groups): 0, 4);
     if (msg->groups)
         for (const char *group = (const char *) zlist_first (msg->groups); group;
              group = (const char *) zlist_next (msg->groups))
             at = s_put_text (at, group, 4);
     *at++ = msg->status;
     at = s_put_text (at, msg->name, 1);
-    at = s_put_number (at, msg->headers? (uint32_t) zhash_size (msg->headers): 0, 4);
+    at = zmx__wire_put (at, msg->headers? (uint32_t) zhash_size (msg->headers): 0, 4);
     if (msg->headers)
         for (const char *value = (const char *) zhash_first (msg->headers); value;
              value = (const char *) zhash_next (msg->headers)) {
@@ -204,7 +196,7 @@ zmx_zre_encode_header (const zmx_zre_msg_t *msg)
     *at++ = ZMX_ZRE_SIGNATURE_1;
     *at++ = (byte) msg->id;
     *at++ = ZMX_ZRE_VERSION;
-    at = s_put_number (at, msg->sequence, 2);
+    at = zmx__wire_put (at, msg->sequence, 2);
     if (msg->id == ZMX_ZRE_HELLO)
         at = s_put_hello (at, msg);
     else
@@ -259,9 +251,7 @@ s_get_number (s_reader_t *reader, size_t width, uint32_t *value)
 {
     if (reader->left < width)
         return s_fail (reader, "field runs past the end of the frame");
-    *value = 0;
-    for (size_t index = 0; index < width; index++)
-        *value = (*value << 8) | reader->at [index];
+    *value = (uint32_t) zmx__wire_get (reader->at, width);
     reader->at += width;
     reader->left -= width;
     return true;
@@ -506,6 +496,6 @@ zmx_zre_beacon_decode (const byte *data, size_t size, zmx_zre_beacon_t *beacon,
     if (error)
         return -1;
     memcpy (beacon->uuid, data + 4, ZMX_ZRE_UUID_SIZE);
-    beacon->port = (uint16_t) ((data [20] << 8) | data [21]);
+    beacon->port = (uint16_t) zmx__wire_get (data + 20, 2);
     return 0;
 }

@@ -58,55 +58,6 @@ typedef struct {
 //  Relay: forwards state messages 0 -> 1 and 1 -> 0 while it is mended
 
 static void
-s_relay (zsock_t *pipe, void *args)
-{
-    char **sources = (char **) args;
-    zsock_t *in [2], *out [2];
-    for (int side = 0; side < 2; side++) {
-        in [side] = zsock_new (ZMQ_SUB);
-        zsock_set_linger (in [side], 0);
-        zsock_set_subscribe (in [side], "");
-        zsock_connect (in [side], "%s", sources [side]);
-        out [side] = zsock_new (ZMQ_PUB);
-        zsock_set_linger (out [side], 0);
-        zsock_bind (out [side], "tcp://127.0.0.1:*");
-    }
-    zsock_signal (pipe, 0);
-    zstr_sendx (pipe, zsock_endpoint (out [0]), zsock_endpoint (out [1]), NULL);
-    zpoller_t *poller = zpoller_new (pipe, in [0], in [1], NULL);
-    bool cut = false;
-    while (true) {
-        void *which = zpoller_wait (poller, -1);
-        if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            bool term = !command || streq (command, "$TERM");
-            if (!term) {
-                cut = streq (command, "CUT");
-                zsock_signal (pipe, 0);
-            }
-            zstr_free (&command);
-            if (term)
-                break;
-        }
-        else
-        if (which) {
-            int side = which == in [0]? 0: 1;
-            zmsg_t *msg = zmsg_recv (in [side]);
-            if (msg && !cut)
-                zmsg_send (&msg, out [side]);
-            zmsg_destroy (&msg);
-        }
-        else
-            break;
-    }
-    zpoller_destroy (&poller);
-    for (int side = 0; side < 2; side++) {
-        zsock_destroy (&in [side]);
-        zsock_destroy (&out [side]);
-    }
-}
-
-static void
 s_relay_set (s_pair_t *pair, const char *command)
 {
     ZMX_CHECK (zstr_send (pair->relay, command) == 0);
@@ -133,7 +84,7 @@ s_pair_configure (s_pair_t *pair, s_link_t link)
     }
     if (link == S_RELAYED) {
         char *sources [2] = { pair->broker [0].state, pair->broker [1].state };
-        pair->relay = zactor_new (s_relay, sources);
+        pair->relay = zactor_new (zmx_test_relay, sources);
         ZMX_CHECK (pair->relay);
         //  The relay publishes side 0 for side 1 to hear, and back
         ZMX_CHECK (zstr_recvx (pair->relay, &peer [1], &peer [0], NULL) == 2);
@@ -177,32 +128,13 @@ s_broker_start (s_pair_t *pair, int side)
     zstr_free (&zmxd);
 }
 
-//  Hold a dead broker's port: a TCP socket bound there but not listening,
-//  so that connections to it are refused and no other test running at
-//  the same time can bind it and receive the traffic still aimed at it
-//  (workers and clients here keep reconnecting). Returns the fd, or -1.
-static int
-s_tombstone (int port)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    int on = 1;
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (fd >= 0 && (setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on)
-                    || bind (fd, (struct sockaddr *) &address, sizeof address))) {
-        close (fd);
-        fd = -1;
-    }
-    return fd;
-}
-
 static void
 s_broker_kill (s_broker_t *broker)
 {
     kill (broker->pid, SIGKILL);
     ZMX_CHECK (zmx_test_wait (broker->pid, S_SETTLE_MS) >= 0);
     broker->pid = 0;
-    broker->tomb = s_tombstone (broker->port);
+    broker->tomb = zmx_test_tombstone (broker->port);
 }
 
 static bool
@@ -277,30 +209,16 @@ s_pair_destroy (s_pair_t *pair)
     zstr_free (&pair->dir);
 }
 
-//  One echo through the client; true if it came back whole.
-static bool
-s_echo (zmx_client_t *client, const char *text)
-{
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, text);
-    zmsg_t *reply = zmx_client_request (client, S_SERVICE, &request);
-    bool ok = reply && zmx_test_msg_is (reply, 0, text, NULL);
-    if (!reply)
-        fprintf (stderr, "request failed: %s\n", zmx_strerror (zmx_client_error (client)));
-    zmsg_destroy (&reply);
-    return ok;
-}
-
 //  Kill the active broker (side `dead`); the next request must be served
 //  by the other within 2 x heartbeat + client timeout (+ slack).
 static void
 s_failover (s_pair_t *pair, int dead)
 {
-    ZMX_CHECK (s_echo (pair->client, "before"));
+    ZMX_CHECK (zmx_test_echo_ok (pair->client, S_SERVICE, "before"));
     ZMX_CHECK_STR (zmx_client_endpoint (pair->client), pair->broker [dead].endpoint);
     s_broker_kill (&pair->broker [dead]);
     int64_t killed = zclock_mono ();
-    ZMX_CHECK (s_echo (pair->client, "after"));
+    ZMX_CHECK (zmx_test_echo_ok (pair->client, S_SERVICE, "after"));
     int64_t elapsed = zclock_mono () - killed;
     printf ("served by the other broker %" PRId64 " ms after the kill\n", elapsed);
     ZMX_CHECK (elapsed <= 2 * S_HEARTBEAT + S_TIMEOUT + S_SLACK);
@@ -320,7 +238,7 @@ s_passive_drops_clients (void)
     zmx_client_t *backup = zmx_client_new (pair.broker [1].endpoint);
     zmx_client_set_timeout (backup, 300);
     zmx_client_set_retries (backup, 0);
-    ZMX_CHECK (!s_echo (backup, "anyone?"));
+    ZMX_CHECK (!zmx_test_echo_ok (backup, S_SERVICE, "anyone?"));
     ZMX_CHECK (zmx_client_error (backup) == ZMX_ETIMEDOUT);
     zmsg_t *request = zmsg_new ();
     zmsg_addstr (request, S_SERVICE);
@@ -328,7 +246,7 @@ s_passive_drops_clients (void)
     ZMX_CHECK (zmx_client_error (backup) == ZMX_ETIMEDOUT);
     zmx_client_destroy (&backup);
     //  The active one serves, and the backup stayed passive
-    ZMX_CHECK (s_echo (pair.client, "active"));
+    ZMX_CHECK (zmx_test_echo_ok (pair.client, S_SERVICE, "active"));
     ZMX_CHECK_STR (zmx_client_endpoint (pair.client), pair.broker [0].endpoint);
     ZMX_CHECK (!s_logged (&pair.broker [1], "now active"));
     s_pair_destroy (&pair);
@@ -340,7 +258,7 @@ s_kill_primary (void)
     s_pair_t pair;
     s_pair_start (&pair, S_DIRECT);
     s_failover (&pair, 0);
-    ZMX_CHECK (s_echo (pair.client, "still"));
+    ZMX_CHECK (zmx_test_echo_ok (pair.client, S_SERVICE, "still"));
     s_pair_destroy (&pair);
 }
 
@@ -357,7 +275,7 @@ s_primary_restart (void)
     ZMX_CHECK (zmx_test_wait_for_text (pair.broker [0].log, "worker ready for 'echo'",
                                        S_SETTLE_MS));
     for (int count = 0; count < 5; count++) {
-        ZMX_CHECK (s_echo (pair.client, "backup serves"));
+        ZMX_CHECK (zmx_test_echo_ok (pair.client, S_SERVICE, "backup serves"));
         ZMX_CHECK_STR (zmx_client_endpoint (pair.client), pair.broker [1].endpoint);
     }
     ZMX_CHECK (!s_logged (&pair.broker [0], "now active"));
@@ -378,12 +296,12 @@ s_link_break (void)
     //  could wake the passive one (docs/BSTAR.md, limits): give this one
     //  room for a loaded machine
     zmx_client_set_timeout (pair.client, 3000);
-    ZMX_CHECK (s_echo (pair.client, "before"));
+    ZMX_CHECK (zmx_test_echo_ok (pair.client, S_SERVICE, "before"));
     s_relay_set (&pair, "CUT");
     //  Serve requests for ten heartbeats, five times the expiry
     int64_t until = zclock_mono () + 10 * S_HEARTBEAT;
     while (zclock_mono () < until) {
-        ZMX_CHECK (s_echo (pair.client, "during"));
+        ZMX_CHECK (zmx_test_echo_ok (pair.client, S_SERVICE, "during"));
         ZMX_CHECK_STR (zmx_client_endpoint (pair.client), pair.broker [0].endpoint);
         zclock_sleep (10);
     }
@@ -391,7 +309,7 @@ s_link_break (void)
     s_relay_set (&pair, "MEND");
     until = zclock_mono () + 5 * S_HEARTBEAT;
     while (zclock_mono () < until) {
-        ZMX_CHECK (s_echo (pair.client, "after"));
+        ZMX_CHECK (zmx_test_echo_ok (pair.client, S_SERVICE, "after"));
         zclock_sleep (10);
     }
     ZMX_CHECK_STR (zmx_client_endpoint (pair.client), pair.broker [0].endpoint);
@@ -412,11 +330,11 @@ s_blackhole (void)
     zmx_client_t *backup = zmx_client_new (pair.broker [1].endpoint);
     zmx_client_set_timeout (backup, 2 * S_HEARTBEAT);
     zmx_client_set_retries (backup, 2);
-    ZMX_CHECK (!s_echo (backup, "anyone?"));
+    ZMX_CHECK (!zmx_test_echo_ok (backup, S_SERVICE, "anyone?"));
     ZMX_CHECK (zmx_client_error (backup) == ZMX_ETIMEDOUT);
     zmx_client_destroy (&backup);
     for (int count = 0; count < 5; count++) {
-        ZMX_CHECK (s_echo (pair.client, "primary serves"));
+        ZMX_CHECK (zmx_test_echo_ok (pair.client, S_SERVICE, "primary serves"));
         ZMX_CHECK_STR (zmx_client_endpoint (pair.client), pair.broker [0].endpoint);
     }
     ZMX_CHECK (!s_logged (&pair.broker [1], "now active"));

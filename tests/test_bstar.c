@@ -66,58 +66,6 @@ s_received (zmx_bstar_t *peer)
     return stats.heartbeats_received;
 }
 
-//  Forward state messages A -> B and B -> A unless cut. args: two
-//  endpoints to subscribe to; replies with the two endpoints it publishes
-//  them on. Commands: CUT, MEND (each answered by a signal), $TERM.
-static void
-s_relay (zsock_t *pipe, void *args)
-{
-    char **sources = (char **) args;
-    zsock_t *in [2], *out [2];
-    for (int side = 0; side < 2; side++) {
-        in [side] = zsock_new (ZMQ_SUB);
-        zsock_set_linger (in [side], 0);
-        zsock_set_subscribe (in [side], "");
-        zsock_connect (in [side], "%s", sources [side]);
-        out [side] = zsock_new (ZMQ_PUB);
-        zsock_set_linger (out [side], 0);
-        zsock_bind (out [side], "tcp://127.0.0.1:*");
-    }
-    zsock_signal (pipe, 0);
-    zstr_sendx (pipe, zsock_endpoint (out [0]), zsock_endpoint (out [1]), NULL);
-    zpoller_t *poller = zpoller_new (pipe, in [0], in [1], NULL);
-    bool cut = false;
-    while (true) {
-        void *which = zpoller_wait (poller, -1);
-        if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            bool term = !command || streq (command, "$TERM");
-            if (!term) {
-                cut = streq (command, "CUT");
-                zsock_signal (pipe, 0);
-            }
-            zstr_free (&command);
-            if (term)
-                break;
-        }
-        else
-        if (which) {
-            int side = which == in [0]? 0: 1;
-            zmsg_t *msg = zmsg_recv (in [side]);
-            if (msg && !cut)
-                zmsg_send (&msg, out [side]);
-            zmsg_destroy (&msg);
-        }
-        else
-            break;
-    }
-    zpoller_destroy (&poller);
-    for (int side = 0; side < 2; side++) {
-        zsock_destroy (&in [side]);
-        zsock_destroy (&out [side]);
-    }
-}
-
 typedef struct {
     char *local [2];            //  Primary's and backup's state endpoints
     zactor_t *relay;            //  Between them, or NULL: direct link
@@ -136,7 +84,7 @@ s_pair_start (s_pair_t *pair, bool relayed)
     char *remote [2] = { pair->local [1], pair->local [0] };
     char *relayed_remote [2] = { NULL, NULL };
     if (relayed) {
-        pair->relay = zactor_new (s_relay, pair->local);
+        pair->relay = zactor_new (zmx_test_relay, pair->local);
         ZMX_CHECK (zstr_recvx (pair->relay, &relayed_remote [1], &relayed_remote [0], NULL) == 2);
         remote [0] = relayed_remote [0];
         remote [1] = relayed_remote [1];

@@ -22,19 +22,6 @@ s_body (const char *text)
     return msg;
 }
 
-//  Send one request and check the echo.
-static bool
-s_echo_ok (zmx_client_t *client, const char *text)
-{
-    zmsg_t *request = s_body (text);
-    zmsg_t *reply = zmx_client_request (client, S_SERVICE, &request);
-    bool ok = reply && zmx_test_msg_is (reply, 0, text, NULL);
-    if (!reply)
-        fprintf (stderr, "request failed: %s\n", zmx_strerror (zmx_client_error (client)));
-    zmsg_destroy (&reply);
-    return ok;
-}
-
 //  Send `count` asynchronous requests to S_SERVICE, numbered from 0.
 static void
 s_send_numbered (zmx_client_t *client, int count)
@@ -245,9 +232,9 @@ s_request_reply (void)
     s_rig_t rig;
     s_rig_init (&rig, 0, false);
     zmx_client_set_timeout (rig.client, 2000);
-    ZMX_CHECK (s_echo_ok (rig.client, "hello"));
+    ZMX_CHECK (zmx_test_echo_ok (rig.client, S_SERVICE, "hello"));
     ZMX_CHECK (zmx_client_error (rig.client) == ZMX_OK);
-    ZMX_CHECK (s_echo_ok (rig.client, "again"));
+    ZMX_CHECK (zmx_test_echo_ok (rig.client, S_SERVICE, "again"));
 
     //  Multi-frame bodies come back whole
     zmsg_t *request = zmsg_new ();
@@ -271,7 +258,7 @@ s_retry_reopens_socket (void)
     zmx_client_set_timeout (rig.client, 200);
     zmx_client_set_retries (rig.client, 3);
     int64_t started = zclock_mono ();
-    ZMX_CHECK (s_echo_ok (rig.client, "third time lucky"));
+    ZMX_CHECK (zmx_test_echo_ok (rig.client, S_SERVICE, "third time lucky"));
     int64_t elapsed = zclock_mono () - started;
     ZMX_CHECK (elapsed >= 390 && elapsed < 1500);
     s_broker_check (rig.broker, 3, 3);
@@ -328,12 +315,12 @@ s_failover (void)
     zmx_client_set_timeout (client, 200);
     zmx_client_set_retries (client, 1);
     int64_t started = zclock_mono ();
-    ZMX_CHECK (s_echo_ok (client, "over here"));
+    ZMX_CHECK (zmx_test_echo_ok (client, S_SERVICE, "over here"));
     ZMX_CHECK (zclock_mono () - started >= 195);
     ZMX_CHECK_STR (zmx_client_endpoint (client), args.endpoint);
     //  It stays with the broker that answered
     started = zclock_mono ();
-    ZMX_CHECK (s_echo_ok (client, "still here"));
+    ZMX_CHECK (zmx_test_echo_ok (client, S_SERVICE, "still here"));
     ZMX_CHECK (zclock_mono () - started < 190);
     zmx_client_destroy (&client);
     zstr_free (&list);
@@ -366,7 +353,7 @@ s_wrong_reply_dropped (void)
     s_rig_init (&rig, 0, true);
     zmx_client_set_timeout (rig.client, 2000);
     zmx_client_set_retries (rig.client, 0);
-    ZMX_CHECK (s_echo_ok (rig.client, "the real one"));
+    ZMX_CHECK (zmx_test_echo_ok (rig.client, S_SERVICE, "the real one"));
 
     zmsg_t *request = s_body ("async");
     ZMX_CHECK (zmx_client_send (rig.client, S_SERVICE, &request) == ZMX_OK);
@@ -514,7 +501,7 @@ s_client_actor (zsock_t *pipe, void *args)
     for (int index = 0; ok && index < settings.count; index++) {
         char text [64];
         snprintf (text, sizeof text, "client %d request %d", settings.id, index);
-        ok = s_echo_ok (client, text);
+        ok = zmx_test_echo_ok (client, S_SERVICE, text);
     }
     zmx_client_destroy (&client);
     zstr_send (pipe, ok? "ok": "failed");
@@ -559,7 +546,7 @@ s_e2e_echo (void)
     s_e2e_t e2e;
     s_e2e_init (&e2e, 1);
     zmx_client_set_timeout (e2e.client, 3000);
-    ZMX_CHECK (s_echo_ok (e2e.client, "round trip"));
+    ZMX_CHECK (zmx_test_echo_ok (e2e.client, S_SERVICE, "round trip"));
     ZMX_CHECK (zmx_service_counter (e2e.broker, "replies") == 1);
     s_e2e_destroy (&e2e);
 }
@@ -656,11 +643,11 @@ s_e2e_broker_restart (void)
     s_e2e_init (&e2e, 1);
     zmx_client_set_timeout (e2e.client, 500);
     zmx_client_set_retries (e2e.client, 10);
-    ZMX_CHECK (s_echo_ok (e2e.client, "before"));
+    ZMX_CHECK (zmx_test_echo_ok (e2e.client, S_SERVICE, "before"));
     zmx_service_destroy (&e2e.broker);
     e2e.broker = s_broker_start (e2e.endpoint);
     int64_t started = zclock_mono ();
-    ZMX_CHECK (s_echo_ok (e2e.client, "after"));
+    ZMX_CHECK (zmx_test_echo_ok (e2e.client, S_SERVICE, "after"));
     fprintf (stderr, "served again %" PRId64 " ms after the restart\n",
              zclock_mono () - started);
     ZMX_CHECK (zmx_service_counter (e2e.broker, "workers") == 1);

@@ -11,7 +11,6 @@
 
 #define S_START_MSEC    10000   //  zmxd up, generous for a loaded machine
 #define S_RUN_MSEC      15000   //  One zmx run
-#define S_MAX_ARGS      16
 
 //  A tree with sections, a node with both a value and children, values
 //  that need either quote, and an empty leaf (which cannot be stored).
@@ -33,16 +32,6 @@ typedef struct {
     pid_t zmxd;
 } s_store_t;
 
-static bool
-s_port_free (int port)
-{
-    zsock_t *probe = zsock_new (ZMQ_PUB);
-    zsock_set_linger (probe, 0);
-    bool free_now = zsock_bind (probe, "tcp://127.0.0.1:%d", port) == port;
-    zsock_destroy (&probe);
-    return free_now;
-}
-
 //  zmxd with the clone service on three consecutive free ports.
 static void
 s_store_start (s_store_t *store)
@@ -51,10 +40,9 @@ s_store_start (s_store_t *store)
     store->dir = zmx_test_tmpdir ();
     char *config = zsys_sprintf ("%s/zmxd.cfg", store->dir);
     char *log = zsys_sprintf ("%s/zmxd.log", store->dir);
-    char *bin = zmx_test_bin ("zmxd");
     for (int attempt = 0; attempt < 20 && !store->zmxd; attempt++) {
         int port = zmx_test_free_port ();
-        if (port > 65000 || !s_port_free (port + 1) || !s_port_free (port + 2))
+        if (port > 65000 || !zmx_test_port_free (port + 1) || !zmx_test_port_free (port + 2))
             continue;
         char *text = zsys_sprintf (
             "clone\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
@@ -62,21 +50,14 @@ s_store_start (s_store_t *store)
             "    collector-endpoint = \"tcp://127.0.0.1:%d\"\n"
             "    heartbeat-interval = 200\n    data-directory = \"\"\n",
             port, port + 1, port + 2);
-        ZMX_CHECK (zmx_test_write_file (config, text) == 0);
-        char *argv [] = { bin, "-c", config, NULL };
-        pid_t pid = zmx_test_spawn (argv, log);
         char *ready = zsys_sprintf ("clone on tcp://127.0.0.1:%d\n", port + 2);
-        if (zmx_test_wait_for_text (log, ready, S_START_MSEC) && zmx_test_wait (pid, 0) == -1) {
-            store->zmxd = pid;
+        store->zmxd = zmx_test_zmxd_start (config, text, log, ready, S_START_MSEC);
+        if (store->zmxd)
             store->endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
-        }
-        else
-            zmx_test_stop (pid, 1000);
         free (ready);
         free (text);
     }
     ZMX_CHECK (store->zmxd);
-    free (bin);
     free (log);
     free (config);
 }
@@ -95,21 +76,11 @@ s_store_stop (s_store_t *store)
 static int
 s_config (s_store_t *store, char **output_p, ...)
 {
-    char *argv [S_MAX_ARGS];
-    argv [0] = zmx_test_bin ("zmx");
-    argv [1] = "config";
-    argv [2] = "-e";
-    argv [3] = store->endpoint;
+    const char *prefix [] = { "config", "-e", store->endpoint, NULL };
     va_list args;
     va_start (args, output_p);
-    int count = 4;
-    char *arg;
-    while (count < S_MAX_ARGS - 1 && (arg = va_arg (args, char *)))
-        argv [count++] = arg;
-    argv [count] = NULL;
+    int rc = zmx_test_run_zmx (prefix, S_RUN_MSEC, output_p, args);
     va_end (args);
-    int rc = zmx_test_run (argv, NULL, S_RUN_MSEC, output_p);
-    free (argv [0]);
     return rc;
 }
 

@@ -23,6 +23,7 @@ typedef struct {
     int port;
     char *endpoint;
     char *dir;                  //  zmxd config and log
+    char *peers;                //  Peer list of s_trio_start, or NULL
 } s_node_t;
 
 //  "tcp://127.0.0.1:P1,tcp://..." for the nodes given (NULL-terminated)
@@ -105,6 +106,42 @@ s_node_stop (s_node_t *node)
         zmx_test_rmdir (node->dir);
     zstr_free (&node->dir);
     zstr_free (&node->endpoint);
+    zstr_free (&node->peers);
+}
+
+//  Three nodes A, B and C: the peers of each are given as letters ("bc":
+//  B and C); a node runs in this process, or as a zmxd process if its
+//  letter is in `spawned`.
+static void
+s_trio_start (s_node_t *a, s_node_t *b, s_node_t *c, const char *const links [3],
+              const char *spawned)
+{
+    s_node_t *nodes [3] = { a, b, c };
+    for (int index = 0; index < 3; index++)
+        s_node_init (nodes [index]);
+    for (int index = 0; index < 3; index++) {
+        s_node_t *node = nodes [index];
+        node->peers = strdup ("");
+        for (const char *link = links [index]; *link; link++) {
+            char *longer = zsys_sprintf ("%s%s%s", node->peers, *node->peers? ",": "",
+                                         nodes [*link - 'a']->endpoint);
+            free (node->peers);
+            node->peers = longer;
+        }
+        if (strchr (spawned, 'a' + index))
+            s_node_spawn (node, node->peers);
+        else
+            s_node_start (node, node->peers, NULL);
+    }
+}
+
+//  Stop C, B and A (whichever are still running).
+static void
+s_trio_stop (s_node_t *a, s_node_t *b, s_node_t *c)
+{
+    s_node_stop (c);
+    s_node_stop (b);
+    s_node_stop (a);
 }
 
 static uint64_t
@@ -113,13 +150,16 @@ s_counter (s_node_t *node, const char *name)
     return zmx_service_counter (node->service, name);
 }
 
-//  Poll a counter until it is at least `value`; false on timeout.
+//  Poll a counter until it is at least `value` (or, if !at_least,
+//  exactly `value`); false on timeout.
 static bool
-s_wait_at_least (s_node_t *node, const char *name, uint64_t value, int timeout_ms)
+s_wait_counter (s_node_t *node, const char *name, uint64_t value, bool at_least,
+                int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     while (zclock_mono () < deadline) {
-        if (s_counter (node, name) >= value)
+        uint64_t now = s_counter (node, name);
+        if (now == value || (at_least && now > value))
             return true;
         zclock_sleep (10);
     }
@@ -127,15 +167,15 @@ s_wait_at_least (s_node_t *node, const char *name, uint64_t value, int timeout_m
 }
 
 static bool
+s_wait_at_least (s_node_t *node, const char *name, uint64_t value, int timeout_ms)
+{
+    return s_wait_counter (node, name, value, true, timeout_ms);
+}
+
+static bool
 s_wait_equal (s_node_t *node, const char *name, uint64_t value, int timeout_ms)
 {
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (zclock_mono () < deadline) {
-        if (s_counter (node, name) == value)
-            return true;
-        zclock_sleep (10);
-    }
-    return false;
+    return s_wait_counter (node, name, value, false, timeout_ms);
 }
 
 //  An echo worker actor for `service` on the broker at `endpoint`.
@@ -184,14 +224,7 @@ static void
 s_line_two_hops (void)
 {
     s_node_t a, b, c;
-    s_node_init (&a);
-    s_node_init (&b);
-    s_node_init (&c);
-    char *peers_a = s_peer_list (&b, NULL), *peers_b = s_peer_list (&a, &c, NULL);
-    char *peers_c = s_peer_list (&b, NULL);
-    s_node_start (&a, peers_a, NULL);
-    s_node_start (&b, peers_b, NULL);
-    s_node_start (&c, peers_c, NULL);
+    s_trio_start (&a, &b, &c, (const char *[3]) { "b", "ac", "b" }, "");
     zmx_test_worker_t settings;
     zactor_t *worker = s_worker_start (&settings, c.endpoint, "echo");
     ZMX_CHECK (s_wait_at_least (&a, "fed_routes", 1, 10000));
@@ -227,12 +260,7 @@ s_line_two_hops (void)
     ZMX_CHECK (s_counter (&c, "fed_forwarded") == 0);
 
     zactor_destroy (&worker);
-    s_node_stop (&c);
-    s_node_stop (&b);
-    s_node_stop (&a);
-    free (peers_a);
-    free (peers_b);
-    free (peers_c);
+    s_trio_stop (&a, &b, &c);
 }
 
 //  The same line with three zmxd processes
@@ -240,14 +268,7 @@ static void
 s_line_processes (void)
 {
     s_node_t a, b, c;
-    s_node_init (&a);
-    s_node_init (&b);
-    s_node_init (&c);
-    char *peers_a = s_peer_list (&b, NULL), *peers_b = s_peer_list (&a, &c, NULL);
-    char *peers_c = s_peer_list (&b, NULL);
-    s_node_spawn (&a, peers_a);
-    s_node_spawn (&b, peers_b);
-    s_node_spawn (&c, peers_c);
+    s_trio_start (&a, &b, &c, (const char *[3]) { "b", "ac", "b" }, "abc");
     zmx_test_worker_t settings;
     zactor_t *worker = s_worker_start (&settings, c.endpoint, "echo");
     //  No counters across processes: retry until the route has spread
@@ -263,12 +284,7 @@ s_line_processes (void)
     ZMX_CHECK (zmx_test_wait_for_text (log, "is up", 1000));
     zstr_free (&log);
     zactor_destroy (&worker);
-    s_node_stop (&c);
-    s_node_stop (&b);
-    s_node_stop (&a);
-    free (peers_a);
-    free (peers_b);
-    free (peers_c);
+    s_trio_stop (&a, &b, &c);
 }
 
 //  MDP/0.2 across a federation hop: PARTIALs and the FINAL reach the
@@ -398,14 +414,7 @@ static void
 s_triangle_no_loop (void)
 {
     s_node_t a, b, c;
-    s_node_init (&a);
-    s_node_init (&b);
-    s_node_init (&c);
-    char *peers_a = s_peer_list (&b, &c, NULL), *peers_b = s_peer_list (&a, &c, NULL);
-    char *peers_c = s_peer_list (&a, &b, NULL);
-    s_node_start (&a, peers_a, NULL);
-    s_node_start (&b, peers_b, NULL);
-    s_node_start (&c, peers_c, NULL);
+    s_trio_start (&a, &b, &c, (const char *[3]) { "bc", "ac", "ab" }, "");
     zmx_test_worker_t settings;
     zactor_t *worker = s_worker_start (&settings, c.endpoint, "echo");
     //  A hears of echo from C (1 hop) and from B (2 hops)
@@ -451,11 +460,7 @@ s_triangle_no_loop (void)
     zclock_sleep (3 * S_INTERVAL);
     ZMX_CHECK (s_counter (&a, "fed_forwarded") == a_out);
     ZMX_CHECK (s_counter (&b, "fed_forwarded") == b_out);
-    s_node_stop (&b);
-    s_node_stop (&a);
-    free (peers_a);
-    free (peers_b);
-    free (peers_c);
+    s_trio_stop (&a, &b, &c);
 }
 
 //  Two peers one hop away both offer the service: A takes turns
@@ -463,14 +468,7 @@ static void
 s_equal_routes (void)
 {
     s_node_t a, b, c;
-    s_node_init (&a);
-    s_node_init (&b);
-    s_node_init (&c);
-    char *peers_a = s_peer_list (&b, &c, NULL), *peers_b = s_peer_list (&a, NULL);
-    char *peers_c = s_peer_list (&a, NULL);
-    s_node_start (&a, peers_a, NULL);
-    s_node_start (&b, peers_b, NULL);
-    s_node_start (&c, peers_c, NULL);
+    s_trio_start (&a, &b, &c, (const char *[3]) { "bc", "a", "a" }, "");
     zmx_test_worker_t settings_b, settings_c;
     zactor_t *worker_b = s_worker_start (&settings_b, b.endpoint, "echo");
     zactor_t *worker_c = s_worker_start (&settings_c, c.endpoint, "echo");
@@ -484,12 +482,7 @@ s_equal_routes (void)
     ZMX_CHECK (s_counter (&c, "fed_served") == 5);
     zactor_destroy (&worker_b);
     zactor_destroy (&worker_c);
-    s_node_stop (&c);
-    s_node_stop (&b);
-    s_node_stop (&a);
-    free (peers_a);
-    free (peers_b);
-    free (peers_c);
+    s_trio_stop (&a, &b, &c);
 }
 
 //  -------------------------------------------------------------------------
@@ -500,14 +493,7 @@ static void
 s_expiry_after_kill (void)
 {
     s_node_t a, b, c;
-    s_node_init (&a);
-    s_node_init (&b);
-    s_node_init (&c);
-    char *peers_a = s_peer_list (&b, NULL), *peers_b = s_peer_list (&a, &c, NULL);
-    char *peers_c = s_peer_list (&b, NULL);
-    s_node_start (&a, peers_a, NULL);
-    s_node_start (&b, peers_b, NULL);
-    s_node_spawn (&c, peers_c);
+    s_trio_start (&a, &b, &c, (const char *[3]) { "b", "ac", "b" }, "c");
     zmx_test_worker_t settings;
     zactor_t *worker = s_worker_start (&settings, c.endpoint, "echo");
     ZMX_CHECK (s_wait_at_least (&a, "fed_routes", 1, 15000));
@@ -534,12 +520,7 @@ s_expiry_after_kill (void)
     ZMX_CHECK (s_counter (&a, "fed_forwarded") == 1);
     ZMX_CHECK (s_counter (&a, "queued") == 1);
     zactor_destroy (&worker);
-    s_node_stop (&c);
-    s_node_stop (&b);
-    s_node_stop (&a);
-    free (peers_a);
-    free (peers_b);
-    free (peers_c);
+    s_trio_stop (&a, &b, &c);
 }
 
 //  -------------------------------------------------------------------------

@@ -115,32 +115,13 @@ s_rig_destroy (s_rig_t *rig)
     zstr_free (&rig->dir);
 }
 
-//  Hold a dead broker's port: a TCP socket bound there but not listening,
-//  so that connections to it are refused and no other test running at
-//  the same time can bind it and receive the traffic still aimed at it
-//  (workers and clients here keep reconnecting). Returns the fd, or -1.
-static int
-s_tombstone (int port)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    int on = 1;
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    if (fd >= 0 && (setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on)
-                    || bind (fd, (struct sockaddr *) &address, sizeof address))) {
-        close (fd);
-        fd = -1;
-    }
-    return fd;
-}
-
 static void
 s_kill (s_rig_t *rig, int index)
 {
     kill (rig->pid [index], SIGKILL);
     ZMX_CHECK (zmx_test_wait (rig->pid [index], S_SETTLE_MS) >= 0);
     rig->pid [index] = 0;
-    rig->tomb [index] = s_tombstone (rig->port [index]);
+    rig->tomb [index] = zmx_test_tombstone (rig->port [index]);
 }
 
 //  One echo; returns the msec it took, or -1 if it failed.

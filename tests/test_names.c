@@ -33,7 +33,6 @@ s_store_start (s_store_t *store, bool resolver, const char *file)
     store->ipc = zsys_sprintf ("ipc://%s/resolver.ipc", store->dir);
     store->log = zsys_sprintf ("%s/zmxd.log", store->dir);
     char *config = zsys_sprintf ("%s/zmxd.cfg", store->dir);
-    char *bin = zmx_test_bin ("zmxd");
     for (int attempt = 0; attempt < 20 && !store->zmxd; attempt++) {
         int port = zmx_test_free_port ();
         if (port > 65000 || !zmx_test_port_free (port + 1) || !zmx_test_port_free (port + 2))
@@ -50,22 +49,14 @@ s_store_start (s_store_t *store, bool resolver, const char *file)
             "    heartbeat-interval = 200\n    data-directory = \"\"\n%s",
             port, port + 1, port + 2, section);
         free (section);
-        ZMX_CHECK (zmx_test_write_file (config, text) == 0);
-        char *argv [] = { bin, "-c", config, NULL };
-        pid_t pid = zmx_test_spawn (argv, store->log);
-        if (zmx_test_wait_for_text (store->log, resolver? "resolver on": "clone on",
-                                    S_START_MSEC)
-        &&  zmx_test_wait (pid, 0) == -1) {
-            store->zmxd = pid;
+        store->zmxd = zmx_test_zmxd_start (config, text, store->log,
+                                           resolver? "resolver on": "clone on", S_START_MSEC);
+        if (store->zmxd)
             store->port = port;
-        }
-        else
-            zmx_test_stop (pid, 1000);
         free (text);
     }
     ZMX_CHECK (store->zmxd);
     store->endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", store->port);
-    free (bin);
     free (config);
 }
 

@@ -82,6 +82,17 @@ s_expect (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
     return NULL;
 }
 
+//  True if an event named `event` (from `peer`, if not NULL) comes within
+//  timeout_ms, as s_expect, which see.
+static bool
+s_got (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
+{
+    zmsg_t *msg = s_expect (node, event, peer, timeout_ms);
+    bool got = msg != NULL;
+    zmsg_destroy (&msg);
+    return got;
+}
+
 //  True if no event named `event` comes within timeout_ms.
 static bool
 s_none (zmx_node_t *node, const char *event, int timeout_ms)
@@ -295,9 +306,7 @@ s_join_leave_events (void)
     event = s_expect (bob, ZMX_NODE_LEAVE, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zmx_node_uuid (alice), "alice", "g2", NULL));
     zmsg_destroy (&event);
-    event = s_expect (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_WAIT));
     ZMX_CHECK (zclock_mono () - stopped_at < S_EXPIRED);
     //  ...and sends nothing more: no beacon brings it back
     ZMX_CHECK (s_none (bob, ZMX_NODE_ENTER, 5 * S_INTERVAL));
@@ -333,13 +342,11 @@ s_evasive_then_exit (void)
     zmx_node_t *alice = s_started ("alice", port);
     char uuid [ZMX_NODE_UUID_STR + 1] = { 0 };
     ZMX_CHECK (read (pipe_fds [0], uuid, ZMX_NODE_UUID_STR) == ZMX_NODE_UUID_STR);
-    zmsg_t *event = s_expect (alice, ZMX_NODE_ENTER, uuid, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, uuid, S_WAIT));
     kill (child, SIGKILL);
     waitpid (child, NULL, 0);
     int64_t killed_at = zclock_mono ();
-    event = s_expect (alice, ZMX_NODE_EVASIVE, uuid, S_WAIT);
+    zmsg_t *event = s_expect (alice, ZMX_NODE_EVASIVE, uuid, S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, uuid, "victim", NULL));
     zmsg_destroy (&event);
     ZMX_CHECK (zclock_mono () - killed_at >= S_EVASIVE - S_INTERVAL);
@@ -561,15 +568,11 @@ s_raw_peer_wire (void)
     //  LEAVE by hand, then silence: alice pings, then expires the peer
     const byte leave [] = { 1, 'g', 2 };
     s_raw_send (&raw, ZMX_ZRE_LEAVE, 4, leave, sizeof leave, NULL);
-    event = s_expect (alice, ZMX_NODE_LEAVE, raw.uuid_str, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_LEAVE, raw.uuid_str, S_WAIT));
     msg = s_raw_recv (&raw, alice);
     ZMX_CHECK (msg && s_frame_is (zmsg_first (msg), ZMX_ZRE_PING, 4));
     zmsg_destroy (&msg);
-    event = s_expect (alice, ZMX_NODE_EXIT, raw.uuid_str, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_WAIT));
     s_raw_close (&raw);
     zmx_node_destroy (&alice);
 }
@@ -584,9 +587,8 @@ s_silent_peer (void)
     s_raw_t raw;
     s_raw_open (&raw, zmx_node_endpoint (alice));
     s_raw_hello (&raw);
-    zmsg_t *event = s_expect (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
+    zmsg_t *event = NULL;
     byte beacon [ZMX_ZRE_BEACON_SIZE];
     const char *colon = strrchr (raw.endpoint, ':');
     zmx_zre_beacon_encode (raw.uuid, (uint16_t) atoi (colon + 1), beacon);
@@ -611,9 +613,7 @@ s_silent_peer (void)
 static void
 s_expect_dropped (zmx_node_t *node, s_raw_t *raw)
 {
-    zmsg_t *event = s_expect (node, ZMX_NODE_EXIT, raw->uuid_str, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (node, ZMX_NODE_EXIT, raw->uuid_str, S_WAIT));
 }
 
 static void
@@ -627,9 +627,7 @@ s_malformed_zre (void)
     s_raw_t raw;
     s_raw_open (&raw, zmx_node_endpoint (alice));
     s_raw_hello (&raw);
-    zmsg_t *event = s_expect (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
     zstr_send (raw.dealer, "GET / HTTP/1.0");
     //  2. A JOIN with a truncated group: malformed, the peer is dropped
     const byte bad_join [] = { 5, 'g' };
@@ -643,9 +641,7 @@ s_malformed_zre (void)
     //  3. A sequence gap: the peer is dropped
     s_raw_open (&raw, zmx_node_endpoint (alice));
     s_raw_hello (&raw);
-    event = s_expect (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
     s_raw_send (&raw, ZMX_ZRE_PING, 5, NULL, 0, NULL);
     s_expect_dropped (alice, &raw);
     zmx_node_stats (alice, &stats);
@@ -743,9 +739,7 @@ s_fixed_peers (void)
     //  Alice restarts as a new node on the same endpoint: bob's probe
     //  finds her again
     zmx_node_destroy (&alice);
-    event = s_expect (bob, ZMX_NODE_EXIT, NULL, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, NULL, S_WAIT));
     alice = s_node ("alice2", 0);
     ZMX_CHECK (zmx_node_set_endpoint (alice, endpoint) == ZMX_OK);
     //  The old listener closes in the background: retry the bind a while
@@ -768,9 +762,7 @@ s_limits (void)
     ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
     zmx_node_t *bob = s_started ("bob", port);
     zmx_node_t *carol = s_started ("carol", port);
-    zmsg_t *event = s_expect (alice, ZMX_NODE_ENTER, NULL, S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, NULL, S_WAIT));
     zmx_node_stats_t stats = { 0 };
     int64_t deadline = zclock_mono () + S_WAIT;
     while (stats.peers_refused == 0 && zclock_mono () < deadline) {
@@ -879,12 +871,10 @@ s_curve (void)
                                               zmx_security_public_key (security)) == ZMX_OK);
         ZMX_CHECK (zmx_node_start (nodes [index]) == ZMX_OK);
     }
-    zmsg_t *event = s_expect (nodes [0], ZMX_NODE_ENTER, zmx_node_uuid (nodes [1]), S_WAIT);
-    ZMX_CHECK (event);
-    zmsg_destroy (&event);
+    ZMX_CHECK (s_got (nodes [0], ZMX_NODE_ENTER, zmx_node_uuid (nodes [1]), S_WAIT));
     s_meet (nodes [1], nodes [0]);
     ZMX_CHECK (zmx_node_whisper_str (nodes [0], zmx_node_uuid (nodes [1]), "secret") == ZMX_OK);
-    event = s_expect (nodes [1], ZMX_NODE_WHISPER, zmx_node_uuid (nodes [0]), S_WAIT);
+    zmsg_t *event = s_expect (nodes [1], ZMX_NODE_WHISPER, zmx_node_uuid (nodes [0]), S_WAIT);
     ZMX_CHECK (event && zframe_streq (zmsg_last (event), "secret"));
     zmsg_destroy (&event);
 

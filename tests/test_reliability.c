@@ -88,26 +88,6 @@ s_request (zmx_client_t *client, const char *service, const char *body)
     return text;
 }
 
-//  Wait until mmi.service says the service has a worker.
-static bool
-s_wait_service (const char *endpoint, const char *service, int timeout_ms)
-{
-    zmx_client_t *client = zmx_client_new (endpoint);
-    zmx_client_set_timeout (client, 500);
-    zmx_client_set_retries (client, 0);
-    int64_t deadline = zclock_mono () + timeout_ms;
-    bool found = false;
-    while (!found && zclock_mono () < deadline) {
-        char *answer = s_request (client, "mmi.service", service);
-        found = answer && streq (answer, "200");
-        zstr_free (&answer);
-        if (!found)
-            zclock_sleep (10);
-    }
-    zmx_client_destroy (&client);
-    return found;
-}
-
 static bool
 s_wait_file (const char *path, int timeout_ms)
 {
@@ -155,7 +135,7 @@ s_worker_killed_mid_request (void)
     char *script = zsys_sprintf ("touch '%s'; exec sleep 60", rescue.marker);
     char *extra [] = { "late", "--", "/bin/sh", "-c", script, NULL };
     rescue.stuck = s_worker_spawn (&node, extra);
-    ZMX_CHECK (s_wait_service (node.endpoint, "late", 5000));
+    ZMX_CHECK (zmx_test_wait_service (node.endpoint, "late", 5000));
 
     zactor_t *helper = zactor_new (s_rescue_actor, &rescue);
     zmx_client_t *client = zmx_client_new (node.endpoint);
@@ -187,7 +167,7 @@ s_broker_restart (void)
     s_node_start (&node);
     char *extra [] = { "echo", "--echo", NULL };
     pid_t worker = s_worker_spawn (&node, extra);
-    ZMX_CHECK (s_wait_service (node.endpoint, "echo", 5000));
+    ZMX_CHECK (zmx_test_wait_service (node.endpoint, "echo", 5000));
     zmx_client_t *client = zmx_client_new (node.endpoint);
     zmx_client_set_timeout (client, 500);
     zmx_client_set_retries (client, 10);

@@ -53,30 +53,6 @@ s_node_new (const char *extra)
     return node;
 }
 
-//  Wait until mmi.service says the service has a worker.
-static bool
-s_wait_service (const char *endpoint, const char *service, int timeout_ms)
-{
-    zmx_client_t *client = zmx_client_new (endpoint);
-    zmx_client_set_timeout (client, 500);
-    zmx_client_set_retries (client, 0);
-    int64_t deadline = zclock_mono () + timeout_ms;
-    bool found = false;
-    while (!found && zclock_mono () < deadline) {
-        zmsg_t *request = zmsg_new ();
-        zmsg_addstr (request, service);
-        zmsg_t *reply = zmx_client_request (client, "mmi.service", &request);
-        char *answer = reply? zmsg_popstr (reply): NULL;
-        found = answer && streq (answer, "200");
-        zstr_free (&answer);
-        zmsg_destroy (&reply);
-        if (!found)
-            zclock_sleep (10);
-    }
-    zmx_client_destroy (&client);
-    return found;
-}
-
 //  Start zmxd and wait until titanic.request has a worker.
 static void
 s_node_start (s_node_t *node)
@@ -86,7 +62,7 @@ s_node_start (s_node_t *node)
     node->zmxd = zmx_test_spawn (argv, node->log);
     ZMX_CHECK (zmx_test_wait_port (node->port, 10000));
     if (node->titanic)
-        ZMX_CHECK (s_wait_service (node->endpoint, ZMX_TITANIC_REQUEST, 10000));
+        ZMX_CHECK (zmx_test_wait_service (node->endpoint, ZMX_TITANIC_REQUEST, 10000));
     zstr_free (&zmxd);
 }
 

@@ -37,6 +37,7 @@
 #define ZMX_BSTAR_H_INCLUDED
 
 #include <czmq.h>
+#include "zmx_frame.h"
 #include <stdint.h>
 #include "zmx_security.h"
 
@@ -163,10 +164,8 @@ void
 //  -------------------------------------------------------------------------
 //  Codec and state machine, usable without sockets (tests, fuzzing)
 
-typedef struct {
-    const void *data;
-    size_t size;
-} zmx_bstar_frame_t;
+//  One frame to decode: the same type as zmx_frame_t (zmx_frame.h)
+typedef zmx_frame_t zmx_bstar_frame_t;
 
 //  Decode one state message: exactly two frames, the protocol frame, and
 //  one byte holding PRIMARY..PASSIVE. Returns 0 with *state set, or -1

@@ -43,6 +43,7 @@
 #define ZMX_CHP_H_INCLUDED
 
 #include <czmq.h>
+#include "zmx_frame.h"
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -75,10 +76,8 @@ typedef enum {
     ZMX_CHP_SERVER_COLLECTOR = 4    //  Server's SUB: KVSET
 } zmx_chp_side_t;
 
-typedef struct {
-    const void *data;
-    size_t size;
-} zmx_chp_frame_t;
+//  One frame to decode: the same type as zmx_frame_t (zmx_frame.h)
+typedef zmx_frame_t zmx_chp_frame_t;
 
 //  One command. Pointers refer into the frames it was decoded from (or,
 //  for encoding, to the caller's data); absent fields are NULL and 0.

@@ -47,6 +47,7 @@
 #define ZMX_CREDIT_H_INCLUDED
 
 #include <czmq.h>
+#include "zmx_frame.h"
 #include <stdint.h>
 #include "zmx_security.h"
 
@@ -87,10 +88,8 @@ extern "C" {
 //  Codec: decoding works on (pointer, size) frame views, without the
 //  ROUTER identity frame, so the fuzzer can feed raw bytes.
 
-typedef struct {
-    const void *data;
-    size_t size;
-} zmx_credit_frame_t;
+//  One frame to decode: the same type as zmx_frame_t (zmx_frame.h)
+typedef zmx_frame_t zmx_credit_frame_t;
 
 typedef enum {
     ZMX_CREDIT_AT_SENDER,       //  decoding what a receiver sent

@@ -28,6 +28,7 @@
 #define ZMX_MDP_H_INCLUDED
 
 #include <czmq.h>
+#include "zmx_frame.h"
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -87,10 +88,8 @@ typedef enum {
     ZMX_MDP_AT_CLIENT           //  broker replies sent to a client
 } zmx_mdp_side_t;
 
-typedef struct {
-    const void *data;
-    size_t size;
-} zmx_mdp_frame_t;
+//  One frame to decode: the same type as zmx_frame_t (zmx_frame.h)
+typedef zmx_frame_t zmx_mdp_frame_t;
 
 //  What the decoder found. Frame indexes refer to the array passed in;
 //  0 means "not present" (index 0 is never a service, address or body).

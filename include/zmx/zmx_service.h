@@ -88,9 +88,9 @@ const char **
     zmx_service_types (void);
 
 //  Helpers for service actors: send the start-up status, and answer the
-//  common pipe commands. zmx_service_handle_pipe returns 1 on $TERM, 0 if
-//  it handled the command, -1 if the command is not a common one (the
-//  actor then handles it or calls zmx_service_reply_unknown).
+//  common pipe commands (zmx_service_handle_pipe and zmx_service_serve_pipe
+//  below; an actor with its own commands calls zmx_service_reply_unknown
+//  for the rest).
 void
     zmx_service_send_ready (zsock_t *pipe, zlist_t *endpoints);
 void
@@ -100,6 +100,44 @@ void
 //  Wait on the pipe until $TERM; for an actor that failed to start.
 void
     zmx_service_wait_term (zsock_t *pipe);
+
+//  An actor's start-up status, after its set-up: signals the pipe, then
+//  sends READY with the endpoints if started, else ERROR with `reason` and
+//  waits for $TERM. Returns `started` (false: the actor returns at once).
+bool
+    zmx_service_start_status (zsock_t *pipe, bool started, zlist_t *endpoints,
+                              const char *reason);
+
+//  One counter of a COUNTERS reply.
+typedef struct {
+    const char *name;           //  Counter name, e.g. "requests"
+    uint64_t value;             //  Its value
+} zmx_service_counter_t;
+
+//  Send a COUNTERS reply: one "name=value" frame per entry of the table,
+//  in table order.
+void
+    zmx_service_send_counters (zsock_t *pipe, const zmx_service_counter_t *counters,
+                               size_t count);
+
+//  Answer the common pipe commands: returns 1 for $TERM (or NULL, an
+//  interrupted receive), 0 after answering ENDPOINTS with READY and the
+//  endpoints, -1 for any other command (left to the caller).
+int
+    zmx_service_handle_pipe (zsock_t *pipe, const char *command, zlist_t *endpoints);
+
+//  Sends the actor's COUNTERS reply (see zmx_service_send_counters); self
+//  is the argument given to zmx_service_serve_pipe.
+typedef void (zmx_service_counters_fn) (void *self);
+
+//  Receive one command on the pipe of an actor that has only the common
+//  commands, and answer it: ENDPOINTS as zmx_service_handle_pipe, COUNTERS
+//  by calling send_counters (self), anything else with an "unknown
+//  command" ERROR. Returns true if the actor should stop ($TERM or
+//  interrupted), else false.
+bool
+    zmx_service_serve_pipe (zsock_t *pipe, zlist_t *endpoints,
+                            zmx_service_counters_fn *send_counters, void *self);
 
 #ifdef __cplusplus
 }

@@ -237,23 +237,6 @@ s_buffer_grow (s_buffer_t *buffer, size_t more)
     return end;
 }
 
-static byte *
-s_put (byte *cursor, uint64_t value, int bytes)
-{
-    for (int index = bytes - 1; index >= 0; index--)
-        *cursor++ = (byte) (value >> (8 * index));
-    return cursor;
-}
-
-static uint64_t
-s_get (const byte *cursor, int bytes)
-{
-    uint64_t value = 0;
-    for (int index = 0; index < bytes; index++)
-        value = (value << 8) | cursor [index];
-    return value;
-}
-
 //  Append the record of `entry` (value_size 0: a deletion) to `buffer`.
 static void
 s_record_encode (s_self_t *self, s_buffer_t *buffer, s_entry_t *entry)
@@ -263,20 +246,20 @@ s_record_encode (s_self_t *self, s_buffer_t *buffer, s_entry_t *entry)
                 + 4 + entry->value_size;
     byte *head = s_buffer_grow (buffer, S_RECORD_HEAD + body);
     byte *cursor = head + S_RECORD_HEAD;
-    cursor = s_put (cursor, entry->sequence, 8);
-    cursor = s_put (cursor, (uint64_t) entry->expiry, 8);
-    cursor = s_put (cursor, entry->key_size, 2);
+    cursor = zmx__wire_put (cursor, entry->sequence, 8);
+    cursor = zmx__wire_put (cursor, (uint64_t) entry->expiry, 8);
+    cursor = zmx__wire_put (cursor, entry->key_size, 2);
     memcpy (cursor, entry->key, entry->key_size);
-    cursor = s_put (cursor + entry->key_size, uuid_size, 1);
+    cursor = zmx__wire_put (cursor + entry->key_size, uuid_size, 1);
     memcpy (cursor, entry->uuid, uuid_size);
-    cursor = s_put (cursor + uuid_size, entry->properties_size, 2);
+    cursor = zmx__wire_put (cursor + uuid_size, entry->properties_size, 2);
     if (entry->properties_size)
         memcpy (cursor, entry->properties, entry->properties_size);
-    cursor = s_put (cursor + entry->properties_size, entry->value_size, 4);
+    cursor = zmx__wire_put (cursor + entry->properties_size, entry->value_size, 4);
     if (entry->value_size)
         memcpy (cursor, entry->value, entry->value_size);
-    s_put (head, body, 4);
-    s_put (head + 4, s_crc (self, head + S_RECORD_HEAD, body), 4);
+    zmx__wire_put (head, body, 4);
+    zmx__wire_put (head + 4, s_crc (self, head + S_RECORD_HEAD, body), 4);
 }
 
 //  Decode one record body into a new entry; NULL if its fields do not add
@@ -286,7 +269,7 @@ s_record_decode (const byte *body, size_t size)
 {
     if (size < 8 + 8 + 2)
         return NULL;
-    size_t key_size = s_get (body + 16, 2), at = 18;
+    size_t key_size = zmx__wire_get (body + 16, 2), at = 18;
     if (at + key_size + 1 > size || !zmx_chp_key_valid ((const char *) body + at, key_size))
         return NULL;
     const char *key = (const char *) body + at;
@@ -296,20 +279,20 @@ s_record_decode (const byte *body, size_t size)
         return NULL;
     const byte *uuid = body + at;
     at += uuid_size;
-    size_t properties_size = s_get (body + at, 2);
+    size_t properties_size = zmx__wire_get (body + at, 2);
     at += 2;
     if (at + properties_size + 4 > size
     ||  !zmx_chp_properties_valid ((const char *) body + at, properties_size))
         return NULL;
     const char *properties = (const char *) body + at;
     at += properties_size;
-    size_t value_size = s_get (body + at, 4);
+    size_t value_size = zmx__wire_get (body + at, 4);
     at += 4;
     if (at + value_size != size)
         return NULL;
     s_entry_t *entry = s_entry_new (key, key_size, body + at, value_size);
-    entry->sequence = s_get (body, 8);
-    entry->expiry = (int64_t) s_get (body + 8, 8);
+    entry->sequence = zmx__wire_get (body, 8);
+    entry->expiry = (int64_t) zmx__wire_get (body + 8, 8);
     entry->has_uuid = uuid_size > 0;
     memcpy (entry->uuid, uuid, uuid_size);
     s_entry_set_properties (entry, properties, properties_size);
@@ -393,9 +376,9 @@ s_replay (s_self_t *self, const byte *data, size_t size, uint64_t floor, size_t 
     size_t at = 0;
     *records = 0;
     while (at + S_RECORD_HEAD <= size) {
-        size_t body = s_get (data + at, 4);
+        size_t body = zmx__wire_get (data + at, 4);
         if (body > S_RECORD_MAX || at + S_RECORD_HEAD + body > size
-        ||  s_get (data + at + 4, 4) != s_crc (self, data + at + S_RECORD_HEAD, body))
+        ||  zmx__wire_get (data + at + 4, 4) != s_crc (self, data + at + S_RECORD_HEAD, body))
             break;
         s_entry_t *entry = s_record_decode (data + at + S_RECORD_HEAD, body);
         if (!entry)
@@ -428,7 +411,8 @@ s_load_snapshot (s_self_t *self)
         if (size < head || memcmp (data, S_SNAPSHOT_MAGIC, strlen (S_SNAPSHOT_MAGIC)))
             rc = -1;
         else {
-            uint64_t sequence = s_get (data + head - 16, 8), count = s_get (data + head - 8, 8);
+            uint64_t sequence = zmx__wire_get (data + head - 16, 8);
+            uint64_t count = zmx__wire_get (data + head - 8, 8);
             size_t end = s_replay (self, data + head, size - head, 0, &records);
             if (end != size - head || records != count)
                 rc = -1;
@@ -495,7 +479,7 @@ s_compact (s_self_t *self)
     s_buffer_t buffer = { NULL, 0, 0 };
     byte *head = s_buffer_grow (&buffer, strlen (S_SNAPSHOT_MAGIC) + 16);
     memcpy (head, S_SNAPSHOT_MAGIC, strlen (S_SNAPSHOT_MAGIC));
-    s_put (s_put (head + strlen (S_SNAPSHOT_MAGIC), self->sequence, 8),
+    zmx__wire_put (zmx__wire_put (head + strlen (S_SNAPSHOT_MAGIC), self->sequence, 8),
            zhashx_size (self->store), 8);
     for (s_entry_t *entry = (s_entry_t *) zhashx_first (self->store); entry && ok;
          entry = (s_entry_t *) zhashx_next (self->store)) {
@@ -1168,53 +1152,36 @@ s_timers (s_self_t *self)
 }
 
 static void
-s_send_counters (s_self_t *self)
+s_send_counters (void *args)
 {
+    s_self_t *self = (s_self_t *) args;
     const s_counters_t *c = &self->counters;
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstrf (reply, "keys=%zu", zhashx_size (self->store));
-    zmsg_addstrf (reply, "ephemeral_keys=%zu", zhashx_size (self->ephemeral));
-    zmsg_addstrf (reply, "sequence=%" PRIu64, self->sequence);
-    zmsg_addstrf (reply, "bytes=%" PRIu64, self->live_bytes);
-    zmsg_addstrf (reply, "updates=%" PRIu64, c->updates);
-    zmsg_addstrf (reply, "deletes=%" PRIu64, c->deletes);
-    zmsg_addstrf (reply, "expired=%" PRIu64, c->expired);
-    zmsg_addstrf (reply, "malformed=%" PRIu64, c->malformed);
-    zmsg_addstrf (reply, "rejected=%" PRIu64, c->rejected);
-    zmsg_addstrf (reply, "snapshots_active=%zu", zlistx_size (self->snapshots));
-    zmsg_addstrf (reply, "snapshots_sent=%" PRIu64, c->snapshots_sent);
-    zmsg_addstrf (reply, "snapshots_refused=%" PRIu64, c->snapshots_refused);
-    zmsg_addstrf (reply, "log_bytes=%" PRIu64, self->log_bytes);
-    zmsg_addstrf (reply, "log_records_loaded=%" PRIu64, c->log_records_loaded);
-    zmsg_addstrf (reply, "compactions=%" PRIu64, c->compactions);
-    zmsg_addstrf (reply, "fsyncs=%" PRIu64, c->fsyncs);
-    zmsg_addstrf (reply, "active=%d", self->active? 1: 0);
-    zmsg_addstrf (reply, "replicated=%" PRIu64, c->replicated);
-    zmsg_addstrf (reply, "replica_snapshots=%" PRIu64, c->replica_snapshots);
-    zmsg_addstrf (reply, "pending=%zu", zlistx_size (self->pending));
-    zmsg_addstrf (reply, "pending_applied=%" PRIu64, c->pending_applied);
-    zmsg_addstrf (reply, "pending_dropped=%" PRIu64, c->pending_dropped);
-    zmsg_addstrf (reply, "takeovers=%" PRIu64, c->takeovers);
-    zmsg_send (&reply, self->pipe);
-}
-
-static void
-s_handle_pipe (s_self_t *self)
-{
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request? zmsg_popstr (request): NULL;
-    if (!command || streq (command, ZMX_SERVICE_TERM))
-        self->terminated = true;
-    else
-    if (streq (command, ZMX_SERVICE_COUNTERS))
-        s_send_counters (self);
-    else
-    if (streq (command, ZMX_SERVICE_ENDPOINTS))
-        zmx_service_send_ready (self->pipe, self->endpoints);
-    else
-        zmx_service_reply_unknown (self->pipe, command);
-    zstr_free (&command);
-    zmsg_destroy (&request);
+    const zmx_service_counter_t counters [] = {
+        { "keys", zhashx_size (self->store) },
+        { "ephemeral_keys", zhashx_size (self->ephemeral) },
+        { "sequence", self->sequence },
+        { "bytes", self->live_bytes },
+        { "updates", c->updates },
+        { "deletes", c->deletes },
+        { "expired", c->expired },
+        { "malformed", c->malformed },
+        { "rejected", c->rejected },
+        { "snapshots_active", zlistx_size (self->snapshots) },
+        { "snapshots_sent", c->snapshots_sent },
+        { "snapshots_refused", c->snapshots_refused },
+        { "log_bytes", self->log_bytes },
+        { "log_records_loaded", c->log_records_loaded },
+        { "compactions", c->compactions },
+        { "fsyncs", c->fsyncs },
+        { "active", self->active? 1: 0 },
+        { "replicated", c->replicated },
+        { "replica_snapshots", c->replica_snapshots },
+        { "pending", zlistx_size (self->pending) },
+        { "pending_applied", c->pending_applied },
+        { "pending_dropped", c->pending_dropped },
+        { "takeovers", c->takeovers }
+    };
+    zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
 
 static void
@@ -1399,13 +1366,9 @@ void
 zmx_clone_server_actor (zsock_t *pipe, void *args)
 {
     s_self_t *self = s_self_new (pipe, (zmx_service_args_t *) args);
-    zsock_signal (pipe, 0);
-    if (!self) {
-        zmx_service_send_error (pipe, "invalid configuration, data or endpoint (see log)");
-        zmx_service_wait_term (pipe);
+    if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
+                                   "invalid configuration, data or endpoint (see log)"))
         return;
-    }
-    zmx_service_send_ready (pipe, self->endpoints);
     zmx_log_info (self->name, "CHP server: snapshot %s, publisher %s, collector %s",
                   (char *) zlist_first (self->endpoints), (char *) zlist_next (self->endpoints),
                   (char *) zlist_next (self->endpoints));
@@ -1432,7 +1395,8 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
             break;              //  Context terminated
         }
         if (items [0].revents & ZMQ_POLLIN)
-            s_handle_pipe (self);
+            self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
+                                                       s_send_counters, self);
         if (items [1].revents & ZMQ_POLLIN)
             s_handle_collector (self);
         if (items [2].revents & ZMQ_POLLIN)

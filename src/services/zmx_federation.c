@@ -250,8 +250,7 @@ zmx__fed_entry_next (const zmx_mdp_frame_t *entries, size_t *offset, zmx__fed_en
     if (at >= entries->size || s_entry_check (bytes, entries->size, offset))
         return -1;
     entry->hops = bytes [at];
-    entry->capacity = (uint32_t) bytes [at + 1] << 24 | (uint32_t) bytes [at + 2] << 16
-                    | (uint32_t) bytes [at + 3] << 8 | bytes [at + 4];
+    entry->capacity = (uint32_t) zmx__wire_get (bytes + at + 1, 4);
     size_t length = bytes [at + 5];
     memcpy (entry->name, bytes + at + 6, length);
     entry->name [length] = 0;
@@ -264,8 +263,8 @@ zmx__fed_entry_add (zchunk_t *entries, uint8_t hops, uint32_t capacity, const ch
     size_t length = name? strlen (name): 0;
     if (!zmx_mdp_service_valid (name, length))
         return -1;
-    uint8_t head [6] = { hops, (uint8_t) (capacity >> 24), (uint8_t) (capacity >> 16),
-                         (uint8_t) (capacity >> 8), (uint8_t) capacity, (uint8_t) length };
+    uint8_t head [6] = { hops, 0, 0, 0, 0, (uint8_t) length };
+    zmx__wire_put (head + 1, capacity, 4);
     zchunk_extend (entries, head, sizeof head);
     zchunk_extend (entries, name, length);
     return 0;
@@ -332,22 +331,16 @@ s_warn (zmx__federation_t *self, const char *what, const char *detail)
 static void
 s_token_encode (uint8_t *token, size_t index, uint32_t generation)
 {
-    uint32_t slot = (uint32_t) index;
-    for (int shift = 0; shift < 4; shift++) {
-        token [3 - shift] = (uint8_t) (slot >> (8 * shift));
-        token [7 - shift] = (uint8_t) (generation >> (8 * shift));
-    }
+    zmx__wire_put (token, (uint32_t) index, 4);
+    zmx__wire_put (token + 4, generation, 4);
 }
 
 //  The slot a token names, if it is in use and was sent to `peer`.
 static s_slot_t *
 s_token_slot (zmx__federation_t *self, const uint8_t *token, size_t peer)
 {
-    uint32_t index = 0, generation = 0;
-    for (int at = 0; at < 4; at++) {
-        index = index << 8 | token [at];
-        generation = generation << 8 | token [4 + at];
-    }
+    uint32_t index = (uint32_t) zmx__wire_get (token, 4);
+    uint32_t generation = (uint32_t) zmx__wire_get (token + 4, 4);
     if (index >= self->slot_limit)
         return NULL;
     s_slot_t *slot = &self->slots [index];

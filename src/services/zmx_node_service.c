@@ -147,11 +147,12 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
 }
 
 static void
-s_send_counters (s_self_t *self)
+s_send_counters (void *args)
 {
+    s_self_t *self = (s_self_t *) args;
     zmx_node_stats_t s;
     zmx_node_stats (self->node, &s);
-    const struct { const char *name; uint64_t value; } counters [] = {
+    const zmx_service_counter_t counters [] = {
         { "peers", s.peers }, { "peers_entered", s.peers_entered },
         { "peers_exited", s.peers_exited }, { "peers_refused", s.peers_refused },
         { "peers_evasive", s.peers_evasive }, { "peers_silent", s.peers_silent },
@@ -162,29 +163,7 @@ s_send_counters (s_self_t *self)
         { "pings_sent", s.pings_sent }, { "send_dropped", s.send_dropped },
         { "events_dropped", s.events_dropped }
     };
-    zmsg_t *reply = zmsg_new ();
-    for (size_t index = 0; index < sizeof counters / sizeof counters [0]; index++)
-        zmsg_addstrf (reply, "%s=%" PRIu64, counters [index].name, counters [index].value);
-    zmsg_send (&reply, self->pipe);
-}
-
-static void
-s_handle_pipe (s_self_t *self)
-{
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request? zmsg_popstr (request): NULL;
-    if (!command || streq (command, ZMX_SERVICE_TERM))
-        self->terminated = true;
-    else
-    if (streq (command, ZMX_SERVICE_COUNTERS))
-        s_send_counters (self);
-    else
-    if (streq (command, ZMX_SERVICE_ENDPOINTS))
-        zmx_service_send_ready (self->pipe, self->endpoints);
-    else
-        zmx_service_reply_unknown (self->pipe, command);
-    zstr_free (&command);
-    zmsg_destroy (&request);
+    zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
 
 //  Log one node event; the service itself only watches.
@@ -210,13 +189,9 @@ void
 zmx__node_service_actor (zsock_t *pipe, void *args)
 {
     s_self_t *self = s_self_new (pipe, (zmx_service_args_t *) args);
-    zsock_signal (pipe, 0);
-    if (!self) {
-        zmx_service_send_error (pipe, "invalid node section or interface (see log)");
-        zmx_service_wait_term (pipe);
+    if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
+                                   "invalid node section or interface (see log)"))
         return;
-    }
-    zmx_service_send_ready (pipe, self->endpoints);
     zmq_pollitem_t items [] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (zmx_node_socket (self->node)), 0, ZMQ_POLLIN, 0 }
@@ -228,7 +203,8 @@ zmx__node_service_actor (zsock_t *pipe, void *args)
             break;              //  Context terminated
         }
         if (items [0].revents & ZMQ_POLLIN)
-            s_handle_pipe (self);
+            self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
+                                                       s_send_counters, self);
         if (items [1].revents & ZMQ_POLLIN)
             s_handle_event (self);
     }

@@ -169,55 +169,34 @@ s_handle_request (s_self_t *self)
 }
 
 static void
-s_send_counters (s_self_t *self)
+s_send_counters (void *args)
 {
+    s_self_t *self = (s_self_t *) args;
     const s_counters_t *c = &self->counters;
     zmx_resolver_stats_t stats;
     zmx_resolver_stats (self->resolver, &stats);
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstrf (reply, "requests=%" PRIu64, c->requests);
-    zmsg_addstrf (reply, "answered=%" PRIu64, c->answered);
-    zmsg_addstrf (reply, "unknown=%" PRIu64, c->unknown);
-    zmsg_addstrf (reply, "invalid=%" PRIu64, c->invalid);
-    zmsg_addstrf (reply, "unsynced=%" PRIu64, c->unsynced);
-    zmsg_addstrf (reply, "dropped=%" PRIu64, c->dropped);
-    zmsg_addstrf (reply, "cache_hits=%" PRIu64, stats.cache_hits);
-    zmsg_addstrf (reply, "cache_misses=%" PRIu64, stats.cache_misses);
-    zmsg_addstrf (reply, "file_hits=%" PRIu64, stats.file_hits);
-    zmsg_addstrf (reply, "file_loads=%" PRIu64, stats.file_loads);
-    zmsg_send (&reply, self->pipe);
-}
-
-static void
-s_handle_pipe (s_self_t *self)
-{
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request? zmsg_popstr (request): NULL;
-    if (!command || streq (command, ZMX_SERVICE_TERM))
-        self->terminated = true;
-    else
-    if (streq (command, ZMX_SERVICE_COUNTERS))
-        s_send_counters (self);
-    else
-    if (streq (command, ZMX_SERVICE_ENDPOINTS))
-        zmx_service_send_ready (self->pipe, self->endpoints);
-    else
-        zmx_service_reply_unknown (self->pipe, command);
-    zstr_free (&command);
-    zmsg_destroy (&request);
+    const zmx_service_counter_t counters [] = {
+        { "requests", c->requests },
+        { "answered", c->answered },
+        { "unknown", c->unknown },
+        { "invalid", c->invalid },
+        { "unsynced", c->unsynced },
+        { "dropped", c->dropped },
+        { "cache_hits", stats.cache_hits },
+        { "cache_misses", stats.cache_misses },
+        { "file_hits", stats.file_hits },
+        { "file_loads", stats.file_loads }
+    };
+    zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
 
 void
 zmx_resolver_actor (zsock_t *pipe, void *args)
 {
     s_self_t *self = s_self_new (pipe, (zmx_service_args_t *) args);
-    zsock_signal (pipe, 0);
-    if (!self) {
-        zmx_service_send_error (pipe, "invalid configuration or endpoint (see log)");
-        zmx_service_wait_term (pipe);
+    if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
+                                   "invalid configuration or endpoint (see log)"))
         return;
-    }
-    zmx_service_send_ready (pipe, self->endpoints);
     zsock_t *names = zmx_resolver_socket (self->resolver);
     zmq_pollitem_t items [] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
@@ -232,7 +211,8 @@ zmx_resolver_actor (zsock_t *pipe, void *args)
             break;              //  Context terminated
         }
         if (items [0].revents & ZMQ_POLLIN)
-            s_handle_pipe (self);
+            self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
+                                                       s_send_counters, self);
         for (int batch = 0; batch < 256 && (zsock_events (self->router) & ZMQ_POLLIN);
              batch++)
             s_handle_request (self);

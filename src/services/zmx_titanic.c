@@ -542,50 +542,33 @@ s_purge_cache (zhashx_t *cache, int64_t now)
 //  Actor: construction, pipe commands, main loop
 
 static void
-s_send_counters (s_self_t *self)
+s_send_counters (void *args)
 {
+    s_self_t *self = (s_self_t *) args;
     const s_counters_t *c = &self->counters;
     size_t in_flight = 0;
     for (size_t index = 0; index < self->slot_count; index++)
         in_flight += self->slots [index].state != S_IDLE;
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstrf (reply, "pending=%zu", self->pending);
-    zmsg_addstrf (reply, "stored=%zu", zhashx_size (self->entries));
-    zmsg_addstrf (reply, "in_flight=%zu", in_flight);
-    zmsg_addstrf (reply, "requests=%" PRIu64, c->requests);
-    zmsg_addstrf (reply, "refused=%" PRIu64, c->refused);
-    zmsg_addstrf (reply, "malformed=%" PRIu64, c->malformed);
-    zmsg_addstrf (reply, "replies_stored=%" PRIu64, c->replies_stored);
-    zmsg_addstrf (reply, "replies_duplicate=%" PRIu64, c->replies_duplicate);
-    zmsg_addstrf (reply, "replies_orphaned=%" PRIu64, c->replies_orphaned);
-    zmsg_addstrf (reply, "replies_fetched=%" PRIu64, c->replies_fetched);
-    zmsg_addstrf (reply, "closed=%" PRIu64, c->closed);
-    zmsg_addstrf (reply, "dispatched=%" PRIu64, c->dispatched);
-    zmsg_addstrf (reply, "dispatch_timeouts=%" PRIu64, c->dispatch_timeouts);
-    zmsg_addstrf (reply, "service_missing=%" PRIu64, c->service_missing);
-    zmsg_addstrf (reply, "expired=%" PRIu64, c->expired);
-    zmsg_addstrf (reply, "recovered=%" PRIu64, c->recovered);
-    zmsg_addstrf (reply, "store_errors=%" PRIu64, c->store_errors);
-    zmsg_send (&reply, self->pipe);
-}
-
-static void
-s_handle_pipe (s_self_t *self)
-{
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request? zmsg_popstr (request): NULL;
-    if (!command || streq (command, ZMX_SERVICE_TERM))
-        self->terminated = true;
-    else
-    if (streq (command, ZMX_SERVICE_COUNTERS))
-        s_send_counters (self);
-    else
-    if (streq (command, ZMX_SERVICE_ENDPOINTS))
-        zmx_service_send_ready (self->pipe, self->endpoints);
-    else
-        zmx_service_reply_unknown (self->pipe, command);
-    zstr_free (&command);
-    zmsg_destroy (&request);
+    const zmx_service_counter_t counters [] = {
+        { "pending", self->pending },
+        { "stored", zhashx_size (self->entries) },
+        { "in_flight", in_flight },
+        { "requests", c->requests },
+        { "refused", c->refused },
+        { "malformed", c->malformed },
+        { "replies_stored", c->replies_stored },
+        { "replies_duplicate", c->replies_duplicate },
+        { "replies_orphaned", c->replies_orphaned },
+        { "replies_fetched", c->replies_fetched },
+        { "closed", c->closed },
+        { "dispatched", c->dispatched },
+        { "dispatch_timeouts", c->dispatch_timeouts },
+        { "service_missing", c->service_missing },
+        { "expired", c->expired },
+        { "recovered", c->recovered },
+        { "store_errors", c->store_errors }
+    };
+    zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
 
 static void
@@ -745,7 +728,8 @@ s_self_run (s_self_t *self)
         if (zmq_poll (items, count, tick) < 0 && zmq_errno () != EINTR)
             break;              //  Context terminated
         if (items [0].revents & ZMQ_POLLIN)
-            s_handle_pipe (self);
+            self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
+                                                       s_send_counters, self);
         int64_t now = zclock_mono ();
         for (int index = 1; index < count; index++)
             if (owners [index] && (items [index].revents & ZMQ_POLLIN))
@@ -770,13 +754,9 @@ void
 zmx_titanic_actor (zsock_t *pipe, void *args)
 {
     s_self_t *self = s_self_new (pipe, (zmx_service_args_t *) args);
-    zsock_signal (pipe, 0);
-    if (!self) {
-        zmx_service_send_error (pipe, "invalid configuration or data directory (see log)");
-        zmx_service_wait_term (pipe);
+    if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
+                                   "invalid configuration or data directory (see log)"))
         return;
-    }
-    zmx_service_send_ready (pipe, self->endpoints);
     zmx_log_info (self->name, "Titanic on broker %s, %zu stored request(s)", self->broker,
                   zhashx_size (self->entries));
     s_self_run (self);
