@@ -960,10 +960,41 @@ zmx_clone_add_server_endpoints (zmx_clone_t *self, const char *snapshot,
     return ZMX_OK;
 }
 
+//  Add every server "name:NAME" lists. A name is looked up through
+//  zmx_resolver, which may itself mirror the store with a zmx_clone: a
+//  name met while resolving one (say $ZMX_CLONE=name:...) is refused
+//  rather than resolved again, without end.
+static int
+s_add_named_servers (zmx_clone_t *self, const char *spec)
+{
+    static __thread bool resolving = false;
+    if (resolving) {
+        zmx_log_error ("clone", "cannot use \"%s\" to find the store that holds names", spec);
+        return ZMX_EINVAL;
+    }
+    resolving = true;
+    char *endpoints = NULL;
+    int rc = zmx_resolver_resolve_endpoint (spec, ZMX_CLONE_TIMEOUT, &endpoints);
+    resolving = false;
+    if (rc != ZMX_OK) {
+        zmx_log_error ("clone", "cannot resolve \"%s\": %s", spec,
+                       rc == ZMX_EADDR? "no such name": zmx_strerror (rc));
+        return rc;
+    }
+    char *rest = endpoints, *item;
+    while (rc == ZMX_OK && (item = strsep (&rest, ",")))
+        rc = zmx_clone_add_server (self, item);
+    free (endpoints);
+    return rc;
+}
+
 int
 zmx_clone_add_server (zmx_clone_t *self, const char *snapshot_endpoint)
 {
     assert (self);
+    if (snapshot_endpoint && strncmp (snapshot_endpoint, ZMX_RESOLVER_SCHEME,
+                                      strlen (ZMX_RESOLVER_SCHEME)) == 0)
+        return s_add_named_servers (self, snapshot_endpoint);
     if (!snapshot_endpoint || !zmx__endpoint_valid (snapshot_endpoint))
         return ZMX_EINVAL;
     char *publisher = s_endpoint_plus (snapshot_endpoint, 1);

@@ -737,6 +737,41 @@ s_library_takes_names (void)
     zstr_free (&nowhere);
 }
 
+//  zmx_clone_add_server takes a name for the store itself; a name that
+//  would need the store to find the store is refused, not chased.
+static void
+s_clone_takes_names (void)
+{
+    s_store_t store;
+    s_store_start (&store, false, NULL);
+    char *file = zsys_sprintf ("%s/names.zpl", store.dir);
+    char *text = zsys_sprintf ("names\n    store = \"%s\"\n", store.endpoint);
+    ZMX_CHECK (zmx_test_write_file (file, text) == 0);
+    char *nowhere = zsys_sprintf ("ipc:///tmp/zmx-test-no-resolver-%d", (int) getpid ());
+    setenv (ZMX_RESOLVER_ENV_SERVICE, nowhere, 1);
+    setenv (ZMX_RESOLVER_ENV_SERVER, "", 1);
+    setenv (ZMX_RESOLVER_ENV_FILE, file, 1);
+
+    zmx_clone_t *clone = zmx_clone_new ("/config/");
+    ZMX_CHECK (zmx_clone_add_server (clone, "name:store") == ZMX_OK);
+    ZMX_CHECK (zmx_clone_wait_synced (clone, S_START_MSEC) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set (clone, "/config/named", "yes", 3, 0, 5000) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_add_server (clone, "name:nobody") == ZMX_EADDR);
+    zmx_clone_destroy (&clone);
+
+    //  The store's own address given as a name that needs the store
+    setenv (ZMX_RESOLVER_ENV_FILE, "", 1);
+    setenv (ZMX_RESOLVER_ENV_SERVER, "name:store", 1);
+    clone = zmx_clone_new ("/config/");
+    ZMX_CHECK (zmx_clone_add_server (clone, "name:store") != ZMX_OK);
+    zmx_clone_destroy (&clone);
+
+    s_store_stop (&store);
+    zstr_free (&file);
+    zstr_free (&text);
+    zstr_free (&nowhere);
+}
+
 //  `zmx names watch` prints names as they change.
 static void
 s_cli_watch (void)
@@ -773,6 +808,7 @@ main (int argc, char *argv [])
         { "client_follows_name", s_client_follows_name, 60 },
         { "client_made_from_name", s_client_made_from_name, 60 },
         { "library_takes_names", s_library_takes_names, 30 },
+        { "clone_takes_names", s_clone_takes_names, 30 },
         { "cli_watch", s_cli_watch, 60 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));

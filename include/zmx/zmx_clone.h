@@ -134,8 +134,10 @@ int
 //  Add a server by its snapshot endpoint "tcp://host:P"; its publisher
 //  and collector are P + 1 and P + 2, as CHP lays them out. The first
 //  server added is used first; the others are tried in turn when the
-//  current one goes stale. ZMX_OK, or ZMX_EINVAL (not tcp with a port,
-//  or ZMX_CLONE_MAX_SERVERS reached).
+//  current one goes stale. "name:NAME" adds every snapshot endpoint the
+//  name lists (zmx_resolver_resolve_endpoint), once, here. ZMX_OK, or
+//  ZMX_EINVAL (not tcp with a port, or ZMX_CLONE_MAX_SERVERS reached),
+//  or the resolver's error for a name.
 int
     zmx_clone_add_server (zmx_clone_t *self, const char *snapshot_endpoint);
 
