@@ -159,8 +159,12 @@ int
     zmx_clone_send (zmx_clone_t *self, const char *key, const void *value, size_t size,
                     int ttl);
 
-//  Wait until every update sent so far is acknowledged or has failed.
-//  Returns ZMX_OK if none failed since the last flush, ZMX_ETIMEDOUT if
+//  Wait until every update sent so far is acknowledged or has failed,
+//  and the mirror holds the acknowledged ones (an update acknowledged
+//  while a snapshot is read is applied when the snapshot ends; if that
+//  takes past the timeout, the acknowledgements alone decide, and a get
+//  may briefly miss the update). So a get after a successful set sees
+//  it. Returns ZMX_OK if none failed since the last flush, ZMX_ETIMEDOUT if
 //  some did (*failed, may be NULL, gets how many) or if the wait itself
 //  reached timeout_msec (then *failed counts only those known so far).
 int
