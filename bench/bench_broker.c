@@ -30,6 +30,7 @@
     =========================================================================
 */
 #include <zmx.h>
+#include "bench_util.h"
 #include <zmq.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,63 +129,21 @@ typedef struct {
     void (*destroy) (void **handle_p);
 } s_driver_t;
 
-static int64_t
-s_now_ns (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
-s_now_us (void)
-{
-    return s_now_ns () / 1000;
-}
-
-static int
-s_compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
 //  Median of the values that are not NAN; NAN if there are none. Sorts
 //  a copy.
 static double
 s_median (const double *values, int count)
 {
-    double sorted [S_MAX_RUNS];
+    double kept [S_MAX_RUNS];
     int used = 0;
     for (int index = 0; index < count; index++)
         if (!isnan (values [index]))
-            sorted [used++] = values [index];
-    if (used == 0)
-        return NAN;
-    qsort (sorted, used, sizeof (double), s_compare_doubles);
-    return used % 2? sorted [used / 2]: (sorted [used / 2 - 1] + sorted [used / 2]) / 2;
+            kept [used++] = values [index];
+    return used? bench_median (kept, used): NAN;
 }
 
 //  -------------------------------------------------------------------------
 //  Child processes and ports
-
-//  A TCP port on 127.0.0.1 that was free a moment ago, or -1.
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in address = { .sin_family = AF_INET };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &length) == 0)
-        port = ntohs (address.sin_port);
-    close (fd);
-    return port;
-}
 
 static bool
 s_port_accepts (int port)
@@ -199,30 +158,6 @@ s_port_accepts (int port)
     return accepted;
 }
 
-//  Start argv [0] (a path) with stdout and stderr to log_path. The child
-//  is killed by the kernel if this process dies first. Returns its pid,
-//  or -1.
-static pid_t
-s_spawn (char *const argv [], const char *log_path)
-{
-    pid_t parent = getpid ();
-    pid_t pid = fork ();
-    if (pid != 0)
-        return pid;
-    //  Child: only async-signal-safe calls until exec
-    if (prctl (PR_SET_PDEATHSIG, SIGKILL) || getppid () != parent)
-        _exit (127);
-    int log_fd = open (log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int null_fd = open ("/dev/null", O_RDONLY);
-    if (log_fd < 0 || null_fd < 0)
-        _exit (127);
-    dup2 (null_fd, STDIN_FILENO);
-    dup2 (log_fd, STDOUT_FILENO);
-    dup2 (log_fd, STDERR_FILENO);
-    execv (argv [0], argv);
-    _exit (127);
-}
-
 //  SIGTERM, wait up to S_STOP_GRACE_MS, then SIGKILL; reaps the child and
 //  zeroes *pid_p. Returns the child's exit status as waitpid gave it.
 static int
@@ -232,9 +167,9 @@ s_stop (pid_t *pid_p)
     if (*pid_p <= 0)
         return status;
     kill (*pid_p, SIGTERM);
-    int64_t deadline = s_now_us () + S_STOP_GRACE_MS * 1000;
+    int64_t deadline = bench_now_us () + S_STOP_GRACE_MS * 1000;
     pid_t reaped = 0;
-    while ((reaped = waitpid (*pid_p, &status, WNOHANG)) == 0 && s_now_us () < deadline)
+    while ((reaped = waitpid (*pid_p, &status, WNOHANG)) == 0 && bench_now_us () < deadline)
         zclock_sleep (10);
     if (reaped == 0) {
         kill (*pid_p, SIGKILL);
@@ -249,8 +184,8 @@ s_stop (pid_t *pid_p)
 static bool
 s_wait_ready (pid_t pid, int port, int timeout_ms)
 {
-    int64_t deadline = s_now_us () + (int64_t) timeout_ms * 1000;
-    while (s_now_us () < deadline && !zsys_interrupted) {
+    int64_t deadline = bench_now_us () + (int64_t) timeout_ms * 1000;
+    while (bench_now_us () < deadline && !zsys_interrupted) {
         if (s_port_accepts (port))
             return true;
         if (waitpid (pid, NULL, WNOHANG) == pid)
@@ -258,21 +193,6 @@ s_wait_ready (pid_t pid, int port, int timeout_ms)
         zclock_sleep (10);
     }
     return false;
-}
-
-//  Print the last lines a child wrote, to explain a failure.
-static void
-s_print_log (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return;
-    char line [512];
-    fprintf (stderr, "---- %s\n", path);
-    while (fgets (line, sizeof line, file))
-        fputs (line, stderr);
-    fprintf (stderr, "----\n");
-    fclose (file);
 }
 
 //  One "Key:   123 kB" value from /proc/PID/status, in kB; -1 if absent.
@@ -301,7 +221,7 @@ s_proc_kb (pid_t pid, const char *key)
 static pid_t
 s_zmxd_start (s_bench_t *self, const char *name, char *endpoint, size_t endpoint_size)
 {
-    int port = s_free_port ();
+    int port = bench_free_port ();
     if (port < 0)
         return -1;
     char *config_path = zsys_sprintf ("%s/%s.cfg", self->tmpdir_path, name);
@@ -313,13 +233,13 @@ s_zmxd_start (s_bench_t *self, const char *name, char *endpoint, size_t endpoint
                        "broker\n    endpoint = \"tcp://127.0.0.1:%d\"\n", port);
         fclose (file);
         char *argv [] = { self->zmxd_path, "-c", config_path, NULL };
-        pid = s_spawn (argv, log_path);
+        pid = bench_spawn (argv, log_path);
     }
     if (pid > 0 && !s_wait_ready (pid, port, S_START_TIMEOUT_MS)) {
         fprintf (stderr, "bench: %s did not start listening on port %d\n",
                  self->zmxd_path, port);
         s_stop (&pid);
-        s_print_log (log_path);
+        bench_print_log (log_path, 0);
         pid = -1;
     }
     snprintf (endpoint, endpoint_size, "tcp://127.0.0.1:%d", port);
@@ -337,28 +257,28 @@ static int
 s_measure_rtt (const s_options_t *opt, const s_driver_t *driver, void *handle,
                const byte *body, size_t size, double *p50_p, double *p99_p)
 {
-    int64_t deadline = s_now_us () + opt->warm_us;
-    while (s_now_us () < deadline && !zsys_interrupted)
+    int64_t deadline = bench_now_us () + opt->warm_us;
+    while (bench_now_us () < deadline && !zsys_interrupted)
         if (driver->request (handle, body, size, S_REPLY_TIMEOUT_MS))
             return -1;
     double *samples = (double *) malloc (opt->rtt_count * sizeof (double));
     assert (samples);
     int count = 0;
     int rc = 0;
-    deadline = s_now_us () + opt->point_us;
+    deadline = bench_now_us () + opt->point_us;
     while (count < opt->rtt_count && !zsys_interrupted) {
-        int64_t start = s_now_ns ();
+        int64_t start = bench_now_ns ();
         if (driver->request (handle, body, size, S_REPLY_TIMEOUT_MS)) {
             rc = -1;
             break;
         }
-        int64_t end = s_now_ns ();
+        int64_t end = bench_now_ns ();
         samples [count++] = (end - start) / 1000.0;
         if (end / 1000 >= deadline)
             break;
     }
     if (rc == 0 && count > 0) {
-        qsort (samples, count, sizeof (double), s_compare_doubles);
+        qsort (samples, count, sizeof (double), bench_compare_doubles);
         *p50_p = samples [count / 2];
         *p99_p = samples [(count * 99 + 99) / 100 - 1];     //  ceil (0.99 n) - 1
     }
@@ -375,7 +295,7 @@ static double
 s_window_pass (const s_driver_t *driver, void *handle, const byte *body, size_t size,
                int window, int64_t max_count, int64_t duration_us)
 {
-    int64_t start = s_now_us ();
+    int64_t start = bench_now_us ();
     int64_t deadline = start + duration_us;
     int64_t sent = 0, done = 0;
     while (sent < window && sent < max_count) {
@@ -388,7 +308,7 @@ s_window_pass (const s_driver_t *driver, void *handle, const byte *body, size_t 
         if (driver->recv (handle, size, S_REPLY_TIMEOUT_MS))
             return -1;
         done++;
-        if (sending && (sent >= max_count || s_now_us () >= deadline || zsys_interrupted))
+        if (sending && (sent >= max_count || bench_now_us () >= deadline || zsys_interrupted))
             sending = false;
         if (sending) {
             if (driver->send (handle, body, size))
@@ -396,7 +316,7 @@ s_window_pass (const s_driver_t *driver, void *handle, const byte *body, size_t 
             sent++;
         }
     }
-    int64_t elapsed = s_now_us () - start;
+    int64_t elapsed = bench_now_us () - start;
     return zsys_interrupted? -1: done * 1e6 / (elapsed > 0? elapsed: 1);
 }
 
@@ -681,8 +601,8 @@ s_mmi_service (zmx_client_t *client, const char *service, size_t *workers_p,
 static int
 s_zmx_wait_workers (s_zmx_t *self, size_t workers)
 {
-    int64_t deadline = s_now_us () + (int64_t) S_START_TIMEOUT_MS * 1000;
-    while (s_now_us () < deadline && !zsys_interrupted) {
+    int64_t deadline = bench_now_us () + (int64_t) S_START_TIMEOUT_MS * 1000;
+    while (bench_now_us () < deadline && !zsys_interrupted) {
         size_t registered = 0, queued = 0;
         if (s_mmi_service (self->sync_client, self->service, &registered, &queued) == 0
         &&  registered >= workers)
@@ -950,7 +870,7 @@ static int
 s_nats_server_start (s_bench_t *self)
 {
     char *server = s_find_nats_server ();
-    int port = s_free_port ();
+    int port = bench_free_port ();
     if (!server || port < 0) {
         fprintf (stderr, "bench: nats-server not found: NATS columns skipped\n");
         free (server);
@@ -960,12 +880,12 @@ s_nats_server_start (s_bench_t *self)
     snprintf (port_text, sizeof port_text, "%d", port);
     char *log_path = zsys_sprintf ("%s/nats-server.log", self->tmpdir_path);
     char *argv [] = { server, "-a", "127.0.0.1", "-p", port_text, NULL };
-    self->nats_pid = s_spawn (argv, log_path);
+    self->nats_pid = bench_spawn (argv, log_path);
     int rc = 0;
     if (self->nats_pid < 0 || !s_wait_ready (self->nats_pid, port, S_START_TIMEOUT_MS)) {
         fprintf (stderr, "bench: nats-server did not start: NATS columns skipped\n");
         s_stop (&self->nats_pid);
-        s_print_log (log_path);
+        bench_print_log (log_path, 0);
         rc = -1;
     }
     snprintf (self->nats_url, sizeof self->nats_url, "nats://127.0.0.1:%d", port);
@@ -1003,10 +923,10 @@ s_memory_fill (zmx_client_t *client, const char *service)
 static size_t
 s_memory_wait_queued (zmx_client_t *mmi, const char *service)
 {
-    int64_t deadline = s_now_us () + (int64_t) S_MEMORY_TIMEOUT_MS * 1000;
+    int64_t deadline = bench_now_us () + (int64_t) S_MEMORY_TIMEOUT_MS * 1000;
     size_t queued = 0;
     int unchanged = 0;
-    while (s_now_us () < deadline && !zsys_interrupted && unchanged < 25) {
+    while (bench_now_us () < deadline && !zsys_interrupted && unchanged < 25) {
         size_t workers, now_queued = 0;
         if (s_mmi_service (mmi, service, &workers, &now_queued) == 0) {
             if (now_queued >= S_MEMORY_REQUESTS)
@@ -1031,10 +951,10 @@ s_measure_memory (s_bench_t *self)
     zmx_client_t *sender = zmx_client_new (endpoint);
     zmx_client_t *mmi = zmx_client_new (endpoint);
     zmx_client_set_timeout (mmi, 1000);
-    int64_t start = s_now_us ();
+    int64_t start = bench_now_us ();
     int sent = s_memory_fill (sender, service);
     size_t queued = s_memory_wait_queued (mmi, service);
-    int64_t elapsed = s_now_us () - start;
+    int64_t elapsed = bench_now_us () - start;
     long peak_kb = s_proc_kb (pid, "VmHWM:");
     long rss_kb = s_proc_kb (pid, "VmRSS:");
     printf ("\nBroker memory: %d requests of %d B sent to a service with no worker,\n"
@@ -1335,7 +1255,7 @@ s_run_system (s_bench_t *self, s_system_t system, int run)
         char label [64];
         snprintf (label, sizeof label, "%s%s%s", s_system_names [system],
                   is_nats? " ": "", is_nats? nats_profiles [profile]: "");
-        int64_t start = s_now_us ();
+        int64_t start = bench_now_us ();
         const s_driver_t *driver = NULL;
         void *handle = s_system_open (self, system, run, profile, &driver);
         s_sample_clear (sample);
@@ -1349,7 +1269,7 @@ s_run_system (s_bench_t *self, s_system_t system, int run)
         //  Per-run figures on stderr show the spread behind the medians
         fprintf (stderr, "bench: run %d/%d %-18s %s in %.1f s: 16 B rtt p50 %.1f us, "
                  "w=1000 %.0f req/s\n", run + 1, self->opt.runs, label,
-                 driver? "measured": "set up failed", (s_now_us () - start) / 1e6,
+                 driver? "measured": "set up failed", (bench_now_us () - start) / 1e6,
                  sample [0][S_ROW_P50], sample [0][S_ROW_W1000]);
     }
     for (size_t size_index = 0; size_index < S_SIZES; size_index++)
@@ -1376,7 +1296,7 @@ main (int argc, char *argv [])
         ((double *) self->results) [index] = NAN;
     //  Ctrl-C sets zsys_interrupted; every loop checks it and unwinds here
     zsys_init ();
-    int64_t start = s_now_us ();
+    int64_t start = bench_now_us ();
     int rc = s_bench_setup (self);
     bool table = self->opt.want_raw || self->opt.want_zmx || self->opt.want_nats;
     if (rc == 0 && table) {
@@ -1393,7 +1313,7 @@ main (int argc, char *argv [])
     if (rc == 0 && self->opt.want_memory && !zsys_interrupted && s_measure_memory (self))
         self->failures++;
     s_bench_teardown (self);
-    printf ("\nbench_broker: %.0f s, %d failure(s)\n", (s_now_us () - start) / 1e6,
+    printf ("\nbench_broker: %.0f s, %d failure(s)\n", (bench_now_us () - start) / 1e6,
             self->failures);
     rc = rc || self->failures || zsys_interrupted? 1: 0;
     free (self);

@@ -66,6 +66,7 @@
 #include <sys/wait.h>
 #include <dirent.h>
 #include "zmx.h"
+#include "bench_util.h"
 
 #define S_MAX_RUNS          9
 #define S_IO_BUFFER         (1024 * 1024)       //  raw tcp read/write size
@@ -119,14 +120,6 @@ s_on_signal (int signum)
     s_interrupted = 1;
 }
 
-static int64_t
-s_now_us (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void
 s_sleep_ms (int msec)
 {
@@ -135,26 +128,16 @@ s_sleep_ms (int msec)
         ;
 }
 
-static int
-s_compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
-//  Median of the values >= 0; -1 if there are none.
+//  Median of the values >= 0; -1 if there are none. Sorts a copy.
 static double
 s_median (const double *values, int count)
 {
-    double sorted [S_MAX_RUNS];
+    double kept [S_MAX_RUNS];
     int used = 0;
     for (int index = 0; index < count; index++)
         if (values [index] >= 0)
-            sorted [used++] = values [index];
-    if (used == 0)
-        return -1;
-    qsort (sorted, used, sizeof (double), s_compare_doubles);
-    return used % 2? sorted [used / 2]: (sorted [used / 2 - 1] + sorted [used / 2]) / 2;
+            kept [used++] = values [index];
+    return bench_median (kept, used);
 }
 
 //  -------------------------------------------------------------------------
@@ -237,24 +220,6 @@ s_files_equal (const char *path_a, const char *path_b)
     free (buffer_a);
     free (buffer_b);
     return equal;
-}
-
-//  A TCP port on 127.0.0.1 that was free a moment ago, or -1.
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in address = { .sin_family = AF_INET };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &length) == 0)
-        port = ntohs (address.sin_port);
-    close (fd);
-    return port;
 }
 
 //  A socket connected to 127.0.0.1:port, or -1.
@@ -343,7 +308,7 @@ s_proc_cpu (pid_t pid)
 static int
 s_wait (pid_t pid, int timeout_ms, double *usage_p)
 {
-    int64_t deadline = s_now_us () + (int64_t) timeout_ms * 1000;
+    int64_t deadline = bench_now_us () + (int64_t) timeout_ms * 1000;
     while (true) {
         int status = 0;
         struct rusage usage;
@@ -354,7 +319,7 @@ s_wait (pid_t pid, int timeout_ms, double *usage_p)
             return status;
         if (reaped < 0 && errno != EINTR)
             return -1;
-        if (s_now_us () >= deadline || s_interrupted)
+        if (bench_now_us () >= deadline || s_interrupted)
             return -1;
         s_sleep_ms (2);
     }
@@ -409,22 +374,6 @@ s_is_zmx (pid_t pid)
     bool is_zmx = fgets (name, sizeof name, file) && streq (name, "zmx\n");
     fclose (file);
     return is_zmx;
-}
-
-//  Print the last lines a child wrote, to explain a failure.
-static void
-s_print_log (const char *path)
-{
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return;
-    char line [512];
-    fprintf (stderr, "---- %s\n", path);
-    int count = 0;
-    while (fgets (line, sizeof line, file) && count++ < 40)
-        fputs (line, stderr);
-    fprintf (stderr, "----\n");
-    fclose (file);
 }
 
 //  -------------------------------------------------------------------------
@@ -490,14 +439,14 @@ s_run_raw_tcp (s_bench_t *self, const char *target)
     //  accept() must not wait forever for a sender that failed
     struct timeval limit = { S_COPY_TIMEOUT_MS / 1000, 0 };
     setsockopt (listener, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    int64_t start = s_now_us ();
+    int64_t start = bench_now_us ();
     double cpu_start = s_self_cpu ();
     pid_t sender = s_fork ();
     if (sender == 0)
         s_raw_tcp_sender (self->source_path, ntohs (address.sin_port));
     int peer = sender > 0? accept (listener, NULL, NULL): -1;
     int64_t received = peer >= 0? s_receive_socket (peer, target): -1;
-    int64_t elapsed = s_now_us () - start;
+    int64_t elapsed = bench_now_us () - start;
     double sender_cpu = -1;
     self->last_cpu = s_self_cpu () - cpu_start;
     if (peer >= 0)
@@ -557,8 +506,8 @@ s_raw_zmq_sender (const char *path, int port)
 static double
 s_run_raw_zmq (s_bench_t *self, const char *target)
 {
-    int port = s_free_port ();
-    int64_t start = s_now_us ();
+    int port = bench_free_port ();
+    int64_t start = bench_now_us ();
     double cpu_start = s_self_cpu ();
     //  Fork before this process has a context: the child makes its own
     pid_t sender = port > 0? s_fork (): -1;
@@ -592,7 +541,7 @@ s_run_raw_zmq (s_bench_t *self, const char *target)
     zmq_msg_close (&msg);
     if (fd >= 0 && close (fd))
         received = -1;
-    int64_t elapsed = s_now_us () - start;
+    int64_t elapsed = bench_now_us () - start;
     int linger = 0;
     zmq_setsockopt (pull, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close (pull);
@@ -620,9 +569,9 @@ s_run_raw_zmq (s_bench_t *self, const char *target)
 static bool
 s_wait_for_text (const char *path, const char *text, pid_t pid, int timeout_ms)
 {
-    int64_t deadline = s_now_us () + (int64_t) timeout_ms * 1000;
+    int64_t deadline = bench_now_us () + (int64_t) timeout_ms * 1000;
     char line [512];
-    while (s_now_us () < deadline && !s_interrupted) {
+    while (bench_now_us () < deadline && !s_interrupted) {
         FILE *file = fopen (path, "r");
         bool found = false;
         while (file && !found && fgets (line, sizeof line, file))
@@ -645,7 +594,7 @@ s_wait_for_text (const char *path, const char *text, pid_t pid, int timeout_ms)
 static pid_t
 s_zmx_serve (s_bench_t *self, char *endpoint, size_t endpoint_size)
 {
-    int port = s_free_port ();
+    int port = bench_free_port ();
     snprintf (endpoint, endpoint_size, "tcp://127.0.0.1:%d", port);
     char *log_path = zsys_sprintf ("%s/serve.log", self->dir);
     char *argv [] = { self->zmx_path, "files", "serve", self->source_dir, "-e", endpoint, NULL };
@@ -654,7 +603,7 @@ s_zmx_serve (s_bench_t *self, char *endpoint, size_t endpoint_size)
     if (pid > 0 && !s_wait_for_text (log_path, "zmx files: serving", pid, S_START_TIMEOUT_MS)) {
         fprintf (stderr, "bench: zmx files serve on port %d did not get ready\n", port);
         s_stop (&pid);
-        s_print_log (log_path);
+        bench_print_log (log_path, 40);
         pid = -1;
     }
     zstr_free (&log_path);
@@ -706,8 +655,8 @@ s_mirror_bytes (const char *target)
 static int
 s_wait_sync (pid_t pid, double *peak_mib, double *cpu_p)
 {
-    int64_t deadline = s_now_us () + (int64_t) S_COPY_TIMEOUT_MS * 1000;
-    while (!s_interrupted && s_now_us () < deadline) {
+    int64_t deadline = bench_now_us () + (int64_t) S_COPY_TIMEOUT_MS * 1000;
+    while (!s_interrupted && bench_now_us () < deadline) {
         //  Until the exec, the child is a copy of this process, with its RSS
         double hwm = s_is_zmx (pid)? s_proc_mib (pid, "VmHWM:"): -1;
         if (hwm > *peak_mib)
@@ -734,11 +683,11 @@ s_run_zmx (s_bench_t *self, const char *target_dir, bool verify)
         self->server_idle_mib = idle;
     //  The server's CPU before: its start-up hash is not part of the copy
     double server_cpu = s_proc_cpu (server);
-    int64_t start = s_now_us ();
+    int64_t start = bench_now_us ();
     pid_t sync = s_zmx_sync (self, endpoint, target_dir, "sync.log");
     double receiver_mib = -1, receiver_cpu = -1;
     int status = sync > 0? s_wait_sync (sync, &receiver_mib, &receiver_cpu): -1;
-    int64_t elapsed = s_now_us () - start;
+    int64_t elapsed = bench_now_us () - start;
     double server_mib = s_proc_mib (server, "VmHWM:");
     double server_end = s_proc_cpu (server);
     self->last_cpu = server_cpu >= 0 && server_end >= 0 && receiver_cpu >= 0
@@ -756,7 +705,7 @@ s_run_zmx (s_bench_t *self, const char *target_dir, bool verify)
                  " of %" PRId64 " bytes%s\n", status == -1? "did not finish": "ended",
                  status, received, self->size, verify? " or differs": "");
         char *log_path = zsys_sprintf ("%s/sync.log", self->dir);
-        s_print_log (log_path);
+        bench_print_log (log_path, 40);
         zstr_free (&log_path);
         return -1;
     }
@@ -921,14 +870,14 @@ s_setup (s_bench_t *self, const char *argv0)
         fprintf (stderr, "bench: %s not found: build the zmx target first\n", self->zmx_path);
         return -1;
     }
-    int64_t start = s_now_us ();
+    int64_t start = bench_now_us ();
     if (mkdir (self->source_dir, 0755) || s_make_data_file (self->source_path, self->size)) {
         fprintf (stderr, "bench: cannot write %" PRId64 " bytes to %s: %s (check df /tmp)\n",
                  self->size, self->source_path, strerror (errno));
         return -1;
     }
     printf ("data file: %s, %" PRId64 " bytes, written in %.1f s\n", self->source_path,
-            self->size, (s_now_us () - start) / 1e6);
+            self->size, (bench_now_us () - start) / 1e6);
     return 0;
 }
 
@@ -1107,7 +1056,7 @@ main (int argc, char *argv [])
     signal (SIGINT, s_on_signal);
     signal (SIGTERM, s_on_signal);
     signal (SIGPIPE, SIG_IGN);
-    int64_t start = s_now_us ();
+    int64_t start = bench_now_us ();
     if (s_setup (&self, argv [0])) {
         self.failures++;
         s_cleanup (&self);
@@ -1125,7 +1074,7 @@ main (int argc, char *argv [])
     if (self.want_slow && !s_interrupted)
         s_run_slow (&self);
     s_print_results (&self);
-    printf ("\nbench_files: %.0f s, %d failed point%s\n", (s_now_us () - start) / 1e6,
+    printf ("\nbench_files: %.0f s, %d failed point%s\n", (bench_now_us () - start) / 1e6,
             self.failures, self.failures == 1? "": "s");
     rc = self.failures || s_interrupted? 1: 0;
     s_cleanup (&self);

@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include "zmx_classes.h"
+#include "fuzz_support.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
@@ -19,19 +20,21 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     const char *error = NULL;
     int rc = zmx_fmq_decode (copy, size, &msg, &error);
     if (rc == 0) {
-        assert (error == NULL);
+        FUZZ_REQUIRE (error == NULL);
         zframe_t *frame = zmx_fmq_encode (&msg);
-        assert (frame);
+        FUZZ_REQUIRE (frame);
         zmx_fmq_msg_t again;
-        assert (zmx_fmq_decode (zframe_data (frame), zframe_size (frame), &again, NULL) == 0);
-        assert (again.id == msg.id);
+        FUZZ_REQUIRE (zmx_fmq_decode (zframe_data (frame), zframe_size (frame), &again, NULL)
+                      == 0);
+        FUZZ_REQUIRE (again.id == msg.id);
         if (msg.id == ZMX_FMQ_CHEEZBURGER)
-            assert (again.chunk_size == msg.chunk_size && again.offset == msg.offset);
+            FUZZ_REQUIRE (again.chunk_size == msg.chunk_size && again.offset == msg.offset);
         zmx_fmq_clear (&again);
         zframe_destroy (&frame);
     }
     else
-        assert ((rc == -1 || rc == -2) && error && !msg.options && !msg.cache && !msg.headers);
+        FUZZ_REQUIRE ((rc == -1 || rc == -2) && error
+                      && !msg.options && !msg.cache && !msg.headers);
     zmx_fmq_clear (&msg);
     free (copy);
     return 0;

@@ -53,6 +53,12 @@ void
 zhash_t *
     zmx__actor_counters (zactor_t *actor);
 
+//  Append one "name=value" frame per counter to reply, in table order:
+//  zmx_service_send_counters for a reply that carries more frames.
+void
+    zmx__service_counters_add (zmsg_t *reply, const zmx_service_counter_t *counters,
+                               size_t count);
+
 //  True if `endpoint` looks like one ZeroMQ endpoint: "transport://address"
 //  with both parts non-empty, only printable ASCII, no spaces and no commas
 //  (commas separate endpoints in lists). NULL is not valid.
@@ -243,6 +249,8 @@ bool
 #define ZMX__NODE_LEAVE             "LEAVE"
 #define ZMX__NODE_WHISPER           "WHISPER"
 #define ZMX__NODE_SHOUT             "SHOUT"
+#define ZMX__NODE_WHISPER_NOWAIT    "WHISPER NOWAIT"    //  As WHISPER, SHOUT: no reply
+#define ZMX__NODE_SHOUT_NOWAIT      "SHOUT NOWAIT"
 #define ZMX__NODE_PEERS             "PEERS"
 #define ZMX__NODE_PEERS_BY_GROUP    "PEERS BY GROUP"
 #define ZMX__NODE_PEER_GROUPS       "PEER GROUPS"
@@ -274,6 +282,7 @@ typedef struct {
     zmx_security_t *security;       //  Mailbox policy, or NULL
     char *client_cert;              //  CURVE client certificate, or NULL
     char *server_key;               //  CURVE server key, or NULL
+    int linger;                     //  Stop: wait for queued messages, msec
 } zmx__node_settings_t;
 
 //  What zmx_node_start gives the actor and gets back from it.
@@ -284,6 +293,7 @@ typedef struct {
     char endpoint [ZMX_ZRE_MAX_STRING + 1];
     char iface [ZMX__NODE_ADDRESS_MAX];
     char broadcast [ZMX__NODE_ADDRESS_MAX];
+    zmx_node_stats_t *final_stats;  //  Written as the actor ends (after linger)
 } zmx__node_args_t;
 
 //  zactor body of a node. `args` (a zmx__node_args_t) is read until the
@@ -313,5 +323,17 @@ zmx__wire_put (void *data, uint64_t value, size_t width)
         bytes [index] = (uint8_t) (value >> (8 * (width - 1 - index)));
     return bytes + width;
 }
+
+//  Fields the FILEMQ and ZRE codecs share (src/zmx_wire.c). True if text
+//  holds no control characters. put_text writes a `width`-byte length,
+//  then the text; put_dict a 4-byte count, then each entry as a 1-byte
+//  key and a 4-byte value. Both return the byte after what they wrote;
+//  the caller has checked sizes and made room.
+bool
+    zmx__wire_text_valid (const byte *text, size_t size);
+byte *
+    zmx__wire_put_text (byte *at, const char *text, size_t width);
+byte *
+    zmx__wire_put_dict (byte *at, zhash_t *dict);
 
 #endif

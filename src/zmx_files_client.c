@@ -567,19 +567,20 @@ static void
 s_send_counters (s_self_t *self)
 {
     const s_counters_t *c = &self->counters;
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstrf (reply, "bytes_received=%" PRIu64, c->bytes_received);
-    zmsg_addstrf (reply, "chunks_received=%" PRIu64, c->chunks_received);
-    zmsg_addstrf (reply, "files_received=%" PRIu64, c->files_received);
-    zmsg_addstrf (reply, "files_deleted=%" PRIu64, c->files_deleted);
-    zmsg_addstrf (reply, "files_rejected=%" PRIu64, c->files_rejected);
-    zmsg_addstrf (reply, "connects=%" PRIu64, c->connects);
-    zmsg_addstrf (reply, "rtfm=%" PRIu64, c->rtfm);
-    zmsg_addstrf (reply, "synced=%d", self->synced? 1: 0);
-    zmsg_addstrf (reply, "subscribed=%" PRIu64, c->subscribed);
-    zmsg_addstrf (reply, "files_queued=%" PRIu64, c->files_queued);
-    zmsg_addstrf (reply, "bytes_queued=%" PRIu64, c->bytes_queued);
-    zmsg_send (&reply, self->pipe);
+    const zmx_service_counter_t counters [] = {
+        { "bytes_received", c->bytes_received },
+        { "chunks_received", c->chunks_received },
+        { "files_received", c->files_received },
+        { "files_deleted", c->files_deleted },
+        { "files_rejected", c->files_rejected },
+        { "connects", c->connects },
+        { "rtfm", c->rtfm },
+        { "synced", self->synced? 1: 0 },
+        { "subscribed", c->subscribed },
+        { "files_queued", c->files_queued },
+        { "bytes_queued", c->bytes_queued }
+    };
+    zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
 
 static void

@@ -12,20 +12,11 @@
 //  -------------------------------------------------------------------------
 //  Field checks
 
-static bool
-s_text_valid (const byte *text, size_t size)
-{
-    for (size_t index = 0; index < size; index++)
-        if (text [index] < 0x20 || text [index] == 0x7F)
-            return false;
-    return true;
-}
-
 bool
 zmx_fmq_string_valid (const char *text)
 {
     return text && strlen (text) <= ZMX_FMQ_MAX_STRING
-        && s_text_valid ((const byte *) text, strlen (text));
+        && zmx__wire_text_valid ((const byte *) text, strlen (text));
 }
 
 const char *
@@ -82,7 +73,8 @@ s_dict_size (zhash_t *dict)
          key = (const char *) zlist_next (keys)) {
         const char *value = (const char *) zhash_lookup (dict, key);
         if (!zmx_fmq_string_valid (key) || !value
-        ||  !s_text_valid ((const byte *) value, strlen (value)) || strlen (value) > UINT32_MAX) {
+        ||  !zmx__wire_text_valid ((const byte *) value, strlen (value))
+        ||  strlen (value) > UINT32_MAX) {
             size = SIZE_MAX;
             break;
         }
@@ -90,42 +82,6 @@ s_dict_size (zhash_t *dict)
     }
     zlist_destroy (&keys);
     return size;
-}
-
-static byte *
-s_put_number (byte *at, uint64_t value, size_t width)
-{
-    for (size_t index = 0; index < width; index++)
-        at [index] = (byte) (value >> (8 * (width - 1 - index)));
-    return at + width;
-}
-
-static byte *
-s_put_string (byte *at, const char *text)
-{
-    size_t size = strlen (text);
-    *at++ = (byte) size;
-    memcpy (at, text, size);
-    return at + size;
-}
-
-static byte *
-s_put_dict (byte *at, zhash_t *dict)
-{
-    at = s_put_number (at, dict? zhash_size (dict): 0, 4);
-    if (!dict)
-        return at;
-    zlist_t *keys = zhash_keys (dict);
-    for (const char *key = (const char *) zlist_first (keys); key;
-         key = (const char *) zlist_next (keys)) {
-        const char *value = (const char *) zhash_lookup (dict, key);
-        at = s_put_string (at, key);
-        at = s_put_number (at, strlen (value), 4);
-        memcpy (at, value, strlen (value));
-        at += strlen (value);
-    }
-    zlist_destroy (&keys);
-    return at;
 }
 
 //  Wire size of msg's fields after signature and id, or SIZE_MAX. With
@@ -182,26 +138,26 @@ s_encode (const zmx_fmq_msg_t *msg, byte **chunk_p)
     *at++ = (byte) msg->id;
     switch (msg->id) {
         case ZMX_FMQ_OHAI:
-            at = s_put_string (at, msg->protocol);
-            at = s_put_number (at, msg->version, 2);
+            at = zmx__wire_put_text (at, msg->protocol, 1);
+            at = zmx__wire_put (at, msg->version, 2);
             break;
         case ZMX_FMQ_ICANHAZ:
-            at = s_put_string (at, msg->path);
-            at = s_put_dict (at, msg->options);
-            at = s_put_dict (at, msg->cache);
+            at = zmx__wire_put_text (at, msg->path, 1);
+            at = zmx__wire_put_dict (at, msg->options);
+            at = zmx__wire_put_dict (at, msg->cache);
             break;
         case ZMX_FMQ_NOM:
-            at = s_put_number (at, msg->credit, 8);
-            at = s_put_number (at, msg->sequence, 8);
+            at = zmx__wire_put (at, msg->credit, 8);
+            at = zmx__wire_put (at, msg->sequence, 8);
             break;
         case ZMX_FMQ_CHEEZBURGER:
-            at = s_put_number (at, msg->sequence, 8);
+            at = zmx__wire_put (at, msg->sequence, 8);
             *at++ = msg->operation;
-            at = s_put_string (at, msg->filename);
-            at = s_put_number (at, msg->offset, 8);
+            at = zmx__wire_put_text (at, msg->filename, 1);
+            at = zmx__wire_put (at, msg->offset, 8);
             *at++ = msg->eof;
-            at = s_put_dict (at, msg->headers);
-            at = s_put_number (at, msg->chunk_size, 4);
+            at = zmx__wire_put_dict (at, msg->headers);
+            at = zmx__wire_put (at, msg->chunk_size, 4);
             if (chunk_p)
                 *chunk_p = at;
             else
@@ -211,7 +167,7 @@ s_encode (const zmx_fmq_msg_t *msg, byte **chunk_p)
             break;
         case ZMX_FMQ_SRSLY:
         case ZMX_FMQ_RTFM:
-            at = s_put_string (at, msg->reason);
+            at = zmx__wire_put_text (at, msg->reason, 1);
             break;
         default:
             break;
@@ -258,11 +214,8 @@ s_get_number (s_cursor_t *cursor, size_t width, uint64_t *value)
 {
     if ((size_t) (cursor->end - cursor->at) < width)
         return s_fail (cursor, "message ends inside a number");
-    uint64_t result = 0;
-    for (size_t index = 0; index < width; index++)
-        result = (result << 8) | cursor->at [index];
+    *value = zmx__wire_get (cursor->at, width);
     cursor->at += width;
-    *value = result;
     return true;
 }
 
@@ -277,7 +230,7 @@ s_get_text (s_cursor_t *cursor, size_t width)
         s_fail (cursor, "string longer than the message");
         return NULL;
     }
-    if (!s_text_valid (cursor->at, size)) {
+    if (!zmx__wire_text_valid (cursor->at, size)) {
         s_fail (cursor, "string holds control characters");
         return NULL;
     }

@@ -232,12 +232,19 @@ zmx_service_start_status (zsock_t *pipe, bool started, zlist_t *endpoints,
 }
 
 void
+zmx__service_counters_add (zmsg_t *reply, const zmx_service_counter_t *counters,
+                           size_t count)
+{
+    for (size_t index = 0; index < count; index++)
+        zmsg_addstrf (reply, "%s=%" PRIu64, counters [index].name, counters [index].value);
+}
+
+void
 zmx_service_send_counters (zsock_t *pipe, const zmx_service_counter_t *counters,
                            size_t count)
 {
     zmsg_t *reply = zmsg_new ();
-    for (size_t index = 0; index < count; index++)
-        zmsg_addstrf (reply, "%s=%" PRIu64, counters [index].name, counters [index].value);
+    zmx__service_counters_add (reply, counters, count);
     zmsg_send (&reply, pipe);
 }
 

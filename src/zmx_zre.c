@@ -13,22 +13,14 @@
 //  -------------------------------------------------------------------------
 //  Field checks and names
 
-static bool
-s_text_valid (const byte *text, size_t size)
-{
-    for (size_t index = 0; index < size; index++)
-        if (text [index] < 0x20 || text [index] == 0x7F)
-            return false;
-    return true;
-}
-
 bool
 zmx_zre_name_valid (const char *text)
 {
     if (!text)
         return false;
     size_t size = strlen (text);
-    return size >= 1 && size <= ZMX_ZRE_MAX_STRING && s_text_valid ((const byte *) text, size);
+    return size >= 1 && size <= ZMX_ZRE_MAX_STRING
+        && zmx__wire_text_valid ((const byte *) text, size);
 }
 
 //  An empty node name is allowed by the grammar, unlike groups and keys.
@@ -42,7 +34,7 @@ static bool
 s_value_valid (const char *text)
 {
     size_t size = strlen (text);
-    return size <= ZMX_ZRE_MAX_VALUE && s_text_valid ((const byte *) text, size);
+    return size <= ZMX_ZRE_MAX_VALUE && zmx__wire_text_valid ((const byte *) text, size);
 }
 
 const char *
@@ -152,33 +144,17 @@ s_fields_size (const zmx_zre_msg_t *msg)
 }
 
 static byte *
-s_put_text (byte *at, const char *text, size_t width)
-{
-    size_t size = strlen (text);
-    at = zmx__wire_put (at, (uint32_t) size, width);
-    memcpy (at, text, size);
-    return at + size;
-}
-
-static byte *
 s_put_hello (byte *at, const zmx_zre_msg_t *msg)
 {
-    at = s_put_text (at, msg->endpoint, 1);
+    at = zmx__wire_put_text (at, msg->endpoint, 1);
     at = zmx__wire_put (at, msg->groups? (uint32_t) zlist_size (msg->groups): 0, 4);
     if (msg->groups)
         for (const char *group = (const char *) zlist_first (msg->groups); group;
              group = (const char *) zlist_next (msg->groups))
-            at = s_put_text (at, group, 4);
+            at = zmx__wire_put_text (at, group, 4);
     *at++ = msg->status;
-    at = s_put_text (at, msg->name, 1);
-    at = zmx__wire_put (at, msg->headers? (uint32_t) zhash_size (msg->headers): 0, 4);
-    if (msg->headers)
-        for (const char *value = (const char *) zhash_first (msg->headers); value;
-             value = (const char *) zhash_next (msg->headers)) {
-            at = s_put_text (at, zhash_cursor (msg->headers), 1);
-            at = s_put_text (at, value, 4);
-        }
-    return at;
+    at = zmx__wire_put_text (at, msg->name, 1);
+    return zmx__wire_put_dict (at, msg->headers);
 }
 
 zframe_t *
@@ -201,7 +177,7 @@ zmx_zre_encode_header (const zmx_zre_msg_t *msg)
         at = s_put_hello (at, msg);
     else
     if (msg->id == ZMX_ZRE_SHOUT || msg->id == ZMX_ZRE_JOIN || msg->id == ZMX_ZRE_LEAVE) {
-        at = s_put_text (at, msg->group, 1);
+        at = zmx__wire_put_text (at, msg->group, 1);
         if (msg->id != ZMX_ZRE_SHOUT)
             *at++ = msg->status;
     }
@@ -269,7 +245,7 @@ s_get_text (s_reader_t *reader, size_t width, char *text, size_t max)
         return s_fail (reader, "text runs past the end of the frame");
     if (size > max)
         return s_fail (reader, "text is too long");
-    if (!s_text_valid (reader->at, size))
+    if (!zmx__wire_text_valid (reader->at, size))
         return s_fail (reader, "text holds control characters");
     memcpy (text, reader->at, size);
     text [size] = 0;

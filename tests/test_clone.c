@@ -83,50 +83,6 @@ s_value_is (zmx_clone_t *clone, const char *key, const char *expected)
     return same;
 }
 
-//  -------------------------------------------------------------------------
-//  A raw CHP snapshot over a plain DEALER: key -> value, and the sequence
-
-static zhash_t *
-s_raw_snapshot (const char *endpoint, const char *subtree, uint64_t *sequence)
-{
-    zsock_t *dealer = zsock_new_dealer (endpoint);
-    ZMX_CHECK (dealer);
-    zstr_sendx (dealer, "ICANHAZ?", subtree, NULL);
-    zhash_t *map = zhash_new ();
-    zhash_autofree (map);
-    while (true) {
-        zmsg_t *msg = zmx_test_recv (dealer, 10000);
-        ZMX_CHECK (msg && zmsg_size (msg) == 5);
-        char *key = zmsg_popstr (msg);
-        zframe_t *number = zmsg_pop (msg);
-        ZMX_CHECK (zframe_size (number) == 8);
-        uint64_t value_seq = 0;
-        for (int index = 0; index < 8; index++)
-            value_seq = (value_seq << 8) | zframe_data (number) [index];
-        zframe_destroy (&number);
-        zframe_t *uuid = zmsg_pop (msg), *properties = zmsg_pop (msg);
-        //  KVSYNC and KTHXBAI: frames 2 and 3 empty, as RFC 12 lays out
-        ZMX_CHECK (zframe_size (uuid) == 0 && zframe_size (properties) == 0);
-        zframe_destroy (&uuid);
-        zframe_destroy (&properties);
-        char *value = zmsg_popstr (msg);
-        bool done = streq (key, "KTHXBAI");
-        if (done) {
-            ZMX_CHECK_STR (value, subtree);
-            *sequence = value_seq;
-        }
-        else
-            zhash_insert (map, key, value);
-        zstr_free (&key);
-        zstr_free (&value);
-        zmsg_destroy (&msg);
-        if (done)
-            break;
-    }
-    zsock_destroy (&dealer);
-    return map;
-}
-
 //  True if the client's mirror is exactly `truth`.
 static bool
 s_mirror_equals (zmx_clone_t *clone, zhash_t *truth)
@@ -253,7 +209,7 @@ s_late_joiners (void)
         ZMX_CHECK (writers [index].rc == ZMX_OK && writers [index].failed == 0);
     }
     uint64_t sequence;
-    zhash_t *truth = s_raw_snapshot (server.snapshot, "", &sequence);
+    zhash_t *truth = zmx_test_clone_snapshot (server.snapshot, "", &sequence, 10000);
     ZMX_CHECK (sequence == S_WRITERS * S_UPDATES_EACH);
     printf ("%d updates in %" PRId64 " ms; %zu keys\n", S_WRITERS * S_UPDATES_EACH,
             zclock_mono () - started, zhash_size (truth));
@@ -303,7 +259,7 @@ s_ttl_expiry (void)
     ZMX_CHECK (deleted);
     //  A late joiner's snapshot no longer has it either
     uint64_t sequence;
-    zhash_t *truth = s_raw_snapshot (server.snapshot, "", &sequence);
+    zhash_t *truth = zmx_test_clone_snapshot (server.snapshot, "", &sequence, 10000);
     ZMX_CHECK (zhash_size (truth) == 2 && sequence == 5);
     zhash_destroy (&truth);
     zmx_clone_destroy (&clone);
@@ -332,7 +288,7 @@ s_subtree (void)
     zlist_destroy (&keys);
     //  The snapshot itself is filtered by the server
     uint64_t sequence;
-    zhash_t *truth = s_raw_snapshot (server.snapshot, "/names/", &sequence);
+    zhash_t *truth = zmx_test_clone_snapshot (server.snapshot, "/names/", &sequence, 10000);
     ZMX_CHECK (zhash_size (truth) == 2 && zhash_lookup (truth, "/names/a")
                && zhash_lookup (truth, "/names/b") && sequence == 5);
     zhash_destroy (&truth);
@@ -415,7 +371,7 @@ s_restart_persistence (void)
     //  Restart from the data directory
     pid = s_zmxd_start (config_path, ports [2]);
     uint64_t sequence;
-    zhash_t *truth = s_raw_snapshot (endpoints [0], "", &sequence);
+    zhash_t *truth = zmx_test_clone_snapshot (endpoints [0], "", &sequence, 10000);
     //  No refusals here, so the acknowledged updates are the first ones
     for (uint64_t index = 0; index < acknowledged; index++) {
         char key [32], value [32];
@@ -472,7 +428,7 @@ s_compaction (void)
     ZMX_CHECK (zmx_service_counter (server.service, "keys") == 50);
     ZMX_CHECK (zmx_service_counter (server.service, "ephemeral_keys") == 1);
     uint64_t sequence;
-    zhash_t *truth = s_raw_snapshot (server.snapshot, "", &sequence);
+    zhash_t *truth = zmx_test_clone_snapshot (server.snapshot, "", &sequence, 10000);
     ZMX_CHECK (sequence == 1002 && !zhash_lookup (truth, "/c/7"));
     ZMX_CHECK_STR ((char *) zhash_lookup (truth, "/c/3"), "r19");
     zhash_destroy (&truth);
@@ -559,7 +515,7 @@ s_raw_client (void)
     //  The snapshot still works for a well-behaved request
     zsock_destroy (&dealer);
     uint64_t snapshot_sequence;
-    zhash_t *map = s_raw_snapshot (server.snapshot, "/raw/", &snapshot_sequence);
+    zhash_t *map = zmx_test_clone_snapshot (server.snapshot, "/raw/", &snapshot_sequence, 10000);
     ZMX_CHECK_STR ((char *) zhash_lookup (map, "/raw/key"), "raw value");
     ZMX_CHECK (snapshot_sequence == applied);
     zhash_destroy (&map);
@@ -797,7 +753,7 @@ s_pair_failover (void)
     //  Every update is in the backup's store, and its sequence went on
     char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", ports [4]);
     uint64_t sequence;
-    zhash_t *truth = s_raw_snapshot (endpoint, "/pair/", &sequence);
+    zhash_t *truth = zmx_test_clone_snapshot (endpoint, "/pair/", &sequence, 10000);
     ZMX_CHECK (zhash_size (truth) == (size_t) total);
     ZMX_CHECK (sequence > last_sequence);
     S_WAIT_FOR (s_sequence (clone) == sequence, 5000);

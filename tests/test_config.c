@@ -38,28 +38,12 @@ s_store_start (s_store_t *store)
 {
     memset (store, 0, sizeof *store);
     store->dir = zmx_test_tmpdir ();
-    char *config = zsys_sprintf ("%s/zmxd.cfg", store->dir);
     char *log = zsys_sprintf ("%s/zmxd.log", store->dir);
-    for (int attempt = 0; attempt < 20 && !store->zmxd; attempt++) {
-        int port = zmx_test_free_port ();
-        if (port > 65000 || !zmx_test_port_free (port + 1) || !zmx_test_port_free (port + 2))
-            continue;
-        char *text = zsys_sprintf (
-            "clone\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
-            "    publisher-endpoint = \"tcp://127.0.0.1:%d\"\n"
-            "    collector-endpoint = \"tcp://127.0.0.1:%d\"\n"
-            "    heartbeat-interval = 200\n    data-directory = \"\"\n",
-            port, port + 1, port + 2);
-        char *ready = zsys_sprintf ("clone on tcp://127.0.0.1:%d\n", port + 2);
-        store->zmxd = zmx_test_zmxd_start (config, text, log, ready, S_START_MSEC);
-        if (store->zmxd)
-            store->endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
-        free (ready);
-        free (text);
-    }
-    ZMX_CHECK (store->zmxd);
+    int port = 0;
+    store->zmxd = zmx_test_clone_zmxd_start (store->dir, log, NULL, NULL, NULL, S_START_MSEC,
+                                             &port);
+    store->endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
     free (log);
-    free (config);
 }
 
 static void

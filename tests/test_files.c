@@ -132,6 +132,26 @@ s_write_random (const char *path, size_t size, unsigned int seed)
     fclose (file);
 }
 
+//  A case's big file: SOURCE/big.bin with `size` random bytes. Returns its
+//  path; caller frees it.
+static char *
+s_big_file_new (const char *source, uint64_t size, unsigned int seed)
+{
+    char *big = zsys_sprintf ("%s/big.bin", source);
+    s_write_random (big, size, seed);
+    return big;
+}
+
+//  Remove a case's source and mirror directories and free their paths.
+static void
+s_dirs_destroy (char **source_p, char **mirror_p)
+{
+    zmx_test_rmdir (*source_p);
+    zmx_test_rmdir (*mirror_p);
+    zstr_free (source_p);
+    zstr_free (mirror_p);
+}
+
 static uint64_t
 s_file_size (const char *path)
 {
@@ -294,10 +314,7 @@ s_mirror_tree (void)
     zstr_free (&mirror_added);
     zstr_free (&mirror_changed);
     zstr_free (&mirror_deleted);
-    zmx_test_rmdir (source);
-    zmx_test_rmdir (mirror);
-    zstr_free (&source);
-    zstr_free (&mirror);
+    s_dirs_destroy (&source, &mirror);
 }
 
 static void
@@ -322,10 +339,7 @@ s_cache_second_sync (void)
     ZMX_CHECK (s_trees_equal (source, mirror));
     zmx_files_client_destroy (&client);
     s_server_stop (&server);
-    zmx_test_rmdir (source);
-    zmx_test_rmdir (mirror);
-    zstr_free (&source);
-    zstr_free (&mirror);
+    s_dirs_destroy (&source, &mirror);
 }
 
 //  The size of the one partial file in `mirror`, 0 if none.
@@ -355,9 +369,8 @@ static void
 s_resume_after_kill (void)
 {
     char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
-    char *big = zsys_sprintf ("%s/big.bin", source);
     uint64_t size = 16 * 1024 * 1024;
-    s_write_random (big, size, 3);
+    char *big = s_big_file_new (source, size, 3);
     char *endpoint = zmx_test_free_endpoint ();
     s_server_t server = s_server_start (source, "/", endpoint, NULL);
     //  The client runs in its own process, so that it can really crash
@@ -389,10 +402,7 @@ s_resume_after_kill (void)
     zstr_free (&endpoint);
     zstr_free (&big);
     zstr_free (&self_path);
-    zmx_test_rmdir (source);
-    zmx_test_rmdir (mirror);
-    zstr_free (&source);
-    zstr_free (&mirror);
+    s_dirs_destroy (&source, &mirror);
 }
 
 //  A partial whose bytes are not the announced file's (here: zeros where
@@ -404,9 +414,8 @@ static void
 s_corrupt_partial_rejected (void)
 {
     char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
-    char *big = zsys_sprintf ("%s/big.bin", source);
     uint64_t size = 4 * 1024 * 1024;
-    s_write_random (big, size, 7);
+    char *big = s_big_file_new (source, size, 7);
     char hex [41];
     ZMX_CHECK (zmx_files_digest (big, hex) == ZMX_OK);
     char *partial_dir = zsys_sprintf ("%s/%s", mirror, ZMX_FILES_PARTIAL_DIR);
@@ -436,10 +445,7 @@ s_corrupt_partial_rejected (void)
     zstr_free (&partial);
     zstr_free (&partial_dir);
     zstr_free (&big);
-    zmx_test_rmdir (source);
-    zmx_test_rmdir (mirror);
-    zstr_free (&source);
-    zstr_free (&mirror);
+    s_dirs_destroy (&source, &mirror);
 }
 
 //  The server keeps running while its client restarts: the client picks
@@ -448,9 +454,8 @@ static void
 s_survives_server_restart (void)
 {
     char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
-    char *big = zsys_sprintf ("%s/big.bin", source);
     uint64_t size = 8 * 1024 * 1024;
-    s_write_random (big, size, 4);
+    char *big = s_big_file_new (source, size, 4);
     s_server_t server = s_server_start (source, "/", NULL, NULL);
     char *endpoint = strdup (server.endpoint);
     zmx_files_client_t *client = s_client_start (endpoint, "/", mirror, 4 * 1024 * 1024, 0);
@@ -468,10 +473,7 @@ s_survives_server_restart (void)
     zstr_free (&target);
     zstr_free (&endpoint);
     zstr_free (&big);
-    zmx_test_rmdir (source);
-    zmx_test_rmdir (mirror);
-    zstr_free (&source);
-    zstr_free (&mirror);
+    s_dirs_destroy (&source, &mirror);
 }
 
 static long
@@ -616,10 +618,7 @@ s_odd_chunks (void)
     ZMX_CHECK (s_counter (&server, "bytes_sent") == 5 * 1000 * 1000 + 3 + 12 * 65537);
     zmx_files_client_destroy (&client);
     s_server_stop (&server);
-    zmx_test_rmdir (source);
-    zmx_test_rmdir (mirror);
-    zstr_free (&source);
-    zstr_free (&mirror);
+    s_dirs_destroy (&source, &mirror);
 }
 
 //  -------------------------------------------------------------------------
@@ -822,10 +821,7 @@ s_icanhaz_totals (void)
     zsock_destroy (&peer);
     s_server_stop (&server);
     zstr_free (&offer);
-    zmx_test_rmdir (source);
-    zmx_test_rmdir (mirror);
-    zstr_free (&source);
-    zstr_free (&mirror);
+    s_dirs_destroy (&source, &mirror);
 }
 
 //  Subscriptions that try to climb out, and links that point out of the

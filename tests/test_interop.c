@@ -48,26 +48,6 @@ s_put_longstr (byte *at, const char *text)
 //  -------------------------------------------------------------------------
 //  36/ZRE: a peer found by its UDP beacon
 
-static int
-s_free_udp_port (void)
-{
-    for (int attempt = 0; attempt < 20; attempt++) {
-        int fd = socket (AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in address = { 0 };
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        int port = 0;
-        if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-        &&  getsockname (fd, (struct sockaddr *) &address, &size) == 0)
-            port = ntohs (address.sin_port);
-        close (fd);
-        if (port && port != 5670)
-            return port;
-    }
-    zmx_test_fail (__FILE__, __LINE__, "no free UDP port");
-}
-
 //  "Z" "R" "E" %x01, the 16-octet UUID, the mailbox port in network order.
 static void
 s_beacon_send (int udp_port, const byte *uuid, uint16_t mailbox)
@@ -228,7 +208,7 @@ s_zre_traffic (zmx_node_t *alice, zsock_t *dealer, zsock_t *mailbox, const byte 
 static void
 s_zre_beacon_peer (void)
 {
-    int udp_port = s_free_udp_port ();
+    int udp_port = zmx_test_free_udp_port ();
     zmx_node_t *alice = zmx_node_new ("alice");
     ZMX_CHECK (alice);
     ZMX_CHECK (zmx_node_set_interface (alice, "lo") == ZMX_OK);
@@ -396,46 +376,6 @@ s_kvpub (zsock_t *sub, const char *key, int timeout_ms)
     return NULL;
 }
 
-//  ICANHAZ? for `subtree`; returns key -> value of the KVSYNCs, and the
-//  KTHXBAI sequence. Checks every frame against the RFC layout.
-static zhash_t *
-s_icanhaz (const char *endpoint, const char *subtree, uint64_t *sequence_p)
-{
-    zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    zsock_set_linger (dealer, 0);
-    ZMX_CHECK (zsock_connect (dealer, "%s", endpoint) == 0);
-    ZMX_CHECK (zstr_sendx (dealer, "ICANHAZ?", subtree, NULL) == 0);
-    zhash_t *map = zhash_new ();
-    zhash_autofree (map);
-    while (true) {
-        zmsg_t *msg = zmx_test_recv (dealer, S_WAIT);
-        ZMX_CHECK (msg && zmsg_size (msg) == 5);
-        char *key = zmsg_popstr (msg);
-        zframe_t *number = zmsg_pop (msg);
-        uint64_t sequence = s_number8 (number);
-        zframe_destroy (&number);
-        //  Frames 2 and 3 (uuid, properties) empty in KVSYNC and KTHXBAI
-        ZMX_CHECK (zframe_size (zmsg_first (msg)) == 0 && zframe_size (zmsg_next (msg)) == 0);
-        char *value = zframe_strdup (zmsg_last (msg));
-        bool done = streq (key, "KTHXBAI");
-        if (done) {
-            ZMX_CHECK_STR (value, subtree);
-            *sequence_p = sequence;
-        }
-        else {
-            ZMX_CHECK (strncmp (key, subtree, strlen (subtree)) == 0);
-            zhash_insert (map, key, value);
-        }
-        zstr_free (&key);
-        zstr_free (&value);
-        zmsg_destroy (&msg);
-        if (done)
-            break;
-    }
-    zsock_destroy (&dealer);
-    return map;
-}
-
 //  Checks a KVPUB: sequence above *last (then stored), uuid, properties
 //  and value as given (uuid NULL: the empty frame).
 static void
@@ -478,7 +418,7 @@ s_chp_client (void)
     while ((msg = s_kvpub (sub, "/warm", 200))) //  Retries that were applied too
         zmsg_destroy (&msg);
     uint64_t warm_sequence;
-    zhash_t *map = s_icanhaz (server.snapshot, "", &warm_sequence);
+    zhash_t *map = zmx_test_clone_snapshot (server.snapshot, "", &warm_sequence, S_WAIT);
     ZMX_CHECK (zhash_size (map) == 1 && streq ((char *) zhash_lookup (map, "/warm"), "w"));
     zhash_destroy (&map);
     last = warm_sequence;
@@ -513,11 +453,11 @@ s_chp_client (void)
     //  Snapshot of a subtree: only its keys, KTHXBAI with the subtree and
     //  the server's sequence at that point (the delete was the last update)
     uint64_t sequence;
-    map = s_icanhaz (server.snapshot, "/s/", &sequence);
+    map = zmx_test_clone_snapshot (server.snapshot, "/s/", &sequence, S_WAIT);
     ZMX_CHECK (zhash_size (map) == 1 && streq ((char *) zhash_lookup (map, "/s/d"), "D"));
     ZMX_CHECK (sequence == last);
     zhash_destroy (&map);
-    map = s_icanhaz (server.snapshot, "", &sequence);
+    map = zmx_test_clone_snapshot (server.snapshot, "", &sequence, S_WAIT);
     ZMX_CHECK (zhash_size (map) == 3 && zhash_lookup (map, "/t/c") && zhash_lookup (map, "/warm"));
     zhash_destroy (&map);
     //  Properties whose last line lacks its newline: refused, not published
@@ -841,12 +781,7 @@ s_mdp01_call (zsock_t *req, const char *service, const char *body)
 static void
 s_mdp_worker_client (void)
 {
-    zconfig_t *root = zconfig_str_load ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n"
-                                        "    heartbeat-interval = 100\n");
-    ZMX_CHECK (root);
-    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor,
-                                             zconfig_locate (root, "broker"), NULL);
-    ZMX_CHECK (broker);
+    zmx_service_t *broker = zmx_test_broker_new ("    heartbeat-interval = 100\n");
     const char *endpoint = zmx_service_endpoint (broker);
     //  An MDP/0.2 worker: READY is "MDPW02", %x01, service
     zsock_t *worker = zsock_new (ZMQ_DEALER);
@@ -910,7 +845,6 @@ s_mdp_worker_client (void)
     zsock_destroy (&req);
     zsock_destroy (&worker);
     zmx_service_destroy (&broker);
-    zconfig_destroy (&root);
 }
 
 //  -------------------------------------------------------------------------
@@ -987,17 +921,9 @@ static void
 s_tsp_client (void)
 {
     char *dir = zmx_test_tmpdir ();
-    zconfig_t *root = zconfig_str_load ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n"
-                                        "    heartbeat-interval = 100\n");
-    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor,
-                                             zconfig_locate (root, "broker"), NULL);
-    ZMX_CHECK (broker);
+    zmx_service_t *broker = zmx_test_broker_new ("    heartbeat-interval = 100\n");
     const char *endpoint = zmx_service_endpoint (broker);
-    zconfig_t *config = zconfig_new ("titanic", NULL);
-    zconfig_put (config, "endpoint", endpoint);
-    zconfig_putf (config, "directory", "%s/store", dir);
-    zconfig_put (config, "fsync", "0");
-    zconfig_put (config, "retry-interval", "50");
+    zconfig_t *config = zmx_test_titanic_config (endpoint, dir);
     zmx_service_t *titanic = zmx_service_new ("titanic", zmx_titanic_actor, config, NULL);
     ZMX_CHECK (titanic);
     zsock_t *req = zsock_new (ZMQ_REQ);
@@ -1049,7 +975,6 @@ s_tsp_client (void)
     zmx_service_destroy (&titanic);
     zmx_service_destroy (&broker);
     zconfig_destroy (&config);
-    zconfig_destroy (&root);
     zmx_test_rmdir (dir);
     zstr_free (&dir);
 }

@@ -20,8 +20,21 @@ typedef struct {
     char *endpoint;             //  "tcp://127.0.0.1:port"
     char *ipc;                  //  Resolver service endpoint
     char *log;                  //  zmxd's output
+    const char *file;           //  Resolver's names file or NULL (borrowed, while starting)
     pid_t zmxd;
 } s_store_t;
+
+//  The resolver section for a clone store on `port`; args is the
+//  s_store_t, whose file (may be NULL) the resolver serves.
+static char *
+s_resolver_config (int port, void *args)
+{
+    s_store_t *store = (s_store_t *) args;
+    return zsys_sprintf ("resolver\n    endpoint = \"%s\"\n"
+                         "    servers = \"tcp://127.0.0.1:%d\"\n    file = \"%s\"\n"
+                         "    stale-timeout = 1000\n", store->ipc, port,
+                         store->file? store->file: "");
+}
 
 //  Start zmxd with clone (and resolver, with `file` if not NULL) on three
 //  consecutive free ports; retries with other ports if one was taken.
@@ -32,32 +45,12 @@ s_store_start (s_store_t *store, bool resolver, const char *file)
     store->dir = zmx_test_tmpdir ();
     store->ipc = zsys_sprintf ("ipc://%s/resolver.ipc", store->dir);
     store->log = zsys_sprintf ("%s/zmxd.log", store->dir);
-    char *config = zsys_sprintf ("%s/zmxd.cfg", store->dir);
-    for (int attempt = 0; attempt < 20 && !store->zmxd; attempt++) {
-        int port = zmx_test_free_port ();
-        if (port > 65000 || !zmx_test_port_free (port + 1) || !zmx_test_port_free (port + 2))
-            continue;
-        char *section = resolver
-            ? zsys_sprintf ("resolver\n    endpoint = \"%s\"\n"
-                            "    servers = \"tcp://127.0.0.1:%d\"\n    file = \"%s\"\n"
-                            "    stale-timeout = 1000\n", store->ipc, port, file? file: "")
-            : strdup ("");
-        char *text = zsys_sprintf (
-            "clone\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
-            "    publisher-endpoint = \"tcp://127.0.0.1:%d\"\n"
-            "    collector-endpoint = \"tcp://127.0.0.1:%d\"\n"
-            "    heartbeat-interval = 200\n    data-directory = \"\"\n%s",
-            port, port + 1, port + 2, section);
-        free (section);
-        store->zmxd = zmx_test_zmxd_start (config, text, store->log,
-                                           resolver? "resolver on": "clone on", S_START_MSEC);
-        if (store->zmxd)
-            store->port = port;
-        free (text);
-    }
-    ZMX_CHECK (store->zmxd);
+    store->file = file;
+    store->zmxd = zmx_test_clone_zmxd_start (store->dir, store->log,
+                                             resolver? s_resolver_config: NULL, store,
+                                             resolver? "resolver on": "clone on",
+                                             S_START_MSEC, &store->port);
     store->endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", store->port);
-    free (config);
 }
 
 static void

@@ -629,16 +629,9 @@ static void
 s_in_process (void)
 {
     char *dir = zmx_test_tmpdir ();
-    zconfig_t *root = zconfig_str_load ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n");
-    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor,
-                                             zconfig_locate (root, "broker"), NULL);
-    ZMX_CHECK (broker);
+    zmx_service_t *broker = zmx_test_broker_new (NULL);
     const char *endpoint = zmx_service_endpoint (broker);
-    zconfig_t *config = zconfig_new ("titanic", NULL);
-    zconfig_put (config, "endpoint", endpoint);
-    zconfig_putf (config, "directory", "%s/store", dir);
-    zconfig_put (config, "fsync", "0");
-    zconfig_put (config, "retry-interval", "50");
+    zconfig_t *config = zmx_test_titanic_config (endpoint, dir);
     zmx_service_t *titanic = zmx_service_new ("titanic", zmx_titanic_actor, config, NULL);
     ZMX_CHECK (titanic);
     ZMX_CHECK (zmx_service_endpoint (titanic) == NULL);      //  Binds nothing
@@ -694,7 +687,6 @@ s_in_process (void)
     ZMX_CHECK (zmx_service_new ("titanic", zmx_titanic_actor, config, NULL) == NULL);
     zconfig_destroy (&config);
     zmx_service_destroy (&broker);
-    zconfig_destroy (&root);
     zmx_test_rmdir (dir);
     free (dir);
 }
@@ -725,10 +717,7 @@ s_damaged_files (void)
     char *stranger = zsys_sprintf ("%s/README", store);
     ZMX_CHECK (zmx_test_write_file (stranger, "mine") == 0);
 
-    zconfig_t *root = zconfig_str_load ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n");
-    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor,
-                                             zconfig_locate (root, "broker"), NULL);
-    ZMX_CHECK (broker);
+    zmx_service_t *broker = zmx_test_broker_new (NULL);
     zconfig_t *config = zconfig_new ("titanic", NULL);
     zconfig_put (config, "endpoint", zmx_service_endpoint (broker));
     zconfig_put (config, "directory", store);
@@ -752,7 +741,6 @@ s_damaged_files (void)
     zmx_service_destroy (&titanic);
     zmx_service_destroy (&broker);
     zconfig_destroy (&config);
-    zconfig_destroy (&root);
     free (stranger);
     free (store);
     zmx_test_rmdir (dir);

@@ -121,6 +121,18 @@ s_expect (zsock_t *router, int command, int timeout_ms)
     }
 }
 
+//  s_rig_init, s_rig_thread, then the worker's first READY (checked);
+//  the caller destroys it.
+static zmsg_t *
+s_rig_thread_ready (s_rig_t *rig, int interval_ms, int backoff_ms)
+{
+    s_rig_init (rig);
+    s_rig_thread (rig, interval_ms, backoff_ms);
+    zmsg_t *ready = s_expect (rig->router, 1, 2000);
+    ZMX_CHECK (ready);
+    return ready;
+}
+
 static void
 s_send_request (zsock_t *router, zframe_t *identity, const char *address, const char *body)
 {
@@ -199,11 +211,7 @@ static void
 s_heartbeat_interval (void)
 {
     s_rig_t rig;
-    s_rig_init (&rig);
-    s_rig_thread (&rig, 100, 100);
-
-    zmsg_t *ready = s_expect (rig.router, 1, 2000);
-    ZMX_CHECK (ready);
+    zmsg_t *ready = s_rig_thread_ready (&rig, 100, 100);
     int64_t ready_at = zclock_mono ();
     zframe_t *identity = zmsg_first (ready);
     int64_t beats [6];
@@ -243,10 +251,7 @@ static void
 s_no_heartbeat_while_busy (void)
 {
     s_rig_t rig;
-    s_rig_init (&rig);
-    s_rig_thread (&rig, 100, 100);
-    zmsg_t *ready = s_expect (rig.router, 1, 2000);
-    ZMX_CHECK (ready);
+    zmsg_t *ready = s_rig_thread_ready (&rig, 100, 100);
     zframe_t *identity = zmsg_first (ready);
 
     //  One request every 30 ms for 600 ms: every interval carries replies
@@ -478,11 +483,7 @@ static void
 s_disconnect_reconnects (void)
 {
     s_rig_t rig;
-    s_rig_init (&rig);
-    s_rig_thread (&rig, 1000, 500);
-
-    zmsg_t *first = s_expect (rig.router, 1, 2000);
-    ZMX_CHECK (first);
+    zmsg_t *first = s_rig_thread_ready (&rig, 1000, 500);
     int64_t sent_at = zclock_mono ();
     s_send_signal (rig.router, zmsg_first (first), "\x05");
     zmsg_t *second = s_expect (rig.router, 1, 2000);

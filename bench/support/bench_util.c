@@ -136,6 +136,21 @@ bench_wait_for_text (const char *path, const char *text, int timeout_ms)
     }
 }
 
+void
+bench_print_log (const char *path, int max_lines)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return;
+    char line [512];
+    fprintf (stderr, "---- %s\n", path);
+    for (int count = 0; (max_lines <= 0 || count < max_lines)
+                        && fgets (line, sizeof line, file); count++)
+        fputs (line, stderr);
+    fprintf (stderr, "----\n");
+    fclose (file);
+}
+
 long
 bench_rss_kib (pid_t pid)
 {

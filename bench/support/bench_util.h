@@ -51,6 +51,11 @@ void
 bool
     bench_wait_for_text (const char *path, const char *text, int timeout_ms);
 
+//  Copy what a child wrote to its log to stderr, between "---- PATH" and
+//  "----" lines, to explain a failure: at most max_lines lines (0: all).
+void
+    bench_print_log (const char *path, int max_lines);
+
 //  Resident set size (VmRSS) of a process in KiB, or -1 if unreadable.
 long
     bench_rss_kib (pid_t pid);

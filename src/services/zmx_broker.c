@@ -949,51 +949,35 @@ s_self_federate (s_self_t *self, zconfig_t *config)
 //  -------------------------------------------------------------------------
 //  Actor: construction, pipe commands, main loop
 
+//  The COUNTERS reply: the broker's own counters, then the pair's and the
+//  federation's. A zmx_service_counters_fn for zmx_service_serve_pipe.
 static void
-s_send_counters (s_self_t *self)
+s_send_counters (void *argument)
 {
+    s_self_t *self = (s_self_t *) argument;
     const s_counters_t *c = &self->counters;
+    const zmx_service_counter_t counters [] = {
+        { "requests", c->requests },
+        { "replies", c->replies },
+        { "partials", c->partials },
+        { "mmi", c->mmi },
+        { "dropped_overflow", c->dropped_overflow },
+        { "dropped_expired", c->dropped_expired },
+        { "dropped_unroutable", c->dropped_unroutable },
+        { "malformed", c->malformed },
+        { "disconnects_sent", c->disconnects_sent },
+        { "workers_expired", c->workers_expired },
+        { "workers", zhashx_size (self->workers) },
+        { "services", zhashx_size (self->services) },
+        { "queued", self->queued },
+        { "queued_bytes", self->queued_bytes }
+    };
     zmsg_t *reply = zmsg_new ();
-    zmsg_addstrf (reply, "requests=%" PRIu64, c->requests);
-    zmsg_addstrf (reply, "replies=%" PRIu64, c->replies);
-    zmsg_addstrf (reply, "partials=%" PRIu64, c->partials);
-    zmsg_addstrf (reply, "mmi=%" PRIu64, c->mmi);
-    zmsg_addstrf (reply, "dropped_overflow=%" PRIu64, c->dropped_overflow);
-    zmsg_addstrf (reply, "dropped_expired=%" PRIu64, c->dropped_expired);
-    zmsg_addstrf (reply, "dropped_unroutable=%" PRIu64, c->dropped_unroutable);
-    zmsg_addstrf (reply, "malformed=%" PRIu64, c->malformed);
-    zmsg_addstrf (reply, "disconnects_sent=%" PRIu64, c->disconnects_sent);
-    zmsg_addstrf (reply, "workers_expired=%" PRIu64, c->workers_expired);
-    zmsg_addstrf (reply, "workers=%zu", zhashx_size (self->workers));
-    zmsg_addstrf (reply, "services=%zu", zhashx_size (self->services));
-    zmsg_addstrf (reply, "queued=%zu", self->queued);
-    zmsg_addstrf (reply, "queued_bytes=%zu", self->queued_bytes);
+    zmx__service_counters_add (reply, counters, sizeof counters / sizeof counters [0]);
     if (self->pair)
         zmx__broker_pair_counters (self->pair, reply);
     zmx__federation_counters (self->federation, reply);
     zmsg_send (&reply, self->pipe);
-}
-
-static void
-s_handle_pipe (s_self_t *self)
-{
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request? zmsg_popstr (request): NULL;
-    if (!command)
-        self->terminated = true;        //  Interrupted
-    else
-    if (streq (command, ZMX_SERVICE_TERM))
-        self->terminated = true;
-    else
-    if (streq (command, ZMX_SERVICE_COUNTERS))
-        s_send_counters (self);
-    else
-    if (streq (command, ZMX_SERVICE_ENDPOINTS))
-        zmx_service_send_ready (self->pipe, self->endpoints);
-    else
-        zmx_service_reply_unknown (self->pipe, command);
-    zstr_free (&command);
-    zmsg_destroy (&request);
 }
 
 static void
@@ -1094,13 +1078,9 @@ void
 zmx_broker_actor (zsock_t *pipe, void *args)
 {
     s_self_t *self = s_self_new (pipe, (zmx_service_args_t *) args);
-    zsock_signal (pipe, 0);
-    if (!self) {
-        zmx_service_send_error (pipe, "invalid configuration or endpoint (see log)");
-        zmx_service_wait_term (pipe);
+    if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
+                                   "invalid configuration or endpoint (see log)"))
         return;
-    }
-    zmx_service_send_ready (pipe, self->endpoints);
     for (const char *endpoint = (const char *) zlist_first (self->endpoints); endpoint;
          endpoint = (const char *) zlist_next (self->endpoints))
         zmx_log_info (self->name, "Majordomo broker on %s", endpoint);
@@ -1121,7 +1101,8 @@ zmx_broker_actor (zsock_t *pipe, void *args)
             break;              //  Context terminated
         }
         if (items [0].revents & ZMQ_POLLIN)
-            s_handle_pipe (self);
+            self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
+                                                       s_send_counters, self);
         if (items [1].revents & ZMQ_POLLIN)
             s_handle_router (self);
         if (item_count == 3 && (items [2].revents & ZMQ_POLLIN))

@@ -911,24 +911,25 @@ s_send_counters (s_self_t *self)
 {
     const s_counters_t *c = &self->counters;
     size_t pending = zlistx_size (self->to_hash) + (self->hasher.vpath? 1: 0);
-    zmsg_t *reply = zmsg_new ();
-    zmsg_addstrf (reply, "clients=%zu", zhashx_size (self->clients));
-    zmsg_addstrf (reply, "files=%zu", zhashx_size (self->files));
-    zmsg_addstrf (reply, "files_pending=%zu", pending);
-    zmsg_addstrf (reply, "bytes_sent=%" PRIu64, c->bytes_sent);
-    zmsg_addstrf (reply, "chunks_sent=%" PRIu64, c->chunks_sent);
-    zmsg_addstrf (reply, "files_sent=%" PRIu64, c->files_sent);
-    zmsg_addstrf (reply, "files_cached=%" PRIu64, c->files_cached);
-    zmsg_addstrf (reply, "files_resumed=%" PRIu64, c->files_resumed);
-    zmsg_addstrf (reply, "bytes_resumed=%" PRIu64, c->bytes_resumed);
-    zmsg_addstrf (reply, "deletes_sent=%" PRIu64, c->deletes_sent);
-    zmsg_addstrf (reply, "malformed=%" PRIu64, c->malformed);
-    zmsg_addstrf (reply, "rtfm_sent=%" PRIu64, c->rtfm_sent);
-    zmsg_addstrf (reply, "srsly_sent=%" PRIu64, c->srsly_sent);
-    zmsg_addstrf (reply, "clients_expired=%" PRIu64, c->clients_expired);
-    zmsg_addstrf (reply, "scans=%" PRIu64, c->scans);
-    zmsg_addstrf (reply, "files_skipped=%" PRIu64, c->files_skipped);
-    zmsg_send (&reply, self->pipe);
+    const zmx_service_counter_t counters [] = {
+        { "clients", zhashx_size (self->clients) },
+        { "files", zhashx_size (self->files) },
+        { "files_pending", pending },
+        { "bytes_sent", c->bytes_sent },
+        { "chunks_sent", c->chunks_sent },
+        { "files_sent", c->files_sent },
+        { "files_cached", c->files_cached },
+        { "files_resumed", c->files_resumed },
+        { "bytes_resumed", c->bytes_resumed },
+        { "deletes_sent", c->deletes_sent },
+        { "malformed", c->malformed },
+        { "rtfm_sent", c->rtfm_sent },
+        { "srsly_sent", c->srsly_sent },
+        { "clients_expired", c->clients_expired },
+        { "scans", c->scans },
+        { "files_skipped", c->files_skipped }
+    };
+    zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
 
 static void
@@ -942,19 +943,13 @@ s_send_list (s_self_t *self)
     zmsg_send (&reply, self->pipe);
 }
 
+//  A pipe command other than the common ones zmx_service_handle_pipe
+//  answers.
 static void
-s_handle_pipe (s_self_t *self)
+s_handle_pipe_command (s_self_t *self, const char *command)
 {
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request? zmsg_popstr (request): NULL;
-    if (!command || streq (command, ZMX_SERVICE_TERM))
-        self->terminated = true;
-    else
     if (streq (command, ZMX_SERVICE_COUNTERS))
         s_send_counters (self);
-    else
-    if (streq (command, ZMX_SERVICE_ENDPOINTS))
-        zmx_service_send_ready (self->pipe, self->endpoints);
     else
     if (streq (command, ZMX_FILES_RESCAN)) {
         s_scan (self);
@@ -967,6 +962,19 @@ s_handle_pipe (s_self_t *self)
         s_send_list (self);
     else
         zmx_service_reply_unknown (self->pipe, command);
+}
+
+static void
+s_handle_pipe (s_self_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->pipe);
+    char *command = request? zmsg_popstr (request): NULL;
+    int rc = zmx_service_handle_pipe (self->pipe, command, self->endpoints);
+    if (rc == 1)
+        self->terminated = true;
+    else
+    if (rc == -1)
+        s_handle_pipe_command (self, command);
     zstr_free (&command);
     zmsg_destroy (&request);
 }

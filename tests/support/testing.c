@@ -597,3 +597,121 @@ zmx_test_run_zmx (const char *const prefix [], int timeout_ms, char **output_p,
     free (argv [0]);
     return rc;
 }
+
+int
+zmx_test_free_udp_port (void)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int fd = socket (AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in address = { 0 };
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        socklen_t size = sizeof address;
+        int port = 0;
+        if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
+        &&  getsockname (fd, (struct sockaddr *) &address, &size) == 0)
+            port = ntohs (address.sin_port);
+        close (fd);
+        if (port && port != 5670)
+            return port;
+    }
+    zmx_test_fail (__FILE__, __LINE__, "no free UDP port");
+}
+
+zhash_t *
+zmx_test_clone_snapshot (const char *endpoint, const char *subtree, uint64_t *sequence_p,
+                         int timeout_ms)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (dealer, 0);
+    ZMX_CHECK (zsock_connect (dealer, "%s", endpoint) == 0);
+    ZMX_CHECK (zstr_sendx (dealer, "ICANHAZ?", subtree, NULL) == 0);
+    zhash_t *map = zhash_new ();
+    zhash_autofree (map);
+    while (true) {
+        zmsg_t *msg = zmx_test_recv (dealer, timeout_ms);
+        ZMX_CHECK (msg && zmsg_size (msg) == 5);
+        char *key = zmsg_popstr (msg);
+        zframe_t *number = zmsg_pop (msg);
+        ZMX_CHECK (zframe_size (number) == 8);
+        uint64_t sequence = 0;
+        for (int index = 0; index < 8; index++)
+            sequence = (sequence << 8) | zframe_data (number) [index];
+        zframe_destroy (&number);
+        //  Frames 2 and 3 (uuid, properties) empty in KVSYNC and KTHXBAI
+        ZMX_CHECK (zframe_size (zmsg_first (msg)) == 0 && zframe_size (zmsg_next (msg)) == 0);
+        char *value = zframe_strdup (zmsg_last (msg));
+        bool done = streq (key, "KTHXBAI");
+        if (done) {
+            ZMX_CHECK_STR (value, subtree);
+            *sequence_p = sequence;
+        }
+        else {
+            ZMX_CHECK (strncmp (key, subtree, strlen (subtree)) == 0);
+            zhash_insert (map, key, value);
+        }
+        zstr_free (&key);
+        zstr_free (&value);
+        zmsg_destroy (&msg);
+        if (done)
+            break;
+    }
+    zsock_destroy (&dealer);
+    return map;
+}
+
+pid_t
+zmx_test_clone_zmxd_start (const char *dir, const char *log, zmx_test_config_fn *extra,
+                           void *args, const char *ready, int timeout_ms, int *port_p)
+{
+    char *config = zsys_sprintf ("%s/zmxd.cfg", dir);
+    pid_t pid = 0;
+    for (int attempt = 0; attempt < 20 && !pid; attempt++) {
+        int port = zmx_test_free_port ();
+        if (port > 65000 || !zmx_test_port_free (port + 1) || !zmx_test_port_free (port + 2))
+            continue;
+        char *more = extra? extra (port, args): strdup ("");
+        char *text = zsys_sprintf (
+            "clone\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    publisher-endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    collector-endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    heartbeat-interval = 200\n    data-directory = \"\"\n%s",
+            port, port + 1, port + 2, more);
+        char *collector = zsys_sprintf ("clone on tcp://127.0.0.1:%d\n", port + 2);
+        pid = zmx_test_zmxd_start (config, text, log, ready? ready: collector, timeout_ms);
+        if (pid)
+            *port_p = port;
+        free (collector);
+        free (text);
+        free (more);
+    }
+    ZMX_CHECK (pid);
+    free (config);
+    return pid;
+}
+
+zmx_service_t *
+zmx_test_broker_new (const char *settings)
+{
+    char *text = zsys_sprintf ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n%s",
+                               settings? settings: "");
+    zconfig_t *root = zconfig_str_load (text);
+    ZMX_CHECK (root);
+    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor,
+                                             zconfig_locate (root, "broker"), NULL);
+    ZMX_CHECK (broker);
+    zconfig_destroy (&root);
+    free (text);
+    return broker;
+}
+
+zconfig_t *
+zmx_test_titanic_config (const char *endpoint, const char *dir)
+{
+    zconfig_t *config = zconfig_new ("titanic", NULL);
+    zconfig_put (config, "endpoint", endpoint);
+    zconfig_putf (config, "directory", "%s/store", dir);
+    zconfig_put (config, "fsync", "0");
+    zconfig_put (config, "retry-interval", "50");
+    return config;
+}

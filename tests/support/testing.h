@@ -163,4 +163,36 @@ bool zmx_test_port_free (int port);
 int zmx_test_run_zmx (const char *const prefix [], int timeout_ms, char **output_p,
                       va_list args);
 
+//  A UDP port on 127.0.0.1 that was free a moment ago, never the ZRE
+//  beacon port 5670 (a node there could hear real peers).
+int zmx_test_free_udp_port (void);
+
+//  A raw CHP snapshot (RFC 12) over a plain DEALER: sends ICANHAZ? for
+//  subtree and returns key -> value of the KVSYNCs (caller owns the hash),
+//  the KTHXBAI sequence in *sequence_p. Checks every frame against the
+//  RFC layout and that each key is in the subtree; each reply may take
+//  up to timeout_ms.
+zhash_t *zmx_test_clone_snapshot (const char *endpoint, const char *subtree,
+                                  uint64_t *sequence_p, int timeout_ms);
+
+//  Start zmxd (config and log files in dir) with a clone service on three
+//  consecutive free ports: snapshot PORT, publisher PORT + 1, collector
+//  PORT + 2, heartbeat 200 msec, no data directory. `extra`, if not NULL,
+//  returns more config text for PORT (caller frees it), and `ready` is the
+//  log text to wait for (NULL: the collector's line). Retries with other
+//  ports if one was taken; fails the case if none works. Returns the pid
+//  and sets *port_p.
+typedef char *(zmx_test_config_fn) (int port, void *args);
+pid_t zmx_test_clone_zmxd_start (const char *dir, const char *log, zmx_test_config_fn *extra,
+                                 void *args, const char *ready, int timeout_ms, int *port_p);
+
+//  An in-process broker service on a free loopback port; `settings` (may
+//  be NULL) adds "    key = value\n" lines to its config. Fails the case
+//  if it does not start.
+zmx_service_t *zmx_test_broker_new (const char *settings);
+
+//  A titanic config for the broker at endpoint, storing under DIR/store,
+//  without fsync and retrying every 50 msec. Caller destroys it.
+zconfig_t *zmx_test_titanic_config (const char *endpoint, const char *dir);
+
 #endif
