@@ -18,8 +18,10 @@
        a group; the sender shouts 64-byte messages in windows of
        S_WINDOW, each window waiting until all 10 members have received
        it, because ZRE has no flow control and a peer queue that
-       overflows (peer-hwm) disconnects the peer. Reported: messages
-       shouted per second, and deliveries (messages x members) per second.
+       overflows (peer-hwm) disconnects the peer. Measured twice: with
+       zmx_node_shout (a round trip to the node's actor per message) and
+       with zmx_node_shout_nowait (one-way). Reported: messages shouted
+       per second, and deliveries (messages x members) per second.
     4. Idle node: a `zmx peers` node with the library's default timing
        (beacon every 1000 ms) among 9 others; its CPU use (the run time of
        all its threads, from the schedstat file of each, over S_IDLE_MSEC)
@@ -28,7 +30,7 @@
     Every figure is the median of --runs runs (default 3). Processes are
     stopped and namespaces removed on every path.
 
-    Usage: bench_node [--runs N]
+    Usage: bench_node [--runs N] [--shout]    (--shout: measure 3 only)
     =========================================================================
 */
 #include "zmx_classes.h"
@@ -284,7 +286,7 @@ s_lo_node (const char *name, int port, const char *group)
 
 //  Shouts per second to S_MEMBERS members, or -1.
 static double
-s_throughput_run (int port)
+s_throughput_run (int port, bool nowait)
 {
     zmx_node_t *sender = s_lo_node ("sender", port, NULL);
     zmx_node_t *members [S_MEMBERS] = { NULL };
@@ -314,8 +316,14 @@ s_throughput_run (int port)
         payload [64] = 0;
         int64_t started = zclock_mono ();
         for (uint64_t sent = 0; ok && sent < S_MESSAGES; ) {
-            for (int index = 0; index < S_WINDOW; index++, sent++)
-                zmx_node_shout_str (sender, "bench", "%s", payload);
+            for (int index = 0; index < S_WINDOW; index++, sent++) {
+                zmsg_t *msg = zmsg_new ();
+                zmsg_addstr (msg, payload);
+                if (nowait)
+                    zmx_node_shout_nowait (sender, "bench", &msg);
+                else
+                    zmx_node_shout (sender, "bench", &msg);
+            }
             ok = s_members_catch_up (members, received, sent);
         }
         int64_t took = zclock_mono () - started;
@@ -331,7 +339,7 @@ s_throughput_run (int port)
 //  In a child (inside a fresh namespace when root, so that no other
 //  program's nodes are heard): the rate, passed back through a pipe.
 static double
-s_throughput (void)
+s_throughput (bool nowait)
 {
     zmx_netns_t *net = zmx_netns_available ()? zmx_netns_new (1): NULL;
     int channel [2];
@@ -343,7 +351,7 @@ s_throughput (void)
         close (channel [0]);
         double rate = -1;
         if (!net || zmx_netns_enter (net, 0) == 0)
-            rate = s_throughput_run (net? 5670: s_free_udp_port ());
+            rate = s_throughput_run (net? 5670: s_free_udp_port (), nowait);
         ssize_t written = write (channel [1], &rate, sizeof rate);
         _exit (written == sizeof rate? 0: 1);
     }
@@ -421,14 +429,17 @@ s_idle_run (double *cpu, double *rss)
 //  -------------------------------------------------------------------------
 
 static int
-s_runs (int argc, char *argv [])
+s_runs (int argc, char *argv [], bool *shout_only)
 {
     int runs = 3;
     for (int arg = 1; arg < argc; arg++) {
         if (streq (argv [arg], "--runs") && arg + 1 < argc)
             runs = atoi (argv [++arg]);
+        else
+        if (streq (argv [arg], "--shout"))
+            *shout_only = true;
         else {
-            fprintf (stderr, "usage: bench_node [--runs N]\n");
+            fprintf (stderr, "usage: bench_node [--runs N] [--shout]\n");
             return -1;
         }
     }
@@ -443,7 +454,8 @@ int
 main (int argc, char *argv [])
 {
     setvbuf (stdout, NULL, _IOLBF, 0);
-    int runs = s_runs (argc, argv);
+    bool shout_only = false;
+    int runs = s_runs (argc, argv, &shout_only);
     if (runs < 0)
         return 2;
     char self [4096];
@@ -458,7 +470,7 @@ main (int argc, char *argv [])
             "loopback (not root)", S_INTERVAL, S_EVASIVE, S_EXPIRED, runs);
     printf ("%-34s %12s\n", "measure", "median");
     const size_t sizes [] = { 10, 50 };
-    for (size_t which = 0; which < 2; which++) {
+    for (size_t which = 0; which < 2 && !shout_only; which++) {
         double views [S_MAX_RUNS], deads [S_MAX_RUNS];
         int done = 0;
         for (int run = 0; run < runs; run++)
@@ -469,21 +481,26 @@ main (int argc, char *argv [])
         printf ("dead peer detected, %2zu nodes (ms) %12.0f\n", sizes [which],
                 bench_median (deads, done));
     }
-    double rates [S_MAX_RUNS];
-    int done = 0;
-    for (int run = 0; run < runs; run++)
-        if ((rates [done] = s_throughput ()) > 0)
-            done++;
-    double rate = bench_median (rates, done);
-    printf ("SHOUT to %d members (msg/s)        %12.0f\n", S_MEMBERS, rate);
-    printf ("  deliveries (msg/s)               %12.0f\n", rate > 0? rate * S_MEMBERS: -1);
+    for (int nowait = 0; nowait < 2; nowait++) {
+        double rates [S_MAX_RUNS];
+        int done = 0;
+        for (int run = 0; run < runs; run++)
+            if ((rates [done] = s_throughput (nowait)) > 0)
+                done++;
+        double rate = bench_median (rates, done);
+        printf ("SHOUT to %d members, %-6s (msg/s) %10.0f\n", S_MEMBERS,
+                nowait? "nowait": "wait", rate);
+        printf ("  deliveries (msg/s)               %12.0f\n", rate > 0? rate * S_MEMBERS: -1);
+    }
     double cpus [S_MAX_RUNS], rsss [S_MAX_RUNS];
-    done = 0;
-    for (int run = 0; run < runs; run++)
+    int done = 0;
+    for (int run = 0; run < runs && !shout_only; run++)
         if (s_idle_run (&cpus [done], &rsss [done]) == 0)
             done++;
-    printf ("idle node among 10, CPU (%%)        %12.3f\n", bench_median (cpus, done));
-    printf ("idle node among 10, RSS (KiB)      %12.0f\n", bench_median (rsss, done));
+    if (!shout_only) {
+        printf ("idle node among 10, CPU (%%)        %12.3f\n", bench_median (cpus, done));
+        printf ("idle node among 10, RSS (KiB)      %12.0f\n", bench_median (rsss, done));
+    }
     free (s_zmx);
     return 0;
 }

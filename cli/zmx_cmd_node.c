@@ -26,7 +26,7 @@
 #define S_CONTINUE      -1      //  s_parse: arguments fine, go on
 #define S_WAIT_SEND     5000    //  shout/whisper: wait for a recipient, msec
 #define S_WAIT_ONCE     3000    //  peers --once: collect this long, msec
-#define S_LINGER        500     //  shout/whisper: run on after sending, msec
+#define S_LINGER        ZMX_NODE_LINGER     //  shout/whisper: at stop, for delivery
 #define S_MAX_PRINT     4096    //  Bytes of one frame printed, at most
 #define S_TICK          100     //  Longest poll, so that signals are seen
 
@@ -69,7 +69,7 @@ typedef struct {
     bool stats;                 //  peers --stats
     int count;                  //  listen -c: stop after N messages (0: never)
     int members;                //  shout --members: wait for N members
-    int linger;                 //  shout/whisper: run on after sending
+    int linger;                 //  shout/whisper: the node's linger at stop
     bool verbose;               //  --verbose: log at debug level
     char **args;                //  Positional arguments
     int arg_count;
@@ -144,8 +144,8 @@ zmx_cli_shout_usage (FILE *stream)
         "\n"
         "  --members N            members to wait for (default 1)\n"
         "  -w, --wait MS          how long to wait for them (default %d)\n"
-        "  --linger MS            keep running after sending, so that the message\n"
-        "                         leaves before the node stops (default %d)\n",
+        "  --linger MS            at stop, wait at most this long for the members\n"
+        "                         to confirm receipt; 0 stops at once (default %d)\n",
         S_WAIT_SEND, S_LINGER);
     s_common_usage (stream);
 }
@@ -161,7 +161,8 @@ zmx_cli_whisper_usage (FILE *stream)
         "gets it. Exit 3 if no such peer appears in time.\n"
         "\n"
         "  -w, --wait MS          how long to wait for the peer (default %d)\n"
-        "  --linger MS            keep running after sending (default %d)\n",
+        "  --linger MS            at stop, wait at most this long for the peers to\n"
+        "                         confirm receipt; 0 stops at once (default %d)\n",
         S_WAIT_SEND, S_LINGER);
     s_common_usage (stream);
 }
@@ -334,6 +335,10 @@ s_node_configure (zmx_node_t *node, const s_options_t *options)
         refused = "--expired";
     if (options->endpoint && zmx_node_set_endpoint (node, options->endpoint))
         refused = "--endpoint";
+    //  The node itself waits for delivery as it stops (zmx_node_set_linger)
+    if ((options->command & (S_CMD_SHOUT | S_CMD_WHISPER))
+    &&  zmx_node_set_linger (node, options->linger))
+        refused = "--linger";
     for (char *peer = (char *) zlist_first (options->fixed); peer && !refused;
          peer = (char *) zlist_next (options->fixed))
         if (zmx_node_connect_peer (node, peer))
@@ -715,20 +720,6 @@ s_message (const s_options_t *options, int first)
     return msg;
 }
 
-//  Keep reading (and dropping) events for `msec`, so that what was sent
-//  leaves before the node stops.
-static void
-s_linger (zmx_node_t *node, zpoller_t *poller, int msec)
-{
-    int64_t deadline = zclock_mono () + msec;
-    while (!zsys_interrupted && s_left (deadline) > 0) {
-        char *type;
-        zmsg_t *event = s_event_recv (node, poller, (int) s_left (deadline), &type);
-        free (type);
-        zmsg_destroy (&event);
-    }
-}
-
 //  Wait until at least `members` peers are in `group`. Returns the number
 //  found (less than asked: timeout or interrupt).
 static size_t
@@ -767,10 +758,9 @@ zmx_cli_shout (int argc, char *argv [])
         size_t found = s_wait_members (node, poller, group, options.members, wait);
         if (found >= (size_t) options.members) {
             zmsg_t *msg = s_message (&options, 1);
+            //  zmx_node_destroy below lingers until the members confirm
             rc = zmx_node_shout (node, group, &msg) == ZMX_OK? ZMX_EXIT_OK: ZMX_EXIT_ERROR;
-            if (rc == ZMX_EXIT_OK)
-                s_linger (node, poller, options.linger);
-            else
+            if (rc != ZMX_EXIT_OK)
                 fprintf (stderr, "zmx: cannot shout to '%s'\n", group);
         }
         else {
@@ -830,10 +820,8 @@ zmx_cli_whisper (int argc, char *argv [])
             free (type);
             zmsg_destroy (&event);
         }
-        if (sent) {
-            s_linger (node, poller, options.linger);
-            rc = ZMX_EXIT_OK;
-        }
+        if (sent)
+            rc = ZMX_EXIT_OK;           //  Delivered as the node stops (linger)
         else {
             fprintf (stderr, "zmx: no peer '%s' seen within %d ms\n", target, wait);
             rc = ZMX_EXIT_TIMEOUT;

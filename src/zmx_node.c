@@ -5,7 +5,7 @@
     - The object keeps the settings; zmx_node_start hands them to an actor
       (src/zmx_node_actor.c) that owns every socket: the ROUTER mailbox, one DEALER per peer, the
       UDP beacon socket and the event socket's backend. Calls are round
-      trips on the actor pipe; events go out on a separate PAIR so that
+      trips on the actor pipe (the nowait sends are one-way); events go out on a separate PAIR so that
       they never mix with replies.
     - Beacons use a plain UDP socket, not CZMQ's zbeacon: zbeacon reads the
       interface from process-wide state (ZSYS_INTERFACE), so two nodes in
@@ -40,7 +40,7 @@ struct _zmx_node_t {
     char endpoint [ZMX_ZRE_MAX_STRING + 1];
     char iface [ZMX__NODE_ADDRESS_MAX];
     char broadcast [ZMX__NODE_ADDRESS_MAX];
-    zmx_node_stats_t final_stats;   //  Counters at stop
+    zmx_node_stats_t final_stats;   //  Counters at stop (the actor writes them)
 };
 
 static void
@@ -92,6 +92,7 @@ zmx_node_new (const char *name)
     cfg->peer_hwm = ZMX_NODE_PEER_HWM;
     cfg->events_hwm = ZMX_NODE_EVENTS_HWM;
     cfg->max_message = ZMX_NODE_MAX_MESSAGE;
+    cfg->linger = ZMX_NODE_LINGER;
     //  The frontend keeps one event; the backend's send HWM, set at
     //  start, holds the rest (inproc adds the two)
     self->events = zsock_new (ZMQ_PAIR);
@@ -231,6 +232,12 @@ zmx_node_set_events_hwm (zmx_node_t *self, int hwm)
 }
 
 int
+zmx_node_set_linger (zmx_node_t *self, int msec)
+{
+    return s_set_int (self, &self->settings.linger, msec, 0, ZMX_NODE_TIME_MAX);
+}
+
+int
 zmx_node_set_max_message (zmx_node_t *self, int64_t bytes)
 {
     if (!s_settable (self) || bytes < 1024 || bytes > INT_MAX)
@@ -323,7 +330,8 @@ zmx_node_configure (zmx_node_t *self, zconfig_t *config)
         { "port", zmx_node_set_beacon_port }, { "interval", zmx_node_set_beacon_interval },
         { "evasive", zmx_node_set_evasive_timeout }, { "expired", zmx_node_set_expired_timeout },
         { "max-peers", zmx_node_set_max_peers }, { "peer-hwm", zmx_node_set_peer_hwm },
-        { "max-message", s_set_max_message_int }, { "events-hwm", zmx_node_set_events_hwm }
+        { "max-message", s_set_max_message_int }, { "events-hwm", zmx_node_set_events_hwm },
+        { "linger", zmx_node_set_linger }
     };
     bool valid = true;
     for (size_t index = 0; index < sizeof keys / sizeof keys [0] && valid; index++) {
@@ -410,6 +418,7 @@ zmx_node_start (zmx_node_t *self)
     args.settings = &self->settings;
     args.events = backend;
     args.rc = ZMX_EADDR;
+    args.final_stats = &self->final_stats;
     self->actor = zactor_new (zmx__node_actor, &args);
     if (!self->actor) {
         zsock_destroy (&backend);
@@ -430,9 +439,14 @@ zmx_node_stop (zmx_node_t *self)
 {
     assert (self && self->tag == S_TAG);
     if (self->actor) {
-        zmx_node_stats (self, &self->final_stats);
-        self->final_stats.peers = 0;
+        //  A round trip first: once it is answered, the actor has read
+        //  every command sent before (nowait sends may fill the pipe), so
+        //  zactor_destroy's $TERM, sent without waiting, finds room
+        zmx_node_stats_t drained;
+        zmx_node_stats (self, &drained);
+        //  The actor writes final_stats as it ends, after the linger
         zactor_destroy (&self->actor);
+        self->final_stats.peers = 0;
         self->stopped = true;
     }
 }
@@ -485,8 +499,13 @@ zmx_node_leave (zmx_node_t *self, const char *group)
     return s_membership (self, false, group);
 }
 
+//  Send a WHISPER (target: a peer UUID) or a SHOUT (target: a group) to
+//  the actor; with `wait`, return its answer, else return once the
+//  command is on the pipe (the actor then only counts failures). The
+//  pipe's HWM bounds the commands in flight: a caller that outruns the
+//  actor blocks in zmsg_send until there is room.
 static int
-s_send (zmx_node_t *self, const char *command, const char *target, zmsg_t **msg_p)
+s_send (zmx_node_t *self, bool whisper, bool wait, const char *target, zmsg_t **msg_p)
 {
     assert (self && self->tag == S_TAG);
     assert (msg_p);
@@ -494,8 +513,7 @@ s_send (zmx_node_t *self, const char *command, const char *target, zmsg_t **msg_
     *msg_p = NULL;
     bool valid = self->actor && msg && target
               && zmsg_size (msg) <= ZMX_ZRE_MAX_CONTENT
-              && (streq (command, ZMX__NODE_SHOUT)? zmx_zre_name_valid (target)
-                                          : strlen (target) == ZMX_NODE_UUID_STR);
+              && (whisper? strlen (target) == ZMX_NODE_UUID_STR: zmx_zre_name_valid (target));
     if (!valid) {
         zmsg_destroy (&msg);
         return ZMX_EINVAL;
@@ -503,13 +521,16 @@ s_send (zmx_node_t *self, const char *command, const char *target, zmsg_t **msg_
     //  The UUID is matched in uppercase, as zuuid_str writes it
     char key [ZMX_ZRE_MAX_STRING + 1];
     snprintf (key, sizeof key, "%s", target);
-    if (streq (command, ZMX__NODE_WHISPER))
+    if (whisper)
         for (char *at = key; *at; at++)
             *at = (char) toupper ((unsigned char) *at);
+    const char *command = whisper? (wait? ZMX__NODE_WHISPER: ZMX__NODE_WHISPER_NOWAIT)
+                                 : (wait? ZMX__NODE_SHOUT: ZMX__NODE_SHOUT_NOWAIT);
     zmsg_pushstr (msg, key);
     zmsg_pushstr (msg, command);
-    int reply = ZMX_ETERM;
-    if (zmsg_send (&msg, self->actor) != 0 || zsock_recv (self->actor, "i", &reply) != 0)
+    int reply = ZMX_OK;
+    if (zmsg_send (&msg, self->actor) != 0
+    ||  (wait && zsock_recv (self->actor, "i", &reply) != 0))
         reply = ZMX_ETERM;
     zmsg_destroy (&msg);
     return reply;
@@ -518,13 +539,37 @@ s_send (zmx_node_t *self, const char *command, const char *target, zmsg_t **msg_
 int
 zmx_node_whisper (zmx_node_t *self, const char *peer, zmsg_t **msg_p)
 {
-    return s_send (self, ZMX__NODE_WHISPER, peer, msg_p);
+    return s_send (self, true, true, peer, msg_p);
 }
 
 int
 zmx_node_shout (zmx_node_t *self, const char *group, zmsg_t **msg_p)
 {
-    return s_send (self, ZMX__NODE_SHOUT, group, msg_p);
+    return s_send (self, false, true, group, msg_p);
+}
+
+int
+zmx_node_whisper_nowait (zmx_node_t *self, const char *peer, zmsg_t **msg_p)
+{
+    return s_send (self, true, false, peer, msg_p);
+}
+
+int
+zmx_node_shout_nowait (zmx_node_t *self, const char *group, zmsg_t **msg_p)
+{
+    return s_send (self, false, false, group, msg_p);
+}
+
+//  The string forms: one frame, formatted, sent waiting.
+static int
+s_send_str (zmx_node_t *self, bool whisper, const char *target, const char *format,
+            va_list args)
+{
+    char *text = zsys_vprintf (format, args);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, text? text: "");
+    zstr_free (&text);
+    return s_send (self, whisper, true, target, &msg);
 }
 
 int
@@ -532,12 +577,9 @@ zmx_node_whisper_str (zmx_node_t *self, const char *peer, const char *format, ..
 {
     va_list args;
     va_start (args, format);
-    char *text = zsys_vprintf (format, args);
+    int rc = s_send_str (self, true, peer, format, args);
     va_end (args);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, text? text: "");
-    zstr_free (&text);
-    return zmx_node_whisper (self, peer, &msg);
+    return rc;
 }
 
 int
@@ -545,12 +587,9 @@ zmx_node_shout_str (zmx_node_t *self, const char *group, const char *format, ...
 {
     va_list args;
     va_start (args, format);
-    char *text = zsys_vprintf (format, args);
+    int rc = s_send_str (self, false, group, format, args);
     va_end (args);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, text? text: "");
-    zstr_free (&text);
-    return zmx_node_shout (self, group, &msg);
+    return rc;
 }
 
 zsock_t *

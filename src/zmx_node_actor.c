@@ -88,6 +88,8 @@ typedef struct {
     int64_t ping_at;                //  No PING before this
     bool evasive;                   //  EVASIVE reported this silent spell
     bool silent;                    //  SILENT reported this silent spell
+    int pings_out;                  //  PINGs sent and not yet answered
+    bool lingering;                 //  Stopping: we wait for its PING-OK
 } s_peer_t;
 
 typedef struct {
@@ -115,7 +117,9 @@ typedef struct {
     int tick;                       //  Liveness check period, msec
     bool refused_logged;            //  max_peers warning given
     zmx_node_stats_t stats;
+    zmx_node_stats_t *final_stats;  //  The object's, written as we end
     bool terminated;
+    bool stopping;                  //  Lingering: no new peers
 } s_self_t;
 
 static void
@@ -338,6 +342,9 @@ s_adopt_probe (s_self_t *self, s_peer_t *peer, const char *endpoint)
 static s_peer_t *
 s_peer_new (s_self_t *self, const char *uuid_str, const char *endpoint)
 {
+    //  A stopping node greets nobody new
+    if (self->stopping)
+        return NULL;
     if (zhash_size (self->peers) >= (size_t) self->cfg->max_peers) {
         self->stats.peers_refused++;
         if (!self->refused_logged)
@@ -546,7 +553,9 @@ s_on_command (s_self_t *self, s_peer_t *peer, zmx_zre_msg_t *msg)
                 s_peer_purge (self, peer, "its send queue is full");
             break;
         }
-        default:                //  PING-OK: the refresh was all it is for
+        default:                //  PING-OK: answers our oldest PING (FIFO)
+            if (peer->pings_out > 0)
+                peer->pings_out--;
             break;
     }
 }
@@ -755,6 +764,7 @@ s_peer_check (s_self_t *self, s_peer_t *peer, int64_t now)
         if (s_send_peer (self, peer, &ping, NULL) != 0)
             return "its send queue is full";
         self->stats.pings_sent++;
+        peer->pings_out++;
         peer->ping_at = now + self->cfg->evasive / 2;
     }
     if (!peer->evasive && now - peer->heard_at >= self->cfg->evasive) {
@@ -809,17 +819,20 @@ s_handle_membership (s_self_t *self, bool join, const char *group)
     zsock_send (self->pipe, "i", ZMX_OK);
 }
 
-//  WHISPER uuid content... or SHOUT group content...; replies a code.
+//  WHISPER uuid content... or SHOUT group content...; replies a code
+//  unless the object does not wait (nowait: failures are only counted).
 static void
-s_handle_send (s_self_t *self, bool whisper, const char *target, zmsg_t *content)
+s_handle_send (s_self_t *self, bool whisper, bool reply, const char *target, zmsg_t *content)
 {
     zmx_zre_msg_t msg;
     zmx_zre_init (&msg, whisper? ZMX_ZRE_WHISPER: ZMX_ZRE_SHOUT);
     int rc = ZMX_OK;
     if (whisper) {
         s_peer_t *peer = s_peer_find (self, target);
-        if (!peer || !peer->ready)
+        if (!peer || !peer->ready) {
             rc = ZMX_EINVAL;
+            self->stats.nowait_unknown += !reply;
+        }
         else
         if (s_send_peer (self, peer, &msg, content) != 0) {
             s_peer_purge (self, peer, "its send queue is full");
@@ -830,7 +843,8 @@ s_handle_send (s_self_t *self, bool whisper, const char *target, zmsg_t *content
         snprintf (msg.group, sizeof msg.group, "%s", target);
         s_send_all (self, &msg, content, target);
     }
-    zsock_send (self->pipe, "i", rc);
+    if (reply)
+        zsock_send (self->pipe, "i", rc);
 }
 
 //  A list of the keys of `hash` (NULL: empty), given to the object.
@@ -886,7 +900,11 @@ s_handle_pipe (s_self_t *self)
         s_handle_membership (self, streq (command, ZMX__NODE_JOIN), argument);
     else
     if ((streq (command, ZMX__NODE_WHISPER) || streq (command, ZMX__NODE_SHOUT)) && argument)
-        s_handle_send (self, streq (command, ZMX__NODE_WHISPER), argument, msg);
+        s_handle_send (self, streq (command, ZMX__NODE_WHISPER), true, argument, msg);
+    else
+    if ((streq (command, ZMX__NODE_WHISPER_NOWAIT) || streq (command, ZMX__NODE_SHOUT_NOWAIT))
+    &&  argument)
+        s_handle_send (self, streq (command, ZMX__NODE_WHISPER_NOWAIT), false, argument, msg);
     else
     if (streq (command, ZMX__NODE_PEERS))
         s_reply_ready (self);
@@ -1047,6 +1065,7 @@ s_self_new (zsock_t *pipe, zmx__node_args_t *args)
     self->events = args->events;
     zsock_set_sndtimeo (self->events, 0);
     self->cfg = args->settings;
+    self->final_stats = args->final_stats;
     self->udp = -1;
     self->own_groups = zhash_new ();
     for (const char *group = (const char *) zlist_first (self->cfg->groups); group;
@@ -1060,6 +1079,59 @@ s_self_new (zsock_t *pipe, zmx__node_args_t *args)
     tick = tick < self->cfg->interval? tick: self->cfg->interval;
     self->tick = tick < ZMX_NODE_TIME_MIN? ZMX_NODE_TIME_MIN: tick;
     return self;
+}
+
+//  Count the peers we still wait for at stop.
+static size_t
+s_lingering (s_self_t *self)
+{
+    size_t waiting = 0;
+    for (s_peer_t *peer = (s_peer_t *) zhash_first (self->peers); peer;
+         peer = (s_peer_t *) zhash_next (self->peers))
+        waiting += peer->lingering && peer->pings_out > 0;
+    return waiting;
+}
+
+//  Stopping: a PING behind whatever is queued for each ready peer, then
+//  read the mailbox until every such peer answered (a peer answers in
+//  order, so all we queued before has arrived) or the linger time is up.
+//  Commands from the object are not read: it waits for us to end.
+static void
+s_linger (s_self_t *self)
+{
+    if (self->cfg->linger <= 0)
+        return;
+    //  Probes carry only our HELLO to endpoints nobody answers from: they
+    //  would keep retrying while we wait, so they go now
+    self->stopping = true;
+    while (zlist_size (self->probes)) {
+        s_probe_t *probe = (s_probe_t *) zlist_pop (self->probes);
+        s_probe_destroy (&probe);
+    }
+    int64_t deadline = zclock_mono () + self->cfg->linger;
+    zmx_zre_msg_t ping;
+    zmx_zre_init (&ping, ZMX_ZRE_PING);
+    for (s_peer_t *peer = (s_peer_t *) zhash_first (self->peers); peer;
+         peer = (s_peer_t *) zhash_next (self->peers))
+        if (peer->ready && s_send_peer (self, peer, &ping, NULL) == 0) {
+            self->stats.pings_sent++;
+            peer->pings_out++;
+            peer->lingering = true;
+        }
+    while (s_lingering (self) > 0 && !zsys_interrupted) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0) {
+            self->stats.linger_expired++;
+            zmx_log_info (S_LOG, "%s: stopping with %zu peers that did not confirm receipt",
+                          self->cfg->name, s_lingering (self));
+            break;
+        }
+        zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, (long) left) < 0 && zmq_errno () != EINTR)
+            break;
+        if (item.revents & ZMQ_POLLIN)
+            s_mailbox_handle (self);
+    }
 }
 
 static long
@@ -1114,8 +1186,13 @@ zmx__node_actor (zsock_t *pipe, void *argument)
             self->check_at = now + self->tick;
         }
     }
-    //  A clean stop: tell the network we are leaving, then say nothing more
+    //  A clean stop: let what is queued leave, tell the network we are
+    //  leaving, then say nothing more
+    s_linger (self);
     if (self->udp >= 0)
         s_beacon_send (self, 0);
+    //  The object is blocked in zactor_destroy until we signal our end
+    if (self->final_stats)
+        *self->final_stats = self->stats;
     s_self_destroy (&self);
 }

@@ -775,6 +775,160 @@ s_limits (void)
     zmx_node_destroy (&alice);
 }
 
+//  Read `count` events named `event` from `peer` with content "N" for N
+//  counting up from 0 (other events skipped); true if all came in order.
+static bool
+s_got_numbered (zmx_node_t *node, const char *event, const char *peer, int count)
+{
+    for (int index = 0; index < count; index++) {
+        zmsg_t *msg = s_expect (node, event, peer, S_WAIT);
+        zframe_t *last = msg? zmsg_last (msg): NULL;
+        char expected [16];
+        snprintf (expected, sizeof expected, "%d", index);
+        bool match = last && zframe_streq (last, expected);
+        zmsg_destroy (&msg);
+        if (!match)
+            return false;
+    }
+    return true;
+}
+
+//  Wait until `node` sees a member in `group`.
+static void
+s_wait_member (zmx_node_t *node, const char *group)
+{
+    int64_t deadline = zclock_mono () + S_WAIT;
+    size_t found = 0;
+    while (!found && zclock_mono () < deadline) {
+        zlist_t *members = zmx_node_peers_by_group (node, group);
+        found = zlist_size (members);
+        zlist_destroy (&members);
+        if (!found)
+            zclock_sleep (10);
+    }
+    ZMX_CHECK (found > 0);
+}
+
+//  Sends that do not wait for the actor arrive in order, mixed with the
+//  waiting ones; their failures show only in the stats.
+static void
+s_nowait_send (void)
+{
+    int port = s_free_udp_port ();
+    zmx_node_t *alice = s_started ("alice", port);
+    zmx_node_t *bob = s_node ("bob", port);
+    ZMX_CHECK (zmx_node_join (bob, "g") == ZMX_OK);
+    ZMX_CHECK (zmx_node_start (bob) == ZMX_OK);
+    s_meet (alice, bob);
+    s_meet (bob, alice);
+    s_wait_member (alice, "g");
+
+    //  More than the pipe holds (2 x 1000): the caller waits for room
+    const int count = 3000;
+    for (int index = 0; index < count; index++) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstrf (msg, "%d", index);
+        ZMX_CHECK (zmx_node_shout_nowait (alice, "g", &msg) == ZMX_OK && !msg);
+    }
+    ZMX_CHECK (s_got_numbered (bob, ZMX_NODE_SHOUT, zmx_node_uuid (alice), count));
+    for (int index = 0; index < 100; index++) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstrf (msg, "%d", index);
+        //  Lowercase UUIDs work as for the waiting call
+        char peer [ZMX_NODE_UUID_STR + 1];
+        snprintf (peer, sizeof peer, "%s", zmx_node_uuid (bob));
+        for (char *at = peer; *at; at++)
+            *at = (char) tolower ((unsigned char) *at);
+        ZMX_CHECK (zmx_node_whisper_nowait (alice, peer, &msg) == ZMX_OK);
+    }
+    ZMX_CHECK (zmx_node_whisper_str (alice, zmx_node_uuid (bob), "100") == ZMX_OK);
+    ZMX_CHECK (s_got_numbered (bob, ZMX_NODE_WHISPER, zmx_node_uuid (alice), 101));
+
+    //  Argument errors are found at once; an unknown peer only by the actor
+    zmsg_t *msg = zmsg_new ();
+    ZMX_CHECK (zmx_node_whisper_nowait (alice, "nobody", &msg) == ZMX_EINVAL && !msg);
+    msg = zmsg_new ();
+    ZMX_CHECK (zmx_node_shout_nowait (alice, "", &msg) == ZMX_EINVAL && !msg);
+    msg = zmsg_new ();
+    ZMX_CHECK (zmx_node_whisper_nowait (alice, "00000000000000000000000000000000", &msg)
+               == ZMX_OK);
+    zmx_node_stats_t stats;
+    zmx_node_stats (alice, &stats);         //  Answered after the whisper above
+    ZMX_CHECK (stats.nowait_unknown == 1);
+    ZMX_CHECK (stats.messages_sent >= (uint64_t) count + 101);
+    zmx_node_destroy (&bob);
+    zmx_node_destroy (&alice);
+}
+
+//  A peer that stops reading: its queue fills, the send is counted as
+//  dropped, the peer is disconnected, and later sends find no such peer.
+static void
+s_nowait_full_queue (void)
+{
+    zmx_node_t *alice = s_node ("alice", s_free_udp_port ());
+    ZMX_CHECK (zmx_node_set_peer_hwm (alice, 5) == ZMX_OK);
+    ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
+    s_raw_t raw;
+    s_raw_open (&raw, zmx_node_endpoint (alice));
+    s_raw_hello (&raw);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
+    //  Our HELLO came, so alice's DEALER is connected; close our mailbox
+    zmsg_t *hello = s_raw_recv (&raw, alice);
+    zmsg_destroy (&hello);
+    zsock_destroy (&raw.router);
+    zmx_node_stats_t stats = { 0 };
+    int64_t deadline = zclock_mono () + S_WAIT;
+    while ((stats.send_dropped == 0 || stats.nowait_unknown == 0) && zclock_mono () < deadline) {
+        for (int index = 0; index < 20; index++) {
+            zmsg_t *msg = zmsg_new ();
+            zmsg_addstr (msg, "x");
+            ZMX_CHECK (zmx_node_whisper_nowait (alice, raw.uuid_str, &msg) == ZMX_OK);
+        }
+        zmx_node_stats (alice, &stats);
+        zclock_sleep (10);
+    }
+    ZMX_CHECK (stats.send_dropped > 0 && stats.nowait_unknown > 0);
+    ZMX_CHECK (s_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_WAIT));
+    s_raw_close (&raw);
+    zmx_node_destroy (&alice);
+}
+
+//  Messages queued right before stop still reach their peers, and the
+//  stop does not wait for the whole linger time once they are confirmed.
+static void
+s_linger_on_stop (void)
+{
+    int port = s_free_udp_port ();
+    zmx_node_t *alice = s_node ("alice", port);
+    //  Generous: the machine may be busy; the stop ends at the PING-OK
+    ZMX_CHECK (zmx_node_set_linger (alice, S_WAIT) == ZMX_OK);
+    ZMX_CHECK (zmx_node_set_peer_hwm (alice, 10000) == ZMX_OK);
+    ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
+    ZMX_CHECK (zmx_node_set_linger (alice, 0) == ZMX_EINVAL);     //  started
+    zmx_node_t *bob = s_node ("bob", port);
+    ZMX_CHECK (zmx_node_join (bob, "g") == ZMX_OK);
+    ZMX_CHECK (zmx_node_start (bob) == ZMX_OK);
+    s_meet (alice, bob);
+    s_meet (bob, alice);
+    s_wait_member (alice, "g");
+    //  More than the actor pipe holds: the stop must not lose its $TERM
+    const int count = 3000;
+    for (int index = 0; index < count; index++) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstrf (msg, "%d", index);
+        ZMX_CHECK (zmx_node_shout_nowait (alice, "g", &msg) == ZMX_OK);
+    }
+    zmx_node_stop (alice);
+    zmx_node_stats_t stats;
+    zmx_node_stats (alice, &stats);
+    ZMX_CHECK (stats.linger_expired == 0);
+    ZMX_CHECK (s_got_numbered (bob, ZMX_NODE_SHOUT, zmx_node_uuid (alice), count));
+    //  After the messages, the zero-port beacon: alice leaves at once
+    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_WAIT));
+    zmx_node_destroy (&alice);
+    zmx_node_destroy (&bob);
+}
+
 static void
 s_settings (void)
 {
@@ -907,6 +1061,9 @@ main (int argc, char *argv [])
         { "silent_peer", s_silent_peer, 60 },
         { "fixed_peers", s_fixed_peers, 60 },
         { "limits", s_limits, 60 },
+        { "nowait_send", s_nowait_send, 60 },
+        { "nowait_full_queue", s_nowait_full_queue, 60 },
+        { "linger_on_stop", s_linger_on_stop, 60 },
         { "settings", s_settings, 60 },
         { "curve", s_curve, 60 },
     };

@@ -21,7 +21,9 @@
 
     The class runs in its own actor once started; setters work before
     zmx_node_start only, every other call is a short round trip to the
-    actor.
+    actor, except zmx_node_whisper_nowait and zmx_node_shout_nowait,
+    which hand the message to the actor and return without waiting for
+    its answer (their failures are counted in the stats instead).
 
     Discovery has two modes, usable together:
 
@@ -69,7 +71,11 @@
     all for the expired timeout is purged (LEAVEs, EXIT). A peer whose
     HELLO endpoint is not tcp:// or ipc:// is ignored. A node that stops
     cleanly sends one beacon with port 0 (the RFC's "disconnecting"), so
-    peers purge it at once, then sends nothing more.
+    peers purge it at once, then sends nothing more. Before that beacon,
+    the stopping node gives its queued outgoing messages up to the linger
+    time (zmx_node_set_linger) to reach their peers: it sends each peer a
+    PING after them and waits until every such peer has answered PING-OK
+    (so all that came before has arrived), or the time is up.
 
     Limits (all settable before start): at most max_peers peers (a new
     peer beyond that is ignored and counted); each peer's DEALER queues at
@@ -119,6 +125,7 @@ extern "C" {
 #define ZMX_NODE_MAX_GROUPS         1000    //  groups this node may join
 #define ZMX_NODE_MAX_HEADERS        1000    //  headers this node may set
 #define ZMX_NODE_UUID_STR           32      //  hex digits of a UUID string
+#define ZMX_NODE_LINGER             500     //  stop: time for queued messages
 
 typedef struct _zmx_node_t zmx_node_t;
 
@@ -140,6 +147,8 @@ typedef struct {
     uint64_t pings_sent;            //  PING commands sent
     uint64_t send_dropped;          //  Messages lost to a full peer queue
     uint64_t events_dropped;        //  Events lost: nobody read them
+    uint64_t nowait_unknown;        //  Nowait whispers to unknown peers (dropped)
+    uint64_t linger_expired;        //  Stops whose linger ended with peers unconfirmed
 } zmx_node_stats_t;
 
 //  -------------------------------------------------------------------------
@@ -232,6 +241,13 @@ int
 int
     zmx_node_set_events_hwm (zmx_node_t *self, int hwm);
 
+//  How long zmx_node_stop (and destroy) lets queued outgoing messages
+//  leave, msec, 0..ZMX_NODE_TIME_MAX (default ZMX_NODE_LINGER; 0 drops
+//  them). The stop returns as soon as every peer confirmed receipt, at
+//  the latest after this time. Returns ZMX_OK or ZMX_EINVAL.
+int
+    zmx_node_set_linger (zmx_node_t *self, int msec);
+
 //  Make the mailbox ROUTER through this policy (CURVE server, ZAP), which
 //  must outlive the node. NULL (default) means security off. A node whose
 //  policy uses CURVE needs zmx_node_set_curve_client too, and vice versa
@@ -251,7 +267,7 @@ int
 //  keep their values. Keys: name, interface, port (beacon port), interval,
 //  evasive, expired, endpoint, peers (comma-separated fixed endpoints),
 //  groups (comma-separated, joined), max-peers, peer-hwm, max-message,
-//  events-hwm, client-certificate + server-key (CURVE client), and a
+//  events-hwm, linger, client-certificate + server-key (CURVE client), and a
 //  "headers" subtree whose children are name = value. Returns ZMX_OK, or
 //  ZMX_ECONFIG naming the bad key in the log (settings may be partly
 //  applied), ZMX_ESECURITY for unusable CURVE files, ZMX_EINVAL if started.
@@ -272,8 +288,8 @@ int
 int
     zmx_node_start (zmx_node_t *self);
 
-//  Stop: send the zero-port beacon, close every socket, end the actor.
-//  Nothing is sent afterwards. The event socket stays readable (events
+//  Stop: let queued messages leave (linger, above), send the zero-port
+//  beacon, close every socket, end the actor. Nothing is sent afterwards. The event socket stays readable (events
 //  already queued). Idempotent; a no-op before start.
 void
     zmx_node_stop (zmx_node_t *self);
@@ -302,6 +318,22 @@ int
 //  group); full peer queues drop their copy as in the limits above.
 int
     zmx_node_shout (zmx_node_t *self, const char *group, zmsg_t **msg_p);
+
+//  As zmx_node_whisper and zmx_node_shout, but without waiting for the
+//  actor's answer, for callers that send many messages: the message is
+//  queued on the actor pipe and the call returns. The pipe holds about
+//  2 x zsys_pipehwm (CZMQ default 1000) commands; a caller that outruns
+//  the actor blocks until there is room (backpressure, nothing lost on
+//  the way to the actor). Consumes *msg_p on every path. Returns ZMX_OK
+//  (queued), ZMX_EINVAL (not started, bad arguments: checked here) or
+//  ZMX_ETERM. Failures found by the actor are counted only: a whisper to
+//  an unknown peer in nowait_unknown, a full peer queue in send_dropped
+//  (and the peer is disconnected, as for the waiting calls). Calls of
+//  either kind are handled in the order they are made.
+int
+    zmx_node_whisper_nowait (zmx_node_t *self, const char *peer, zmsg_t **msg_p);
+int
+    zmx_node_shout_nowait (zmx_node_t *self, const char *group, zmsg_t **msg_p);
 
 //  One-frame string forms of whisper and shout (formatted).
 int
