@@ -345,15 +345,17 @@ s_evasive_then_exit (void)
     ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, uuid, S_WAIT));
     kill (child, SIGKILL);
     waitpid (child, NULL, 0);
-    int64_t killed_at = zclock_mono ();
+    //  Both timeouts run from the last time alice heard the victim, which
+    //  a loaded machine can put well before the kill: so the time between
+    //  the two events is what is checked, with room for a late tick.
     zmsg_t *event = s_expect (alice, ZMX_NODE_EVASIVE, uuid, S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, uuid, "victim", NULL));
     zmsg_destroy (&event);
-    ZMX_CHECK (zclock_mono () - killed_at >= S_EVASIVE - S_INTERVAL);
+    int64_t evasive_at = zclock_mono ();
     event = s_expect (alice, ZMX_NODE_EXIT, uuid, S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, uuid, "victim", NULL));
     zmsg_destroy (&event);
-    ZMX_CHECK (zclock_mono () - killed_at >= S_EXPIRED - S_INTERVAL);
+    ZMX_CHECK (zclock_mono () - evasive_at >= (S_EXPIRED - S_EVASIVE) / 2);
     zlist_t *peers = zmx_node_peers (alice);
     ZMX_CHECK (zlist_size (peers) == 0);
     zlist_destroy (&peers);
