@@ -881,6 +881,10 @@ s_fed_local_request (void *handle, const char *name, zmq_msg_t *client, zmq_msg_
     s_service_t *service = (s_service_t *) zhashx_lookup (self->services, name);
     if (!service || service->workers == 0)
         return -1;
+    //  A peer's request counts as a client's in a Binary Star pair: only
+    //  the active broker serves it (the federation may relay it on)
+    if (self->pair && !zmx__broker_pair_admit (self->pair))
+        return -1;
     self->now = zclock_mono ();         //  links are read outside s_handle_router
     self->counters.requests++;
     if (service->queue_size == 0
