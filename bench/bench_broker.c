@@ -195,27 +195,6 @@ s_wait_ready (pid_t pid, int port, int timeout_ms)
     return false;
 }
 
-//  One "Key:   123 kB" value from /proc/PID/status, in kB; -1 if absent.
-static long
-s_proc_kb (pid_t pid, const char *key)
-{
-    char path [64];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return -1;
-    char line [256];
-    long value = -1;
-    size_t key_size = strlen (key);
-    while (fgets (line, sizeof line, file))
-        if (strncmp (line, key, key_size) == 0) {
-            value = strtol (line + key_size, NULL, 10);
-            break;
-        }
-    fclose (file);
-    return value;
-}
-
 //  Start a zmxd that runs only a broker on a free loopback port; fills
 //  endpoint. `name` names its config and log files. Returns the pid or -1.
 static pid_t
@@ -946,7 +925,7 @@ s_measure_memory (s_bench_t *self)
     pid_t pid = s_zmxd_start (self, "zmxd-memory", endpoint, sizeof endpoint);
     if (pid < 0)
         return -1;
-    long idle_kb = s_proc_kb (pid, "VmHWM:");
+    long idle_kb = bench_proc_kib (pid, "VmHWM:");
     const char *service = "bench.nobody";
     zmx_client_t *sender = zmx_client_new (endpoint);
     zmx_client_t *mmi = zmx_client_new (endpoint);
@@ -955,8 +934,8 @@ s_measure_memory (s_bench_t *self)
     int sent = s_memory_fill (sender, service);
     size_t queued = s_memory_wait_queued (mmi, service);
     int64_t elapsed = bench_now_us () - start;
-    long peak_kb = s_proc_kb (pid, "VmHWM:");
-    long rss_kb = s_proc_kb (pid, "VmRSS:");
+    long peak_kb = bench_proc_kib (pid, "VmHWM:");
+    long rss_kb = bench_proc_kib (pid, "VmRSS:");
     printf ("\nBroker memory: %d requests of %d B sent to a service with no worker,\n"
             "%zu reported queued by mmi.services after %.1f s (fresh zmxd, pid %d)\n",
             sent, S_MEMORY_BODY, queued, elapsed / 1e6, (int) pid);

@@ -345,21 +345,8 @@ s_stop (pid_t *pid_p)
 static double
 s_proc_mib (pid_t pid, const char *key)
 {
-    char path [64];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return -1;
-    char line [256];
-    double value = -1;
-    size_t key_size = strlen (key);
-    while (fgets (line, sizeof line, file))
-        if (strncmp (line, key, key_size) == 0) {
-            value = strtol (line + key_size, NULL, 10) / 1024.0;
-            break;
-        }
-    fclose (file);
-    return value;
+    long kib = bench_proc_kib (pid, key);
+    return kib < 0? -1: kib / 1024.0;
 }
 
 //  True once pid runs the zmx program (has done its exec).

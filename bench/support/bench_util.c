@@ -152,19 +152,29 @@ bench_print_log (const char *path, int max_lines)
 }
 
 long
-bench_rss_kib (pid_t pid)
+bench_proc_kib (pid_t pid, const char *key)
 {
     char path [64];
     snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
     FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
     char line [256];
-    long rss = -1;
-    while (file && fgets (line, sizeof line, file))
-        if (sscanf (line, "VmRSS: %ld kB", &rss) == 1)
+    long value = -1;
+    size_t key_size = strlen (key);
+    while (fgets (line, sizeof line, file))
+        if (strncmp (line, key, key_size) == 0) {
+            value = strtol (line + key_size, NULL, 10);
             break;
-    if (file)
-        fclose (file);
-    return rss;
+        }
+    fclose (file);
+    return value;
+}
+
+long
+bench_rss_kib (pid_t pid)
+{
+    return bench_proc_kib (pid, "VmRSS:");
 }
 
 void

@@ -56,6 +56,11 @@ bool
 void
     bench_print_log (const char *path, int max_lines);
 
+//  One "Key:   123 kB" value of /proc/PID/status (key with its colon,
+//  e.g. "VmHWM:") in KiB, or -1 if unreadable or absent.
+long
+    bench_proc_kib (pid_t pid, const char *key);
+
 //  Resident set size (VmRSS) of a process in KiB, or -1 if unreadable.
 long
     bench_rss_kib (pid_t pid);
