@@ -24,6 +24,12 @@
 
 #include "zmx.h"
 
+//  Level for a warning that may repeat fast (overflow, bad traffic): a
+//  WARNING at most once a second per *last_p (msec, zclock_mono), DEBUG in
+//  between; counters hold the totals.
+zmx_log_level_t
+    zmx__log_limited_level (int64_t now, int64_t *last_p);
+
 //  Read an integer config value at `path` below `config`, or `fallback` if
 //  absent. Sets *valid to false (leaves it untouched otherwise) if the value
 //  is not an integer within [min, max], and logs which key is wrong.

@@ -47,6 +47,15 @@ zmx_log_enabled (zmx_log_level_t level)
     return (int) level <= (int) zmx_log_level ();
 }
 
+zmx_log_level_t
+zmx__log_limited_level (int64_t now, int64_t *last_p)
+{
+    if (now - *last_p < 1000)
+        return ZMX_LOG_DEBUG;
+    *last_p = now;
+    return ZMX_LOG_WARNING;
+}
+
 void
 zmx_log (zmx_log_level_t level, const char *component, const char *format, ...)
 {

@@ -371,12 +371,8 @@ s_worker_free (void **item_p)
 static void
 s_warn (s_self_t *self, const char *what, const char *detail)
 {
-    if (self->now - self->last_warning >= 1000) {
-        self->last_warning = self->now;
-        zmx_log_warning (self->name, "%s: %s", what, detail);
-    }
-    else
-        zmx_log_debug (self->name, "%s: %s", what, detail);
+    zmx_log (zmx__log_limited_level (self->now, &self->last_warning), self->name, "%s: %s",
+             what, detail);
 }
 
 //  -------------------------------------------------------------------------

@@ -317,12 +317,8 @@ s_send_header (void *socket, const s_id_t *route, uint8_t code)
 static void
 s_warn (zmx__federation_t *self, const char *what, const char *detail)
 {
-    if (self->now - self->last_warning >= 1000) {
-        self->last_warning = self->now;
-        zmx_log_warning (self->name, "federation: %s: %s", what, detail);
-    }
-    else
-        zmx_log_debug (self->name, "federation: %s: %s", what, detail);
+    zmx_log (zmx__log_limited_level (self->now, &self->last_warning), self->name,
+             "federation: %s: %s", what, detail);
 }
 
 //  =========================================================================
