@@ -492,6 +492,15 @@ s_raw_hello (s_raw_t *raw)
     s_raw_send (raw, ZMX_ZRE_HELLO, 1, body, size, NULL);
 }
 
+//  A raw peer that has said HELLO to `node` and been seen to ENTER.
+static void
+s_raw_entered (s_raw_t *raw, zmx_node_t *node)
+{
+    s_raw_open (raw, zmx_node_endpoint (node));
+    s_raw_hello (raw);
+    ZMX_CHECK (s_got (node, ZMX_NODE_ENTER, raw->uuid_str, S_WAIT));
+}
+
 //  What the node sent to the raw peer's ROUTER: check the identity is the
 //  node's, then return the ZRE frames.
 static zmsg_t *
@@ -587,9 +596,7 @@ s_silent_peer (void)
     int port = s_free_udp_port ();
     zmx_node_t *alice = s_started ("alice", port);
     s_raw_t raw;
-    s_raw_open (&raw, zmx_node_endpoint (alice));
-    s_raw_hello (&raw);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
+    s_raw_entered (&raw, alice);
     zmsg_t *event = NULL;
     byte beacon [ZMX_ZRE_BEACON_SIZE];
     const char *colon = strrchr (raw.endpoint, ':');
@@ -627,9 +634,7 @@ s_malformed_zre (void)
 
     //  1. Not ZRE at all: dropped silently, the peer stays
     s_raw_t raw;
-    s_raw_open (&raw, zmx_node_endpoint (alice));
-    s_raw_hello (&raw);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
+    s_raw_entered (&raw, alice);
     zstr_send (raw.dealer, "GET / HTTP/1.0");
     //  2. A JOIN with a truncated group: malformed, the peer is dropped
     const byte bad_join [] = { 5, 'g' };
@@ -641,9 +646,7 @@ s_malformed_zre (void)
     s_raw_close (&raw);
 
     //  3. A sequence gap: the peer is dropped
-    s_raw_open (&raw, zmx_node_endpoint (alice));
-    s_raw_hello (&raw);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
+    s_raw_entered (&raw, alice);
     s_raw_send (&raw, ZMX_ZRE_PING, 5, NULL, 0, NULL);
     s_expect_dropped (alice, &raw);
     zmx_node_stats (alice, &stats);
@@ -871,9 +874,7 @@ s_nowait_full_queue (void)
     ZMX_CHECK (zmx_node_set_peer_hwm (alice, 5) == ZMX_OK);
     ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
     s_raw_t raw;
-    s_raw_open (&raw, zmx_node_endpoint (alice));
-    s_raw_hello (&raw);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
+    s_raw_entered (&raw, alice);
     //  Our HELLO came, so alice's DEALER is connected; close our mailbox
     zmsg_t *hello = s_raw_recv (&raw, alice);
     zmsg_destroy (&hello);
