@@ -237,8 +237,9 @@ int
     zmx__tsp_store_remove (zmx__tsp_store_t *self, const char *uuid);
 
 //  Delete what a crash left half done (temp files, replies without their
-//  request), then call fn for every stored request. Returns the number of
-//  requests, or -1 if the directory cannot be read.
+//  request), then call fn for every stored request, oldest request file
+//  first (to the file system's timestamp granularity; ties in UUID order).
+//  Returns the number of requests, or -1 if the directory cannot be read.
 int
     zmx__tsp_store_scan (zmx__tsp_store_t *self, zmx__tsp_store_fn *fn, void *arg);
 

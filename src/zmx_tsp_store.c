@@ -335,6 +335,24 @@ s_mtime (zmx__tsp_store_t *self, const char *name)
     return (int64_t) info.st_mtim.tv_sec * 1000 + info.st_mtim.tv_nsec / 1000000;
 }
 
+//  A stored request found by a scan
+typedef struct {
+    char uuid [ZMX_TITANIC_UUID_SIZE + 1];
+    bool replied;
+    int64_t stored_at;          //  Request file's time, the sort key
+    int64_t newest;             //  Time of the newest of its files
+} s_found_t;
+
+static int
+s_found_compare (const void *left, const void *right)
+{
+    const s_found_t *first = (const s_found_t *) left;
+    const s_found_t *second = (const s_found_t *) right;
+    if (first->stored_at != second->stored_at)
+        return first->stored_at < second->stored_at? -1: 1;
+    return strcmp (first->uuid, second->uuid);
+}
+
 int
 zmx__tsp_store_scan (zmx__tsp_store_t *self, zmx__tsp_store_fn *fn, void *arg)
 {
@@ -375,17 +393,31 @@ zmx__tsp_store_scan (zmx__tsp_store_t *self, zmx__tsp_store_fn *fn, void *arg)
             free (name);
         }
     }
-    int count = 0;
+    //  Hand the requests over oldest first, so that recovery sends them in
+    //  the order clients stored them, as the service does while running
+    size_t total = zhashx_size (requests);
+    s_found_t *found = (s_found_t *) zmalloc ((total? total: 1) * sizeof (s_found_t));
+    size_t count = 0;
     for (void *value = zhashx_first (requests); value; value = zhashx_next (requests)) {
-        const char *uuid = (const char *) zhashx_cursor (requests);
-        bool has_reply = zhashx_lookup (replied, uuid) != NULL;
-        char *name = zsys_sprintf ("%s.%s", uuid, has_reply? "rep": "req");
-        fn (uuid, has_reply, s_mtime (self, name), arg);
-        free (name);
-        count++;
+        s_found_t *item = &found [count++];
+        memcpy (item->uuid, zhashx_cursor (requests), ZMX_TITANIC_UUID_SIZE + 1);
+        item->replied = zhashx_lookup (replied, item->uuid) != NULL;
+        char name [ZMX_TITANIC_UUID_SIZE + 5];
+        snprintf (name, sizeof name, "%s.req", item->uuid);
+        item->stored_at = s_mtime (self, name);
+        if (item->replied) {
+            snprintf (name, sizeof name, "%s.rep", item->uuid);
+            item->newest = s_mtime (self, name);
+        }
+        else
+            item->newest = item->stored_at;
     }
+    qsort (found, count, sizeof (s_found_t), s_found_compare);
+    for (size_t index = 0; index < count; index++)
+        fn (found [index].uuid, found [index].replied, found [index].newest, arg);
+    free (found);
     zhashx_destroy (&replied);
     zlistx_destroy (&replies);
     zhashx_destroy (&requests);
-    return count;
+    return (int) count;
 }

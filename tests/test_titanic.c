@@ -10,6 +10,8 @@
     =========================================================================
 */
 #include "testing.h"
+#include "zmx_classes.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -747,6 +749,53 @@ s_damaged_files (void)
     free (dir);
 }
 
+//  The store hands requests back oldest first, whatever the directory's
+//  own order, so that a restart sends them in the order they were stored.
+static void
+s_collect_order (const char *uuid, bool replied, int64_t mtime, void *arg)
+{
+    (void) replied;
+    (void) mtime;
+    zlistx_add_end ((zlistx_t *) arg, strdup (uuid));
+}
+
+static void
+s_recovery_order (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    zmx__tsp_store_t *store = zmx__tsp_store_new (dir, false, 1 << 20);
+    ZMX_CHECK (store);
+    //  Stored times, in seconds, given out of UUID and creation order
+    const char *uuids [] = {
+        "0000000000000000000000000000000A", "0000000000000000000000000000000B",
+        "0000000000000000000000000000000C", "0000000000000000000000000000000D"
+    };
+    const time_t stored [] = { 1700000300, 1700000100, 1700000400, 1700000200 };
+    for (size_t index = 0; index < 4; index++) {
+        zmsg_t *request = zmsg_new ();
+        zmsg_addstr (request, "echo");
+        zmsg_addstr (request, uuids [index]);
+        ZMX_CHECK (zmx__tsp_store_put (store, uuids [index], ZMX__TSP_REQUEST, request) == 0);
+        zmsg_destroy (&request);
+        char *path = zsys_sprintf ("%s/%s.req", dir, uuids [index]);
+        struct timespec times [2] = { { stored [index], 0 }, { stored [index], 0 } };
+        ZMX_CHECK (utimensat (AT_FDCWD, path, times, 0) == 0);
+        free (path);
+    }
+    zlistx_t *order = zlistx_new ();
+    zlistx_set_destructor (order, (zlistx_destructor_fn *) zstr_free);
+    ZMX_CHECK (zmx__tsp_store_scan (store, s_collect_order, order) == 4);
+    const char *expected [] = { uuids [1], uuids [3], uuids [0], uuids [2] };
+    size_t index = 0;
+    for (char *uuid = (char *) zlistx_first (order); uuid; uuid = (char *) zlistx_next (order))
+        ZMX_CHECK (index < 4 && streq (uuid, expected [index++]));
+    ZMX_CHECK (index == 4);
+    zlistx_destroy (&order);
+    zmx__tsp_store_destroy (&store);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -759,6 +808,7 @@ main (int argc, char *argv [])
         { "cli_durable", s_cli_durable, 60 },
         { "in_process", s_in_process, 30 },
         { "damaged_files", s_damaged_files, 30 },
+        { "recovery_order", s_recovery_order, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
