@@ -161,7 +161,8 @@ s_send_counters (void *args)
         { "messages_received", s.messages_received }, { "malformed", s.malformed },
         { "out_of_sequence", s.out_of_sequence }, { "before_hello", s.before_hello },
         { "pings_sent", s.pings_sent }, { "send_dropped", s.send_dropped },
-        { "events_dropped", s.events_dropped }
+        { "events_dropped", s.events_dropped }, { "nowait_unknown", s.nowait_unknown },
+        { "linger_expired", s.linger_expired }
     };
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
