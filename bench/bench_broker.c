@@ -2,11 +2,14 @@
     bench_broker - request-reply through the zmx broker, against direct
     libzmq and against NATS, on this machine, in one run
 
-    Five systems answer the same echo requests (reply = request body):
+    Six systems answer the same echo requests (reply = request body):
 
       raw       libzmq DEALER -> ROUTER echo thread, no broker: the floor
-      zmx(1w)   zmx_client -> zmxd (separate process) -> 1 zmx_worker
+      zmx(1w)   zmx_client -> zmxd (separate process) -> 1 zmx_worker,
+                client and worker speaking zmx packed MDP
       zmx(4w)   the same with 4 workers (credit workers, one thread each)
+      mdp(1w)   as zmx(1w) in RFC framing: a 7/MDP client, an 18/MDP
+                worker (what any Majordomo peer would speak)
       nats(1w)  cnats client -> nats-server -> 1 responder connection
       nats(4w)  the same with 4 responders in one queue group
 
@@ -69,11 +72,11 @@
 
 //  Columns of the table
 typedef enum {
-    S_RAW, S_ZMX1, S_ZMX4, S_NATS1, S_NATS4, S_SYSTEMS
+    S_RAW, S_ZMX1, S_ZMX4, S_MDP1, S_NATS1, S_NATS4, S_SYSTEMS
 } s_system_t;
 
 static const char *s_system_names [S_SYSTEMS] = {
-    "raw", "zmx(1w)", "zmx(4w)", "nats(1w)", "nats(4w)"
+    "raw", "zmx(1w)", "zmx(4w)", "mdp(1w)", "nats(1w)", "nats(4w)"
 };
 
 //  Rows of the table, per body size
@@ -98,7 +101,7 @@ typedef struct {
     int64_t warm_us;            //  time bound of the warm-up before it
     int rtt_count;              //  round trips per latency point, at most
     int64_t window_count;       //  requests per throughput point, at most
-    bool want_raw, want_zmx, want_nats;
+    bool want_raw, want_zmx, want_mdp, want_nats;
     bool want_memory;
 } s_options_t;
 
@@ -612,15 +615,18 @@ s_zmx_destroy (void **handle_p)
 }
 
 //  Start `workers` echo workers for a service unique to this run, and two
-//  clients; returns when the broker lists all the workers.
+//  clients; returns when the broker lists all the workers. `packed`: zmx
+//  packed MDP on both sides, else RFC framing (7/MDP client, 18/MDP
+//  workers).
 static void *
-s_zmx_new (const char *endpoint, int workers, int run)
+s_zmx_new (const char *endpoint, int workers, int run, bool packed)
 {
     s_zmx_t *self = (s_zmx_t *) calloc (1, sizeof (s_zmx_t));
     assert (self);
     atomic_init (&self->stop, false);
     self->workers = workers;
-    snprintf (self->service, sizeof self->service, "bench.echo.%d.%d", run, workers);
+    snprintf (self->service, sizeof self->service, "bench.echo.%d.%d.%s", run, workers,
+              packed? "packed": "mdp");
     //  Enough credit between them for the largest window
     uint32_t credit = (S_MAX_WINDOW + workers - 1) / workers;
     int rc = 0;
@@ -632,14 +638,19 @@ s_zmx_new (const char *endpoint, int workers, int run)
             rc = -1;
         else {
             zmx_worker_set_credit (slot->worker, credit);
-            //  The broker is a zmx broker: 18/MDP saves a frame each way
-            zmx_worker_set_version (slot->worker, 2);
+            //  The broker is a zmx broker: packed MDP carries a request in
+            //  one frame; 18/MDP saves a frame each way over 7/MDP
+            zmx_worker_set_version (slot->worker, packed? ZMX_MDP_PACKED: 2);
             rc = pthread_create (&slot->thread, NULL, s_zmx_echo, slot);
             slot->started = rc == 0;
         }
     }
     self->sync_client = zmx_client_new (endpoint);
     self->async_client = zmx_client_new (endpoint);
+    if (packed && self->sync_client && self->async_client) {
+        zmx_client_set_version (self->sync_client, ZMX_MDP_PACKED);
+        zmx_client_set_version (self->async_client, ZMX_MDP_PACKED);
+    }
     if (rc || !self->sync_client || !self->async_client
     ||  s_zmx_wait_workers (self, workers)) {
         void *handle = self;
@@ -1000,7 +1011,8 @@ s_print_table (s_bench_t *self)
     printf ("\n%-15s %5s", "shape", "size");
     for (int system = 0; system < S_SYSTEMS; system++)
         printf (" %10s", s_system_names [system]);
-    printf (" %9s %9s %9s %9s\n", "zmx1/raw", "zmx4/raw", "zmx1/nats", "zmx4/nats");
+    printf (" %9s %9s %9s %9s %9s\n", "zmx1/raw", "zmx4/raw", "zmx1/nats", "zmx4/nats",
+            "mdp1/nats");
     for (size_t size_index = 0; size_index < S_SIZES; size_index++) {
         for (int row = 0; row < S_ROWS; row++) {
             printf ("%-15s %5zu", s_row_names [row], s_sizes [size_index]);
@@ -1014,10 +1026,13 @@ s_print_table (s_bench_t *self)
             s_print_ratio (cells [S_ZMX4], cells [S_RAW]);
             s_print_ratio (cells [S_ZMX1], cells [S_NATS1]);
             s_print_ratio (cells [S_ZMX4], cells [S_NATS4]);
+            s_print_ratio (cells [S_MDP1], cells [S_NATS1]);
             printf ("\n");
         }
     }
-    printf ("(* = median of the runs that completed; the others failed)\n");
+    printf ("(* = median of the runs that completed; the others failed)\n"
+            "(zmx: client and workers speak zmx packed MDP; mdp: 7/MDP client, 18/MDP\n"
+            " worker, the RFC framing; both through the same zmxd, workers with credit)\n");
 }
 
 //  One target line: "met", "MISSED", "FAILED" (zmx lost a reply in some
@@ -1074,10 +1089,11 @@ static void
 s_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: bench_broker [--runs N] [--quick] [--only raw,zmx,nats,memory]\n"
+        "usage: bench_broker [--runs N] [--quick] [--only raw,zmx,mdp,nats,memory]\n"
         "\n"
         "Request-reply echo, 16 B and 4 KiB: direct libzmq, the zmx broker (zmxd\n"
-        "next to this program) with 1 and 4 workers, and nats-server with 1 and 4\n"
+        "next to this program) with 1 and 4 workers in zmx packed MDP (zmx) and\n"
+        "with 1 worker in RFC framing (mdp), and nats-server with 1 and 4\n"
         "responders. Prints the median of N runs (default 3), then the broker's\n"
         "peak RSS with 100000 requests queued.\n"
         "\n"
@@ -1092,9 +1108,11 @@ s_parse_only (s_options_t *opt, const char *list)
 {
     opt->want_raw = strstr (list, "raw") != NULL;
     opt->want_zmx = strstr (list, "zmx") != NULL;
+    opt->want_mdp = strstr (list, "mdp") != NULL;
     opt->want_nats = strstr (list, "nats") != NULL;
     opt->want_memory = strstr (list, "memory") != NULL;
-    return opt->want_raw || opt->want_zmx || opt->want_nats || opt->want_memory? 0: -1;
+    return opt->want_raw || opt->want_zmx || opt->want_mdp || opt->want_nats
+        || opt->want_memory? 0: -1;
 }
 
 //  Returns 0, or -1 after printing what is wrong.
@@ -1102,7 +1120,7 @@ static int
 s_parse_args (int argc, char *argv [], s_options_t *opt)
 {
     *opt = (s_options_t) { 3, false, 800000, 100000, 20000, 2000000,
-                           true, true, true, true };
+                           true, true, true, true, true };
     for (int index = 1; index < argc; index++) {
         const char *arg = argv [index];
         if (streq (arg, "--quick"))
@@ -1145,7 +1163,7 @@ s_bench_setup (s_bench_t *self)
     exe [length] = 0;
     *strrchr (exe, '/') = 0;
     self->zmxd_path = zsys_sprintf ("%s/zmxd", exe);
-    if (self->opt.want_zmx) {
+    if (self->opt.want_zmx || self->opt.want_mdp) {
         self->zmxd_pid = s_zmxd_start (self, "zmxd", self->zmxd_endpoint,
                                        sizeof self->zmxd_endpoint);
         if (self->zmxd_pid < 0)
@@ -1198,7 +1216,11 @@ s_system_open (s_bench_t *self, s_system_t system, int run, int profile,
     }
     if ((system == S_ZMX1 || system == S_ZMX4) && self->opt.want_zmx) {
         *driver_p = &s_zmx_driver;
-        return s_zmx_new (self->zmxd_endpoint, workers, run);
+        return s_zmx_new (self->zmxd_endpoint, workers, run, true);
+    }
+    if (system == S_MDP1 && self->opt.want_mdp) {
+        *driver_p = &s_zmx_driver;
+        return s_zmx_new (self->zmxd_endpoint, workers, run, false);
     }
 #ifdef ZMX_HAVE_NATS
     if ((system == S_NATS1 || system == S_NATS4) && self->opt.want_nats) {
@@ -1216,6 +1238,8 @@ s_system_wanted (s_bench_t *self, s_system_t system)
         return self->opt.want_raw;
     if (system == S_ZMX1 || system == S_ZMX4)
         return self->opt.want_zmx;
+    if (system == S_MDP1)
+        return self->opt.want_mdp;
     return self->opt.want_nats;
 }
 
@@ -1277,11 +1301,12 @@ main (int argc, char *argv [])
     zsys_init ();
     int64_t start = bench_now_us ();
     int rc = s_bench_setup (self);
-    bool table = self->opt.want_raw || self->opt.want_zmx || self->opt.want_nats;
+    bool table = self->opt.want_raw || self->opt.want_zmx || self->opt.want_mdp
+                 || self->opt.want_nats;
     if (rc == 0 && table) {
         printf ("bench_broker: %d run(s), median shown; %.2f s per point%s%s%s%s\n",
                 self->opt.runs, self->opt.point_us / 1e6,
-                self->opt.want_zmx? "; zmxd ": "", self->zmxd_endpoint,
+                self->opt.want_zmx || self->opt.want_mdp? "; zmxd ": "", self->zmxd_endpoint,
                 self->opt.want_nats? "; nats-server ": "", self->nats_url);
         for (int run = 0; run < self->opt.runs && !zsys_interrupted; run++)
             for (int system = 0; system < S_SYSTEMS && !zsys_interrupted; system++)

@@ -16,8 +16,15 @@
       the body frames, which travel as the caller's zframe_t. A reply
       already queued costs no clock read and no socket option change; a
       synchronous request reads the clock once.
+    - zmx_client_set_version (c, ZMX_MDP_PACKED) switches to zmx packed MDP
+      (a zmx broker only): the request's header and a small first body
+      frame go out as one frame, and the reply arrives as one frame
+      (head of one zmq_msg_t; its inline body becomes the first frame of
+      the zmsg_t handed back, larger frames come as received). PARTIALs
+      are dropped: the API returns one reply per request.
     - Replies are checked with the codec: anything that is not an MDP/0.1
-      REPLY for the service asked is dropped and logged at debug level, and
+      REPLY (packed: a FINAL) for the service asked is dropped and logged
+      at debug level, and
       the wait goes on until the attempt's deadline. Asynchronous replies
       cannot be matched to one request, so the client counts requests in
       flight per service and drops replies for a service it has none for.
@@ -77,6 +84,7 @@ struct _zmx_client_t {
     size_t hot_size;            //  its length (0 = none),
     uintptr_t hot_count;        //  and its requests in flight (not in pending)
     int rcvtimeo;               //  Receive timeout currently set on socket
+    int version;                //  1 (7/MDP) or ZMX_MDP_PACKED
     int error;                  //  Error of the last failed call
 };
 
@@ -149,6 +157,7 @@ zmx_client_new (const char *endpoints)
     self->timeout = 2500;
     self->retries = 3;
     self->rcvtimeo = -1;
+    self->version = 1;
     self->error = ZMX_OK;
     self->pending = zhashx_new ();
     if (s_is_name (endpoints)) {
@@ -227,6 +236,25 @@ zmx_client_set_retries (zmx_client_t *self, int retries)
         return;
     }
     self->retries = retries;
+}
+
+int
+zmx_client_set_version (zmx_client_t *self, int version)
+{
+    assert (self && self->tag == S_TAG);
+    if (version != 1 && version != ZMX_MDP_PACKED) {
+        zmx_log_warning (S_LOG, "ignoring version %d: must be 1 or %d (packed)", version,
+                         ZMX_MDP_PACKED);
+        return ZMX_EINVAL;
+    }
+    if (version != self->version && self->socket) {
+        //  Replies on their way are in the old framing: start afresh
+        zsock_destroy (&self->socket);
+        zhashx_purge (self->pending);
+        self->hot_count = 0;
+    }
+    self->version = version;
+    return ZMX_OK;
 }
 
 int
@@ -328,6 +356,14 @@ s_client_failover (zmx_client_t *self)
         zmx_log_info (S_LOG, "failing over to %s", self->endpoints [self->current]);
 }
 
+//  Frames received into zmq_msg_t in front of a reply's body: 0.1's
+//  "" MDPC01 service, or the one packed header.
+static size_t
+s_client_head (zmx_client_t *self)
+{
+    return self->version == ZMX_MDP_PACKED? 1: S_HEAD;
+}
+
 //  Receive one message within wait_ms (-1 = forever, 0 = only if one is
 //  queued). Returns 0, or -1 on timeout (errno EAGAIN), interrupt or
 //  context end.
@@ -338,7 +374,8 @@ s_client_wait (zmx_client_t *self, int wait_ms, zmx__frames_t *frames)
         zsock_set_rcvtimeo (self->socket, wait_ms);
         self->rcvtimeo = wait_ms;
     }
-    return zmx__frames_recv (frames, self->socket, S_HEAD, wait_ms == 0? ZMQ_DONTWAIT: 0);
+    return zmx__frames_recv (frames, self->socket, s_client_head (self),
+                             wait_ms == 0? ZMQ_DONTWAIT: 0);
 }
 
 //  Check a received reply and take its body. `expected` is the service
@@ -351,15 +388,21 @@ s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected
 {
     zmx_mdp_view_t view;
     //  A valid 0.1 REPLY always has its service and body where the receive
-    //  split the frames; the check keeps that assumption explicit.
+    //  split the frames, and a packed FINAL its service in the one head
+    //  frame; the check keeps that assumption explicit.
+    bool packed = self->version == ZMX_MDP_PACKED;
     bool valid = zmx__frames_decode (frames, ZMX_MDP_AT_CLIENT, &view) == 0
-                 && view.version == 1 && view.command == ZMX_MDP_CLIENT_REPLY
-                 && view.service == S_SERVICE && view.body == S_HEAD;
-    const char *reason = view.command == ZMX_MDP_INVALID? view.error: "not an MDP/0.1 REPLY";
+                 && view.version == self->version
+                 && view.command == (packed? ZMX_MDP_CLIENT_FINAL: ZMX_MDP_CLIENT_REPLY)
+                 && view.service == (packed? 0: S_SERVICE)
+                 && view.body == s_client_head (self);
+    const char *reason = view.command == ZMX_MDP_INVALID? view.error
+                       : view.command == ZMX_MDP_CLIENT_PARTIAL? "PARTIAL (one reply is taken)"
+                       : packed? "not a packed FINAL": "not an MDP/0.1 REPLY";
     if (valid) {
-        zmq_msg_t *service = &frames->head [S_SERVICE];
-        const char *name = (const char *) zmq_msg_data (service);
-        size_t size = zmq_msg_size (service);
+        zmq_msg_t *service = &frames->head [view.service];
+        const char *name = (const char *) zmq_msg_data (service) + view.service_offset;
+        size_t size = view.service_size;
         if (expected? size != strlen (expected) || memcmp (name, expected, size) != 0
                     : !s_client_pending (self, name, size, -1)) {
             reason = "reply for a service not asked";
@@ -374,7 +417,62 @@ s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected
                        self->endpoints [self->current], reason);
         return NULL;
     }
-    return zmx__frames_take_tail (frames);
+    zmsg_t *body = zmx__frames_take_tail (frames);
+    if (view.inline_body)
+        zmsg_pushmem (body, (const byte *) zmq_msg_data (&frames->head [0]) + view.inline_offset,
+                      view.inline_size);
+    return body;
+}
+
+//  Send a packed REQUEST: one header frame holding the service and, when
+//  small, body frame 0; the other body frames follow as they are. Same
+//  contract as s_client_send_request.
+static int
+s_client_send_packed (zmx_client_t *self, const char *service, zmsg_t **body_p, bool keep)
+{
+    void *handle = zsock_resolve (self->socket);
+    zmsg_t *body = *body_p;
+    zframe_t *first = body? zmsg_first (body): NULL;
+    bool inline_body = !first || zframe_size (first) <= ZMX_PACKED_INLINE_MAX;
+    size_t inline_size = first && inline_body? zframe_size (first): 0;
+    size_t service_size = strlen (service);
+    zmq_msg_t header;
+    zmq_msg_init_size (&header,
+                       zmx_mdp_packed_size (ZMX_MDP_CLIENT_REQUEST, service_size, inline_size));
+    byte *bytes = (byte *) zmq_msg_data (&header);
+    size_t at = zmx_mdp_packed_write (bytes, ZMX_MDP_CLIENT_REQUEST, inline_body, service,
+                                      service_size, 0);
+    if (inline_size)
+        memcpy (bytes + at, zframe_data (first), inline_size);
+    zframe_t *rest = first && inline_body? zmsg_next (body): first;
+    if (zmq_msg_send (&header, handle, rest? ZMQ_SNDMORE: 0) < 0) {
+        int error = errno;
+        zmq_msg_close (&header);
+        if (!keep)
+            zmsg_destroy (body_p);
+        errno = error;
+        return -1;
+    }
+    int rc = 0;
+    if (keep) {
+        //  Share the frames' data with the socket: the body stays for a resend
+        while (rest && rc == 0) {
+            zframe_t *next = zmsg_next (body);
+            rc = zframe_send (&rest, self->socket, ZFRAME_REUSE | (next? ZFRAME_MORE: 0));
+            rest = next;
+        }
+        return rc;
+    }
+    if (first && inline_body) {
+        zmsg_remove (body, first);
+        zframe_destroy (&first);
+    }
+    if (rest)
+        rc = zmsg_send (body_p, self->socket);
+    int error = errno;
+    zmsg_destroy (body_p);
+    errno = error;
+    return rc;
 }
 
 //  Send a REQUEST: "" MDPC01 service body... If `keep`, the body stays
@@ -384,6 +482,8 @@ s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected
 static int
 s_client_send_request (zmx_client_t *self, const char *service, zmsg_t **body_p, bool keep)
 {
+    if (self->version == ZMX_MDP_PACKED)
+        return s_client_send_packed (self, service, body_p, keep);
     zsock_t *socket = self->socket;
     int rc = -1;
     if (zmx__frames_send_more (socket, "", 0) == 0
@@ -446,9 +546,18 @@ typedef struct {
 
 //  Send one "mmi.service" request asking for `service`; never blocks.
 static void
-s_client_ping (zsock_t *socket, const char *service)
+s_client_ping (zmx_client_t *self, zsock_t *socket, const char *service)
 {
     void *handle = zsock_resolve (socket);
+    if (self->version == ZMX_MDP_PACKED) {
+        byte header [ZMX_PACKED_HEAD_MAX + ZMX_MDP_MAX_SERVICE];
+        size_t size = strlen (service);
+        size_t at = zmx_mdp_packed_write (header, ZMX_MDP_CLIENT_REQUEST, true, S_PING,
+                                          sizeof S_PING - 1, 0);
+        memcpy (header + at, service, size);
+        zmq_send (handle, header, at + size, ZMQ_DONTWAIT);
+        return;
+    }
     if (zmq_send (handle, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) == 0
         && zmq_send (handle, ZMX_MDPC01, sizeof ZMX_MDPC01 - 1, ZMQ_SNDMORE) >= 0
         && zmq_send (handle, S_PING, sizeof S_PING - 1, ZMQ_SNDMORE) >= 0)
@@ -460,7 +569,8 @@ static void
 s_client_probe_read (zmx_client_t *self, s_probe_t *probe, size_t index)
 {
     zmx__frames_t frames;
-    while (zmx__frames_recv (&frames, probe->sockets [index], S_HEAD, ZMQ_DONTWAIT) == 0) {
+    while (zmx__frames_recv (&frames, probe->sockets [index], s_client_head (self),
+                             ZMQ_DONTWAIT) == 0) {
         zmsg_t *body = s_client_unwrap (self, &frames, S_PING, NULL);
         zmx__frames_close (&frames);
         if (!body)
@@ -485,7 +595,7 @@ s_client_probe_ping (zmx_client_t *self, s_probe_t *probe, const char *service, 
 {
     for (size_t index = 0; index < self->endpoint_count; index++)
         if (!probe->heard [index] && (index == probe->first || now >= probe->others_at))
-            s_client_ping (probe->sockets [index], service);
+            s_client_ping (self, probe->sockets [index], service);
     int64_t interval = self->timeout / 5 > S_PING_MIN? self->timeout / 5: S_PING_MIN;
     int64_t next = now + interval;
     return now < probe->others_at && probe->others_at < next? probe->others_at: next;

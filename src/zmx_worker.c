@@ -30,7 +30,12 @@
     - MDP/0.1 by default, so that any 7/MDP broker can serve it; with
       zmx_worker_set_version (w, 2) it speaks 18/MDP, which the zmx broker
       also serves: no empty frame in front of each message, one frame
-      less each way, and a FINAL in place of REPLY.
+      less each way, and a FINAL in place of REPLY. With version
+      ZMX_MDP_PACKED it speaks zmx packed MDP (zmx broker only): a request
+      is one header frame holding the address and, when small, the body's
+      first frame; it is received into one zmq_msg_t, the inline body is
+      copied into the first frame of the zmsg_t the caller gets, and a
+      reply goes out the same way.
     - Given a list of brokers (a Binary Star pair, or any set), the worker
       holds one single-broker worker per endpoint, a "link", and registers
       with all of them: a passive broker keeps its workers registered, so
@@ -49,6 +54,7 @@
 #define S_HWM_MARGIN        1000        //  Queue room beyond the credit
 #define S_HEAD_01           5           //  "" MDPW01 command address ""
 #define S_HEAD_02           4           //  MDPW02 command address ""
+#define S_HEAD_PACKED       1           //  ZMXW01 header (address inside)
 #define S_MAX_LINKS         16          //  Brokers in one endpoint list
 
 struct _zmx_worker_t {
@@ -259,8 +265,9 @@ void
 zmx_worker_set_version (zmx_worker_t *self, int version)
 {
     assert (self && self->tag == S_TAG);
-    if (version != 1 && version != 2) {
-        zmx_log_warning (S_LOG, "ignoring MDP version %d: must be 1 or 2", version);
+    if (version != 1 && version != 2 && version != ZMX_MDP_PACKED) {
+        zmx_log_warning (S_LOG, "ignoring MDP version %d: must be 1, 2 or %d (packed)",
+                         version, ZMX_MDP_PACKED);
         return;
     }
     //  Takes effect at the next connect; an open connection keeps its
@@ -344,26 +351,33 @@ s_worker_connect (zmx_worker_t *self, int64_t now)
 
 //  Frames in front of a REQUEST's body on the open connection: 0.1 has an
 //  empty frame before the header, 0.2 does not. The address comes two
-//  frames before the body in both.
+//  frames before the body in both. Packed has the address in its header.
 static size_t
 s_worker_head (zmx_worker_t *self)
 {
-    return self->socket_version == 1? S_HEAD_01: S_HEAD_02;
+    return self->socket_version == 1? S_HEAD_01
+         : self->socket_version == 2? S_HEAD_02: S_HEAD_PACKED;
 }
 
 //  Turn a REQUEST into its body and a stamped reply_to frame, without
-//  copying the body.
+//  copying the body frames (a packed inline body is copied into the first).
 static zmsg_t *
-s_worker_unwrap (zmx_worker_t *self, zmx__frames_t *frames, zframe_t **reply_to_p)
+s_worker_unwrap (zmx_worker_t *self, zmx__frames_t *frames, zmx_mdp_view_t *view,
+                 zframe_t **reply_to_p)
 {
-    zmq_msg_t *address = &frames->head [s_worker_head (self) - 2];
-    size_t size = zmq_msg_size (address);
+    zmq_msg_t *address = &frames->head [view->address];
+    const byte *bytes = (const byte *) zmq_msg_data (address) + view->address_offset;
+    size_t size = view->address_size;
     zframe_t *reply_to = zframe_new (NULL, S_STAMP_SIZE + size);
     byte *data = zframe_data (reply_to);
     memcpy (data, &self->generation, S_STAMP_SIZE);
-    memcpy (data + S_STAMP_SIZE, zmq_msg_data (address), size);
+    memcpy (data + S_STAMP_SIZE, bytes, size);
     *reply_to_p = reply_to;
-    return zmx__frames_take_tail (frames);
+    zmsg_t *body = zmx__frames_take_tail (frames);
+    if (view->inline_body)
+        zmsg_pushmem (body, (const byte *) zmq_msg_data (&frames->head [0]) + view->inline_offset,
+                      view->inline_size);
+    return body;
 }
 
 //  Act on one broker message. Returns the request body if it was a
@@ -393,9 +407,10 @@ s_worker_handle (zmx_worker_t *self, zmx__frames_t *frames, int64_t now, zframe_
     //  A valid REQUEST always has its address and body where the receive
     //  split the frames; the check keeps that assumption explicit.
     size_t head = s_worker_head (self);
-    if (view.command == ZMX_MDP_WORKER_REQUEST && view.address == head - 2
+    size_t address = self->socket_version == ZMX_MDP_PACKED? 0: head - 2;
+    if (view.command == ZMX_MDP_WORKER_REQUEST && view.address == address
         && view.body == head)
-        return s_worker_unwrap (self, frames, reply_to_p);
+        return s_worker_unwrap (self, frames, &view, reply_to_p);
     if (view.command != ZMX_MDP_WORKER_HEARTBEAT)
         zmx_log_debug (S_LOG, "%s: dropped unexpected %s from broker", self->service,
                        zmx_mdp_command_name (view.command));
@@ -635,13 +650,53 @@ zmx_worker_heartbeat (zmx_worker_t *self)
     return self->socket? ZMX_OK: ZMX_EAGAIN;
 }
 
+//  Send a packed FINAL: ZMXW01 0x04 flags addr_len addr [inline body],
+//  then the body frames not inlined. Consumes *reply_p. Returns 0 or -1.
+static int
+s_worker_send_packed (zmx_worker_t *self, zmsg_t **reply_p, zframe_t *reply_to)
+{
+    zmsg_t *reply = *reply_p;
+    zframe_t *first = zmsg_first (reply);
+    bool inline_body = !first || zframe_size (first) <= ZMX_PACKED_INLINE_MAX;
+    size_t inline_size = first && inline_body? zframe_size (first): 0;
+    const byte *address = zframe_data (reply_to) + S_STAMP_SIZE;
+    size_t address_size = zframe_size (reply_to) - S_STAMP_SIZE;
+    if (address_size == 0 || address_size > ZMX_MDP_MAX_ADDRESS) {
+        zmsg_destroy (reply_p);
+        return -1;
+    }
+    zmq_msg_t header;
+    zmq_msg_init_size (&header, zmx_mdp_packed_size (ZMX_MDP_WORKER_FINAL, address_size,
+                                                     inline_size));
+    byte *bytes = (byte *) zmq_msg_data (&header);
+    size_t at = zmx_mdp_packed_write (bytes, ZMX_MDP_WORKER_FINAL, inline_body, address,
+                                      address_size, 0);
+    if (inline_size)
+        memcpy (bytes + at, zframe_data (first), inline_size);
+    if (first && inline_body) {
+        zmsg_remove (reply, first);
+        zframe_destroy (&first);
+    }
+    bool more = zmsg_size (reply) > 0;
+    if (zmq_msg_send (&header, zsock_resolve (self->socket), more? ZMQ_SNDMORE: 0) < 0) {
+        zmq_msg_close (&header);
+        zmsg_destroy (reply_p);
+        return -1;
+    }
+    int rc = more? zmsg_send (reply_p, self->socket): 0;
+    zmsg_destroy (reply_p);
+    return rc;
+}
+
 //  Send a REPLY: "" MDPW01 0x03 address "" body... (0.1), or a FINAL:
-//  MDPW02 0x04 address "" body... (0.2). Only the first frame can fail for
-//  a full queue (sndtimeo is 0), and then nothing went out. Consumes
-//  *reply_p. Returns 0 or -1.
+//  MDPW02 0x04 address "" body... (0.2), or a packed FINAL. Only the first
+//  frame can fail for a full queue (sndtimeo is 0), and then nothing went
+//  out. Consumes *reply_p. Returns 0 or -1.
 static int
 s_worker_send_reply (zmx_worker_t *self, zmsg_t **reply_p, zframe_t *reply_to)
 {
+    if (self->socket_version == ZMX_MDP_PACKED)
+        return s_worker_send_packed (self, reply_p, reply_to);
     bool v1 = self->socket_version == 1;
     unsigned char command = v1? ZMX_MDPW01_REPLY: ZMX_MDPW02_FINAL;
     zsock_t *socket = self->socket;

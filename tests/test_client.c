@@ -1,6 +1,8 @@
 /*  =========================================================================
     test_client - zmx_client against a fake broker, then end to end
 
+    zmx packed MDP (zmx_client_set_version) is checked byte by byte against
+    a raw ROUTER as well.
     The fake broker is a raw ROUTER in an actor thread, so that the client
     can block in zmx_client_request while the broker answers, drops
     requests, or sends wrong replies on purpose. The end-to-end cases run
@@ -222,6 +224,110 @@ s_request_frames (void)
     zmx_client_destroy (&client);
     ZMX_CHECK (client == NULL);
     zmx_client_destroy (&client);           //  Idempotent
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+#define S_LIT(text) text, sizeof (text) - 1
+
+//  True if `frame` holds exactly these bytes.
+static bool
+s_bytes_are (zframe_t *frame, const void *data, size_t size)
+{
+    return frame && zframe_size (frame) == size && memcmp (zframe_data (frame), data, size) == 0;
+}
+
+//  To `identity`: one frame of raw bytes, then an optional second frame.
+static void
+s_send_raw (zsock_t *router, zframe_t *identity, const void *data, size_t size,
+            zframe_t *second)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
+    zmsg_addmem (msg, data, size);
+    if (second)
+        zmsg_append (msg, &second);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+}
+
+//  zmx packed MDP against a raw ROUTER, byte by byte: small bodies go
+//  inline, a large one as its own frame; of the replies only packed FINALs
+//  for a service with requests in flight are taken.
+static void
+s_packed_frames (void)
+{
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zmx_client_t *client = zmx_client_new (endpoint);
+    ZMX_CHECK (zmx_client_set_version (client, 0) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_client_set_version (client, ZMX_MDP_PACKED) == ZMX_OK);
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "hello");
+    zmsg_addstr (request, "world");
+    ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
+    zmsg_t *msg = zmx_test_recv (router, 2000);
+    ZMX_CHECK (msg && zmsg_size (msg) == 3);
+    zframe_t *identity = zmsg_pop (msg);
+    ZMX_CHECK (s_bytes_are (zmsg_first (msg), S_LIT ("ZMXC01\x01\x01\x04" "echohello")));
+    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("world")));
+    zmsg_destroy (&msg);
+
+    request = zmsg_new ();          //  empty body: empty inline body
+    ZMX_CHECK (zmx_client_send (client, "svc.b", &request) == ZMX_OK);
+    msg = zmx_test_recv (router, 2000);
+    ZMX_CHECK (msg && zmsg_size (msg) == 2);
+    ZMX_CHECK (s_bytes_are (zmsg_last (msg), S_LIT ("ZMXC01\x01\x01\x05" "svc.b")));
+    zmsg_destroy (&msg);
+
+    zframe_t *big = zframe_new (NULL, ZMX_PACKED_INLINE_MAX + 1);
+    memset (zframe_data (big), 'b', zframe_size (big));
+    request = zmsg_new ();
+    zmsg_append (request, &(zframe_t *) { zframe_dup (big) });
+    ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
+    msg = zmx_test_recv (router, 2000);
+    ZMX_CHECK (msg && zmsg_size (msg) == 3);
+    zmsg_first (msg);
+    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("ZMXC01\x01\x00\x04" "echo")));
+    ZMX_CHECK (zframe_eq (zmsg_next (msg), big));
+    zmsg_destroy (&msg);
+
+    //  Dropped: a 7/MDP REPLY, a PARTIAL, another service, a malformed one
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addmem (reply, zframe_data (identity), zframe_size (identity));
+    zmsg_addstr (reply, "");
+    zmsg_addstr (reply, ZMX_MDPC01);
+    zmsg_addstr (reply, S_SERVICE);
+    zmsg_addstr (reply, "old framing");
+    zmsg_send (&reply, router);
+    s_send_raw (router, identity, S_LIT ("ZMXC01\x02\x01\x04" "echopartial"), NULL);
+    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x05" "other" "x"), NULL);
+    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x03\x04" "echox"), NULL);
+    //  Taken, in order: inline + frame, a frame only, an empty inline body
+    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x04" "echor1"), zframe_new ("r2", 2));
+    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x00\x04" "echo"), zframe_dup (big));
+    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x05" "svc.b"), NULL);
+    char *service = NULL;
+    reply = zmx_client_recv (client, 2000, &service);
+    ZMX_CHECK (reply && zmx_test_msg_is (reply, 0, "r1", "r2", NULL));
+    ZMX_CHECK_STR (service, S_SERVICE);
+    zstr_free (&service);
+    zmsg_destroy (&reply);
+    reply = zmx_client_recv (client, 2000, NULL);
+    ZMX_CHECK (reply && zmsg_size (reply) == 1 && zframe_eq (zmsg_first (reply), big));
+    zmsg_destroy (&reply);
+    reply = zmx_client_recv (client, 2000, &service);
+    ZMX_CHECK (reply && zmx_test_msg_is (reply, 0, "", NULL));
+    ZMX_CHECK_STR (service, "svc.b");
+    zstr_free (&service);
+    zmsg_destroy (&reply);
+    //  Nothing is in flight now: a late FINAL is dropped too
+    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x04" "echolate"), NULL);
+    ZMX_CHECK (zmx_client_recv (client, 200, NULL) == NULL);
+    ZMX_CHECK (zmx_client_error (client) == ZMX_ETIMEDOUT);
+
+    zframe_destroy (&big);
+    zframe_destroy (&identity);
+    zmx_client_destroy (&client);
     zsock_destroy (&router);
     zstr_free (&endpoint);
 }
@@ -659,6 +765,7 @@ main (int argc, char *argv [])
 {
     zmx_test_t cases [] = {
         { "request_frames", s_request_frames, 10 },
+        { "packed_frames", s_packed_frames, 10 },
         { "request_reply", s_request_reply, 10 },
         { "retry_reopens_socket", s_retry_reopens_socket, 10 },
         { "all_retries_fail", s_all_retries_fail, 10 },

@@ -1,10 +1,12 @@
 /*  =========================================================================
-    test_worker_v2 - zmx_worker speaking MDP/0.2 (zmx_worker_set_version)
+    test_worker_v2 - zmx_worker speaking MDP/0.2 and zmx packed MDP
+    (zmx_worker_set_version)
 
     The wire format is checked against a raw ROUTER standing in for the
-    broker, frame by frame, as 18/MDP lays it out; then a 0.2 worker serves
-    7/MDP clients through the real broker, which translates FINAL into
-    REPLY, with credit and pipelined requests.
+    broker, frame by frame, as 18/MDP lays it out, and byte by byte for
+    packed MDP; then a 0.2 worker serves 7/MDP clients through the real
+    broker, which translates FINAL into REPLY, with credit and pipelined
+    requests.
     =========================================================================
 */
 #include "testing.h"
@@ -89,14 +91,124 @@ s_wire_format (void)
     ZMX_CHECK (zmx_worker_connects (worker) == 2);
     zmsg_destroy (&again);
 
-    //  Versions other than 1 and 2 are refused and change nothing
-    zmx_worker_set_version (worker, 3);
+    //  Versions other than 1, 2 and 3 (packed) are refused and change
+    //  nothing; a valid one waits for the next connect
+    zmx_worker_set_version (worker, 4);
     zmx_worker_set_version (worker, 0);
+    zmx_worker_set_version (worker, ZMX_MDP_PACKED);
     zmx_worker_destroy (&worker);
     //  The DISCONNECT on destroy is 0.2 as well
     msg = zmx_test_recv (router, 3000);
     ZMX_CHECK (msg);
     ZMX_CHECK (zmx_test_msg_is (msg, 1, "MDPW02", "\x06", NULL));
+    zmsg_destroy (&msg);
+    zmsg_destroy (&ready);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+}
+
+//  True if `frame` holds exactly these bytes.
+static bool
+s_bytes_are (zframe_t *frame, const void *data, size_t size)
+{
+    return frame && zframe_size (frame) == size && memcmp (zframe_data (frame), data, size) == 0;
+}
+
+//  Send routing id `identity` then one frame of raw bytes, then an
+//  optional second frame.
+static void
+s_send_packed (zsock_t *router, zframe_t *identity, const void *data, size_t size,
+               zframe_t *second)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
+    zmsg_addmem (msg, data, size);
+    if (second)
+        zmsg_append (msg, &second);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+}
+
+#define S_LIT(text) text, sizeof (text) - 1
+
+//  Packed MDP on the wire, byte by byte: READY with credit, a request
+//  with its body inline and one with a large body frame, the replies,
+//  DISCONNECT and the reconnect, and the DISCONNECT on destroy.
+static void
+s_packed_wire_format (void)
+{
+    char *endpoint = NULL;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
+    ZMX_CHECK (worker);
+    zmx_worker_set_credit (worker, 3);
+    zmx_worker_set_version (worker, ZMX_MDP_PACKED);
+    zframe_t *reply_to = NULL;
+    ZMX_CHECK (zmx_worker_recv (worker, 0, &reply_to) == NULL);
+    zmsg_t *ready = zmx_test_recv (router, 3000);
+    ZMX_CHECK (ready && zmsg_size (ready) == 2);
+    zframe_t *identity = zmsg_first (ready);
+    ZMX_CHECK (s_bytes_are (zmsg_next (ready),
+                            S_LIT ("ZMXW01\x01\x00\x07" S_SERVICE "\x00\x00\x00\x03")));
+
+    //  REQUEST with "hello" inline and "world" after it
+    s_send_packed (router, identity, S_LIT ("ZMXW01\x02\x01\x00\x09\x01" "client-1" "hello"),
+                   zframe_new ("world", 5));
+    zmsg_t *request = zmx_worker_recv (worker, 3000, &reply_to);
+    ZMX_CHECK (request && reply_to);
+    ZMX_CHECK (zmx_test_msg_is (request, 0, "hello", "world", NULL));
+    ZMX_CHECK (zmx_worker_send (worker, &request, &reply_to) == ZMX_OK);
+    zmsg_t *msg = zmx_test_recv (router, 3000);
+    ZMX_CHECK (msg && zmsg_size (msg) == 3);
+    zmsg_first (msg);
+    ZMX_CHECK (s_bytes_are (zmsg_next (msg),
+                            S_LIT ("ZMXW01\x04\x01\x00\x09\x01" "client-1" "hello")));
+    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("world")));
+    zmsg_destroy (&msg);
+
+    //  A large body arrives as its own frame and goes back as one
+    zframe_t *big = zframe_new (NULL, ZMX_PACKED_INLINE_MAX + 1);
+    memset (zframe_data (big), 'b', zframe_size (big));
+    zframe_t *copy = zframe_dup (big);
+    s_send_packed (router, identity, S_LIT ("ZMXW01\x02\x00\x00\x09\x01" "client-2"), big);
+    request = zmx_worker_recv (worker, 3000, &reply_to);
+    ZMX_CHECK (request && zmsg_size (request) == 1 && zframe_eq (zmsg_first (request), copy));
+    ZMX_CHECK (zmx_worker_send (worker, &request, &reply_to) == ZMX_OK);
+    msg = zmx_test_recv (router, 3000);
+    ZMX_CHECK (msg && zmsg_size (msg) == 3);
+    zmsg_first (msg);
+    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("ZMXW01\x04\x00\x00\x09\x01" "client-2")));
+    ZMX_CHECK (zframe_eq (zmsg_next (msg), copy));
+    zmsg_destroy (&msg);
+    zframe_destroy (&copy);
+
+    //  A 0.2 REQUEST, or a malformed packed one, on a packed connection is
+    //  dropped, not served
+    msg = s_msg_new (identity, "MDPW02", "\x02", "\x01" "client-3", "", "x", NULL);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
+    s_send_packed (router, identity, S_LIT ("ZMXW01\x02\x01\x01\x00\x01" "c"), NULL);
+    ZMX_CHECK (zmx_worker_recv (worker, 300, &reply_to) == NULL);
+    ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETIMEDOUT);
+
+    //  Packed DISCONNECT: it reconnects, still packed
+    s_send_packed (router, identity, S_LIT ("ZMXW01\x06\x00"), NULL);
+    zmsg_t *again = NULL;
+    int64_t deadline = zclock_mono () + 5000;
+    while (!again && zclock_mono () < deadline) {
+        zmx_worker_recv (worker, 50, &reply_to);
+        again = zmx_test_recv (router, 50);
+    }
+    ZMX_CHECK (again && zmsg_size (again) == 2);
+    zmsg_first (again);
+    ZMX_CHECK (s_bytes_are (zmsg_next (again),
+                            S_LIT ("ZMXW01\x01\x00\x07" S_SERVICE "\x00\x00\x00\x03")));
+    ZMX_CHECK (zmx_worker_connects (worker) == 2);
+    zmsg_destroy (&again);
+    zmx_worker_destroy (&worker);
+    //  The DISCONNECT on destroy is packed as well
+    msg = zmx_test_recv (router, 3000);
+    ZMX_CHECK (msg && zmsg_size (msg) == 2);
+    zmsg_first (msg);
+    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("ZMXW01\x06\x00")));
     zmsg_destroy (&msg);
     zmsg_destroy (&ready);
     zsock_destroy (&router);
@@ -182,6 +294,7 @@ main (int argc, char *argv [])
 {
     zmx_test_t cases [] = {
         { "wire_format", s_wire_format, 20 },
+        { "packed_wire_format", s_packed_wire_format, 20 },
         { "through_broker", s_through_broker, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));

@@ -33,7 +33,10 @@
     within the timeout counts as an attempt. Asynchronous use does not
     fail over.
 
-    Speaks MDP/0.1 (7/MDP).
+    Speaks MDP/0.1 (7/MDP) by default, so that it works with any
+    Majordomo broker; zmx_client_set_version (c, ZMX_MDP_PACKED) makes it
+    speak zmx packed MDP, which only the zmx broker serves: one frame per
+    request and per reply for small bodies (docs/PROTOCOLS.md).
     =========================================================================
 */
 #ifndef ZMX_CLIENT_H_INCLUDED
@@ -67,6 +70,14 @@ void
     zmx_client_set_timeout (zmx_client_t *self, int timeout_ms);
 void
     zmx_client_set_retries (zmx_client_t *self, int retries);
+
+//  Framing: 1 (7/MDP, the default) or ZMX_MDP_PACKED (3: zmx packed MDP,
+//  for a zmx broker only; fewer frames per request, less CPU on every
+//  hop). Set it before the first request: a change closes the connection,
+//  so asynchronous requests in flight are lost (a synchronous request
+//  retries as usual). Returns ZMX_OK, or ZMX_EINVAL for another value.
+int
+    zmx_client_set_version (zmx_client_t *self, int version);
 
 //  Use CURVE: see zmx_security_client_curve for the arguments. Returns
 //  ZMX_OK or ZMX_ESECURITY.

@@ -20,7 +20,9 @@
 
     Speaks MDP/0.1 (7/MDP), or MDP/0.2 (18/MDP) after
     zmx_worker_set_version (w, 2), which the zmx broker serves with one
-    frame less per message. With zmx_worker_set_credit (w, N), N > 1, it
+    frame less per message, or zmx packed MDP after zmx_worker_set_version
+    (w, ZMX_MDP_PACKED): one frame per request and per reply for small
+    bodies, zmx broker only. With zmx_worker_set_credit (w, N), N > 1, it
     announces the zmx credit extension and the broker keeps up to N requests
     in flight to it: replies may then be sent in any order, each with the
     reply_to of its request.
@@ -67,7 +69,9 @@ void
 
 //  MDP version to speak from the next connect: 1 (7/MDP, default, for any
 //  Majordomo broker) or 2 (18/MDP: one frame less per message each way,
-//  replies sent as FINAL; the zmx broker serves both).
+//  replies sent as FINAL; the zmx broker serves both), or ZMX_MDP_PACKED
+//  (3: zmx packed MDP, the header and a small first body frame in one
+//  frame; only the zmx broker serves it; docs/PROTOCOLS.md).
 void
     zmx_worker_set_version (zmx_worker_t *self, int version);
 

@@ -1,16 +1,27 @@
 /*  =========================================================================
-    zmx_broker - Majordomo broker (7/MDP and 18/MDP on one socket, 8/MMI)
+    zmx_broker - Majordomo broker (7/MDP, 18/MDP and packed MDP on one socket, 8/MMI)
 
     Design notes
-    - One ROUTER socket carries clients and workers of both MDP versions;
-      the decoder tells them apart by the leading empty frame (0.1).
+    - One ROUTER socket carries clients and workers of both MDP versions
+      and of zmx packed MDP; the decoder tells them apart by the leading
+      empty frame (0.1) and the header (0.2: MDPC02/MDPW02, packed:
+      ZMXC01/ZMXW01).
+    - Packed messages carry the whole MDP header, and a small first body
+      frame, in one frame. On arrival that inline body is copied into a
+      frame of its own, so that queueing, dispatch and federation see the
+      same body array for every version; a packed peer gets body frame 0
+      inlined again when it is small (a copy of at most
+      ZMX_PACKED_INLINE_MAX bytes costs far less than a frame operation),
+      and larger frames are moved out untouched.
     - The hot path works on raw zmq_msg_t arrays: frames are received once
       and moved (not copied) to the peer; only the small protocol frames are
       built. A request that finds an idle worker is forwarded without any
-      heap allocation.
+      heap allocation (a packed header with its inline body is one, when
+      it is longer than libzmq keeps inside the message, 33 bytes).
     - Replies find their way back without per-request state: the address
       frame given to workers is the client's routing id prefixed with one
-      tag byte holding the client's MDP version, and workers echo it
+      tag byte holding the client's MDP version (1, 2, or S_TAG_PACKED;
+      ZMX_FED_CLIENT_TAG marks a peer broker), and workers echo it
       unchanged, as the RFC requires.
     - Workers with spare credit wait in their service's list in
       least-recently-used order; each dispatch moves the worker to the tail.
@@ -23,6 +34,8 @@
 
 #define S_BATCH 256             //  messages handled before looking at timers
 #define S_SEND_HWM 100000       //  per-peer send queue (messages)
+#define S_TAG_PACKED 4          //  address tag of a packed client (3 is
+                                //  ZMX_FED_CLIENT_TAG, a peer broker)
 
 //  A routing id, used as hash key for workers
 typedef struct {
@@ -96,11 +109,20 @@ typedef struct {
     bool terminated;
 } s_self_t;
 
-//  A received message: identity frame then at most ZMX_MDP_MAX_FRAMES
+//  A received message: identity frame then at most ZMX_MDP_MAX_FRAMES.
+//  A packed header is moved out of parts [1] into `header` once decoded
+//  (parts [1] then holds the inline body, or nothing), and the service
+//  and address point into whichever frame holds them.
 typedef struct {
     zmq_msg_t parts [ZMX_MDP_MAX_FRAMES + 1];
     zmx_mdp_frame_t frames [ZMX_MDP_MAX_FRAMES];
     size_t count;               //  parts received, identity included
+    zmq_msg_t header;           //  Packed header frame, if has_header
+    bool has_header;
+    const uint8_t *service;     //  Service name, service_size bytes
+    size_t service_size;
+    const uint8_t *address;     //  Client address, address_size bytes
+    size_t address_size;
 } s_message_t;
 
 //  -------------------------------------------------------------------------
@@ -174,6 +196,49 @@ s_send_body (void *socket, zmq_msg_t *body, size_t count)
     }
 }
 
+//  Send a packed header for `command` with `field`, then the body: frame 0
+//  inline when it is small, the others (or all) moved out as frames.
+static void
+s_send_packed (void *socket, zmx_mdp_command_t command, const void *field, size_t field_size,
+               zmq_msg_t *body, size_t count)
+{
+    bool inline_body = count == 0 || zmq_msg_size (&body [0]) <= ZMX_PACKED_INLINE_MAX;
+    size_t inline_size = count && inline_body? zmq_msg_size (&body [0]): 0;
+    zmq_msg_t header;
+    zmq_msg_init_size (&header, zmx_mdp_packed_size (command, field_size, inline_size));
+    uint8_t *bytes = (uint8_t *) zmq_msg_data (&header);
+    size_t at = zmx_mdp_packed_write (bytes, command, inline_body, field, field_size, 0);
+    if (inline_size)
+        memcpy (bytes + at, zmq_msg_data (&body [0]), inline_size);
+    size_t skip = count && inline_body? 1: 0;
+    bool more = count > skip;
+    if (zmq_msg_send (&header, socket, (more? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT) < 0)
+        zmq_msg_close (&header);
+    if (more)
+        s_send_body (socket, body + skip, count - skip);
+}
+
+//  The bare header of a worker HEARTBEAT or DISCONNECT, any version,
+//  ending the message.
+static void
+s_send_worker_bare (void *socket, int version, bool disconnect)
+{
+    if (version == ZMX_MDP_PACKED) {
+        uint8_t header [ZMX_PACKED_FIXED];
+        zmx_mdp_packed_write (header, disconnect? ZMX_MDP_WORKER_DISCONNECT
+                                                : ZMX_MDP_WORKER_HEARTBEAT, false, NULL, 0, 0);
+        s_send_bytes (socket, header, sizeof header, false);
+        return;
+    }
+    unsigned char code = version == 1
+        ? (disconnect? ZMX_MDPW01_DISCONNECT: ZMX_MDPW01_HEARTBEAT)
+        : (disconnect? ZMX_MDPW02_DISCONNECT: ZMX_MDPW02_HEARTBEAT);
+    if (version == 1)
+        s_send_bytes (socket, "", 0, true);
+    s_send_bytes (socket, version == 1? ZMX_MDPW01: ZMX_MDPW02, 6, true);
+    s_send_bytes (socket, &code, 1, false);
+}
+
 static void
 s_send_worker_header (void *socket, int version, unsigned char code)
 {
@@ -187,15 +252,8 @@ s_send_worker_header (void *socket, int version, unsigned char code)
 static void
 s_send_worker_signal (s_self_t *self, s_worker_t *worker, bool disconnect)
 {
-    unsigned char code = worker->version == 1
-        ? (disconnect? ZMX_MDPW01_DISCONNECT: ZMX_MDPW01_HEARTBEAT)
-        : (disconnect? ZMX_MDPW02_DISCONNECT: ZMX_MDPW02_HEARTBEAT);
-    if (s_send_route (self->socket, worker->identity.data, worker->identity.size) == 0) {
-        if (worker->version == 1)
-            s_send_bytes (self->socket, "", 0, true);
-        s_send_bytes (self->socket, worker->version == 1? ZMX_MDPW01: ZMX_MDPW02, 6, true);
-        s_send_bytes (self->socket, &code, 1, false);
-    }
+    if (s_send_route (self->socket, worker->identity.data, worker->identity.size) == 0)
+        s_send_worker_bare (self->socket, worker->version, disconnect);
     worker->last_sent = self->now;
 }
 
@@ -203,24 +261,27 @@ s_send_worker_signal (s_self_t *self, s_worker_t *worker, bool disconnect)
 static void
 s_send_disconnect_to (s_self_t *self, zmq_msg_t *identity, int version)
 {
-    unsigned char code = version == 1? ZMX_MDPW01_DISCONNECT: ZMX_MDPW02_DISCONNECT;
-    if (s_send_route (self->socket, zmq_msg_data (identity), zmq_msg_size (identity)) == 0) {
-        if (version == 1)
-            s_send_bytes (self->socket, "", 0, true);
-        s_send_bytes (self->socket, version == 1? ZMX_MDPW01: ZMX_MDPW02, 6, true);
-        s_send_bytes (self->socket, &code, 1, false);
-    }
+    if (s_send_route (self->socket, zmq_msg_data (identity), zmq_msg_size (identity)) == 0)
+        s_send_worker_bare (self->socket, version, true);
     self->counters.disconnects_sent++;
 }
 
-//  Reply to a client in its own protocol version. kind is the client
-//  command: REPLY (0.1), PARTIAL or FINAL (0.2).
+//  Reply to a client in its own protocol version (`tag`: 1, 2 or
+//  S_TAG_PACKED), moving the body out. kind is the client command: REPLY
+//  (0.1), PARTIAL or FINAL (0.2 and packed). Returns -1 if the client has
+//  gone (nothing sent).
 static int
-s_send_client_header (s_self_t *self, const void *client, size_t client_size, int version,
-                      zmx_mdp_command_t kind, const char *service)
+s_send_client_reply (s_self_t *self, const void *client, size_t client_size, int tag,
+                     zmx_mdp_command_t kind, const char *service, zmq_msg_t *body,
+                     size_t count)
 {
     if (s_send_route (self->socket, client, client_size))
         return -1;
+    if (tag == S_TAG_PACKED) {
+        s_send_packed (self->socket, kind, service, strlen (service), body, count);
+        return 0;
+    }
+    int version = tag;
     if (version == 1) {
         s_send_bytes (self->socket, "", 0, true);
         s_send_bytes (self->socket, ZMX_MDPC01, 6, true);
@@ -231,6 +292,7 @@ s_send_client_header (s_self_t *self, const void *client, size_t client_size, in
         s_send_bytes (self->socket, &code, 1, true);
     }
     s_send_bytes (self->socket, service, strlen (service), true);
+    s_send_body (self->socket, body, count);
     return 0;
 }
 
@@ -387,6 +449,18 @@ s_send_request (s_self_t *self, s_worker_t *worker, zmq_msg_t *client, int clien
 {
     if (s_send_route (self->socket, worker->identity.data, worker->identity.size))
         return -1;
+    if (worker->version == ZMX_MDP_PACKED) {
+        uint8_t address [ZMX_MDP_MAX_ADDRESS];
+        size_t size = zmq_msg_size (client);
+        //  Routing ids are at most 255 bytes (libzmq), link addresses less
+        assert (size < ZMX_MDP_MAX_ADDRESS);
+        address [0] = (uint8_t) client_version;
+        memcpy (address + 1, zmq_msg_data (client), size);
+        s_send_packed (self->socket, ZMX_MDP_WORKER_REQUEST, address, size + 1, body, count);
+        worker->in_flight++;
+        worker->last_sent = self->now;
+        return 0;
+    }
     unsigned char code = worker->version == 1? ZMX_MDPW01_REQUEST: ZMX_MDPW02_REQUEST;
     s_send_worker_header (self->socket, worker->version, code);
     //  The address frame carries the client's version as a tag byte
@@ -485,25 +559,32 @@ s_request_new (s_self_t *self, zmq_msg_t *client, int version, zmq_msg_t *body, 
 //  8/MMI, handled inside the broker
 
 static void
-s_mmi_reply_frames (s_self_t *self, s_message_t *message, int version, const char *service,
+s_mmi_reply_frames (s_self_t *self, s_message_t *message, int tag, const char *service,
                     zlist_t *frames)
 {
-    if (s_send_client_header (self, zmq_msg_data (&message->parts [0]),
-                              zmq_msg_size (&message->parts [0]), version,
-                              ZMX_MDP_CLIENT_FINAL, service)) {
-        self->counters.dropped_unroutable++;
+    size_t count = zlist_size (frames);
+    zmq_msg_t *body = (zmq_msg_t *) malloc (count * sizeof (zmq_msg_t));
+    if (!body)
         return;
+    size_t index = 0;
+    for (const char *frame = (const char *) zlist_first (frames); frame;
+         frame = (const char *) zlist_next (frames), index++) {
+        zmq_msg_init_size (&body [index], strlen (frame));
+        memcpy (zmq_msg_data (&body [index]), frame, strlen (frame));
     }
-    const char *frame = (const char *) zlist_first (frames);
-    while (frame) {
-        const char *next = (const char *) zlist_next (frames);
-        s_send_bytes (self->socket, frame, strlen (frame), next != NULL);
-        frame = next;
-    }
+    if (s_send_client_reply (self, zmq_msg_data (&message->parts [0]),
+                             zmq_msg_size (&message->parts [0]), tag,
+                             tag == 1? ZMX_MDP_CLIENT_REPLY: ZMX_MDP_CLIENT_FINAL, service,
+                             body, count))
+        self->counters.dropped_unroutable++;
+    for (index = 0; index < count; index++)
+        zmq_msg_close (&body [index]);
+    free (body);
 }
 
 static void
-s_handle_mmi (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view, const char *service)
+s_handle_mmi (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view, int tag,
+              const char *service)
 {
     self->counters.mmi++;
     zlist_t *frames = zlist_new ();
@@ -535,7 +616,7 @@ s_handle_mmi (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view, const 
     }
     else
         zlist_append (frames, "501");
-    s_mmi_reply_frames (self, message, view->version, service, frames);
+    s_mmi_reply_frames (self, message, tag, service, frames);
     zlist_destroy (&frames);
 }
 
@@ -549,32 +630,32 @@ s_handle_client_request (s_self_t *self, s_message_t *message, zmx_mdp_view_t *v
     //  In a Binary Star pair only the active broker answers clients
     if (self->pair && !zmx__broker_pair_admit (self->pair))
         return;
-    const zmx_mdp_frame_t *name = &message->frames [view->service];
-    if (name->size > 4 && memcmp (name->data, "mmi.", 4) == 0) {
+    int tag = view->version == ZMX_MDP_PACKED? S_TAG_PACKED: view->version;
+    if (message->service_size > 4 && memcmp (message->service, "mmi.", 4) == 0) {
         char service [ZMX_MDP_MAX_SERVICE + 1];
-        memcpy (service, name->data, name->size);
-        service [name->size] = 0;
-        s_handle_mmi (self, message, view, service);
+        memcpy (service, message->service, message->service_size);
+        service [message->service_size] = 0;
+        s_handle_mmi (self, message, view, tag, service);
         return;
     }
     //  parts [] holds the identity first, so frame i is part i + 1
     zmq_msg_t *body = &message->parts [view->body + 1];
     size_t count = message->count - 1 - view->body;
-    s_service_t *service = s_service_require (self, name->data, name->size);
+    s_service_t *service = s_service_require (self, message->service, message->service_size);
     if (!service) {
         self->counters.dropped_overflow++;
         s_warn (self, "request dropped", "too many services (max-services)");
         return;
     }
     if (service->queue_size == 0
-    &&  s_dispatch (self, service, &message->parts [0], view->version, body, count) == 0)
+    &&  s_dispatch (self, service, &message->parts [0], tag, body, count) == 0)
         return;
     //  No local worker at all: a peer broker may offer the service
     if (service->workers == 0
     &&  zmx__federation_forward (self->federation, service->name, &message->parts [0],
-                                 view->version, body, count) != -1)
+                                 tag, body, count) != -1)
         return;
-    s_request_t *request = s_request_new (self, &message->parts [0], view->version, body, count);
+    s_request_t *request = s_request_new (self, &message->parts [0], tag, body, count);
     if (!request || s_queue_push (self, service, request)) {
         self->counters.dropped_overflow++;
         s_warn (self, "request dropped", "queue full (queue-limit or queue-bytes)");
@@ -587,18 +668,18 @@ static void
 s_forward_reply (s_self_t *self, s_worker_t *worker, s_message_t *message,
                  zmx_mdp_view_t *view)
 {
-    const zmx_mdp_frame_t *address = &message->frames [view->address];
-    const uint8_t *tag = (const uint8_t *) address->data;
-    if (address->size > 1 && tag [0] == ZMX_FED_CLIENT_TAG) {
+    const uint8_t *tag = message->address;
+    size_t size = message->address_size;
+    if (size > 1 && tag [0] == ZMX_FED_CLIENT_TAG) {
         //  The request came from a peer broker: the reply goes back to it
-        if (zmx__federation_reply (self->federation, tag + 1, address->size - 1,
+        if (zmx__federation_reply (self->federation, tag + 1, size - 1,
                                    view->command == ZMX_MDP_WORKER_PARTIAL,
                                    &message->parts [view->body + 1],
                                    message->count - 1 - view->body))
             self->counters.dropped_unroutable++;
         return;
     }
-    if (address->size < 2 || (tag [0] != 1 && tag [0] != 2)) {
+    if (size < 2 || (tag [0] != 1 && tag [0] != 2 && tag [0] != S_TAG_PACKED)) {
         self->counters.malformed++;
         s_warn (self, "reply dropped", "client address not one the broker gave");
         return;
@@ -612,14 +693,13 @@ s_forward_reply (s_self_t *self, s_worker_t *worker, s_message_t *message,
     }
     zmx_mdp_command_t kind = version == 1? ZMX_MDP_CLIENT_REPLY
                            : partial? ZMX_MDP_CLIENT_PARTIAL: ZMX_MDP_CLIENT_FINAL;
-    if (s_send_client_header (self, tag + 1, address->size - 1, version, kind,
-                              worker->service->name)) {
+    if (s_send_client_reply (self, tag + 1, size - 1, version, kind, worker->service->name,
+                             &message->parts [view->body + 1],
+                             message->count - 1 - view->body)) {
         self->counters.dropped_unroutable++;
         zmx_log_debug (self->name, "reply for a client that has gone, dropped");
         return;
     }
-    s_send_body (self->socket, &message->parts [view->body + 1],
-                 message->count - 1 - view->body);
     if (!partial)
         self->counters.replies++;
 }
@@ -628,19 +708,18 @@ static void
 s_handle_ready (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view,
                 s_worker_t *worker)
 {
-    const zmx_mdp_frame_t *name = &message->frames [view->service];
     const char *refusal = NULL;
     s_service_t *service = NULL;
     if (worker)
         refusal = "second READY";
     else
-    if (name->size >= 4 && memcmp (name->data, "mmi.", 4) == 0)
+    if (message->service_size >= 4 && memcmp (message->service, "mmi.", 4) == 0)
         refusal = "READY for a reserved mmi. service";
     else
     if (zhashx_size (self->workers) >= self->max_workers)
         refusal = "too many workers (max-workers)";
     else
-    if (!(service = s_service_require (self, name->data, name->size)))
+    if (!(service = s_service_require (self, message->service, message->service_size)))
         refusal = "too many services (max-services)";
     if (refusal) {
         s_warn (self, "worker disconnected", refusal);
@@ -659,8 +738,9 @@ s_handle_ready (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view,
     worker->last_sent = self->now;
     zhashx_insert (self->workers, &worker->identity, worker);
     service->workers++;
-    zmx_log_info (self->name, "worker ready for '%s' (MDP/0.%d, credit %" PRIu32 ")",
-                  service->name, worker->version, worker->credit);
+    zmx_log_info (self->name, "worker ready for '%s' (%s, credit %" PRIu32 ")",
+                  service->name, worker->version == 1? "MDP/0.1"
+                  : worker->version == 2? "MDP/0.2": "packed MDP", worker->credit);
     s_worker_requeue (worker);
     s_service_drain (self, service);
 }
@@ -714,6 +794,7 @@ static int
 s_message_recv (void *socket, s_message_t *message)
 {
     message->count = 0;
+    message->has_header = false;
     while (true) {
         zmq_msg_t *part = &message->parts [message->count];
         zmq_msg_init (part);
@@ -742,6 +823,42 @@ s_message_close (s_message_t *message)
     for (size_t index = 0; index < message->count; index++)
         zmq_msg_close (&message->parts [index]);
     message->count = 0;
+    if (message->has_header)
+        zmq_msg_close (&message->header);
+    message->has_header = false;
+}
+
+//  Point at the service and address the view found. A packed header moves
+//  to message->header, and its inline body, if any, is copied into a frame
+//  of its own in parts [1], so that the body is always the array of parts
+//  from view->body + 1 on.
+static void
+s_message_unfold (s_message_t *message, zmx_mdp_view_t *view)
+{
+    if (view->version != ZMX_MDP_PACKED) {
+        message->service = (const uint8_t *) message->frames [view->service].data;
+        message->service_size = view->service_size;
+        message->address = (const uint8_t *) message->frames [view->address].data;
+        message->address_size = view->address_size;
+        return;
+    }
+    zmq_msg_init (&message->header);
+    zmq_msg_move (&message->header, &message->parts [1]);
+    message->has_header = true;
+    const uint8_t *bytes = (const uint8_t *) zmq_msg_data (&message->header);
+    message->service = bytes + view->service_offset;
+    message->service_size = view->service_size;
+    message->address = bytes + view->address_offset;
+    message->address_size = view->address_size;
+    if (view->inline_body) {
+        zmq_msg_close (&message->parts [1]);
+        zmq_msg_init_size (&message->parts [1], view->inline_size);
+        memcpy (zmq_msg_data (&message->parts [1]), bytes + view->inline_offset,
+                view->inline_size);
+        message->frames [0].data = zmq_msg_data (&message->parts [1]);
+        message->frames [0].size = view->inline_size;
+        view->body = 0;
+    }
 }
 
 static void
@@ -774,9 +891,11 @@ s_handle_message (s_self_t *self, s_message_t *message)
         return;
     }
     zmx_mdp_view_t view;
-    if (zmx_mdp_decode (message->frames, count, ZMX_MDP_AT_BROKER, &view))
+    if (zmx_mdp_decode (message->frames, count, ZMX_MDP_AT_BROKER, &view)) {
         s_handle_malformed (self, message, view.error);
-    else
+        return;
+    }
+    s_message_unfold (message, &view);
     if (view.command == ZMX_MDP_CLIENT_REQUEST)
         s_handle_client_request (self, message, &view);
     else
@@ -908,11 +1027,10 @@ s_fed_client_reply (void *handle, const void *client, size_t size, int version, 
     }
     zmx_mdp_command_t kind = version == 1? ZMX_MDP_CLIENT_REPLY
                            : partial? ZMX_MDP_CLIENT_PARTIAL: ZMX_MDP_CLIENT_FINAL;
-    if (s_send_client_header (self, client, size, version, kind, service)) {
+    if (s_send_client_reply (self, client, size, version, kind, service, body, count)) {
         self->counters.dropped_unroutable++;
         return -1;
     }
-    s_send_body (self->socket, body, count);
     if (!partial)
         self->counters.replies++;
     return 0;
