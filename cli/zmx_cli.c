@@ -15,6 +15,7 @@ zmx_cli_conn_init (zmx_cli_conn_t *conn)
     conn->retries = ZMX_CLI_RETRIES;
     conn->curve_cert = NULL;
     conn->server_key = NULL;
+    conn->packed = false;
 }
 
 int
@@ -33,6 +34,9 @@ zmx_cli_conn_option (zmx_cli_conn_t *conn, int option, const char *value)
             return 1;
         case ZMX_CLI_OPT_SERVER_KEY:
             conn->server_key = value;
+            return 1;
+        case ZMX_CLI_OPT_PACKED:
+            conn->packed = true;
             return 1;
         default:
             return 0;
@@ -84,6 +88,8 @@ zmx_cli_client_new (const zmx_cli_conn_t *conn, int *exit_p)
     }
     zmx_client_set_timeout (client, conn->timeout);
     zmx_client_set_retries (client, conn->retries);
+    if (conn->packed)
+        zmx_client_set_version (client, ZMX_MDP_PACKED);
     if (conn->curve_cert
     &&  zmx_client_set_curve (client, conn->curve_cert, conn->server_key) != ZMX_OK) {
         fprintf (stderr, "zmx: cannot use CURVE with certificate '%s' and server key '%s' "

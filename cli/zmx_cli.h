@@ -42,7 +42,8 @@ enum {
     ZMX_CLI_OPT_HEARTBEAT,
     ZMX_CLI_OPT_LIVENESS,
     ZMX_CLI_OPT_FOLLOW,
-    ZMX_CLI_OPT_PATH
+    ZMX_CLI_OPT_PATH,
+    ZMX_CLI_OPT_PACKED
 };
 
 //  Options every client-side subcommand takes
@@ -52,6 +53,7 @@ typedef struct {
     int retries;                //  -r, attempts after the first
     const char *curve_cert;     //  --curve-cert FILE, or NULL
     const char *server_key;     //  --server-key KEY|FILE, or NULL
+    bool packed;                //  --packed: zmx packed MDP (zmx brokers only)
 } zmx_cli_conn_t;
 
 //  A subcommand: takes its own argv (argv [0] is the command name) and

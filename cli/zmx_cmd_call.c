@@ -35,7 +35,7 @@ zmx_cli_call_usage (FILE *stream)
 {
     fprintf (stream,
         "usage: zmx call [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES] [--hex] [--wait]\n"
-        "                [--durable] [--curve-cert FILE --server-key KEY|FILE]\n"
+        "                [--durable] [--packed] [--curve-cert FILE --server-key KEY|FILE]\n"
         "                SERVICE [FRAME...]\n"
         "\n"
         "Send one request (one frame per FRAME argument) to SERVICE through the\n"
@@ -50,6 +50,8 @@ zmx_cli_call_usage (FILE *stream)
         "  --durable              store the request with Titanic (9/TSP) first;\n"
         "                         prints its UUID on stderr and waits up to\n"
         "                         TIMEOUT_MS x (RETRIES + 1) for the reply\n"
+        "  --packed               speak zmx packed MDP: fewer frames per request;\n"
+        "                         zmx brokers only (docs/PROTOCOLS.md)\n"
         "  --curve-cert FILE      use CURVE with this client certificate\n"
         "  --server-key KEY|FILE  the broker's public key or certificate file\n"
         "\n"
@@ -70,6 +72,7 @@ s_parse (int argc, char *argv [], s_call_t *call)
         { "durable", no_argument, NULL, S_OPT_DURABLE },
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
+        { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };

@@ -15,7 +15,7 @@ zmx_cli_services_usage (FILE *stream)
 {
     fprintf (stream,
         "usage: zmx services [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES]\n"
-        "                    [--curve-cert FILE --server-key KEY|FILE]\n"
+        "                    [--packed] [--curve-cert FILE --server-key KEY|FILE]\n"
         "\n"
         "Print the broker's services with their worker count and the number of\n"
         "requests queued for them.\n"
@@ -23,6 +23,8 @@ zmx_cli_services_usage (FILE *stream)
         "  -b, --broker ENDPOINT  broker (default $%s or %s)\n"
         "  -t, --timeout MS       wait per attempt (default %d)\n"
         "  -r, --retries N        attempts after the first (default %d)\n"
+        "  --packed               speak zmx packed MDP: fewer frames per request;\n"
+        "                         zmx brokers only (docs/PROTOCOLS.md)\n"
         "  --curve-cert FILE      use CURVE with this client certificate\n"
         "  --server-key KEY|FILE  the broker's public key or certificate file\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT, ZMX_CLI_TIMEOUT, ZMX_CLI_RETRIES);
@@ -37,6 +39,7 @@ s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
         { "retries", required_argument, NULL, 'r' },
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
+        { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };

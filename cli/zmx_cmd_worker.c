@@ -33,7 +33,7 @@ zmx_cli_worker_usage (FILE *stream)
 {
     fprintf (stream,
         "usage: zmx worker [-b ENDPOINT] [--credit N] [--heartbeat MS] [--liveness N]\n"
-        "                  [--curve-cert FILE --server-key KEY|FILE]\n"
+        "                  [--packed] [--curve-cert FILE --server-key KEY|FILE]\n"
         "                  SERVICE (--echo | -- COMMAND [ARGS...])\n"
         "\n"
         "Register SERVICE with the broker and answer its requests until SIGINT or\n"
@@ -47,6 +47,8 @@ zmx_cli_worker_usage (FILE *stream)
         "  --heartbeat MS         heartbeat interval; match the broker's\n"
         "                         heartbeat-interval (default %d)\n"
         "  --liveness N           missed heartbeats before reconnecting (default %d)\n"
+        "  --packed               speak zmx packed MDP: fewer frames per request;\n"
+        "                         zmx brokers only (docs/PROTOCOLS.md)\n"
         "  --curve-cert FILE      use CURVE with this client certificate\n"
         "  --server-key KEY|FILE  the broker's public key or certificate file\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT, ZMX_HEARTBEAT_INTERVAL,
@@ -93,6 +95,7 @@ s_parse (int argc, char *argv [], s_worker_t *self)
         { "echo", no_argument, NULL, ZMX_CLI_OPT_ECHO },
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
+        { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -142,6 +145,8 @@ s_worker_new (s_worker_t *self, int *exit_p)
     }
     zmx_worker_set_heartbeat (worker, self->heartbeat, self->liveness);
     zmx_worker_set_credit (worker, (uint32_t) self->credit);
+    if (self->conn.packed)
+        zmx_worker_set_version (worker, ZMX_MDP_PACKED);
     if (self->conn.curve_cert
     &&  zmx_worker_set_curve (worker, self->conn.curve_cert, self->conn.server_key)) {
         fprintf (stderr, "zmx: cannot use CURVE with certificate '%s' and server key '%s' "

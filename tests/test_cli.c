@@ -287,6 +287,38 @@ s_command_outliving_stdout (void)
     s_slow_command_run ("echo done; exec >&-; sleep 1");
 }
 
+//  --packed on both ends: a packed worker serves packed and 7/MDP calls,
+//  and a packed call reaches a 7/MDP worker, through the same broker.
+static void
+s_packed_framing (void)
+{
+    s_env_t env;
+    s_env_start (&env);
+    s_env_worker (&env, "up", "--packed", "--", "tr", "a-z", "A-Z", NULL);
+    s_env_worker (&env, "echo", "--echo", NULL);
+    s_env_wait_workers (&env, "up", 1);
+    s_env_wait_workers (&env, "echo", 1);
+    char *output = NULL;
+    ZMX_CHECK (s_zmx (&output, "call", "--packed", "-b", env.endpoint, "up", "a", "b", NULL)
+               == 0);
+    ZMX_CHECK_STR (output, "A\nB\n");
+    free (output);
+    ZMX_CHECK (s_zmx (&output, "call", "-b", env.endpoint, "up", "plain", NULL) == 0);
+    ZMX_CHECK_STR (output, "PLAIN\n");
+    free (output);
+    ZMX_CHECK (s_zmx (&output, "call", "--packed", "-b", env.endpoint, "echo", "x", "", "y",
+                      NULL) == 0);
+    ZMX_CHECK_STR (output, "x\n\ny\n");
+    free (output);
+    //  MMI answers in packed framing too: the unknown-service check and the table
+    ZMX_CHECK (s_zmx (&output, "call", "--packed", "-b", env.endpoint, "nosuch", NULL) == 4);
+    free (output);
+    ZMX_CHECK (s_zmx (&output, "services", "--packed", "-b", env.endpoint, NULL) == 0);
+    ZMX_CHECK (strstr (output, "up") && strstr (output, "echo"));
+    free (output);
+    s_env_stop (&env);
+}
+
 static void
 s_services_lists_workers (void)
 {
@@ -536,6 +568,7 @@ main (int argc, char *argv [])
         { "slow_command_keeps_worker", s_slow_command_keeps_worker, 20 },
         { "command_outliving_stdout", s_command_outliving_stdout, 20 },
         { "services_lists_workers", s_services_lists_workers, 20 },
+        { "packed_framing", s_packed_framing, 20 },
         { "unknown_service_exits_4", s_unknown_service_exits_4, 20 },
         { "call_wait_queues", s_call_wait_queues, 20 },
         { "no_broker_exits_3", s_no_broker_exits_3, 10 },
