@@ -32,11 +32,17 @@
 
     CPU, per copy: the user + system time of every process of the copy
     (sender and receiver; for zmx files the server's share is read from
-    /proc before and after). With the time this process needs to SHA-1
-    the file once (zmx_files_digest, which reads and hashes it), that
+    /proc before and after). With the time this process needs to hash
+    the file once with the digest zmx files verifies transfers with
+    (XXH3-128: zmx_files_digest_xxh128, which reads and hashes it), that
     gives a ceiling for any copy that verifies every byte's digest on
     the receiver: it does at least the raw tcp copy's work plus the
     hash, and cannot be faster than that CPU spread over every core.
+
+    Each copy is removed right before the next copy's timer starts,
+    whichever system makes it (see s_drop_previous): on this VM, page
+    cache written into memory freed seconds earlier costs two to three
+    times the CPU, and every system gets the same delay since a delete.
 
     Children get PR_SET_PDEATHSIG and are stopped on every path; the
     private directory is removed at the end (kept, with the logs, if a
@@ -103,8 +109,10 @@ typedef struct {
     char *copies_dir;           //  where copies go: --copies, or dir
     double rates [S_SYSTEMS][S_MAX_RUNS];   //  MB/s; -1 = failed
     double cpus [S_SYSTEMS][S_MAX_RUNS];    //  CPU seconds of the copy; -1 = unknown
-    double digest_cpus [S_MAX_RUNS];        //  CPU seconds to SHA-1 the file once
+    double digest_cpus [S_MAX_RUNS];        //  CPU seconds to XXH3-128 the file once
     double last_cpu;            //  CPU seconds of the copy just made
+    char *previous;             //  The last copy's directory, until the next starts
+    int copies;                 //  Copies made, to name their directories
     double server_mib;          //  zmx server VmHWM, 1 GiB copy (max of runs)
     double receiver_mib;        //  zmx sync VmHWM (max of runs)
     double server_idle_mib;     //  zmx server VmHWM just after start
@@ -113,6 +121,26 @@ typedef struct {
 } s_bench_t;
 
 static volatile sig_atomic_t s_interrupted = 0;
+
+//  Remove the previous copy, if any. Each system calls this right before
+//  its timer starts, after its own set-up, so that every copy starts the
+//  same moment after a delete: this VM's balloon driver reports freed
+//  memory to the host about 2 s after it is freed (virtio free page
+//  reporting), and page cache written into such memory costs the writer
+//  two to three times the CPU. Removing each copy at its end instead gave
+//  zmx files, whose set-up (a server that hashes the file) takes a second
+//  or more, that penalty far more often than raw tcp and raw zmq.
+static void
+s_drop_previous (s_bench_t *self)
+{
+    if (!self->previous)
+        return;
+    char *command = zsys_sprintf ("rm -rf '%s'", self->previous);
+    if (system (command) != 0)
+        fprintf (stderr, "bench: could not remove %s\n", self->previous);
+    zstr_free (&command);
+    zstr_free (&self->previous);
+}
 
 static void
 s_on_signal (int signum)
@@ -426,6 +454,7 @@ s_run_raw_tcp (s_bench_t *self, const char *target)
     //  accept() must not wait forever for a sender that failed
     struct timeval limit = { S_COPY_TIMEOUT_MS / 1000, 0 };
     setsockopt (listener, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    s_drop_previous (self);
     int64_t start = bench_now_us ();
     double cpu_start = s_self_cpu ();
     pid_t sender = s_fork ();
@@ -494,6 +523,7 @@ static double
 s_run_raw_zmq (s_bench_t *self, const char *target)
 {
     int port = bench_free_port ();
+    s_drop_previous (self);
     int64_t start = bench_now_us ();
     double cpu_start = s_self_cpu ();
     //  Fork before this process has a context: the child makes its own
@@ -670,6 +700,7 @@ s_run_zmx (s_bench_t *self, const char *target_dir, bool verify)
         self->server_idle_mib = idle;
     //  The server's CPU before: its start-up hash is not part of the copy
     double server_cpu = s_proc_cpu (server);
+    s_drop_previous (self);
     int64_t start = bench_now_us ();
     pid_t sync = s_zmx_sync (self, endpoint, target_dir, "sync.log");
     double receiver_mib = -1, receiver_cpu = -1;
@@ -871,6 +902,7 @@ s_setup (s_bench_t *self, const char *argv0)
 static void
 s_cleanup (s_bench_t *self)
 {
+    s_drop_previous (self);
     if (self->copies_dir && !streq (self->copies_dir, self->dir ? self->dir: "")) {
         char *command = zsys_sprintf ("rm -rf '%s'", self->copies_dir);
         if (system (command) != 0)
@@ -894,12 +926,13 @@ s_cleanup (s_bench_t *self)
 }
 
 //  One copy by one system into a fresh target; the target is removed
-//  afterwards so that the disk and page cache hold one copy at a time.
-//  run -1 is the warm-up: not recorded.
+//  when the next copy starts (s_drop_previous), so that the disk and page
+//  cache hold at most two copies at a time. run -1 is the warm-up: not
+//  recorded.
 static void
 s_run_one (s_bench_t *self, s_system_t which, int run)
 {
-    char *target_dir = zsys_sprintf ("%s/dst", self->copies_dir);
+    char *target_dir = zsys_sprintf ("%s/dst-%d", self->copies_dir, self->copies++);
     char *target = zsys_sprintf ("%s/big.bin", target_dir);
     mkdir (target_dir, 0755);
     double rate = which == S_RAW_TCP? s_run_raw_tcp (self, target):
@@ -916,18 +949,16 @@ s_run_one (s_bench_t *self, s_system_t which, int run)
                  s_system_names [which], rate, self->last_cpu);
     else
         fprintf (stderr, "warm-up %-10s %8.1f MB/s\n", s_system_names [which], rate);
-    //  Whole tree: the zmx client also leaves its .zmx-partial directory,
-    //  and a partial kept from a failed run would be resumed by the next
-    char *command = zsys_sprintf ("rm -rf '%s'", target_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "bench: could not remove %s\n", target_dir);
-    zstr_free (&command);
+    //  Whole tree, later: the zmx client also leaves its .zmx-partial
+    //  directory; each copy has its own, so no partial is ever resumed
+    s_drop_previous (self);
+    self->previous = target_dir;
     zstr_free (&target);
-    zstr_free (&target_dir);
 }
 
-//  CPU seconds that SHA-1 of the data file costs, hashing only: the CPU
-//  of zmx_files_digest (read and hash) less that of reading alone.
+//  CPU seconds that the XXH3-128 of the data file costs (the digest a
+//  zmx files client checks), hashing only: the CPU of
+//  zmx_files_digest_xxh128 (read and hash) less that of reading alone.
 static void
 s_run_digest (s_bench_t *self, int run)
 {
@@ -942,10 +973,10 @@ s_run_digest (s_bench_t *self, int run)
     double reading = s_self_cpu () - start;
     char hex [41];
     start = s_self_cpu ();
-    int rc = zmx_files_digest (self->source_path, hex);
+    int rc = zmx_files_digest_xxh128 (self->source_path, hex);
     double digest = s_self_cpu () - start;
     self->digest_cpus [run] = rc == ZMX_OK && fd >= 0? digest - reading: -1;
-    fprintf (stderr, "run %d sha-1 of the file: %.2f s CPU (read %.2f s, read and hash "
+    fprintf (stderr, "run %d xxh3-128 of the file: %.2f s CPU (read %.2f s, read and hash "
              "%.2f s)\n",
              run + 1, self->digest_cpus [run], reading, digest);
 }
@@ -968,7 +999,7 @@ s_print_ceiling (s_bench_t *self, double raw_rate)
     if (floor < raw_wall)
         floor = raw_wall;
     printf ("\nceiling for a copy that hashes every byte on the receiver:\n"
-            "  raw tcp CPU %.2f s + SHA-1 CPU %.2f s over %ld core%s >= %.2f s, "
+            "  raw tcp CPU %.2f s + XXH3-128 CPU %.2f s over %ld core%s >= %.2f s, "
             "raw tcp %.2f s: at most %.0f %% of raw tcp\n", raw_cpu, hash_cpu, cores,
             cores == 1? "": "s", floor, raw_wall, 100 * raw_wall / floor);
 }
@@ -1058,6 +1089,7 @@ main (int argc, char *argv [])
             s_run_one (&self, (s_system_t) system, run);
         s_run_digest (&self, run);
     }
+    s_drop_previous (&self);
     if (self.want_slow && !s_interrupted)
         s_run_slow (&self);
     s_print_results (&self);

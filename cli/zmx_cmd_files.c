@@ -43,7 +43,7 @@
 #define S_MALLOC_TRIM_THRESHOLD (64 * 1024 * 1024)
 
 //  serve's own long options, past the shared ids in zmx_cli.h
-enum { S_OPT_CURVE = ZMX_CLI_OPT_PATH + 64, S_OPT_CLIENTS };
+enum { S_OPT_CURVE = ZMX_CLI_OPT_PATH + 64, S_OPT_CLIENTS, S_OPT_VERIFY };
 
 typedef enum { S_SERVE, S_SYNC, S_LS } s_verb_t;
 
@@ -58,6 +58,7 @@ typedef struct {
     const char *server_key;     //  sync/ls --server-key KEY|FILE, or NULL
     const char *server_cert;    //  serve --curve SERVER_CERT, or NULL
     const char *clients;        //  serve --clients DIR|*, or NULL
+    int verify;                 //  sync --verify: ZMX_FILES_VERIFY_*
 } s_files_t;
 
 //  A bare FILEMQ peering on its own DEALER, for the probe and for ls
@@ -95,6 +96,7 @@ s_usage_sync (FILE *stream)
 {
     fprintf (stream,
         "usage: zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow]\n"
+        "                      [--verify auto|sha1]\n"
         "                      [--curve-cert FILE --server-key KEY|FILE] /P LOCALDIR\n"
         "\n"
         "Mirror virtual path /P from a FILEMQ server into LOCALDIR (created if\n"
@@ -106,6 +108,9 @@ s_usage_sync (FILE *stream)
         "  -t, --timeout MS         wait this long for the server to answer\n"
         "                           (default %d)\n"
         "  --follow                 keep mirroring after the first sync\n"
+        "  --verify auto|sha1       check each file with the XXH3-128 the server\n"
+        "                           announces, else SHA-1 (auto, the default), or\n"
+        "                           always with SHA-1 (slower)\n"
         "  --curve-cert FILE        use CURVE with this client certificate\n"
         "  --server-key KEY|FILE    the server's public key or certificate file\n",
         S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT, S_TIMEOUT);
@@ -135,7 +140,7 @@ zmx_cli_files_usage (FILE *stream)
 {
     fprintf (stream,
         "usage: zmx files serve [-e ENDPOINT] [--path /P] [--curve CERT --clients DIR|*] DIR\n"
-        "       zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow]\n"
+        "       zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow] [--verify auto|sha1]\n"
         "                      [--curve-cert FILE --server-key KEY|FILE] /P LOCALDIR\n"
         "       zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS]\n"
         "                    [--curve-cert FILE --server-key KEY|FILE] [/P]\n"
@@ -183,6 +188,12 @@ s_parse_option (s_files_t *self, int option, const char *value)
             return S_CONTINUE;
         case S_OPT_CLIENTS:
             self->clients = value;
+            return S_CONTINUE;
+        case S_OPT_VERIFY:
+            if (!streq (value, "auto") && !streq (value, "sha1"))
+                return zmx_cli_usage_error (s_usage_sync, "--verify takes auto or sha1, "
+                                            "not '%s'", value);
+            self->verify = streq (value, "sha1")? ZMX_FILES_VERIFY_SHA1: ZMX_FILES_VERIFY_AUTO;
             return S_CONTINUE;
         case ZMX_CLI_OPT_HELP:
             s_usage_of (self->verb) (stdout);
@@ -244,23 +255,26 @@ s_parse (int argc, char *argv [], s_files_t *self)
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
         { "curve", required_argument, NULL, S_OPT_CURVE },
         { "clients", required_argument, NULL, S_OPT_CLIENTS },
+        { "verify", required_argument, NULL, S_OPT_VERIFY },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
-    int option;
-    while ((option = getopt_long (argc, argv, "e:t:h", longopts, NULL)) != -1) {
+    int option, index = -1;
+    while ((option = getopt_long (argc, argv, "e:t:h", longopts, &index)) != -1) {
         //  Each verb takes only its own options
         if ((option == 't' && self->verb == S_SERVE)
-        ||  (option == ZMX_CLI_OPT_FOLLOW && self->verb != S_SYNC)
+        ||  ((option == ZMX_CLI_OPT_FOLLOW || option == S_OPT_VERIFY) && self->verb != S_SYNC)
         ||  ((option == ZMX_CLI_OPT_PATH || option == S_OPT_CURVE || option == S_OPT_CLIENTS)
              && self->verb != S_SERVE)
         ||  ((option == ZMX_CLI_OPT_CURVE_CERT || option == ZMX_CLI_OPT_SERVER_KEY)
              && self->verb == S_SERVE))
-            return zmx_cli_usage_error (s_usage_of (self->verb), "option %s does not apply "
-                                        "to this verb", argv [optind - 1]);
+            return zmx_cli_usage_error (s_usage_of (self->verb), "option %s%s does not apply "
+                                        "to this verb", index >= 0? "--": "-",
+                                        index >= 0? longopts [index].name: "t");
         int rc = s_parse_option (self, option, optarg);
         if (rc != S_CONTINUE)
             return rc;
+        index = -1;
     }
     return s_parse_operands (self, argc - optind, argv + optind);
 }
@@ -732,6 +746,8 @@ s_sync_run (s_files_t *self)
         zmx_files_client_destroy (&client);
         return s_curve_check (self)? ZMX_EXIT_SECURITY: ZMX_EXIT_ERROR;
     }
+    if (client)
+        zmx_files_client_set_verify (client, self->verify);
     if (!client || zmx_files_client_start (client) != ZMX_OK) {
         fprintf (stderr, "zmx: cannot mirror into '%s': check that it is (or can be "
                          "created as) a writable directory\n", self->directory);

@@ -7,6 +7,7 @@ packages=(
     cmake make gcc pkg-config           # build
     libzmq3-dev libczmq-dev libsodium-dev   # libzmq 4.3, CZMQ 4.2, libsodium
     libssl-dev                          # libcrypto: SHA-1 of served files
+    libxxhash-dev                       # XXH3-128: files transfer check
     clang libclang-rt-14-dev            # libFuzzer and sanitizer runtimes
     iproute2                            # network namespaces for multi-host tests
     nats-server libnats-dev             # benchmark baseline

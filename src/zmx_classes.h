@@ -163,6 +163,23 @@ void
 void
     zmx__sha1_string (const void *data, size_t size, char *hex);
 
+//  Running XXH3-128 digest (libxxhash), see src/zmx_digest.c: the files
+//  service's transfer check. Same contract as zmx__sha1_*; the hex form
+//  is ZMX__XXH128_HEX lowercase digits, as xxh128sum prints it.
+#define ZMX__XXH128_HEX 32
+typedef struct _zmx__xxh128_t zmx__xxh128_t;
+zmx__xxh128_t *
+    zmx__xxh128_new (void);
+void
+    zmx__xxh128_destroy (zmx__xxh128_t **self_p);
+void
+    zmx__xxh128_update (zmx__xxh128_t *self, const void *data, size_t size);
+const char *
+    zmx__xxh128_hex (zmx__xxh128_t *self);
+//  True if `hex` is ZMX__XXH128_HEX hex digits (either case).
+bool
+    zmx__xxh128_hex_valid (const char *hex);
+
 //  -------------------------------------------------------------------------
 //  zmx_broker_bstar: the broker's side of a Binary Star pair
 //  (src/services/zmx_broker_bstar.c, docs/BSTAR.md "Broker pair").

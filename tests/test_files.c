@@ -895,9 +895,12 @@ s_traversal_server (void)
     zstr_free (&mirror);
 }
 
+//  Send one whole file as a CHEEZBURGER with the given SHA1 and
+//  X-ZMX-XXH128 headers (NULL: header left out).
 static void
-s_send_burger (zsock_t *router, zframe_t *routing_id, const char *name, const char *content,
-               const char *queued)
+s_send_burger_digests (zsock_t *router, zframe_t *routing_id, const char *name,
+                       const char *content, const char *queued, const char *sha1,
+                       const char *xxh128)
 {
     zmx_fmq_msg_t msg;
     zmx_fmq_init (&msg, ZMX_FMQ_CHEEZBURGER);
@@ -908,10 +911,10 @@ s_send_burger (zsock_t *router, zframe_t *routing_id, const char *name, const ch
     msg.chunk_size = strlen (content);
     msg.headers = zhash_new ();
     zhash_autofree (msg.headers);
-    zdigest_t *digest = zdigest_new ();
-    zdigest_update (digest, (const byte *) content, strlen (content));
-    zhash_insert (msg.headers, "SHA1", (void *) zdigest_string (digest));
-    zdigest_destroy (&digest);
+    if (sha1)
+        zhash_insert (msg.headers, "SHA1", (void *) sha1);
+    if (xxh128)
+        zhash_insert (msg.headers, ZMX_FMQ_HEADER_XXH128, (void *) xxh128);
     zhash_insert (msg.headers, "QUEUED", (void *) queued);
     zframe_t *frame = zmx_fmq_encode (&msg);
     zmx_fmq_clear (&msg);
@@ -920,17 +923,23 @@ s_send_burger (zsock_t *router, zframe_t *routing_id, const char *name, const ch
     zframe_send (&frame, router, 0);
 }
 
-//  A hostile server sends names that leave the mirror: none is written.
+//  As a plain FILEMQ server with a SHA1 header would: no XXH3-128.
 static void
-s_traversal_client (void)
+s_send_burger (zsock_t *router, zframe_t *routing_id, const char *name, const char *content,
+               const char *queued)
 {
-    char *mirror = zmx_test_tmpdir (), *outside = zmx_test_tmpdir ();
-    char *link = zsys_sprintf ("%s/link", mirror);
-    ZMX_CHECK (symlink (outside, link) == 0);
-    char *endpoint;
-    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
-    zmx_files_client_t *client = s_client_start (endpoint, "/", mirror, 0, 0);
+    zdigest_t *digest = zdigest_new ();
+    zdigest_update (digest, (const byte *) content, strlen (content));
+    s_send_burger_digests (router, routing_id, name, content, queued,
+                           zdigest_string (digest), NULL);
+    zdigest_destroy (&digest);
+}
 
+//  Play the server's side of OHAI and ICANHAZ for a client on `router`,
+//  announcing `files` files. Returns the client's routing id.
+static zframe_t *
+s_fake_server_greet (zsock_t *router, const char *files)
+{
     zmsg_t *msg = zmx_test_recv (router, 5000);         //  OHAI
     ZMX_CHECK (msg);
     zframe_t *routing_id = zmsg_pop (msg);
@@ -948,7 +957,21 @@ s_traversal_client (void)
     frame = zmx_fmq_encode (&reply);
     zframe_send (&id, router, ZFRAME_MORE);
     zframe_send (&frame, router, ZFRAME_MORE);
-    zstr_send (router, "6");
+    zstr_send (router, files);
+    return routing_id;
+}
+
+//  A hostile server sends names that leave the mirror: none is written.
+static void
+s_traversal_client (void)
+{
+    char *mirror = zmx_test_tmpdir (), *outside = zmx_test_tmpdir ();
+    char *link = zsys_sprintf ("%s/link", mirror);
+    ZMX_CHECK (symlink (outside, link) == 0);
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zmx_files_client_t *client = s_client_start (endpoint, "/", mirror, 0, 0);
+    zframe_t *routing_id = s_fake_server_greet (router, "6");
 
     char *escape = zsys_sprintf ("../%s/escaped", strrchr (outside, '/') + 1);
     s_send_burger (router, routing_id, escape, "evil", "5");
@@ -981,6 +1004,254 @@ s_traversal_client (void)
     zmx_test_rmdir (outside);
     zstr_free (&mirror);
     zstr_free (&outside);
+}
+
+//  -------------------------------------------------------------------------
+//  The transfer digest: XXH3-128, with SHA-1 as the fallback
+
+static void
+s_xxh128_of (const char *content, char *hex)
+{
+    zmx__xxh128_t *digest = zmx__xxh128_new ();
+    ZMX_CHECK (digest);
+    zmx__xxh128_update (digest, content, strlen (content));
+    strcpy (hex, zmx__xxh128_hex (digest));
+    zmx__xxh128_destroy (&digest);
+}
+
+//  Change the first digit: a well-formed but wrong digest.
+static void
+s_spoil (char *hex)
+{
+    hex [0] = hex [0] == '0'? '1': '0';
+}
+
+//  Standard XXH3-128 values (as xxh128sum prints them), and a file larger
+//  than one read buffer against the running digest fed in odd pieces.
+static void
+s_xxh128_vectors (void)
+{
+    char *directory = zmx_test_tmpdir ();
+    char *path = zsys_sprintf ("%s/vector", directory);
+    char hex [ZMX__XXH128_HEX + 1];
+    s_write_bytes (path, "", 0);
+    ZMX_CHECK (zmx_files_digest_xxh128 (path, hex) == ZMX_OK);
+    ZMX_CHECK_STR (hex, "99aa06d3014798d86001c324468d497f");
+    s_write_bytes (path, "abc", 3);
+    ZMX_CHECK (zmx_files_digest_xxh128 (path, hex) == ZMX_OK);
+    ZMX_CHECK_STR (hex, "06b05ab6733a618578af5f94892f3950");
+    char *million = (char *) malloc (1000000);
+    memset (million, 'a', 1000000);
+    s_write_bytes (path, million, 1000000);
+    free (million);
+    ZMX_CHECK (zmx_files_digest_xxh128 (path, hex) == ZMX_OK);
+    ZMX_CHECK_STR (hex, "a545df8e384a9579b1fd6fae5285c4eb");
+
+    size_t size = 3 * 1024 * 1024 + 7;
+    s_write_random (path, size, 5);
+    byte *data = (byte *) malloc (size);
+    FILE *file = fopen (path, "rb");
+    ZMX_CHECK (file && fread (data, 1, size, file) == size);
+    fclose (file);
+    zmx__xxh128_t *digest = zmx__xxh128_new ();
+    for (size_t done = 0, piece = 1; done < size; done += piece, piece = piece * 3 + 1) {
+        if (piece > size - done)
+            piece = size - done;
+        zmx__xxh128_update (digest, data + done, piece);
+    }
+    ZMX_CHECK (zmx_files_digest_xxh128 (path, hex) == ZMX_OK);
+    ZMX_CHECK_STR (hex, zmx__xxh128_hex (digest));
+    zmx__xxh128_destroy (&digest);
+    free (data);
+    ZMX_CHECK (zmx_files_digest_xxh128 ("/nonexistent/zmx-digest", hex) == ZMX_EINVAL);
+    unlink (path);
+    zstr_free (&path);
+    zmx_test_rmdir (directory);
+    zstr_free (&directory);
+}
+
+//  The server announces both digests of the file on every chunk: SHA1
+//  (its identity) and X-ZMX-XXH128 (the transfer check).
+static void
+s_xxh128_announced (void)
+{
+    char *source = zmx_test_tmpdir ();
+    char *path = zsys_sprintf ("%s/f.bin", source);
+    s_write_random (path, 300000, 9);
+    char sha1 [41], xxh128 [ZMX__XXH128_HEX + 1];
+    ZMX_CHECK (zmx_files_digest (path, sha1) == ZMX_OK);
+    ZMX_CHECK (zmx_files_digest_xxh128 (path, xxh128) == ZMX_OK);
+    s_server_t server = s_server_start (source, "/", NULL, "    chunk-size = 100000\n");
+    zsock_t *peer = s_raw_dealer (server.endpoint);
+    s_raw_ohai (peer, 2);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
+    zmx_fmq_msg_t msg;
+    zmx_fmq_init (&msg, ZMX_FMQ_ICANHAZ);
+    strcpy (msg.path, "/");
+    msg.options = zhash_new ();
+    zhash_autofree (msg.options);
+    zhash_insert (msg.options, "RESYNC", "1");
+    s_raw_send (peer, &msg);
+    zmx_fmq_clear (&msg);
+    ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_ICANHAZ_OK);
+    zmx_fmq_init (&msg, ZMX_FMQ_NOM);
+    msg.credit = 1000000;
+    s_raw_send (peer, &msg);
+    int chunks = 0;
+    bool eof = false;
+    while (!eof) {
+        zmsg_t *reply = zmx_test_recv (peer, 5000);
+        ZMX_CHECK (reply);
+        zframe_t *frame = zmsg_first (reply);
+        ZMX_CHECK (zmx_fmq_decode (zframe_data (frame), zframe_size (frame), &msg, NULL) == 0);
+        if (msg.id == ZMX_FMQ_CHEEZBURGER) {
+            ZMX_CHECK (msg.headers);
+            ZMX_CHECK_STR ((const char *) zhash_lookup (msg.headers, "SHA1"), sha1);
+            ZMX_CHECK_STR ((const char *) zhash_lookup (msg.headers, ZMX_FMQ_HEADER_XXH128),
+                           xxh128);
+            chunks++;
+            eof = msg.eof == 1;
+        }
+        zmx_fmq_clear (&msg);
+        zmsg_destroy (&reply);
+    }
+    ZMX_CHECK (chunks == 3);
+    s_raw_simple (peer, ZMX_FMQ_KTHXBAI);
+    zsock_destroy (&peer);
+    s_server_stop (&server);
+    zstr_free (&path);
+    zmx_test_rmdir (source);
+    zstr_free (&source);
+}
+
+//  Send four files from a fake server to a client verifying as `verify`:
+//  a: SHA-1 right, XXH3-128 wrong; b: SHA-1 wrong, XXH3-128 right;
+//  c: SHA-1 right, no XXH3-128; d: SHA-1 wrong, no XXH3-128. Returns the
+//  client once in sync, the mirror in *mirror_p.
+static zmx_files_client_t *
+s_four_files (int verify, char **mirror_p)
+{
+    *mirror_p = zmx_test_tmpdir ();
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zmx_files_client_t *client = zmx_files_client_new (endpoint, "/", *mirror_p);
+    ZMX_CHECK (client);
+    zmx_files_client_set_verify (client, verify);
+    ZMX_CHECK (zmx_files_client_start (client) == ZMX_OK);
+    zframe_t *routing_id = s_fake_server_greet (router, "4");
+    const char *names [] = { "a", "b", "c", "d" };
+    const char *contents [] = { "alpha file", "bravo file", "charlie file", "delta file" };
+    const char *queued [] = { "3", "2", "1", "0" };
+    for (int index = 0; index < 4; index++) {
+        char sha1 [41], xxh128 [ZMX__XXH128_HEX + 1];
+        zmx__sha1_string (contents [index], strlen (contents [index]), sha1);
+        s_xxh128_of (contents [index], xxh128);
+        if (index == 1 || index == 3)
+            s_spoil (sha1);
+        if (index == 0)
+            s_spoil (xxh128);
+        s_send_burger_digests (router, routing_id, names [index], contents [index],
+                               queued [index], sha1, index < 2? xxh128: NULL);
+    }
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 5000) == ZMX_OK);
+    zframe_destroy (&routing_id);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+    return client;
+}
+
+//  True if mirror/name exists.
+static bool
+s_mirror_has (const char *mirror, const char *name)
+{
+    char *path = zsys_sprintf ("%s/%s", mirror, name);
+    bool exists = s_exists (path);
+    zstr_free (&path);
+    return exists;
+}
+
+//  By default the client checks the XXH3-128 the server announces, and
+//  falls back to SHA-1 when there is none: a wrong announced digest makes
+//  it discard the file (no real name, no partial left), whichever digest
+//  it is. SHA-1 is then only the file's name, so b's wrong one does not
+//  matter: its bytes match what the server announced for the transfer.
+static void
+s_xxh128_verified (void)
+{
+    char *mirror;
+    zmx_files_client_t *client = s_four_files (ZMX_FILES_VERIFY_AUTO, &mirror);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 2);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 2);
+    ZMX_CHECK (!s_mirror_has (mirror, "a"));
+    ZMX_CHECK (s_mirror_has (mirror, "b"));
+    ZMX_CHECK (s_mirror_has (mirror, "c"));
+    ZMX_CHECK (!s_mirror_has (mirror, "d"));
+    ZMX_CHECK (s_partial_size (mirror) == 0);
+    zmx_files_client_destroy (&client);
+    zmx_test_rmdir (mirror);
+    zstr_free (&mirror);
+}
+
+//  ZMX_FILES_VERIFY_SHA1: the announced XXH3-128 is ignored, SHA-1 decides.
+static void
+s_verify_sha1_option (void)
+{
+    char *mirror;
+    zmx_files_client_t *client = s_four_files (ZMX_FILES_VERIFY_SHA1, &mirror);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 2);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 2);
+    ZMX_CHECK (s_mirror_has (mirror, "a"));
+    ZMX_CHECK (!s_mirror_has (mirror, "b"));
+    ZMX_CHECK (s_mirror_has (mirror, "c"));
+    ZMX_CHECK (!s_mirror_has (mirror, "d"));
+    ZMX_CHECK (s_partial_size (mirror) == 0);
+    zmx_files_client_destroy (&client);
+    zmx_test_rmdir (mirror);
+    zstr_free (&mirror);
+}
+
+//  A partial holding the file's first MiB is resumed and verifies, with
+//  either digest: the running digest first reads the part on disk.
+static void
+s_resume_verified (void)
+{
+    const int modes [] = { ZMX_FILES_VERIFY_AUTO, ZMX_FILES_VERIFY_SHA1 };
+    for (int mode = 0; mode < 2; mode++) {
+        char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+        uint64_t size = 4 * 1024 * 1024 + 11, prefix = 1024 * 1024;
+        char *big = s_big_file_new (source, size, 13);
+        char hex [41];
+        ZMX_CHECK (zmx_files_digest (big, hex) == ZMX_OK);
+        char *partial_dir = zsys_sprintf ("%s/%s", mirror, ZMX_FILES_PARTIAL_DIR);
+        ZMX_CHECK (mkdir (partial_dir, 0755) == 0);
+        char *partial = zsys_sprintf ("%s/%s", partial_dir, hex);
+        byte *head = (byte *) malloc (prefix);
+        FILE *file = fopen (big, "rb");
+        ZMX_CHECK (file && fread (head, 1, prefix, file) == prefix);
+        fclose (file);
+        s_write_bytes (partial, head, prefix);
+        free (head);
+        s_server_t server = s_server_start (source, "/", NULL, NULL);
+        zmx_files_client_t *client = zmx_files_client_new (server.endpoint, "/", mirror);
+        ZMX_CHECK (client);
+        zmx_files_client_set_verify (client, modes [mode]);
+        ZMX_CHECK (zmx_files_client_start (client) == ZMX_OK);
+        ZMX_CHECK (zmx_files_client_wait_synced (client, 20000) == ZMX_OK);
+        ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 1);
+        ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 0);
+        ZMX_CHECK (s_counter (&server, "files_resumed") == 1);
+        ZMX_CHECK (s_counter (&server, "bytes_sent") == size - prefix);
+        char *target = zsys_sprintf ("%s/big.bin", mirror);
+        ZMX_CHECK (s_same_file (big, target));
+        ZMX_CHECK (!s_exists (partial));
+        zmx_files_client_destroy (&client);
+        s_server_stop (&server);
+        zstr_free (&target);
+        zstr_free (&partial);
+        zstr_free (&partial_dir);
+        zstr_free (&big);
+        s_dirs_destroy (&source, &mirror);
+    }
 }
 
 static void
@@ -1151,6 +1422,11 @@ main (int argc, char *argv [])
         { "curve", s_curve, 20 },
         { "digest_vectors", s_digest_vectors, 20 },
         { "odd_chunks", s_odd_chunks, 30 },
+        { "xxh128_vectors", s_xxh128_vectors, 20 },
+        { "xxh128_announced", s_xxh128_announced, 20 },
+        { "xxh128_verified", s_xxh128_verified, 20 },
+        { "verify_sha1_option", s_verify_sha1_option, 20 },
+        { "resume_verified", s_resume_verified, 40 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }

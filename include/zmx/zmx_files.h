@@ -16,7 +16,7 @@
             poll-interval = 1000               #  msec between directory scans
             heartbeat-interval = 2500          #  msec between heartbeats
             heartbeat-liveness = 3             #  missed heartbeats = dead client
-            chunk-size = 262144                #  bytes per CHEEZBURGER, at most
+            chunk-size = 524288                #  bytes per CHEEZBURGER, at most
             max-credit = 4194304               #  credit a client may hold, bytes
             max-clients = 1000                 #  peerings at once
             max-files = 100000                 #  files published, all directories
@@ -26,9 +26,10 @@
     Behaviour
     - Directories are scanned every poll-interval; new, changed (size or
       mtime) and deleted files are found by comparing scans. A file is
-      announced only once its SHA-1 has been computed (in slices, so the
-      actor keeps serving while it hashes a big file). The trees found at
-      start-up are hashed before the service reports READY.
+      announced only once its SHA-1 and XXH3-128 have been computed (one
+      pass, in slices, so the actor keeps serving while it hashes a big
+      file). The trees found at start-up are hashed before the service
+      reports READY.
     - Symbolic links are followed only if they resolve inside the published
       directory; other links, devices, sockets and names that cannot travel
       in a FILEMQ string (over 255 bytes, control characters) are skipped.
@@ -43,8 +44,9 @@
 
     Wire extensions (ignored by plain FILEMQ peers; see docs/FILES.md)
     - Every CHEEZBURGER of a create carries headers "SHA1" (hex digest of
-      the whole file), "SIZE" (bytes) and "QUEUED" (files still queued for
-      this client after this one).
+      the whole file, its identity), "X-ZMX-XXH128" (its XXH3-128, which
+      zmx clients verify the transfer with), "SIZE" (bytes) and "QUEUED"
+      (files still queued for this client after this one).
     - Resume: a cache entry whose value is "<sha1>@<offset>" means "I hold
       the first <offset> bytes of the file with this digest"; such a file is
       sent from that offset.
@@ -82,7 +84,7 @@ extern "C" {
 #define ZMX_FILES_POLL_INTERVAL         1000
 #define ZMX_FILES_HEARTBEAT_INTERVAL    2500
 #define ZMX_FILES_HEARTBEAT_LIVENESS    3
-#define ZMX_FILES_CHUNK_SIZE            (256 * 1024)
+#define ZMX_FILES_CHUNK_SIZE            (512 * 1024)
 #define ZMX_FILES_MAX_CREDIT            (4 * 1024 * 1024)
 #define ZMX_FILES_MAX_CLIENTS           1000
 #define ZMX_FILES_MAX_FILES             100000

@@ -13,8 +13,9 @@
     fetched, files deleted there are deleted here.
 
     Crash safety: data is written to "<directory>/.zmx-partial/<sha1>" and
-    renamed to its real name only when complete and its SHA-1 verifies, so
-    a real name never holds a truncated file. Partial files survive client
+    renamed to its real name only when complete and its digest verifies
+    (the XXH3-128 a zmx server announces, else the SHA-1), so a real name
+    never holds a truncated file. Partial files survive client
     and server restarts: on (re)connection the client offers them and the
     server resumes at their size. Files already present with the right
     digest are never fetched again (the ICANHAZ cache).
@@ -36,8 +37,10 @@
 extern "C" {
 #endif
 
-#define ZMX_FILES_CLIENT_CREDIT         (1024 * 1024)
+#define ZMX_FILES_CLIENT_CREDIT         (2 * 1024 * 1024)
 #define ZMX_FILES_PARTIAL_DIR           ".zmx-partial"
+#define ZMX_FILES_VERIFY_AUTO           0   //  XXH3-128 if announced, else SHA-1
+#define ZMX_FILES_VERIFY_SHA1           1   //  always SHA-1
 
 typedef struct _zmx_files_client_t zmx_files_client_t;
 
@@ -70,6 +73,13 @@ void
 //  default) by delaying credit.
 void
     zmx_files_client_set_rate (zmx_files_client_t *self, uint64_t bytes_per_second);
+//  How a received file is checked before it is renamed into place:
+//  ZMX_FILES_VERIFY_AUTO (the default) uses the XXH3-128 the server
+//  announces in X-ZMX-XXH128, and SHA-1 when it announces none;
+//  ZMX_FILES_VERIFY_SHA1 always uses SHA-1 (slower). Either way SHA-1
+//  stays the file's identity in the cache. Other values mean AUTO.
+void
+    zmx_files_client_set_verify (zmx_files_client_t *self, int verify);
 //  Connect as a CURVE client (see zmx_security_client_curve for the
 //  arguments). Returns ZMX_OK or ZMX_ESECURITY.
 int
@@ -108,6 +118,12 @@ uint64_t
 //  `hex` (41 bytes), reading it in chunks. Returns ZMX_OK or ZMX_EINVAL.
 int
     zmx_files_digest (const char *path, char *hex);
+
+//  Compute the XXH3-128 of a file as 32 lowercase hex characters (as
+//  xxh128sum prints it) into `hex` (33 bytes). Returns ZMX_OK or
+//  ZMX_EINVAL.
+int
+    zmx_files_digest_xxh128 (const char *path, char *hex);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,10 @@ extern "C" {
 //  "FILES BYTES" frame (docs/FILES.md); other clients get the RFC's
 //  one-frame ICANHAZ-OK.
 #define ZMX_FMQ_OPTION_TOTALS   "X-ZMX-TOTALS"
+//  CHEEZBURGER header by which a zmx server announces the XXH3-128 of
+//  the file (32 hex digits) besides its SHA1; clients verify the transfer
+//  with it (docs/FILES.md). Plain FILEMQ peers ignore it.
+#define ZMX_FMQ_HEADER_XXH128   "X-ZMX-XXH128"
 #define ZMX_FMQ_MAX_DICT        100000      //  entries we accept in one dictionary
 
 typedef enum {

@@ -6,7 +6,8 @@
       rebuilt by a scan every poll-interval and compared with the previous
       one. New and changed files are hashed in slices between messages
       (a 1 GiB file must not stop heartbeats), and announced to the
-      subscribed clients only once their SHA-1 is known.
+      subscribed clients only once their SHA-1 (the file's identity) and
+      XXH3-128 (what clients check a transfer against) are known.
     - Per client the server keeps its subscriptions, a queue of pending
       operations (one small entry per file, deduplicated by name), at most
       one open file with its offset, its credit, and at most one encoded
@@ -44,6 +45,7 @@ typedef struct {
     int64_t mtime;              //  Modification time, nsec
     uint64_t generation;        //  Bumped on every change
     char digest [41];           //  SHA-1 hex once hashed
+    char xxh128 [ZMX__XXH128_HEX + 1];  //  XXH3-128 hex, hashed alongside
     bool ready;                 //  Digest matches size/mtime
     bool seen;                  //  Found by the current scan
 } s_file_t;
@@ -60,7 +62,8 @@ typedef struct {
     int fd;                     //  Open file, or -1
     uint64_t offset;            //  Next byte to send
     uint64_t size;              //  Bytes to send in all
-    char digest [41];           //  Digest announced with the chunks
+    char digest [41];           //  SHA-1 announced with the chunks
+    char xxh128 [ZMX__XXH128_HEX + 1];  //  XXH3-128 announced with them
 } s_transfer_t;
 
 typedef struct {
@@ -89,7 +92,8 @@ typedef struct {
     char *vpath;                //  File being hashed, NULL when idle
     uint64_t generation;        //  Its generation when hashing began
     int fd;                     //  Open file, or -1
-    zmx__sha1_t *digest;        //  Running digest
+    zmx__sha1_t *digest;        //  Running SHA-1 (the file's identity)
+    zmx__xxh128_t *xxh128;      //  Running XXH3-128 (the transfer check)
 } s_hasher_t;
 
 typedef struct {
@@ -369,6 +373,7 @@ s_client_next (s_self_t *self, s_client_t *client)
     if (transfer->vpath && pending->operation == ZMX_FMQ_CREATE) {
         transfer->size = file->size;
         memcpy (transfer->digest, file->digest, sizeof transfer->digest);
+        memcpy (transfer->xxh128, file->xxh128, sizeof transfer->xxh128);
         transfer->offset = 0;
         if (s_contained (file->publish->real, file->local))
             transfer->fd = open (file->local, O_RDONLY | O_CLOEXEC);
@@ -376,6 +381,9 @@ s_client_next (s_self_t *self, s_client_t *client)
             zmx_log_warning (self->name, "cannot open %s: %s", file->local, strerror (errno));
             s_transfer_close (transfer);
         }
+        else
+            //  Read front to back: a larger read-ahead for a file not cached
+            posix_fadvise (transfer->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
         uintptr_t offset = (uintptr_t) zhashx_lookup (client->resume, file->digest);
         if (transfer->fd >= 0 && offset && offset - 1 <= transfer->size) {
             //  Offsets are stored plus one so that zero is "absent"
@@ -424,6 +432,7 @@ s_client_send_chunk (s_self_t *self, s_client_t *client)
         msg.chunk_size = size;
         msg.eof = transfer->offset + size == transfer->size;
         zhash_insert (msg.headers, "SHA1", transfer->digest);
+        zhash_insert (msg.headers, ZMX_FMQ_HEADER_XXH128, transfer->xxh128);
         snprintf (number, sizeof number, "%" PRIu64, transfer->size);
         zhash_insert (msg.headers, "SIZE", number);
         //  The file data goes straight into the frame that libzmq sends
@@ -804,6 +813,7 @@ s_hasher_reset (s_hasher_t *hasher)
         close (hasher->fd);
     hasher->fd = -1;
     zmx__sha1_destroy (&hasher->digest);
+    zmx__xxh128_destroy (&hasher->xxh128);
 }
 
 //  Start hashing the next file waiting for it; false if none is.
@@ -819,7 +829,8 @@ s_hash_begin (s_self_t *self)
                 self->hasher.vpath = vpath;
                 self->hasher.generation = file->generation;
                 self->hasher.digest = zmx__sha1_new ();
-                assert (self->hasher.digest);
+                self->hasher.xxh128 = zmx__xxh128_new ();
+                assert (self->hasher.digest && self->hasher.xxh128);
                 return true;
             }
         }
@@ -841,6 +852,7 @@ s_hash_step (s_self_t *self)
     while (file && file->generation == hasher->generation && done < S_HASH_SLICE
        &&  (got = read (hasher->fd, self->buffer, self->buffer_size)) > 0) {
         zmx__sha1_update (hasher->digest, self->buffer, (size_t) got);
+        zmx__xxh128_update (hasher->xxh128, self->buffer, (size_t) got);
         done += (size_t) got;
     }
     if (!file || file->generation != hasher->generation || got < 0)
@@ -852,6 +864,7 @@ s_hash_step (s_self_t *self)
                       ? (int64_t) info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec: -1;
         if (mtime == file->mtime && (uint64_t) info.st_size == file->size) {
             snprintf (file->digest, sizeof file->digest, "%s", zmx__sha1_hex (hasher->digest));
+            snprintf (file->xxh128, sizeof file->xxh128, "%s", zmx__xxh128_hex (hasher->xxh128));
             file->ready = true;
             s_announce (self, ZMX_FMQ_CREATE, file->vpath);
         }
