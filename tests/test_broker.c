@@ -43,24 +43,7 @@ s_broker_stop (s_broker_t *broker)
 static zsock_t *
 s_peer (s_broker_t *broker)
 {
-    zsock_t *sock = zsock_new_dealer (broker->endpoint);
-    ZMX_CHECK (sock);
-    zsock_set_rcvtimeo (sock, 2000);
-    zsock_set_linger (sock, 0);
-    return sock;
-}
-
-//  Poll a broker counter until it equals `value`; false on timeout.
-static bool
-s_wait_counter (s_broker_t *broker, const char *name, uint64_t value, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (zclock_mono () < deadline) {
-        if (zmx_service_counter (broker->service, name) == value)
-            return true;
-        zclock_sleep (5);
-    }
-    return false;
+    return zmx_test_dealer_new (broker->endpoint, 2000);
 }
 
 //  Frame `index` of a message (not a copy), or NULL.
@@ -147,7 +130,7 @@ s_mdp01_round_trip (void)
 {
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *worker = s_worker_v1 (&broker, "echo", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zsock_t *client = s_peer (&broker);
     zstr_sendx (client, "", ZMX_MDPC01, "echo", "hello", NULL);
     char *seen = s_serve_one_v1 (worker, "world");
@@ -172,7 +155,7 @@ s_mdp02_round_trip (void)
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *worker = s_peer (&broker);
     zstr_sendx (worker, ZMX_MDPW02, "\x01", "echo", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zsock_t *client = s_peer (&broker);
     zstr_sendx (client, ZMX_MDPC02, "\x01", "echo", "hello", NULL);
     zmsg_t *request = s_recv_skip_heartbeats (worker);
@@ -210,7 +193,7 @@ s_cross_version (void)
     zsock_t *worker2 = s_peer (&broker);
     zstr_sendx (worker2, ZMX_MDPW02, "\x01", "v2", NULL);
     zsock_t *worker1 = s_worker_v1 (&broker, "v1", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 2, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 2, 2000));
 
     zsock_t *client1 = s_peer (&broker);
     zstr_sendx (client1, "", ZMX_MDPC01, "v2", "q", NULL);
@@ -252,7 +235,7 @@ s_lru_fairness (void)
     zsock_t *workers [3];
     for (int index = 0; index < 3; index++)
         workers [index] = s_worker_v1 (&broker, "fair", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 3, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 3, 2000));
     zsock_t *client = s_peer (&broker);
     int served [3] = { 0, 0, 0 };
     int last = -1;
@@ -285,7 +268,7 @@ s_worker_credit (void)
 {
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *worker = s_worker_v1 (&broker, "credit", "10");
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zsock_t *client = s_peer (&broker);
     for (int index = 0; index < 11; index++)
         zstr_sendx (client, "", ZMX_MDPC01, "credit", "x", NULL);
@@ -294,7 +277,7 @@ s_worker_credit (void)
         requests [index] = s_recv_skip_heartbeats (worker);
         ZMX_CHECK (requests [index]);
     }
-    ZMX_CHECK (s_wait_counter (&broker, "queued", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "queued", 1, 2000));
     zsock_set_rcvtimeo (worker, 150);
     ZMX_CHECK (s_recv_skip_heartbeats (worker) == NULL);
     //  Answer one: the queued request follows
@@ -317,7 +300,7 @@ s_queue_until_worker (void)
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *client = s_peer (&broker);
     zstr_sendx (client, "", ZMX_MDPC01, "late", "early bird", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "queued", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "queued", 1, 2000));
     zsock_t *worker = s_worker_v1 (&broker, "late", NULL);
     char *seen = s_serve_one_v1 (worker, NULL);
     ZMX_CHECK_STR (seen, "early bird");
@@ -338,14 +321,14 @@ s_request_expiry (void)
     zsock_t *client = s_peer (&broker);
     zstr_sendx (client, "", ZMX_MDPC01, "nobody", "x", NULL);
     zstr_sendx (client, "", ZMX_MDPC01, "nobody", "y", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "queued", 2, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "queued", 2, 2000));
     int64_t started = zclock_mono ();
-    ZMX_CHECK (s_wait_counter (&broker, "dropped_expired", 2, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "dropped_expired", 2, 2000));
     int64_t waited = zclock_mono () - started;
     ZMX_CHECK (waited <= 200 + 100);    //  timeout plus one timer period and slack
     ZMX_CHECK (zmx_service_counter (broker.service, "queued") == 0);
     //  The idle service is forgotten too
-    ZMX_CHECK (s_wait_counter (&broker, "services", 0, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "services", 0, 2000));
     zsock_destroy (&client);
     s_broker_stop (&broker);
 }
@@ -358,7 +341,7 @@ s_queue_overflow (void)
     zsock_t *client = s_peer (&broker);
     for (int index = 0; index < 12; index++)
         zstr_sendx (client, "", ZMX_MDPC01, "full", "x", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "dropped_overflow", 7, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "dropped_overflow", 7, 2000));
     ZMX_CHECK (zmx_service_counter (broker.service, "queued") == 5);
     //  The first five are kept, in order
     zsock_t *worker = s_worker_v1 (&broker, "full", "10");
@@ -379,7 +362,7 @@ s_heartbeat_expiry (void)
 {
     s_broker_t broker = s_broker_start ("    heartbeat-liveness = 3\n");
     zsock_t *worker = s_worker_v1 (&broker, "silent", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     int64_t registered = zclock_mono ();
     //  A heartbeat arrives within about one interval
     zmsg_t *beat = zmsg_recv (worker);
@@ -389,7 +372,7 @@ s_heartbeat_expiry (void)
     ZMX_CHECK (zclock_mono () - registered <= 100 + 60);
     zmsg_destroy (&beat);
     //  ...then, with no word from the worker, it is purged
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 0, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 0, 2000));
     int64_t silent_for = zclock_mono () - registered;
     fprintf (stderr, "    silent worker purged after %" PRId64 " ms (limit 300 + 20)\n",
              silent_for);
@@ -405,7 +388,7 @@ s_heartbeat_keeps_alive (void)
 {
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *worker = s_worker_v1 (&broker, "alive", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     int64_t until = zclock_mono () + 800;
     zsock_set_rcvtimeo (worker, 100);
     while (zclock_mono () < until) {
@@ -442,21 +425,21 @@ s_out_of_sequence (void)
     zstr_sendx (peer, "", ZMX_MDPW01, "\x01", "mmi.mine", NULL);   //  reserved name
     s_expect_disconnect (peer);
     zstr_sendx (peer, "", ZMX_MDPW01, "\x01", "twice", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zstr_sendx (peer, "", ZMX_MDPW01, "\x01", "twice", NULL);      //  second READY
     s_expect_disconnect (peer);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 0, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 0, 2000));
     zstr_sendx (peer, "", ZMX_MDPW01, "\x01", "idle", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zstr_sendx (peer, "", ZMX_MDPW01, "\x03", "\x01" "abc", "", "x", NULL);    //  REPLY, nothing asked
     s_expect_disconnect (peer);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 0, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 0, 2000));
     ZMX_CHECK (zmx_service_counter (broker.service, "disconnects_sent") == 5);
     //  A worker may leave by itself
     zstr_sendx (peer, "", ZMX_MDPW01, "\x01", "leaving", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zstr_sendx (peer, "", ZMX_MDPW01, "\x05", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 0, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 0, 2000));
     zsock_destroy (&peer);
     s_broker_stop (&broker);
 }
@@ -467,7 +450,7 @@ s_malformed_traffic (void)
 {
     s_broker_t broker = s_broker_start ("    max-frame-size = 65536\n");
     zsock_t *worker = s_worker_v1 (&broker, "echo", "100");
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zsock_t *client = s_peer (&broker);
     zsock_t *vandal = s_peer (&broker);
     zsock_t *giant = s_peer (&broker);
@@ -532,7 +515,7 @@ s_max_frame_size (void)
     ZMX_CHECK (zmx_service_counter (broker.service, "requests") == 0);
     zsock_t *client = s_peer (&broker);
     zstr_sendx (client, "", ZMX_MDPC01, "echo", "small", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "queued", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "queued", 1, 2000));
     ZMX_CHECK (zmx_service_counter (broker.service, "requests") == 1);
     zactor_destroy (&monitor);
     zsock_destroy (&client);
@@ -547,13 +530,13 @@ s_deep_pipeline (void)
 {
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *worker = s_worker_v1 (&broker, "deep", "5000");
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zsock_t *client = s_peer (&broker);
     zsock_set_sndhwm (client, 10000);
     zsock_set_rcvhwm (worker, 10000);
     for (int index = 0; index < 5000; index++)
         zstr_sendx (client, "", ZMX_MDPC01, "deep", "x", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "requests", 5000, 5000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "requests", 5000, 5000));
     int received = 0;
     zmsg_t *request;
     zsock_set_rcvtimeo (worker, 500);
@@ -581,10 +564,10 @@ s_mmi_services (void)
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *worker = s_worker_v1 (&broker, "echo", NULL);
     zsock_t *worker2 = s_worker_v1 (&broker, "echo", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 2, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 2, 2000));
     zsock_t *client = s_peer (&broker);
     zstr_sendx (client, "", ZMX_MDPC01, "waiting", "x", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "queued", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "queued", 1, 2000));
 
     zmsg_t *reply = s_mmi (client, "mmi.service", "echo");
     s_expect (reply, 2, "mmi.service");
@@ -632,13 +615,13 @@ s_client_gone (void)
 {
     s_broker_t broker = s_broker_start (NULL);
     zsock_t *worker = s_worker_v1 (&broker, "slow", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zsock_t *client = s_peer (&broker);
     zstr_sendx (client, "", ZMX_MDPC01, "slow", "x", NULL);
     zmsg_t *request = s_recv_skip_heartbeats (worker);
     ZMX_CHECK (request);
     zstr_sendx (worker, "", ZMX_MDPW01, "\x03", "\x01" "nobody-here", "", "late", NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "dropped_unroutable", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "dropped_unroutable", 1, 2000));
     //  The worker is free again and still serves
     zstr_sendx (client, "", ZMX_MDPC01, "slow", "y", NULL);
     zmsg_t *next = s_recv_skip_heartbeats (worker);
@@ -666,7 +649,7 @@ s_endpoints_and_commands (void)
     zsock_t *worker = zsock_new_dealer (ipc);
     zstr_sendx (worker, "", ZMX_MDPW01, "\x01", "both", NULL);
     zsock_set_rcvtimeo (worker, 2000);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 2000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 2000));
     zsock_t *client = s_peer (&broker);         //  over tcp
     zstr_sendx (client, "", ZMX_MDPC01, "both", "across", NULL);
     free (s_serve_one_v1 (worker, NULL));

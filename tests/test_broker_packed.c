@@ -35,23 +35,7 @@ s_broker_stop (s_broker_t *broker)
 static zsock_t *
 s_peer (s_broker_t *broker)
 {
-    zsock_t *sock = zsock_new_dealer (broker->endpoint);
-    ZMX_CHECK (sock);
-    zsock_set_rcvtimeo (sock, 3000);
-    zsock_set_linger (sock, 0);
-    return sock;
-}
-
-static bool
-s_wait_counter (s_broker_t *broker, const char *name, uint64_t value, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (zclock_mono () < deadline) {
-        if (zmx_service_counter (broker->service, name) == value)
-            return true;
-        zclock_sleep (5);
-    }
-    return false;
+    return zmx_test_dealer_new (broker->endpoint, 3000);
 }
 
 //  A packed header frame for `command` with `field` and, if `inline_body`
@@ -70,19 +54,26 @@ s_header (zmx_mdp_command_t command, const void *field, size_t field_size,
     return frame;
 }
 
+//  Send a first frame (consumed) then the body frames in args, up to a NULL.
+static void
+s_send_va (zsock_t *sock, zframe_t *first, va_list args)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &first);
+    const char *text;
+    while ((text = va_arg (args, const char *)))
+        zmsg_addstr (msg, text);
+    zmsg_send (&msg, sock);
+}
+
 //  Send a header frame then the NULL-terminated body frames.
 static void
 s_send (zsock_t *sock, zframe_t *header, ...)
 {
-    zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &header);
     va_list args;
     va_start (args, header);
-    const char *text;
-    while ((text = va_arg (args, const char *)))
-        zmsg_addstr (msg, text);
+    s_send_va (sock, header, args);
     va_end (args);
-    zmsg_send (&msg, sock);
 }
 
 static void
@@ -133,6 +124,21 @@ s_worker_reply (zsock_t *worker, zmsg_t *request, zmx_mdp_view_t *view,
                               text), NULL);
 }
 
+//  The next reply at a raw packed client is `command` with `text` inline,
+//  for `service` too unless that is NULL.
+static void
+s_expect_reply (zsock_t *client, zmx_mdp_command_t command, const char *text,
+                const char *service)
+{
+    zmx_mdp_view_t view;
+    zmsg_t *reply = s_recv (client, ZMX_MDP_AT_CLIENT, &view);
+    ZMX_CHECK (view.command == command && s_inline_is (reply, &view, text));
+    if (service)
+        ZMX_CHECK (memcmp (zframe_data (zmsg_first (reply)) + view.service_offset, service,
+                           strlen (service)) == 0);
+    zmsg_destroy (&reply);
+}
+
 //  The exact bytes of each packed command, both ways, with small bodies
 //  inline and a large one as its own frame.
 static void
@@ -141,7 +147,7 @@ s_wire_layout (void)
     s_broker_t broker = s_broker_start ();
     zsock_t *worker = s_peer (&broker);
     s_ready (worker, "echo", 2);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 3000));
     zsock_t *client = s_peer (&broker);
     s_client_request (client, "echo", "hello");
 
@@ -198,12 +204,8 @@ s_wire_layout (void)
     s_worker_reply (worker, request, &view, ZMX_MDP_WORKER_PARTIAL, "one");
     s_worker_reply (worker, request, &view, ZMX_MDP_WORKER_FINAL, "two");
     zmsg_destroy (&request);
-    reply = s_recv (client, ZMX_MDP_AT_CLIENT, &view);
-    ZMX_CHECK (view.command == ZMX_MDP_CLIENT_PARTIAL && s_inline_is (reply, &view, "one"));
-    zmsg_destroy (&reply);
-    reply = s_recv (client, ZMX_MDP_AT_CLIENT, &view);
-    ZMX_CHECK (view.command == ZMX_MDP_CLIENT_FINAL && s_inline_is (reply, &view, "two"));
-    zmsg_destroy (&reply);
+    s_expect_reply (client, ZMX_MDP_CLIENT_PARTIAL, "one", NULL);
+    s_expect_reply (client, ZMX_MDP_CLIENT_FINAL, "two", NULL);
     ZMX_CHECK (zmx_service_counter (broker.service, "replies") == 4);
     ZMX_CHECK (zmx_service_counter (broker.service, "partials") == 1);
 
@@ -240,18 +242,7 @@ s_echo_serve (zsock_t *pipe, s_worker_args_t *settings, bool signal)
     zmx_worker_set_version (worker, settings->version);
     if (signal)
         zsock_signal (pipe, 0);
-    while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
-        zframe_t *reply_to;
-        zmsg_t *request = zmx_worker_recv (worker, 10, &reply_to);
-        if (request)
-            zmx_worker_send (worker, &request, &reply_to);
-        else
-        if (zmx_worker_error (worker) == ZMX_ETERM)
-            break;
-    }
-    zmx_worker_destroy (&worker);
-    char *command = zstr_recv (pipe);
-    zstr_free (&command);
+    zmx_test_echo_serve (pipe, &worker);
 }
 
 static void
@@ -340,6 +331,43 @@ s_classes_end_to_end (void)
     s_broker_stop (&broker);
 }
 
+//  The raw packed client asks "stream" of the raw 0.2 worker `streamer`;
+//  returns the client address in the worker's REQUEST (caller destroys).
+static zframe_t *
+s_stream_ask (zsock_t *client, zsock_t *streamer)
+{
+    s_client_request (client, "stream", "go");
+    zmsg_t *request = NULL;
+    do {
+        zmsg_destroy (&request);
+        request = zmsg_recv (streamer);
+        ZMX_CHECK (request);
+    } while (zmsg_size (request) != 5);
+    zmsg_first (request);
+    zmsg_next (request);
+    zframe_t *address = zframe_dup (zmsg_next (request));
+    zmsg_destroy (&request);
+    return address;
+}
+
+//  The raw 0.2 worker answers *address_p (destroyed) with PARTIAL
+//  "partial", then FINAL "final".
+static void
+s_stream_answer (zsock_t *streamer, zframe_t **address_p)
+{
+    zframe_t *address = *address_p;
+    for (int part = 0; part < 2; part++) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstr (msg, ZMX_MDPW02);
+        zmsg_addstr (msg, part? "\x04": "\x03");
+        zmsg_addmem (msg, zframe_data (address), zframe_size (address));
+        zmsg_addstr (msg, "");
+        zmsg_addstr (msg, part? "final": "partial");
+        zmsg_send (&msg, streamer);
+    }
+    zframe_destroy (address_p);
+}
+
 //  Packed clients with 0.1 and 0.2 workers, and 0.1 clients with a packed
 //  worker; a packed client takes the FINAL of a 0.2 worker's PARTIALs.
 static void
@@ -372,34 +400,11 @@ s_mixed_versions (void)
     zstr_sendx (raw_worker, ZMX_MDPW02, "\x01", "stream", NULL);
     ZMX_CHECK (zmx_test_wait_service (broker.endpoint, "stream", 5000));
     zsock_t *raw_client = s_peer (&broker);
-    s_client_request (raw_client, "stream", "go");
-    zmsg_t *request = NULL;
-    do {
-        zmsg_destroy (&request);
-        request = zmsg_recv (raw_worker);
-        ZMX_CHECK (request);
-    } while (zmsg_size (request) != 5);
-    zframe_t *address = zmsg_first (request);
-    address = zmsg_next (request);
-    address = zmsg_next (request);
+    zframe_t *address = s_stream_ask (raw_client, raw_worker);
     ZMX_CHECK (zframe_size (address) > 1 && zframe_data (address) [0] == 4);
-    for (int part = 0; part < 2; part++) {
-        zmsg_t *msg = zmsg_new ();
-        zmsg_addstr (msg, ZMX_MDPW02);
-        zmsg_addstr (msg, part? "\x04": "\x03");
-        zmsg_addmem (msg, zframe_data (address), zframe_size (address));
-        zmsg_addstr (msg, "");
-        zmsg_addstr (msg, part? "final": "partial");
-        zmsg_send (&msg, raw_worker);
-    }
-    zmsg_destroy (&request);
-    zmx_mdp_view_t view;
-    zmsg_t *reply = s_recv (raw_client, ZMX_MDP_AT_CLIENT, &view);
-    ZMX_CHECK (view.command == ZMX_MDP_CLIENT_PARTIAL && s_inline_is (reply, &view, "partial"));
-    zmsg_destroy (&reply);
-    reply = s_recv (raw_client, ZMX_MDP_AT_CLIENT, &view);
-    ZMX_CHECK (view.command == ZMX_MDP_CLIENT_FINAL && s_inline_is (reply, &view, "final"));
-    zmsg_destroy (&reply);
+    s_stream_answer (raw_worker, &address);
+    s_expect_reply (raw_client, ZMX_MDP_CLIENT_PARTIAL, "partial", NULL);
+    s_expect_reply (raw_client, ZMX_MDP_CLIENT_FINAL, "final", NULL);
 
     zsock_destroy (&raw_client);
     zsock_destroy (&raw_worker);
@@ -419,7 +424,7 @@ s_mmi_packed (void)
     s_broker_t broker = s_broker_start ();
     zsock_t *worker = s_peer (&broker);
     s_ready (worker, "echo", 0);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 3000));
     zsock_t *client = s_peer (&broker);
     const char *asks [][3] = {
         { "mmi.service", "echo", "200" },
@@ -474,21 +479,21 @@ s_out_of_sequence (void)
     s_ready (peer, "mmi.mine", 0);
     s_expect_disconnect (peer);
     s_ready (peer, "twice", 3);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 3000));
     s_ready (peer, "twice", 3);
     s_expect_disconnect (peer);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 0, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 0, 3000));
     //  A registered packed worker switching to 0.2 is disconnected in packed
     s_ready (peer, "switch", 0);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 3000));
     zstr_sendx (peer, ZMX_MDPW02, "\x05", NULL);
     s_expect_disconnect (peer);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 0, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 0, 3000));
     ZMX_CHECK (zmx_service_counter (broker.service, "disconnects_sent") == 5);
     s_ready (peer, "leaving", 0);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 3000));
     s_send (peer, s_header (ZMX_MDP_WORKER_DISCONNECT, NULL, 0, 0, NULL), NULL);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 0, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 0, 3000));
     zsock_destroy (&peer);
     s_broker_stop (&broker);
 }
@@ -505,15 +510,10 @@ typedef struct {
 static void
 s_send_raw (zsock_t *sock, const void *data, size_t size, ...)
 {
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, data, size);
     va_list args;
     va_start (args, size);
-    const char *text;
-    while ((text = va_arg (args, const char *)))
-        zmsg_addstr (msg, text);
+    s_send_va (sock, zframe_new (data, size), args);
     va_end (args);
-    zmsg_send (&msg, sock);
 }
 
 //  Malformed packed messages are counted and dropped; a registered packed
@@ -556,14 +556,14 @@ s_malformed_packed (void)
         zmsg_send (&many, vandal);
         ZMX_CHECK (zmx_test_echo_ok (client, "echo", "still here"));
     }
-    ZMX_CHECK (s_wait_counter (&broker, "malformed", 20 * (bad_count + 1), 5000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "malformed", 20 * (bad_count + 1), 5000));
     //  A registered packed worker that sends garbage is disconnected
     zsock_t *bad_worker = s_peer (&broker);
     s_ready (bad_worker, "bad", 0);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 2, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 2, 3000));
     s_send_raw (bad_worker, "ZMXW01\x04\x00\x00\x00", 10, "x", NULL);   //  empty address
     s_expect_disconnect (bad_worker);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 3000));
     ZMX_CHECK (zmx_test_echo_ok (client, "echo", "after"));
     zsock_destroy (&bad_worker);
     zsock_destroy (&vandal);
@@ -597,19 +597,12 @@ s_worker_killed_retry (void)
 {
     s_broker_t broker = s_broker_start ();
     zactor_t *worker = zactor_new (s_dying_then_echo, &broker);
-    ZMX_CHECK (s_wait_counter (&broker, "workers", 1, 3000));
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "workers", 1, 3000));
     zmx_client_t *client = zmx_client_new (broker.endpoint);
     zmx_client_set_version (client, ZMX_MDP_PACKED);
     zmx_client_set_timeout (client, 1000);
     zmx_client_set_retries (client, 5);
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, "retry me");
-    zmsg_t *reply = zmx_client_request (client, "flaky", &request);
-    ZMX_CHECK (reply && zmsg_size (reply) == 1);
-    char *text = zmsg_popstr (reply);
-    ZMX_CHECK_STR (text, "retry me");
-    free (text);
-    zmsg_destroy (&reply);
+    ZMX_CHECK (zmx_test_echo_ok (client, "flaky", "retry me"));
     zmx_client_destroy (&client);
 
     int dead_port = zmx_test_free_port ();
@@ -676,34 +669,10 @@ s_federated_reply (void)
     ZMX_CHECK (zmx_service_counter (a, "fed_forwarded") >= 2);
 
     zsock_t *raw_client = s_peer (&broker_a);
-    s_client_request (raw_client, "stream", "go");
-    zmsg_t *request = NULL;
-    do {
-        zmsg_destroy (&request);
-        request = zmsg_recv (streamer);
-        ZMX_CHECK (request);
-    } while (zmsg_size (request) != 5);
-    zframe_t *address = zmsg_first (request);
-    address = zmsg_next (request);
-    address = zmsg_next (request);
-    for (int part = 0; part < 2; part++) {
-        zmsg_t *msg = zmsg_new ();
-        zmsg_addstr (msg, ZMX_MDPW02);
-        zmsg_addstr (msg, part? "\x04": "\x03");
-        zmsg_addmem (msg, zframe_data (address), zframe_size (address));
-        zmsg_addstr (msg, "");
-        zmsg_addstr (msg, part? "final": "partial");
-        zmsg_send (&msg, streamer);
-    }
-    zmsg_destroy (&request);
-    zmx_mdp_view_t view;
-    zmsg_t *reply = s_recv (raw_client, ZMX_MDP_AT_CLIENT, &view);
-    ZMX_CHECK (view.command == ZMX_MDP_CLIENT_PARTIAL && s_inline_is (reply, &view, "partial"));
-    ZMX_CHECK (memcmp (zframe_data (zmsg_first (reply)) + view.service_offset, "stream", 6) == 0);
-    zmsg_destroy (&reply);
-    reply = s_recv (raw_client, ZMX_MDP_AT_CLIENT, &view);
-    ZMX_CHECK (view.command == ZMX_MDP_CLIENT_FINAL && s_inline_is (reply, &view, "final"));
-    zmsg_destroy (&reply);
+    zframe_t *address = s_stream_ask (raw_client, streamer);
+    s_stream_answer (streamer, &address);
+    s_expect_reply (raw_client, ZMX_MDP_CLIENT_PARTIAL, "partial", "stream");
+    s_expect_reply (raw_client, ZMX_MDP_CLIENT_FINAL, "final", NULL);
 
     zsock_destroy (&raw_client);
     zsock_destroy (&streamer);

@@ -24,41 +24,6 @@ s_body (const char *text)
     return msg;
 }
 
-//  Send `count` asynchronous requests to S_SERVICE, numbered from 0.
-static void
-s_send_numbered (zmx_client_t *client, int count)
-{
-    for (int index = 0; index < count; index++) {
-        zmsg_t *request = zmsg_new ();
-        zmsg_addstrf (request, "%d", index);
-        ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
-    }
-}
-
-//  Receive the echoes of s_send_numbered, in any order, each within
-//  timeout_ms; each number must come back exactly once. If `service` is
-//  not NULL, each reply must name it.
-static void
-s_recv_numbered (zmx_client_t *client, int count, int timeout_ms, const char *service)
-{
-    bool *seen = (bool *) zmalloc (count * sizeof (bool));
-    for (int received = 0; received < count; received++) {
-        char *replier = NULL;
-        zmsg_t *reply = zmx_client_recv (client, timeout_ms, service? &replier: NULL);
-        ZMX_CHECK (reply);
-        if (service)
-            ZMX_CHECK_STR (replier, service);
-        char *text = zmsg_popstr (reply);
-        int index = text? atoi (text): -1;
-        ZMX_CHECK (index >= 0 && index < count && !seen [index]);
-        seen [index] = true;
-        zstr_free (&text);
-        zstr_free (&replier);
-        zmsg_destroy (&reply);
-    }
-    free (seen);
-}
-
 //  -------------------------------------------------------------------------
 //  Fake broker actor: echoes requests, after dropping the first `drop`
 //  ones, and optionally sending wrong replies first. "STATS" on the pipe
@@ -230,26 +195,6 @@ s_request_frames (void)
 
 #define S_LIT(text) text, sizeof (text) - 1
 
-//  True if `frame` holds exactly these bytes.
-static bool
-s_bytes_are (zframe_t *frame, const void *data, size_t size)
-{
-    return frame && zframe_size (frame) == size && memcmp (zframe_data (frame), data, size) == 0;
-}
-
-//  To `identity`: one frame of raw bytes, then an optional second frame.
-static void
-s_send_raw (zsock_t *router, zframe_t *identity, const void *data, size_t size,
-            zframe_t *second)
-{
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
-    zmsg_addmem (msg, data, size);
-    if (second)
-        zmsg_append (msg, &second);
-    ZMX_CHECK (zmsg_send (&msg, router) == 0);
-}
-
 //  zmx packed MDP against a raw ROUTER, byte by byte: small bodies go
 //  inline, a large one as its own frame; of the replies only packed FINALs
 //  for a service with requests in flight are taken.
@@ -268,15 +213,15 @@ s_packed_frames (void)
     zmsg_t *msg = zmx_test_recv (router, 2000);
     ZMX_CHECK (msg && zmsg_size (msg) == 3);
     zframe_t *identity = zmsg_pop (msg);
-    ZMX_CHECK (s_bytes_are (zmsg_first (msg), S_LIT ("ZMXC01\x01\x01\x04" "echohello")));
-    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("world")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_first (msg), S_LIT ("ZMXC01\x01\x01\x04" "echohello")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (msg), S_LIT ("world")));
     zmsg_destroy (&msg);
 
     request = zmsg_new ();          //  empty body: empty inline body
     ZMX_CHECK (zmx_client_send (client, "svc.b", &request) == ZMX_OK);
     msg = zmx_test_recv (router, 2000);
     ZMX_CHECK (msg && zmsg_size (msg) == 2);
-    ZMX_CHECK (s_bytes_are (zmsg_last (msg), S_LIT ("ZMXC01\x01\x01\x05" "svc.b")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_last (msg), S_LIT ("ZMXC01\x01\x01\x05" "svc.b")));
     zmsg_destroy (&msg);
 
     zframe_t *big = zframe_new (NULL, ZMX_PACKED_INLINE_MAX + 1);
@@ -287,7 +232,7 @@ s_packed_frames (void)
     msg = zmx_test_recv (router, 2000);
     ZMX_CHECK (msg && zmsg_size (msg) == 3);
     zmsg_first (msg);
-    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("ZMXC01\x01\x00\x04" "echo")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (msg), S_LIT ("ZMXC01\x01\x00\x04" "echo")));
     ZMX_CHECK (zframe_eq (zmsg_next (msg), big));
     zmsg_destroy (&msg);
 
@@ -299,13 +244,14 @@ s_packed_frames (void)
     zmsg_addstr (reply, S_SERVICE);
     zmsg_addstr (reply, "old framing");
     zmsg_send (&reply, router);
-    s_send_raw (router, identity, S_LIT ("ZMXC01\x02\x01\x04" "echopartial"), NULL);
-    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x05" "other" "x"), NULL);
-    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x03\x04" "echox"), NULL);
+    zmx_test_send_to (router, identity, S_LIT ("ZMXC01\x02\x01\x04" "echopartial"), NULL);
+    zmx_test_send_to (router, identity, S_LIT ("ZMXC01\x03\x01\x05" "other" "x"), NULL);
+    zmx_test_send_to (router, identity, S_LIT ("ZMXC01\x03\x03\x04" "echox"), NULL);
     //  Taken, in order: inline + frame, a frame only, an empty inline body
-    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x04" "echor1"), zframe_new ("r2", 2));
-    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x00\x04" "echo"), zframe_dup (big));
-    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x05" "svc.b"), NULL);
+    zmx_test_send_to (router, identity, S_LIT ("ZMXC01\x03\x01\x04" "echor1"),
+                      zframe_new ("r2", 2));
+    zmx_test_send_to (router, identity, S_LIT ("ZMXC01\x03\x00\x04" "echo"), zframe_dup (big));
+    zmx_test_send_to (router, identity, S_LIT ("ZMXC01\x03\x01\x05" "svc.b"), NULL);
     char *service = NULL;
     reply = zmx_client_recv (client, 2000, &service);
     ZMX_CHECK (reply && zmx_test_msg_is (reply, 0, "r1", "r2", NULL));
@@ -321,7 +267,7 @@ s_packed_frames (void)
     zstr_free (&service);
     zmsg_destroy (&reply);
     //  Nothing is in flight now: a late FINAL is dropped too
-    s_send_raw (router, identity, S_LIT ("ZMXC01\x03\x01\x04" "echolate"), NULL);
+    zmx_test_send_to (router, identity, S_LIT ("ZMXC01\x03\x01\x04" "echolate"), NULL);
     ZMX_CHECK (zmx_client_recv (client, 200, NULL) == NULL);
     ZMX_CHECK (zmx_client_error (client) == ZMX_ETIMEDOUT);
 
@@ -441,8 +387,8 @@ s_async_many (void)
     s_rig_init (&rig, 0, false);
     ZMX_CHECK (zmx_client_recv (rig.client, 0, NULL) == NULL);     //  Nothing sent yet
     ZMX_CHECK (zmx_client_error (rig.client) == ZMX_EINVAL);
-    s_send_numbered (rig.client, 100);
-    s_recv_numbered (rig.client, 100, 2000, S_SERVICE);
+    zmx_test_send_numbered (rig.client, S_SERVICE, 100);
+    zmx_test_recv_numbered (rig.client, 100, 2000, S_SERVICE);
     int64_t started = zclock_mono ();
     ZMX_CHECK (zmx_client_recv (rig.client, 100, NULL) == NULL);
     ZMX_CHECK (zmx_client_error (rig.client) == ZMX_ETIMEDOUT);
@@ -733,8 +679,8 @@ s_e2e_credit_async (void)
 {
     s_e2e_t e2e;
     s_e2e_init (&e2e, 100);
-    s_send_numbered (e2e.client, 100);
-    s_recv_numbered (e2e.client, 100, 3000, NULL);
+    zmx_test_send_numbered (e2e.client, S_SERVICE, 100);
+    zmx_test_recv_numbered (e2e.client, 100, 3000, NULL);
     ZMX_CHECK (zmx_service_counter (e2e.broker, "replies") == 100);
     ZMX_CHECK (zmx_service_counter (e2e.broker, "workers") == 1);
     s_e2e_destroy (&e2e);

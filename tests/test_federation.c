@@ -381,14 +381,7 @@ s_curve_link (void)
     zmx_client_t *client = zmx_client_new (a.endpoint);
     ZMX_CHECK (zmx_client_set_curve (client, client_cert, server_cert) == ZMX_OK);
     zmx_client_set_timeout (client, 5000);
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, "sealed");
-    zmsg_t *reply = zmx_client_request (client, "echo", &request);
-    ZMX_CHECK (reply && zmsg_size (reply) == 1);
-    char *body = zmsg_popstr (reply);
-    ZMX_CHECK_STR (body, "sealed");
-    zstr_free (&body);
-    zmsg_destroy (&reply);
+    ZMX_CHECK (zmx_test_echo_ok (client, "echo", "sealed"));
     zmx_client_destroy (&client);
     //  The plaintext peer has sent adverts all along; none got through
     ZMX_CHECK (s_wait_at_least (&c, "fed_adverts_sent", 5, 10000));

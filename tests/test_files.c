@@ -550,6 +550,39 @@ s_slow_clients_memory (void)
     zstr_free (&source);
 }
 
+//  A digest of the file at path into hex: zmx_files_digest or _xxh128.
+typedef int (s_digest_fn) (const char *path, char *hex);
+
+//  `digest` of the standard inputs "", "abc" and a million 'a's, each
+//  written to path in turn, is expected [0], [1], [2]; hex is the buffer.
+static void
+s_check_vectors (const char *path, s_digest_fn *digest, char *hex, const char *const expected [3])
+{
+    char *million = (char *) malloc (1000000);
+    memset (million, 'a', 1000000);
+    const char *inputs [3] = { "", "abc", million };
+    const size_t sizes [3] = { 0, 3, 1000000 };
+    for (size_t index = 0; index < 3; index++) {
+        s_write_bytes (path, inputs [index], sizes [index]);
+        ZMX_CHECK (digest (path, hex) == ZMX_OK);
+        ZMX_CHECK_STR (hex, expected [index]);
+    }
+    free (million);
+}
+
+//  Write `size` random bytes (from seed) to path; returns them as read
+//  back (caller frees).
+static byte *
+s_random_file (const char *path, size_t size, unsigned int seed)
+{
+    s_write_random (path, size, seed);
+    byte *data = (byte *) malloc (size);
+    FILE *file = fopen (path, "rb");
+    ZMX_CHECK (file && fread (data, 1, size, file) == size);
+    fclose (file);
+    return data;
+}
+
 //  The digest is plain SHA-1 in lowercase hex: standard vectors, and a
 //  file larger than one read buffer (not a multiple of it) against CZMQ's
 //  zdigest, which produced the digests peers already hold.
@@ -559,25 +592,12 @@ s_digest_vectors (void)
     char *directory = zmx_test_tmpdir ();
     char *path = zsys_sprintf ("%s/vector", directory);
     char hex [41];
-    s_write_bytes (path, "", 0);
-    ZMX_CHECK (zmx_files_digest (path, hex) == ZMX_OK);
-    ZMX_CHECK (streq (hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709"));
-    s_write_bytes (path, "abc", 3);
-    ZMX_CHECK (zmx_files_digest (path, hex) == ZMX_OK);
-    ZMX_CHECK (streq (hex, "a9993e364706816aba3e25717850c26c9cd0d89d"));
-    char *million = (char *) malloc (1000000);
-    memset (million, 'a', 1000000);
-    s_write_bytes (path, million, 1000000);
-    free (million);
-    ZMX_CHECK (zmx_files_digest (path, hex) == ZMX_OK);
-    ZMX_CHECK (streq (hex, "34aa973cd4c4daa4f61eeb2bdbad27316534016f"));
+    s_check_vectors (path, zmx_files_digest, hex, (const char *const []) {
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709", "a9993e364706816aba3e25717850c26c9cd0d89d",
+        "34aa973cd4c4daa4f61eeb2bdbad27316534016f" });
 
     size_t size = 3 * 1024 * 1024 + 7;
-    s_write_random (path, size, 5);
-    byte *data = (byte *) malloc (size);
-    FILE *file = fopen (path, "rb");
-    ZMX_CHECK (file && fread (data, 1, size, file) == size);
-    fclose (file);
+    byte *data = s_random_file (path, size, 5);
     zdigest_t *reference = zdigest_new ();
     zdigest_update (reference, data, size);
     char expected [41];
@@ -666,6 +686,18 @@ s_raw_icanhaz (zsock_t *sock, const char *path)
     zmx_fmq_init (&msg, ZMX_FMQ_ICANHAZ);
     strcpy (msg.path, path);
     s_raw_send (sock, &msg);
+}
+
+//  Set up msg as an ICANHAZ for "/" with the RESYNC option (the caller
+//  clears it).
+static void
+s_resync_icanhaz (zmx_fmq_msg_t *msg)
+{
+    zmx_fmq_init (msg, ZMX_FMQ_ICANHAZ);
+    strcpy (msg->path, "/");
+    msg->options = zhash_new ();
+    zhash_autofree (msg->options);
+    zhash_insert (msg->options, "RESYNC", "1");
 }
 
 //  Receive one message, skipping heartbeats; returns its id (0: none).
@@ -790,11 +822,7 @@ s_icanhaz_totals (void)
     s_raw_ohai (peer, 2);
     ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
     zmx_fmq_msg_t msg;
-    zmx_fmq_init (&msg, ZMX_FMQ_ICANHAZ);
-    strcpy (msg.path, "/");
-    msg.options = zhash_new ();
-    zhash_autofree (msg.options);
-    zhash_insert (msg.options, "RESYNC", "1");
+    s_resync_icanhaz (&msg);
     zhash_insert (msg.options, ZMX_FMQ_OPTION_TOTALS, "1");
     msg.cache = zhash_new ();
     zhash_autofree (msg.cache);
@@ -1034,25 +1062,12 @@ s_xxh128_vectors (void)
     char *directory = zmx_test_tmpdir ();
     char *path = zsys_sprintf ("%s/vector", directory);
     char hex [ZMX__XXH128_HEX + 1];
-    s_write_bytes (path, "", 0);
-    ZMX_CHECK (zmx_files_digest_xxh128 (path, hex) == ZMX_OK);
-    ZMX_CHECK_STR (hex, "99aa06d3014798d86001c324468d497f");
-    s_write_bytes (path, "abc", 3);
-    ZMX_CHECK (zmx_files_digest_xxh128 (path, hex) == ZMX_OK);
-    ZMX_CHECK_STR (hex, "06b05ab6733a618578af5f94892f3950");
-    char *million = (char *) malloc (1000000);
-    memset (million, 'a', 1000000);
-    s_write_bytes (path, million, 1000000);
-    free (million);
-    ZMX_CHECK (zmx_files_digest_xxh128 (path, hex) == ZMX_OK);
-    ZMX_CHECK_STR (hex, "a545df8e384a9579b1fd6fae5285c4eb");
+    s_check_vectors (path, zmx_files_digest_xxh128, hex, (const char *const []) {
+        "99aa06d3014798d86001c324468d497f", "06b05ab6733a618578af5f94892f3950",
+        "a545df8e384a9579b1fd6fae5285c4eb" });
 
     size_t size = 3 * 1024 * 1024 + 7;
-    s_write_random (path, size, 5);
-    byte *data = (byte *) malloc (size);
-    FILE *file = fopen (path, "rb");
-    ZMX_CHECK (file && fread (data, 1, size, file) == size);
-    fclose (file);
+    byte *data = s_random_file (path, size, 5);
     zmx__xxh128_t *digest = zmx__xxh128_new ();
     for (size_t done = 0, piece = 1; done < size; done += piece, piece = piece * 3 + 1) {
         if (piece > size - done)
@@ -1086,11 +1101,7 @@ s_xxh128_announced (void)
     s_raw_ohai (peer, 2);
     ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_OHAI_OK);
     zmx_fmq_msg_t msg;
-    zmx_fmq_init (&msg, ZMX_FMQ_ICANHAZ);
-    strcpy (msg.path, "/");
-    msg.options = zhash_new ();
-    zhash_autofree (msg.options);
-    zhash_insert (msg.options, "RESYNC", "1");
+    s_resync_icanhaz (&msg);
     s_raw_send (peer, &msg);
     zmx_fmq_clear (&msg);
     ZMX_CHECK (s_raw_expect (peer, 2000) == ZMX_FMQ_ICANHAZ_OK);
@@ -1170,6 +1181,26 @@ s_mirror_has (const char *mirror, const char *name)
     return exists;
 }
 
+//  What s_four_files left: two files taken and two rejected, "a" and "b"
+//  in the mirror as has_a and has_b say, "c" there and "d" not, and no
+//  partial. Destroys the client and the mirror.
+static void
+s_four_files_check (zmx_files_client_t **client_p, char **mirror_p, bool has_a, bool has_b)
+{
+    zmx_files_client_t *client = *client_p;
+    const char *mirror = *mirror_p;
+    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 2);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 2);
+    ZMX_CHECK (s_mirror_has (mirror, "a") == has_a);
+    ZMX_CHECK (s_mirror_has (mirror, "b") == has_b);
+    ZMX_CHECK (s_mirror_has (mirror, "c"));
+    ZMX_CHECK (!s_mirror_has (mirror, "d"));
+    ZMX_CHECK (s_partial_size (mirror) == 0);
+    zmx_files_client_destroy (client_p);
+    zmx_test_rmdir (mirror);
+    zstr_free (mirror_p);
+}
+
 //  By default the client checks the XXH3-128 the server announces, and
 //  falls back to SHA-1 when there is none: a wrong announced digest makes
 //  it discard the file (no real name, no partial left), whichever digest
@@ -1180,16 +1211,7 @@ s_xxh128_verified (void)
 {
     char *mirror;
     zmx_files_client_t *client = s_four_files (ZMX_FILES_VERIFY_AUTO, &mirror);
-    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 2);
-    ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 2);
-    ZMX_CHECK (!s_mirror_has (mirror, "a"));
-    ZMX_CHECK (s_mirror_has (mirror, "b"));
-    ZMX_CHECK (s_mirror_has (mirror, "c"));
-    ZMX_CHECK (!s_mirror_has (mirror, "d"));
-    ZMX_CHECK (s_partial_size (mirror) == 0);
-    zmx_files_client_destroy (&client);
-    zmx_test_rmdir (mirror);
-    zstr_free (&mirror);
+    s_four_files_check (&client, &mirror, false, true);
 }
 
 //  ZMX_FILES_VERIFY_SHA1: the announced XXH3-128 is ignored, SHA-1 decides.
@@ -1198,16 +1220,7 @@ s_verify_sha1_option (void)
 {
     char *mirror;
     zmx_files_client_t *client = s_four_files (ZMX_FILES_VERIFY_SHA1, &mirror);
-    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == 2);
-    ZMX_CHECK (zmx_files_client_counter (client, "files_rejected") == 2);
-    ZMX_CHECK (s_mirror_has (mirror, "a"));
-    ZMX_CHECK (!s_mirror_has (mirror, "b"));
-    ZMX_CHECK (s_mirror_has (mirror, "c"));
-    ZMX_CHECK (!s_mirror_has (mirror, "d"));
-    ZMX_CHECK (s_partial_size (mirror) == 0);
-    zmx_files_client_destroy (&client);
-    zmx_test_rmdir (mirror);
-    zstr_free (&mirror);
+    s_four_files_check (&client, &mirror, true, false);
 }
 
 //  A partial holding the file's first MiB is resumed and verifies, with

@@ -29,14 +29,15 @@ s_msg_new (zframe_t *first, ...)
     return msg;
 }
 
-//  A 0.2 worker (credit 3) connected to a raw ROUTER; returns its READY.
+//  A worker of `version` (credit 3) connected to a raw ROUTER; returns
+//  its READY.
 static zmsg_t *
-s_connect (zsock_t *router, const char *endpoint, zmx_worker_t **worker_p)
+s_connect (zsock_t *router, const char *endpoint, int version, zmx_worker_t **worker_p)
 {
     zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
     ZMX_CHECK (worker);
     zmx_worker_set_credit (worker, 3);
-    zmx_worker_set_version (worker, 2);
+    zmx_worker_set_version (worker, version);
     zframe_t *reply_to = NULL;
     ZMX_CHECK (zmx_worker_recv (worker, 0, &reply_to) == NULL);
     zmsg_t *ready = zmx_test_recv (router, 3000);
@@ -45,13 +46,28 @@ s_connect (zsock_t *router, const char *endpoint, zmx_worker_t **worker_p)
     return ready;
 }
 
+//  Drive `worker` until the ROUTER gets its next message (the READY of a
+//  reconnect) or 5 seconds pass; that message, or NULL.
+static zmsg_t *
+s_await_reconnect (zmx_worker_t *worker, zsock_t *router)
+{
+    zframe_t *reply_to = NULL;
+    zmsg_t *again = NULL;
+    int64_t deadline = zclock_mono () + 5000;
+    while (!again && zclock_mono () < deadline) {
+        zmx_worker_recv (worker, 50, &reply_to);
+        again = zmx_test_recv (router, 50);
+    }
+    return again;
+}
+
 static void
 s_wire_format (void)
 {
     char *endpoint = NULL;
     zsock_t *router = zmx_test_router_new (NULL, &endpoint);
     zmx_worker_t *worker;
-    zmsg_t *ready = s_connect (router, endpoint, &worker);
+    zmsg_t *ready = s_connect (router, endpoint, 2, &worker);
     //  18/MDP READY: no empty frame in front, credit extension as in 0.1
     ZMX_CHECK (zmx_test_msg_is (ready, 1, "MDPW02", "\x01", S_SERVICE, "3", NULL));
     zframe_t *identity = zmsg_first (ready);
@@ -80,12 +96,7 @@ s_wire_format (void)
     //  0.2 DISCONNECT makes it reconnect, still speaking 0.2
     msg = s_msg_new (identity, "MDPW02", "\x06", NULL);
     ZMX_CHECK (zmsg_send (&msg, router) == 0);
-    zmsg_t *again = NULL;
-    int64_t deadline = zclock_mono () + 5000;
-    while (!again && zclock_mono () < deadline) {
-        zmx_worker_recv (worker, 50, &reply_to);
-        again = zmx_test_recv (router, 50);
-    }
+    zmsg_t *again = s_await_reconnect (worker, router);
     ZMX_CHECK (again);
     ZMX_CHECK (zmx_test_msg_is (again, 1, "MDPW02", "\x01", S_SERVICE, "3", NULL));
     ZMX_CHECK (zmx_worker_connects (worker) == 2);
@@ -107,27 +118,6 @@ s_wire_format (void)
     zstr_free (&endpoint);
 }
 
-//  True if `frame` holds exactly these bytes.
-static bool
-s_bytes_are (zframe_t *frame, const void *data, size_t size)
-{
-    return frame && zframe_size (frame) == size && memcmp (zframe_data (frame), data, size) == 0;
-}
-
-//  Send routing id `identity` then one frame of raw bytes, then an
-//  optional second frame.
-static void
-s_send_packed (zsock_t *router, zframe_t *identity, const void *data, size_t size,
-               zframe_t *second)
-{
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
-    zmsg_addmem (msg, data, size);
-    if (second)
-        zmsg_append (msg, &second);
-    ZMX_CHECK (zmsg_send (&msg, router) == 0);
-}
-
 #define S_LIT(text) text, sizeof (text) - 1
 
 //  Packed MDP on the wire, byte by byte: READY with credit, a request
@@ -138,21 +128,17 @@ s_packed_wire_format (void)
 {
     char *endpoint = NULL;
     zsock_t *router = zmx_test_router_new (NULL, &endpoint);
-    zmx_worker_t *worker = zmx_worker_new (endpoint, S_SERVICE);
-    ZMX_CHECK (worker);
-    zmx_worker_set_credit (worker, 3);
-    zmx_worker_set_version (worker, ZMX_MDP_PACKED);
+    zmx_worker_t *worker;
+    zmsg_t *ready = s_connect (router, endpoint, ZMX_MDP_PACKED, &worker);
+    ZMX_CHECK (zmsg_size (ready) == 2);
     zframe_t *reply_to = NULL;
-    ZMX_CHECK (zmx_worker_recv (worker, 0, &reply_to) == NULL);
-    zmsg_t *ready = zmx_test_recv (router, 3000);
-    ZMX_CHECK (ready && zmsg_size (ready) == 2);
     zframe_t *identity = zmsg_first (ready);
-    ZMX_CHECK (s_bytes_are (zmsg_next (ready),
-                            S_LIT ("ZMXW01\x01\x00\x07" S_SERVICE "\x00\x00\x00\x03")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (ready),
+                                   S_LIT ("ZMXW01\x01\x00\x07" S_SERVICE "\x00\x00\x00\x03")));
 
     //  REQUEST with "hello" inline and "world" after it
-    s_send_packed (router, identity, S_LIT ("ZMXW01\x02\x01\x00\x09\x01" "client-1" "hello"),
-                   zframe_new ("world", 5));
+    zmx_test_send_to (router, identity, S_LIT ("ZMXW01\x02\x01\x00\x09\x01" "client-1" "hello"),
+                      zframe_new ("world", 5));
     zmsg_t *request = zmx_worker_recv (worker, 3000, &reply_to);
     ZMX_CHECK (request && reply_to);
     ZMX_CHECK (zmx_test_msg_is (request, 0, "hello", "world", NULL));
@@ -160,23 +146,24 @@ s_packed_wire_format (void)
     zmsg_t *msg = zmx_test_recv (router, 3000);
     ZMX_CHECK (msg && zmsg_size (msg) == 3);
     zmsg_first (msg);
-    ZMX_CHECK (s_bytes_are (zmsg_next (msg),
-                            S_LIT ("ZMXW01\x04\x01\x00\x09\x01" "client-1" "hello")));
-    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("world")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (msg),
+                                   S_LIT ("ZMXW01\x04\x01\x00\x09\x01" "client-1" "hello")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (msg), S_LIT ("world")));
     zmsg_destroy (&msg);
 
     //  A large body arrives as its own frame and goes back as one
     zframe_t *big = zframe_new (NULL, ZMX_PACKED_INLINE_MAX + 1);
     memset (zframe_data (big), 'b', zframe_size (big));
     zframe_t *copy = zframe_dup (big);
-    s_send_packed (router, identity, S_LIT ("ZMXW01\x02\x00\x00\x09\x01" "client-2"), big);
+    zmx_test_send_to (router, identity, S_LIT ("ZMXW01\x02\x00\x00\x09\x01" "client-2"), big);
     request = zmx_worker_recv (worker, 3000, &reply_to);
     ZMX_CHECK (request && zmsg_size (request) == 1 && zframe_eq (zmsg_first (request), copy));
     ZMX_CHECK (zmx_worker_send (worker, &request, &reply_to) == ZMX_OK);
     msg = zmx_test_recv (router, 3000);
     ZMX_CHECK (msg && zmsg_size (msg) == 3);
     zmsg_first (msg);
-    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("ZMXW01\x04\x00\x00\x09\x01" "client-2")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (msg),
+                                   S_LIT ("ZMXW01\x04\x00\x00\x09\x01" "client-2")));
     ZMX_CHECK (zframe_eq (zmsg_next (msg), copy));
     zmsg_destroy (&msg);
     zframe_destroy (&copy);
@@ -185,22 +172,17 @@ s_packed_wire_format (void)
     //  dropped, not served
     msg = s_msg_new (identity, "MDPW02", "\x02", "\x01" "client-3", "", "x", NULL);
     ZMX_CHECK (zmsg_send (&msg, router) == 0);
-    s_send_packed (router, identity, S_LIT ("ZMXW01\x02\x01\x01\x00\x01" "c"), NULL);
+    zmx_test_send_to (router, identity, S_LIT ("ZMXW01\x02\x01\x01\x00\x01" "c"), NULL);
     ZMX_CHECK (zmx_worker_recv (worker, 300, &reply_to) == NULL);
     ZMX_CHECK (zmx_worker_error (worker) == ZMX_ETIMEDOUT);
 
     //  Packed DISCONNECT: it reconnects, still packed
-    s_send_packed (router, identity, S_LIT ("ZMXW01\x06\x00"), NULL);
-    zmsg_t *again = NULL;
-    int64_t deadline = zclock_mono () + 5000;
-    while (!again && zclock_mono () < deadline) {
-        zmx_worker_recv (worker, 50, &reply_to);
-        again = zmx_test_recv (router, 50);
-    }
+    zmx_test_send_to (router, identity, S_LIT ("ZMXW01\x06\x00"), NULL);
+    zmsg_t *again = s_await_reconnect (worker, router);
     ZMX_CHECK (again && zmsg_size (again) == 2);
     zmsg_first (again);
-    ZMX_CHECK (s_bytes_are (zmsg_next (again),
-                            S_LIT ("ZMXW01\x01\x00\x07" S_SERVICE "\x00\x00\x00\x03")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (again),
+                                   S_LIT ("ZMXW01\x01\x00\x07" S_SERVICE "\x00\x00\x00\x03")));
     ZMX_CHECK (zmx_worker_connects (worker) == 2);
     zmsg_destroy (&again);
     zmx_worker_destroy (&worker);
@@ -208,7 +190,7 @@ s_packed_wire_format (void)
     msg = zmx_test_recv (router, 3000);
     ZMX_CHECK (msg && zmsg_size (msg) == 2);
     zmsg_first (msg);
-    ZMX_CHECK (s_bytes_are (zmsg_next (msg), S_LIT ("ZMXW01\x06\x00")));
+    ZMX_CHECK (zmx_test_bytes_are (zmsg_next (msg), S_LIT ("ZMXW01\x06\x00")));
     zmsg_destroy (&msg);
     zmsg_destroy (&ready);
     zsock_destroy (&router);
@@ -237,12 +219,7 @@ s_echo_v2 (zsock_t *pipe, void *args)
 static void
 s_through_broker (void)
 {
-    char *text = strdup ("broker\n    endpoint = \"tcp://127.0.0.1:*\"\n"
-                         "    heartbeat-interval = 200\n");
-    zconfig_t *root = zconfig_str_load (text);
-    zmx_service_t *broker = zmx_service_new ("broker", zmx_broker_actor,
-                                             zconfig_locate (root, "broker"), NULL);
-    ZMX_CHECK (broker);
+    zmx_service_t *broker = zmx_test_broker_new ("    heartbeat-interval = 200\n");
     char *endpoint = strdup (zmx_service_endpoint (broker));
     zactor_t *echo = zactor_new (s_echo_v2, endpoint);
     ZMX_CHECK (zmx_test_wait_service (endpoint, S_SERVICE, 10000));
@@ -251,41 +228,15 @@ s_through_broker (void)
     zmx_client_t *client = zmx_client_new (endpoint);
     ZMX_CHECK (client);
     zmx_client_set_timeout (client, 5000);
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, "ping");
     zmx_client_set_retries (client, 0);
-    zmsg_t *reply = zmx_client_request (client, S_SERVICE, &request);
-    ZMX_CHECK (reply);
-    ZMX_CHECK (zmx_test_msg_is (reply, 0, "ping", NULL));
-    zmsg_destroy (&reply);
+    ZMX_CHECK (zmx_test_echo_ok (client, S_SERVICE, "ping"));
 
     //  Pipelined: more requests in flight than the worker's credit
-    int total = 500;
-    for (int index = 0; index < total; index++) {
-        request = zmsg_new ();
-        zmsg_addstrf (request, "%d", index);
-        ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
-    }
-    bool *seen = (bool *) zmalloc (total * sizeof (bool));
-    for (int index = 0; index < total; index++) {
-        char *service = NULL;
-        reply = zmx_client_recv (client, 5000, &service);
-        ZMX_CHECK (reply);
-        ZMX_CHECK (service && streq (service, S_SERVICE));
-        char *body = zmsg_popstr (reply);
-        int value = atoi (body);
-        ZMX_CHECK (value >= 0 && value < total && !seen [value]);
-        seen [value] = true;
-        zstr_free (&body);
-        zstr_free (&service);
-        zmsg_destroy (&reply);
-    }
-    free (seen);
+    zmx_test_send_numbered (client, S_SERVICE, 500);
+    zmx_test_recv_numbered (client, 500, 5000, S_SERVICE);
     zmx_client_destroy (&client);
     zactor_destroy (&echo);
     zmx_service_destroy (&broker);
-    zconfig_destroy (&root);
-    free (text);
     free (endpoint);
 }
 

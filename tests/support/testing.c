@@ -419,6 +419,13 @@ zmx_test_echo_worker (zsock_t *pipe, void *args)
     zmx_worker_set_reconnect (worker, settings->backoff_initial, settings->backoff_max);
     zmx_worker_set_credit (worker, settings->credit? settings->credit: 1);
     zsock_signal (pipe, 0);
+    zmx_test_echo_serve (pipe, &worker);
+}
+
+void
+zmx_test_echo_serve (zsock_t *pipe, zmx_worker_t **worker_p)
+{
+    zmx_worker_t *worker = *worker_p;
     while (!(zsock_events (pipe) & ZMQ_POLLIN)) {
         zframe_t *reply_to;
         zmsg_t *request = zmx_worker_recv (worker, 10, &reply_to);
@@ -428,9 +435,82 @@ zmx_test_echo_worker (zsock_t *pipe, void *args)
         if (zmx_worker_error (worker) == ZMX_ETERM)
             break;
     }
-    zmx_worker_destroy (&worker);
+    zmx_worker_destroy (worker_p);
     char *command = zstr_recv (pipe);
     zstr_free (&command);
+}
+
+zsock_t *
+zmx_test_dealer_new (const char *endpoint, int timeout_ms)
+{
+    zsock_t *sock = zsock_new_dealer (endpoint);
+    ZMX_CHECK (sock);
+    zsock_set_rcvtimeo (sock, timeout_ms);
+    zsock_set_linger (sock, 0);
+    return sock;
+}
+
+bool
+zmx_test_wait_counter (zmx_service_t *service, const char *name, uint64_t value,
+                       int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        if (zmx_service_counter (service, name) == value)
+            return true;
+        zclock_sleep (5);
+    }
+    return false;
+}
+
+bool
+zmx_test_bytes_are (zframe_t *frame, const void *data, size_t size)
+{
+    return frame && zframe_size (frame) == size && memcmp (zframe_data (frame), data, size) == 0;
+}
+
+void
+zmx_test_send_numbered (zmx_client_t *client, const char *service, int count)
+{
+    for (int index = 0; index < count; index++) {
+        zmsg_t *request = zmsg_new ();
+        zmsg_addstrf (request, "%d", index);
+        ZMX_CHECK (zmx_client_send (client, service, &request) == ZMX_OK);
+    }
+}
+
+void
+zmx_test_recv_numbered (zmx_client_t *client, int count, int timeout_ms,
+                        const char *service)
+{
+    bool *seen = (bool *) zmalloc (count * sizeof (bool));
+    for (int received = 0; received < count; received++) {
+        char *replier = NULL;
+        zmsg_t *reply = zmx_client_recv (client, timeout_ms, service? &replier: NULL);
+        ZMX_CHECK (reply);
+        if (service)
+            ZMX_CHECK_STR (replier, service);
+        char *text = zmsg_popstr (reply);
+        int index = text? atoi (text): -1;
+        ZMX_CHECK (index >= 0 && index < count && !seen [index]);
+        seen [index] = true;
+        zstr_free (&text);
+        zstr_free (&replier);
+        zmsg_destroy (&reply);
+    }
+    free (seen);
+}
+
+void
+zmx_test_send_to (zsock_t *router, zframe_t *identity, const void *data, size_t size,
+                  zframe_t *second)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
+    zmsg_addmem (msg, data, size);
+    if (second)
+        zmsg_append (msg, &second);
+    ZMX_CHECK (zmsg_send (&msg, router) == 0);
 }
 
 zmx_security_t *

@@ -126,6 +126,34 @@ typedef struct {
 //  that echoes every request until $TERM (or a context end).
 void zmx_test_echo_worker (zsock_t *pipe, void *args);
 
+//  Echo every request *worker_p gets until a command comes on pipe (or a
+//  context end), then destroy the worker and read that command.
+void zmx_test_echo_serve (zsock_t *pipe, zmx_worker_t **worker_p);
+
+//  A DEALER with linger 0 and a receive timeout connected to endpoint.
+zsock_t *zmx_test_dealer_new (const char *endpoint, int timeout_ms);
+
+//  True once service counter `name` equals value, polled until timeout_ms.
+bool zmx_test_wait_counter (zmx_service_t *service, const char *name, uint64_t value,
+                            int timeout_ms);
+
+//  True if `frame` holds exactly these bytes.
+bool zmx_test_bytes_are (zframe_t *frame, const void *data, size_t size);
+
+//  Send `count` asynchronous requests to `service`, numbered from 0.
+void zmx_test_send_numbered (zmx_client_t *client, const char *service, int count);
+
+//  Receive the echoes of zmx_test_send_numbered in any order, each within
+//  timeout_ms; each number must come back exactly once, and name
+//  `service` if that is not NULL.
+void zmx_test_recv_numbered (zmx_client_t *client, int count, int timeout_ms,
+                             const char *service);
+
+//  Through a ROUTER to routing id `identity`: one frame of raw bytes, then
+//  `second` if not NULL (consumed).
+void zmx_test_send_to (zsock_t *router, zframe_t *identity, const void *data, size_t size,
+                       zframe_t *second);
+
 //  Send `text` to `service` through `client`; true if the reply is that
 //  one frame (an echo). A failed request is reported on stderr.
 bool zmx_test_echo_ok (zmx_client_t *client, const char *service, const char *text);
