@@ -7,6 +7,7 @@
     =========================================================================
 */
 #include "bench_util.h"
+#include "ports.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,10 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 
 int64_t
@@ -63,18 +61,7 @@ bench_median (double *values, int count)
 int
 bench_free_port (void)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in address = { .sin_family = AF_INET };
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &length) == 0)
-        port = ntohs (address.sin_port);
-    close (fd);
-    return port;
+    return zmx_ports_free_tcp ();
 }
 
 pid_t

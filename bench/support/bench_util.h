@@ -31,7 +31,8 @@ int
 double
     bench_median (double *values, int count);
 
-//  A TCP port on 127.0.0.1 that was free a moment ago, or -1.
+//  A TCP port on 127.0.0.1 that was free a moment ago, from below the
+//  ephemeral range (tests/support/ports.h), or -1.
 int
     bench_free_port (void);
 

@@ -3,6 +3,7 @@
     =========================================================================
 */
 #include "testing.h"
+#include "ports.h"
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -135,66 +136,13 @@ zmx_test_main (int argc, char *argv [], const zmx_test_t *cases, size_t count)
     return failed || passed == 0? 1: 0;
 }
 
-//  True if a TCP socket can bind 127.0.0.1:port right now.
-static bool
-s_port_bindable (int port)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in address = { 0 };
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    address.sin_port = htons ((uint16_t) port);
-    bool bindable = bind (fd, (struct sockaddr *) &address, sizeof address) == 0;
-    close (fd);
-    return bindable;
-}
-
-//  The lowest port the kernel hands out as the local port of outgoing
-//  connections (and for bind to port 0).
-static int
-s_ephemeral_low (void)
-{
-    int low = 32768, high = 60999;
-    FILE *file = fopen ("/proc/sys/net/ipv4/ip_local_port_range", "r");
-    if (file) {
-        if (fscanf (file, "%d %d", &low, &high) != 2)
-            low = 32768;
-        fclose (file);
-    }
-    return low;
-}
-
-//  Ports come from below the ephemeral range: an outgoing connection
-//  (every test reconnects a lot, and tests run in parallel) takes its
-//  local port from that range, and one that landed on a test's port while
-//  the test had it unbound, between a restart's close and its bind, made
-//  the bind fail for as long as that connection lived. Each process (each
-//  forked case too) starts at its own random point and walks on, so that
-//  cases and parallel test programs rarely meet.
 int
 zmx_test_free_port (void)
 {
-    static int next = 0;
-    static pid_t owner = 0;
-    int low = 10000, high = s_ephemeral_low () - 1;
-    if (high - low < 1000) {
-        low = 1024;
-        high = 65535;
-    }
-    if (owner != getpid ()) {
-        owner = getpid ();
-        next = low + (int) (((uint64_t) owner * 7919 + (uint64_t) zclock_usecs ())
-                            % (uint64_t) (high - low + 1));
-    }
-    for (int attempt = 0; attempt < 2000; attempt++) {
-        int port = next;
-        next = next >= high? low: next + 1;
-        if (s_port_bindable (port))
-            return port;
-    }
-    zmx_test_fail (__FILE__, __LINE__, "cannot find a free port");
+    int port = zmx_ports_free_tcp ();
+    if (port < 0)
+        zmx_test_fail (__FILE__, __LINE__, "cannot find a free port");
+    return port;
 }
 
 char *

@@ -42,7 +42,7 @@ void zmx_test_fail_str (const char *file, int line, const char *actual, const ch
 int zmx_test_main (int argc, char *argv [], const zmx_test_t *cases, size_t count);
 
 //  A TCP port on 127.0.0.1 that was free a moment ago (bound and released),
-//  from below the kernel's ephemeral range (see testing.c).
+//  from below the kernel's ephemeral range (see ports.h).
 int zmx_test_free_port (void);
 
 //  "tcp://127.0.0.1:PORT" for a free port; caller frees.
