@@ -117,6 +117,17 @@ void
 int
     zmx__frames_send_more (zsock_t *socket, const void *data, size_t size);
 
+//  Send a copy of `size` bytes as one frame without blocking (ZMQ_SNDMORE
+//  if `more`). Returns 0, or -1 with errno as libzmq set it.
+int
+    zmx__frames_send_copy (void *socket, const void *data, size_t size, bool more);
+
+//  Move `count` frames out without blocking, the last one ending the
+//  message. A frame that cannot go is dropped and left empty, so the
+//  caller can still close every frame.
+void
+    zmx__frames_send_moved (void *socket, zmq_msg_t *body, size_t count);
+
 //  Send *body_p as the frames that end a message, one empty frame if it
 //  is NULL or has none. Consumes *body_p on every path. Returns 0 or -1.
 int

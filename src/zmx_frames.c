@@ -1,5 +1,6 @@
 /*  =========================================================================
-    zmx_frames - frame-level receive and send for the client and worker
+    zmx_frames - frame-level receive and send for the client and worker,
+    and the non-blocking sends the broker and its federation share
 
     Design notes:
 
@@ -137,4 +138,37 @@ zmx__frames_send_shared (zsock_t *socket, zmsg_t *body)
         frame = next;
     }
     return 0;
+}
+
+//  -------------------------------------------------------------------------
+//  Non-blocking sends on a raw socket (the broker's ROUTER, federation
+//  links): a peer that is gone or full fails the send instead of stalling
+//  every other peer.
+
+int
+zmx__frames_send_copy (void *socket, const void *data, size_t size, bool more)
+{
+    zmq_msg_t msg;
+    zmq_msg_init_size (&msg, size);
+    if (size)
+        memcpy (zmq_msg_data (&msg), data, size);
+    int rc = zmq_msg_send (&msg, socket, (more? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT);
+    if (rc < 0) {
+        int error = errno;      //  callers tell EHOSTUNREACH from EAGAIN
+        zmq_msg_close (&msg);
+        errno = error;
+    }
+    return rc < 0? -1: 0;
+}
+
+void
+zmx__frames_send_moved (void *socket, zmq_msg_t *body, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        int flags = (index + 1 < count? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT;
+        if (zmq_msg_send (&body [index], socket, flags) < 0) {
+            zmq_msg_close (&body [index]);
+            zmq_msg_init (&body [index]);   //  stays closable by the owner
+        }
+    }
 }

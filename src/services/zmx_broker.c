@@ -158,42 +158,13 @@ s_blob_set (s_blob_t *blob, zmq_msg_t *msg)
 //  -------------------------------------------------------------------------
 //  Sending frames
 
-static int
-s_send_bytes (void *socket, const void *data, size_t size, bool more)
-{
-    zmq_msg_t msg;
-    zmq_msg_init_size (&msg, size);
-    if (size)
-        memcpy (zmq_msg_data (&msg), data, size);
-    int rc = zmq_msg_send (&msg, socket, (more? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT);
-    if (rc < 0) {
-        int error = errno;      //  callers tell EHOSTUNREACH from EAGAIN
-        zmq_msg_close (&msg);
-        errno = error;
-    }
-    return rc < 0? -1: 0;
-}
-
 //  Send the routing frame first: with ROUTER_MANDATORY it is the one that
 //  fails (EHOSTUNREACH, or EAGAIN when the peer's queue is full), and then
 //  nothing of the message has gone out.
 static int
 s_send_route (void *socket, const void *identity, size_t size)
 {
-    return s_send_bytes (socket, identity, size, true);
-}
-
-//  Move body frames out; the last one ends the message.
-static void
-s_send_body (void *socket, zmq_msg_t *body, size_t count)
-{
-    for (size_t index = 0; index < count; index++) {
-        int flags = (index + 1 < count? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT;
-        if (zmq_msg_send (&body [index], socket, flags) < 0) {
-            zmq_msg_close (&body [index]);
-            zmq_msg_init (&body [index]);   //  stays closable by the owner
-        }
-    }
+    return zmx__frames_send_copy (socket, identity, size, true);
 }
 
 //  Send a packed header for `command` with `field`, then the body: frame 0
@@ -215,7 +186,7 @@ s_send_packed (void *socket, zmx_mdp_command_t command, const void *field, size_
     if (zmq_msg_send (&header, socket, (more? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT) < 0)
         zmq_msg_close (&header);
     if (more)
-        s_send_body (socket, body + skip, count - skip);
+        zmx__frames_send_moved (socket, body + skip, count - skip);
 }
 
 //  The bare header of a worker HEARTBEAT or DISCONNECT, any version,
@@ -227,25 +198,25 @@ s_send_worker_bare (void *socket, int version, bool disconnect)
         uint8_t header [ZMX_PACKED_FIXED];
         zmx_mdp_packed_write (header, disconnect? ZMX_MDP_WORKER_DISCONNECT
                                                 : ZMX_MDP_WORKER_HEARTBEAT, false, NULL, 0, 0);
-        s_send_bytes (socket, header, sizeof header, false);
+        zmx__frames_send_copy (socket, header, sizeof header, false);
         return;
     }
     unsigned char code = version == 1
         ? (disconnect? ZMX_MDPW01_DISCONNECT: ZMX_MDPW01_HEARTBEAT)
         : (disconnect? ZMX_MDPW02_DISCONNECT: ZMX_MDPW02_HEARTBEAT);
     if (version == 1)
-        s_send_bytes (socket, "", 0, true);
-    s_send_bytes (socket, version == 1? ZMX_MDPW01: ZMX_MDPW02, 6, true);
-    s_send_bytes (socket, &code, 1, false);
+        zmx__frames_send_copy (socket, "", 0, true);
+    zmx__frames_send_copy (socket, version == 1? ZMX_MDPW01: ZMX_MDPW02, 6, true);
+    zmx__frames_send_copy (socket, &code, 1, false);
 }
 
 static void
 s_send_worker_header (void *socket, int version, unsigned char code)
 {
     if (version == 1)
-        s_send_bytes (socket, "", 0, true);
-    s_send_bytes (socket, version == 1? ZMX_MDPW01: ZMX_MDPW02, 6, true);
-    s_send_bytes (socket, &code, 1, true);
+        zmx__frames_send_copy (socket, "", 0, true);
+    zmx__frames_send_copy (socket, version == 1? ZMX_MDPW01: ZMX_MDPW02, 6, true);
+    zmx__frames_send_copy (socket, &code, 1, true);
 }
 
 //  HEARTBEAT or DISCONNECT to a worker
@@ -283,16 +254,16 @@ s_send_client_reply (s_self_t *self, const void *client, size_t client_size, int
     }
     int version = tag;
     if (version == 1) {
-        s_send_bytes (self->socket, "", 0, true);
-        s_send_bytes (self->socket, ZMX_MDPC01, 6, true);
+        zmx__frames_send_copy (self->socket, "", 0, true);
+        zmx__frames_send_copy (self->socket, ZMX_MDPC01, 6, true);
     }
     else {
         unsigned char code = kind == ZMX_MDP_CLIENT_PARTIAL? ZMX_MDPC02_PARTIAL: ZMX_MDPC02_FINAL;
-        s_send_bytes (self->socket, ZMX_MDPC02, 6, true);
-        s_send_bytes (self->socket, &code, 1, true);
+        zmx__frames_send_copy (self->socket, ZMX_MDPC02, 6, true);
+        zmx__frames_send_copy (self->socket, &code, 1, true);
     }
-    s_send_bytes (self->socket, service, strlen (service), true);
-    s_send_body (self->socket, body, count);
+    zmx__frames_send_copy (self->socket, service, strlen (service), true);
+    zmx__frames_send_moved (self->socket, body, count);
     return 0;
 }
 
@@ -472,8 +443,8 @@ s_send_request (s_self_t *self, s_worker_t *worker, zmq_msg_t *client, int clien
     memcpy (bytes + 1, zmq_msg_data (client), size);
     if (zmq_msg_send (&address, self->socket, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         zmq_msg_close (&address);
-    s_send_bytes (self->socket, "", 0, true);
-    s_send_body (self->socket, body, count);
+    zmx__frames_send_copy (self->socket, "", 0, true);
+    zmx__frames_send_moved (self->socket, body, count);
     worker->in_flight++;
     worker->last_sent = self->now;
     return 0;

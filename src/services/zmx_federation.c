@@ -273,45 +273,16 @@ zmx__fed_entry_add (zchunk_t *entries, uint8_t hops, uint32_t capacity, const ch
 //  =========================================================================
 //  Sending
 
-static int
-s_send_bytes (void *socket, const void *data, size_t size, bool more)
-{
-    zmq_msg_t msg;
-    zmq_msg_init_size (&msg, size);
-    if (size)
-        memcpy (zmq_msg_data (&msg), data, size);
-    int rc = zmq_msg_send (&msg, socket, (more? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT);
-    if (rc < 0) {
-        int error = errno;
-        zmq_msg_close (&msg);
-        errno = error;
-    }
-    return rc < 0? -1: 0;
-}
-
-//  Move body frames out; the last one ends the message.
-static void
-s_send_body (void *socket, zmq_msg_t *body, size_t count)
-{
-    for (size_t index = 0; index < count; index++) {
-        int flags = (index + 1 < count? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT;
-        if (zmq_msg_send (&body [index], socket, flags) < 0) {
-            zmq_msg_close (&body [index]);
-            zmq_msg_init (&body [index]);
-        }
-    }
-}
-
 //  Header of a message: the routing frame first (on the ROUTER) so that a
 //  peer that is gone fails the send before anything is queued.
 static int
 s_send_header (void *socket, const s_id_t *route, uint8_t code)
 {
-    if (route && s_send_bytes (socket, route->data, route->size, true))
+    if (route && zmx__frames_send_copy (socket, route->data, route->size, true))
         return -1;
-    if (s_send_bytes (socket, ZMX_MDPF01, 6, true))
+    if (zmx__frames_send_copy (socket, ZMX_MDPF01, 6, true))
         return -1;          //  only a link DEALER can fail here (no peer)
-    return s_send_bytes (socket, &code, 1, true);
+    return zmx__frames_send_copy (socket, &code, 1, true);
 }
 
 static void
@@ -466,7 +437,7 @@ s_handle_advertise (zmx__federation_t *self, zmq_msg_t *identity,
     route.size = (uint8_t) zmq_msg_size (identity);
     memcpy (route.data, zmq_msg_data (identity), route.size);
     if (s_send_header (self->broker.router, &route, ZMX_MDPF01_HEARTBEAT) == 0)
-        s_send_bytes (self->broker.router, self->node, strlen (self->node), false);
+        zmx__frames_send_copy (self->broker.router, self->node, strlen (self->node), false);
 }
 
 //  =========================================================================
@@ -528,10 +499,10 @@ s_forward_to (zmx__federation_t *self, s_peer_t *peer, s_route_t *route, const c
         return -2;
     }
     uint8_t hop_byte = (uint8_t) hops;
-    s_send_bytes (self->broker.router, token, sizeof token, true);
-    s_send_bytes (self->broker.router, &hop_byte, 1, true);
-    s_send_bytes (self->broker.router, service, strlen (service), true);
-    s_send_body (self->broker.router, body, count);
+    zmx__frames_send_copy (self->broker.router, token, sizeof token, true);
+    zmx__frames_send_copy (self->broker.router, &hop_byte, 1, true);
+    zmx__frames_send_copy (self->broker.router, service, strlen (service), true);
+    zmx__frames_send_moved (self->broker.router, body, count);
     self->free_count--;
     slot->used = true;
     slot->generation++;
@@ -590,8 +561,8 @@ s_link_reply (zmx__federation_t *self, size_t index, const uint8_t *token, bool 
         s_warn (self, "reply dropped", "link to the asking peer is down or full");
         return -1;
     }
-    s_send_bytes (link->socket, token, ZMX_FED_TOKEN_SIZE, true);
-    s_send_body (link->socket, body, count);
+    zmx__frames_send_copy (link->socket, token, ZMX_FED_TOKEN_SIZE, true);
+    zmx__frames_send_moved (link->socket, body, count);
     return 0;
 }
 
@@ -853,8 +824,8 @@ s_advertise (zmx__federation_t *self, s_link_t *link)
         zmx__fed_entry_add (entries, route->distance, route->capacity,
                             (const char *) zhashx_cursor (best));
     if (s_send_header (link->socket, NULL, ZMX_MDPF01_ADVERTISE) == 0) {
-        s_send_bytes (link->socket, self->node, strlen (self->node), true);
-        s_send_bytes (link->socket, zchunk_data (entries), zchunk_size (entries), false);
+        zmx__frames_send_copy (link->socket, self->node, strlen (self->node), true);
+        zmx__frames_send_copy (link->socket, zchunk_data (entries), zchunk_size (entries), false);
         self->counters.adverts_sent++;
     }
     zchunk_destroy (&entries);
