@@ -36,11 +36,9 @@
 #include "zmx_classes.h"
 #include "netns.h"
 #include "bench_util.h"
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "ports.h"
 #include <dirent.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,23 +65,6 @@ typedef struct {
 
 static char *s_zmx;             //  Path of the zmx program
 
-//  A UDP port that was free on this host a moment ago.
-static int
-s_free_udp_port (void)
-{
-    int fd = socket (AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in address = { 0 };
-    address.sin_family = AF_INET;
-    socklen_t size = sizeof address;
-    int port = 0;
-    if (fd >= 0 && bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-    &&  getsockname (fd, (struct sockaddr *) &address, &size) == 0)
-        port = ntohs (address.sin_port);
-    if (fd >= 0)
-        close (fd);
-    return port;
-}
-
 //  -------------------------------------------------------------------------
 //  A fleet of `zmx peers` processes
 
@@ -98,7 +79,7 @@ s_fleet_init (s_fleet_t *fleet, size_t hosts)
     }
     char template [] = "/tmp/zmx-bench-node-XXXXXX";
     fleet->dir = strdup (mkdtemp (template)? template: "/tmp");
-    snprintf (fleet->port, sizeof fleet->port, "%d", s_free_udp_port ());
+    snprintf (fleet->port, sizeof fleet->port, "%d", zmx_ports_free_udp ());
     return 0;
 }
 
@@ -351,7 +332,7 @@ s_throughput (bool nowait)
         close (channel [0]);
         double rate = -1;
         if (!net || zmx_netns_enter (net, 0) == 0)
-            rate = s_throughput_run (net? 5670: s_free_udp_port (), nowait);
+            rate = s_throughput_run (net? 5670: zmx_ports_free_udp (), nowait);
         ssize_t written = write (channel [1], &rate, sizeof rate);
         _exit (written == sizeof rate? 0: 1);
     }

@@ -17,27 +17,6 @@
 #define S_EXPIRED   1500
 #define S_WAIT      10000       //  Longest wait for any one event, msec
 
-//  A UDP port on 127.0.0.1 that was free a moment ago.
-static int
-s_free_udp_port (void)
-{
-    for (int attempt = 0; attempt < 20; attempt++) {
-        int fd = socket (AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in address = { 0 };
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        int port = 0;
-        if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-        &&  getsockname (fd, (struct sockaddr *) &address, &size) == 0)
-            port = ntohs (address.sin_port);
-        close (fd);
-        if (port && port != ZMX_NODE_BEACON_PORT)
-            return port;
-    }
-    zmx_test_fail (__FILE__, __LINE__, "no free UDP port");
-}
-
 //  A node on loopback with the test's short timeouts, not started.
 static zmx_node_t *
 s_node (const char *name, int beacon_port)
@@ -136,7 +115,7 @@ s_meet (zmx_node_t *node, zmx_node_t *other)
 static void
 s_discovery_and_whisper (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_node ("alice", port);
     ZMX_CHECK (zmx_node_set_header (alice, "X-ROLE", "%s-%d", "sensor", 1) == ZMX_OK);
     ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
@@ -219,7 +198,7 @@ s_discovery_and_whisper (void)
 static void
 s_shout_only_members (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_started ("alice", port);
     zmx_node_t *bob = s_node ("bob", port);
     ZMX_CHECK (zmx_node_join (bob, "weather") == ZMX_OK);      //  before start: in HELLO
@@ -272,7 +251,7 @@ s_shout_only_members (void)
 static void
 s_join_leave_events (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_started ("alice", port);
     zmx_node_t *bob = s_started ("bob", port);
     s_meet (alice, bob);
@@ -328,7 +307,7 @@ s_evasive_then_exit (void)
 {
     //  Fork before either side touches ZeroMQ: a child must not inherit
     //  a context whose threads it does not have
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     int pipe_fds [2];
     ZMX_CHECK (pipe (pipe_fds) == 0);
     pid_t child = fork ();
@@ -388,7 +367,7 @@ s_udp_send (int port, const void *data, size_t size)
 static void
 s_malformed_beacons (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_started ("alice", port);
     byte beacon [ZMX_ZRE_BEACON_SIZE + 1];
     byte uuid [16];
@@ -593,7 +572,7 @@ s_raw_peer_wire (void)
 static void
 s_silent_peer (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_started ("alice", port);
     s_raw_t raw;
     s_raw_entered (&raw, alice);
@@ -682,36 +661,13 @@ s_malformed_zre (void)
     zmx_node_destroy (&alice);
 }
 
-//  A free TCP endpoint on 127.0.0.1 below the ephemeral port range: a
-//  DEALER that keeps connecting to a port in that range while nothing
-//  listens there can end up connected to itself (TCP simultaneous open
-//  with the same source port), and then holds the port.
-static char *
-s_low_endpoint (void)
-{
-    unsigned int seed = (unsigned int) getpid () ^ (unsigned int) zclock_mono ();
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int port = 20000 + (int) (rand_r (&seed) % 12000);
-        int fd = socket (AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in address = { 0 };
-        address.sin_family = AF_INET;
-        address.sin_port = htons ((uint16_t) port);
-        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        bool free_port = bind (fd, (struct sockaddr *) &address, sizeof address) == 0;
-        close (fd);
-        if (free_port)
-            return zsys_sprintf ("tcp://127.0.0.1:%d", port);
-    }
-    zmx_test_fail (__FILE__, __LINE__, "no free low TCP port");
-}
-
 //  No UDP at all: bob knows alice's endpoint, alice learns bob's from
 //  his HELLO.
 static void
 s_fixed_peers (void)
 {
     zmx_node_t *alice = s_node ("alice", 0);
-    char *endpoint = s_low_endpoint ();
+    char *endpoint = zmx_test_free_endpoint ();
     ZMX_CHECK (zmx_node_set_endpoint (alice, endpoint) == ZMX_OK);
     ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
     ZMX_CHECK_STR (zmx_node_interface (alice), "");
@@ -761,7 +717,7 @@ s_fixed_peers (void)
 static void
 s_limits (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_node ("alice", port);
     ZMX_CHECK (zmx_node_set_max_peers (alice, 1) == ZMX_OK);
     ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
@@ -819,7 +775,7 @@ s_wait_member (zmx_node_t *node, const char *group)
 static void
 s_nowait_send (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_started ("alice", port);
     zmx_node_t *bob = s_node ("bob", port);
     ZMX_CHECK (zmx_node_join (bob, "g") == ZMX_OK);
@@ -870,7 +826,7 @@ s_nowait_send (void)
 static void
 s_nowait_full_queue (void)
 {
-    zmx_node_t *alice = s_node ("alice", s_free_udp_port ());
+    zmx_node_t *alice = s_node ("alice", zmx_test_free_udp_port ());
     ZMX_CHECK (zmx_node_set_peer_hwm (alice, 5) == ZMX_OK);
     ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
     s_raw_t raw;
@@ -901,7 +857,7 @@ s_nowait_full_queue (void)
 static void
 s_linger_on_stop (void)
 {
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *alice = s_node ("alice", port);
     //  Generous: the machine may be busy; the stop ends at the PING-OK
     ZMX_CHECK (zmx_node_set_linger (alice, S_WAIT) == ZMX_OK);
@@ -970,7 +926,7 @@ s_settings (void)
     char *server = zsys_sprintf ("%s/server.cert", dir), *client = zsys_sprintf ("%s/client.cert", dir);
     zmx_security_t *security = zmx_test_curve_policy (server, client);
     ZMX_CHECK (zmx_node_set_interface (node, "lo") == ZMX_OK);
-    ZMX_CHECK (zmx_node_set_beacon_port (node, s_free_udp_port ()) == ZMX_OK);
+    ZMX_CHECK (zmx_node_set_beacon_port (node, zmx_test_free_udp_port ()) == ZMX_OK);
     ZMX_CHECK (zmx_node_set_security (node, security) == ZMX_OK);
     ZMX_CHECK (zmx_node_start (node) == ZMX_ESECURITY);
     ZMX_CHECK (zmx_node_set_curve_client (node, "/no/such/cert", server) == ZMX_ESECURITY);
@@ -1019,7 +975,7 @@ s_curve (void)
     char *dir = zmx_test_tmpdir ();
     char *server = zsys_sprintf ("%s/server.cert", dir), *client = zsys_sprintf ("%s/client.cert", dir);
     zmx_security_t *security = zmx_test_curve_policy (server, client);
-    int port = s_free_udp_port ();
+    int port = zmx_test_free_udp_port ();
     zmx_node_t *nodes [2];
     for (int index = 0; index < 2; index++) {
         nodes [index] = s_node (index? "bob": "alice", port);

@@ -14,6 +14,7 @@
 
 #define S_LOWEST     10000      //  Below this are well-known services
 #define S_ATTEMPTS   2000       //  Ports tried before giving up
+#define S_ZRE_PORT   5670       //  ZRE's default beacon port: never handed out
 
 //  True if a TCP socket can bind 127.0.0.1:port right now.
 static bool
@@ -66,6 +67,27 @@ zmx_ports_free_tcp (void)
         int port = next;
         next = next >= high? low: next + 1;
         if (s_port_bindable (port))
+            return port;
+    }
+    return -1;
+}
+
+int
+zmx_ports_free_udp (void)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int fd = socket (AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in address = { 0 };
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        socklen_t size = sizeof address;
+        int port = 0;
+        if (fd >= 0 && bind (fd, (struct sockaddr *) &address, sizeof address) == 0
+        &&  getsockname (fd, (struct sockaddr *) &address, &size) == 0)
+            port = ntohs (address.sin_port);
+        if (fd >= 0)
+            close (fd);
+        if (port && port != S_ZRE_PORT)
             return port;
     }
     return -1;

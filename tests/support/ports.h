@@ -1,5 +1,5 @@
 /*  =========================================================================
-    ports - free loopback TCP ports for tests and benchmarks
+    ports - free loopback ports for tests and benchmarks
 
     A port handed out here lies below the kernel's ephemeral range
     (/proc/sys/net/ipv4/ip_local_port_range). The kernel takes the local
@@ -23,5 +23,9 @@
 //  A TCP port on 127.0.0.1 that could be bound a moment ago, from below
 //  the ephemeral range; -1 if none was found.
 int zmx_ports_free_tcp (void);
+
+//  A UDP port on 127.0.0.1 that could be bound a moment ago (the kernel's
+//  choice), never ZRE's default beacon port 5670; -1 if none was found.
+int zmx_ports_free_udp (void);
 
 #endif

@@ -675,21 +675,10 @@ zmx_test_run_zmx (const char *const prefix [], int timeout_ms, char **output_p,
 int
 zmx_test_free_udp_port (void)
 {
-    for (int attempt = 0; attempt < 20; attempt++) {
-        int fd = socket (AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in address = { 0 };
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-        socklen_t size = sizeof address;
-        int port = 0;
-        if (bind (fd, (struct sockaddr *) &address, sizeof address) == 0
-        &&  getsockname (fd, (struct sockaddr *) &address, &size) == 0)
-            port = ntohs (address.sin_port);
-        close (fd);
-        if (port && port != 5670)
-            return port;
-    }
-    zmx_test_fail (__FILE__, __LINE__, "no free UDP port");
+    int port = zmx_ports_free_udp ();
+    if (port < 0)
+        zmx_test_fail (__FILE__, __LINE__, "no free UDP port");
+    return port;
 }
 
 zhash_t *
