@@ -50,7 +50,7 @@ bench: build
 install: build
 	cmake --install $(BUILD)
 
-#  Format the files you name: make format FILES="src/zmx_new.c ..."
+#  Format the files you name: make format FILES="src/core/zmx_new.c ..."
 format:
 	@test -n "$(FILES)" || { echo 'usage: make format FILES="file.c ..."' >&2; exit 2; }
 	clang-format -i $(FILES)

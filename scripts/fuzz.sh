@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 #  Run every fuzz target for a bounded time, starting from its seed corpus
-#  in fuzz/corpus/NAME. New inputs go to BUILD/corpus/NAME, never into git.
+#  in fuzz/CAPABILITY/corpus/NAME. New inputs go to BUILD/corpus/NAME, never
+#  into git.
 set -euo pipefail
 build=${1:-build-fuzz}
 seconds=${2:-20}
@@ -9,8 +10,7 @@ for target in "$build"/bin/fuzz_*; do
     name=$(basename "$target")
     name=${name#fuzz_}
     mkdir -p "$build/corpus/$name"
-    seeds="fuzz/corpus/$name"
-    [[ -d "$seeds" ]] || seeds=""
+    seeds=$(ls -d fuzz/*/corpus/"$name" 2>/dev/null | head -n 1)
     echo "fuzz $name: $seconds s"
     if ! "$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=1024 \
             -print_final_stats=1 "$build/corpus/$name" $seeds 2>"$build/fuzz_$name.log"; then

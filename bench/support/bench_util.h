@@ -3,7 +3,7 @@
 
     Monotonic clocks, sorting and medians of samples, free loopback ports,
     child processes that die with the benchmark, and a few /proc readings.
-    Plain libc plus CZMQ's clock; linked into every bench/bench_*.c.
+    Plain libc plus CZMQ's clock; linked into every bench program (bench/CAPABILITY/bench_NAME.c).
     =========================================================================
 */
 #ifndef BENCH_UTIL_H_INCLUDED

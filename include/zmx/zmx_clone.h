@@ -135,9 +135,10 @@ int
 //  and collector are P + 1 and P + 2, as CHP lays them out. The first
 //  server added is used first; the others are tried in turn when the
 //  current one goes stale. "name:NAME" adds every snapshot endpoint the
-//  name lists (zmx_resolver_resolve_endpoint), once, here. ZMX_OK, or
+//  name lists, looked up once, here, in the local resolver service or the
+//  lookup file ($ZMX_NAMES_FILE), never in a clone store. ZMX_OK, or
 //  ZMX_EINVAL (not tcp with a port, or ZMX_CLONE_MAX_SERVERS reached),
-//  or the resolver's error for a name.
+//  ZMX_EADDR (no such name there), or the resolver service's error.
 int
     zmx_clone_add_server (zmx_clone_t *self, const char *snapshot_endpoint);
 

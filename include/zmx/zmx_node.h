@@ -6,7 +6,7 @@
     exchanges 36/ZRE messages with them: HELLO, WHISPER (to one peer), SHOUT
     (to a group), JOIN, LEAVE, PING, PING-OK. The application sees what
     happens as event messages on zmx_node_socket. The wire format is the
-    RFC's (src/zmx_zre.c, docs/PROTOCOLS.md), so Zyre nodes and any other
+    RFC's (src/discovery/zmx_zre.c, docs/PROTOCOLS.md), so Zyre nodes and any other
     36/ZRE implementation interoperate; docs/DISCOVERY.md has the details.
 
         zmx_node_t *node = zmx_node_new ("alice");

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    testing - the harness every tests/test_*.c uses
+    testing - the harness every test program (tests/CAPABILITY/test_NAME.c) uses
     =========================================================================
 */
 #include "testing.h"

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    testing - the harness every tests/test_*.c uses
+    testing - the harness every test program (tests/CAPABILITY/test_NAME.c) uses
 
     A test file lists named cases and calls zmx_test_main:
 
