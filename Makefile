@@ -3,12 +3,13 @@ MAKEFLAGS += --no-print-directory
 BUILD        ?= build
 ASAN_BUILD   ?= build-asan
 FUZZ_BUILD   ?= build-fuzz
+DEB_BUILD    ?= build-deb
 JOBS         ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CONFIG       ?=
 
 .PHONY: all deps build run test test-unit test-asan asan fuzz fuzz-build bench \
-        install clean format
+        install deb clean format
 
 all: build
 
@@ -50,10 +51,14 @@ bench: build
 install: build
 	cmake --install $(BUILD)
 
+#  Debian packages (libzmx0, libzmx-dev, zmx) in $(DEB_BUILD)/, checked by lintian.
+deb: deps
+	@scripts/deb.sh $(DEB_BUILD) $(JOBS)
+
 #  Format the files you name: make format FILES="src/zmx_new.c ..."
 format:
 	@test -n "$(FILES)" || { echo 'usage: make format FILES="file.c ..."' >&2; exit 2; }
 	clang-format -i $(FILES)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)
