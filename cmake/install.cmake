@@ -55,9 +55,9 @@ install (TARGETS zmx-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install (TARGETS zmxd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install (DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
-#  pkg-config: the public dependencies (the headers include czmq.h, which
-#  includes zmq.h; libsodium is used through CZMQ's CURVE) are Requires;
-#  what only the static library needs is Requires.private.
+#  pkg-config: Requires libczmq and libzmq (zmx.h includes czmq.h, which
+#  includes zmq.h); Requires.private what only linking libzmx.a needs:
+#  libsodium (CURVE), libcrypto (SHA-1) and libxxhash.
 #  Below a non-system prefix the file is relocatable (paths from its own
 #  place, ${pcfiledir}), so that a tree installed with --prefix P or moved
 #  afterwards still compiles.
@@ -125,7 +125,7 @@ foreach (source ${ZMX_MAN_SOURCES})
     list (APPEND ZMX_MAN_PAGES ${output})
     install (FILES ${output} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach ()
-add_custom_target (man ALL DEPENDS ${ZMX_MAN_PAGES})
+add_custom_target (zmx-man ALL DEPENDS ${ZMX_MAN_PAGES})
 
 #  Tests of all the above; not in sanitizer or fuzzer builds (what they
 #  install could not run outside those builds' runtime)
