@@ -48,12 +48,12 @@ fuzz: fuzz-build
 bench: build
 	@scripts/bench.sh $(BUILD)
 
-install: build
-	cmake --install $(BUILD)
-
 #  Debian packages (libzmx0, libzmx-dev, zmx) in $(DEB_BUILD)/, checked by lintian.
 deb: deps
 	@scripts/deb.sh $(DEB_BUILD) $(JOBS)
+
+install: build
+	cmake --install $(BUILD)
 
 #  Format the files you name: make format FILES="src/zmx_new.c ..."
 format:

@@ -9,11 +9,12 @@ include (GNUInstallDirs)
 #  The static library, from the same sources as the shared one. Not for
 #  sanitizer or fuzzer builds: those are never installed.
 if (NOT ZMX_SANITIZE AND NOT ZMX_FUZZ)
+    #  Compiled as the shared library is, whatever its include directories
+    #  and definitions become
     add_library (zmx-static STATIC ${ZMX_SOURCES})
-    target_include_directories (zmx-static PUBLIC
-        $<BUILD_INTERFACE:${CMAKE_SOURCE_DIR}/include>
-        $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-        PRIVATE ${CMAKE_SOURCE_DIR}/src)
+    target_include_directories (zmx-static PRIVATE $<TARGET_PROPERTY:zmx,INCLUDE_DIRECTORIES>)
+    target_compile_definitions (zmx-static PRIVATE $<TARGET_PROPERTY:zmx,COMPILE_DEFINITIONS>)
+    target_compile_options (zmx-static PRIVATE $<TARGET_PROPERTY:zmx,COMPILE_OPTIONS>)
     target_link_libraries (zmx-static PUBLIC PkgConfig::CZMQ PkgConfig::ZMQ PkgConfig::SODIUM
                            Threads::Threads PkgConfig::OPENSSL PkgConfig::XXHASH)
     set_target_properties (zmx-static PROPERTIES OUTPUT_NAME zmx)
