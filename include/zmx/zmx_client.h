@@ -88,7 +88,9 @@ int
 //  Send `*request_p` to `service` and wait for the reply, retrying as set.
 //  Consumes *request_p on every path. Returns the reply body (caller owns)
 //  or NULL: zmx_client_error then says ZMX_ETIMEDOUT, ZMX_ETERM or
-//  ZMX_EINVAL (or ZMX_ESECURITY / ZMX_EADDR if no socket could be made).
+//  ZMX_EINVAL (or ZMX_ESECURITY / ZMX_EADDR if no socket could be made),
+//  or ZMX_EPROTO if the reply came with more than ZMX_MDP_MAX_FRAMES
+//  frames (logged as a warning; not retried, it would come back the same).
 zmsg_t *
     zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p);
 

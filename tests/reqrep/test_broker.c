@@ -608,6 +608,79 @@ s_mmi_services (void)
     s_broker_stop (&broker);
 }
 
+//  Count the newline-ended lines of a one-frame mmi.services list and
+//  check that `line` is one of them.
+static size_t
+s_list_lines (zframe_t *frame, const char *line)
+{
+    char *text = zframe_strdup (frame);
+    size_t lines = 0;
+    for (char *at = text; *at; at++)
+        lines += *at == '\n';
+    ZMX_CHECK (lines > 0 && text [strlen (text) - 1] == '\n');
+    char *wanted = zsys_sprintf ("\n%s\n", line);
+    ZMX_CHECK (strncmp (text, wanted + 1, strlen (wanted + 1)) == 0 || strstr (text, wanted));
+    free (wanted);
+    free (text);
+    return lines;
+}
+
+//  Queue one request each for services qNNNNN, from `first` to `last`.
+static void
+s_queue_services (zsock_t *client, int first, int last)
+{
+    for (int index = first; index <= last; index++) {
+        char name [16];
+        snprintf (name, sizeof name, "q%05d", index);
+        zstr_sendx (client, "", ZMX_MDPC01, name, "x", NULL);
+    }
+}
+
+//  Beyond what fits in ZMX_MDP_MAX_FRAMES (and whenever the client asks
+//  for it), mmi.services answers the whole list in one frame, so that
+//  every client can read it; a short list asked the old way keeps one
+//  frame per service. Services here are queued requests: cheaper than
+//  workers, and they do not expire.
+static void
+s_mmi_services_list (void)
+{
+    s_broker_t broker = s_broker_start ("    max-services = 20000\n");
+    zsock_t *client = s_peer (&broker);
+    s_queue_services (client, 0, 0);
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "services", 1, 2000));
+    zmsg_t *reply = s_mmi (client, "mmi.services", ZMX_MMI_SERVICES_LIST);
+    ZMX_CHECK (reply && zmsg_size (reply) == 4);
+    ZMX_CHECK (s_list_lines (s_frame_at (reply, 3), "0 1 q00000") == 1);
+    zmsg_destroy (&reply);
+    //  One frame per service up to the limit: an RFC decoder reads it
+    s_queue_services (client, 1, ZMX_MMI_SERVICES_FRAMES - 1);
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "services",
+                                      ZMX_MMI_SERVICES_FRAMES, 5000));
+    reply = s_mmi (client, "mmi.services", "");
+    ZMX_CHECK (reply && zmsg_size (reply) == 3 + ZMX_MMI_SERVICES_FRAMES);
+    zmx_mdp_view_t view;
+    ZMX_CHECK (zmx_mdp_decode_msg (reply, ZMX_MDP_AT_CLIENT, &view) == 0);
+    zmsg_destroy (&reply);
+    //  Past it, the one-frame list, for both versions
+    int total = 10000;
+    s_queue_services (client, ZMX_MMI_SERVICES_FRAMES, total - 1);
+    ZMX_CHECK (zmx_test_wait_counter (broker.service, "services", total, 10000));
+    reply = s_mmi (client, "mmi.services", "");
+    ZMX_CHECK (reply && zmsg_size (reply) == 4);
+    ZMX_CHECK (s_list_lines (s_frame_at (reply, 3), "0 1 q09999") == (size_t) total);
+    zmsg_destroy (&reply);
+    zsock_t *client2 = s_peer (&broker);
+    zstr_sendx (client2, ZMX_MDPC02, "\x01", "mmi.services", "", NULL);
+    reply = zmsg_recv (client2);
+    ZMX_CHECK (reply && zmsg_size (reply) == 4);
+    s_expect (reply, 1, "\x03");
+    ZMX_CHECK (s_list_lines (s_frame_at (reply, 3), "0 1 q00000") == (size_t) total);
+    zmsg_destroy (&reply);
+    zsock_destroy (&client2);
+    zsock_destroy (&client);
+    s_broker_stop (&broker);
+}
+
 //  A reply addressed to a client that is not connected (gone, or never
 //  there) is dropped and counted; the broker and the worker carry on.
 static void
@@ -707,6 +780,7 @@ main (int argc, char *argv [])
         { "max_frame_size", s_max_frame_size, 20 },
         { "deep_pipeline", s_deep_pipeline, 30 },
         { "mmi_services", s_mmi_services, 20 },
+        { "mmi_services_list", s_mmi_services_list, 60 },
         { "client_gone", s_client_gone, 20 },
         { "endpoints_and_commands", s_endpoints_and_commands, 20 },
     };

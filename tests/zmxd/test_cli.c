@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include "testing.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,6 +69,35 @@ s_zmx_logged (const char *log_path, int64_t *elapsed_p, ...)
     *elapsed_p = zclock_mono () - started;
     free (argv [0]);
     return rc;
+}
+
+//  Run `zmx ARGS... NULL` with stdin from in_path (NULL: /dev/null),
+//  stdout to out_path and stderr to err_path; returns the exit code (-1
+//  if it had to be killed after S_CALL_MSEC).
+static int
+s_zmx_files (const char *in_path, const char *out_path, const char *err_path, ...)
+{
+    char *argv [S_MAX_ARGS];
+    va_list args;
+    va_start (args, err_path);
+    s_build_argv (argv, args);
+    va_end (args);
+    pid_t pid = fork ();
+    ZMX_CHECK (pid >= 0);
+    if (pid == 0) {
+        int in = open (in_path? in_path: "/dev/null", O_RDONLY);
+        int out = open (out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open (err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || out < 0 || err < 0)
+            _exit (127);
+        dup2 (in, 0);
+        dup2 (out, 1);
+        dup2 (err, 2);
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    free (argv [0]);
+    return zmx_test_exit_code (pid, S_CALL_MSEC, 100);
 }
 
 //  Make the private directory and pick the broker's endpoint.
@@ -343,6 +373,116 @@ s_services_lists_workers (void)
     s_env_stop (&env);
 }
 
+//  `zmx services` reads a broker with 10,000 services (queued requests:
+//  cheaper than workers), far past the 64 frames of an MDP message, and
+//  prints them all, sorted by name.
+static void
+s_services_many (void)
+{
+    int total = 10000;
+    zmx_service_t *broker = zmx_test_broker_new ("    max-services = 20000\n");
+    const char *endpoint = zmx_service_endpoint (broker);
+    zsock_t *client = zmx_test_dealer_new (endpoint, 2000);
+    //  Sent in reverse, so that the table's order is the command's doing
+    for (int index = total - 1; index >= 0; index--) {
+        char name [16];
+        snprintf (name, sizeof name, "s%05d", index);
+        zstr_sendx (client, "", ZMX_MDPC01, name, "x", NULL);
+    }
+    ZMX_CHECK (zmx_test_wait_counter (broker, "services", (uint64_t) total, 10000));
+    char *dir = zmx_test_tmpdir ();
+    char *out = zsys_sprintf ("%s/out", dir), *err = zsys_sprintf ("%s/err", dir);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "services", "-b", endpoint, NULL) == 0);
+    char *output = zmx_test_read_file (out);
+    char *line = output;
+    int rows = -1;              //  The header first
+    while (line && *line) {
+        char expected [64];
+        if (rows >= 0) {
+            snprintf (expected, sizeof expected, "s%05d        0       1\n", rows);
+            ZMX_CHECK (strncmp (line, expected, strlen (expected)) == 0);
+        }
+        rows++;
+        line = strchr (line, '\n');
+        line = line? line + 1: NULL;
+    }
+    ZMX_CHECK (rows == total);
+    free (output);
+    free (out);
+    free (err);
+    zmx_test_rmdir (dir);
+    free (dir);
+    zsock_destroy (&client);
+    zmx_service_destroy (&broker);
+}
+
+//  A fake broker for zactor s_fake_broker: it answers every request on
+//  `router` with a 0.1 REPLY whose body is `frames`, until $TERM.
+typedef struct {
+    zsock_t *router;
+    const char *frames;         //  Reply body, frames separated by '|'
+} s_fake_t;
+
+static void
+s_fake_broker (zsock_t *pipe, void *args)
+{
+    s_fake_t *fake = (s_fake_t *) args;
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, fake->router, NULL);
+    while (zpoller_wait (poller, -1) == fake->router) {
+        zmsg_t *request = zmsg_recv (fake->router);
+        zframe_t *identity = zmsg_pop (request);
+        zframe_t *empty = zmsg_pop (request);
+        zframe_destroy (&empty);
+        zframe_t *protocol = zmsg_pop (request);
+        zframe_t *service = zmsg_pop (request);
+        zmsg_destroy (&request);
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &identity);
+        zmsg_addstr (reply, "");
+        zmsg_append (reply, &protocol);
+        zmsg_append (reply, &service);
+        char *frames = strdup (fake->frames), *cursor = frames, *frame;
+        while ((frame = strsep (&cursor, "|")))
+            zmsg_addstr (reply, frame);
+        free (frames);
+        zmsg_send (&reply, fake->router);
+    }
+    zpoller_destroy (&poller);
+}
+
+//  A reply `zmx services` cannot read is an error (exit 1, said on
+//  stderr), not an empty table; rows of a broker that answers one frame
+//  per service (older zmx) are read and sorted too.
+static void
+s_services_unreadable_exits_1 (void)
+{
+    char *endpoint = NULL;
+    s_fake_t fake = { zmx_test_router_new (NULL, &endpoint), "2 0 zeta|1 3 alpha beta" };
+    zactor_t *broker = zactor_new (s_fake_broker, &fake);
+    char *output = NULL;
+    ZMX_CHECK (s_zmx (&output, "services", "-b", endpoint, NULL) == 0);
+    ZMX_CHECK_STR (output, "SERVICE    WORKERS  QUEUED\nalpha beta       1       3\n"
+                           "zeta             2       0\n");
+    zstr_free (&output);
+    zactor_destroy (&broker);
+    fake.frames = "1 0 echo|garbage";
+    broker = zactor_new (s_fake_broker, &fake);
+    char *dir = zmx_test_tmpdir ();
+    char *out = zsys_sprintf ("%s/out", dir), *err = zsys_sprintf ("%s/err", dir);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "services", "-b", endpoint, NULL) == 1);
+    output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "unexpected mmi.services line 'garbage'"));
+    zstr_free (&output);
+    zactor_destroy (&broker);
+    zsock_destroy (&fake.router);
+    free (out);
+    free (err);
+    zmx_test_rmdir (dir);
+    free (dir);
+    free (endpoint);
+}
+
 static void
 s_unknown_service_exits_4 (void)
 {
@@ -568,6 +708,8 @@ main (int argc, char *argv [])
         { "slow_command_keeps_worker", s_slow_command_keeps_worker, 20 },
         { "command_outliving_stdout", s_command_outliving_stdout, 20 },
         { "services_lists_workers", s_services_lists_workers, 20 },
+        { "services_many", s_services_many, 60 },
+        { "services_unreadable_exits_1", s_services_unreadable_exits_1, 20 },
         { "packed_framing", s_packed_framing, 20 },
         { "unknown_service_exits_4", s_unknown_service_exits_4, 20 },
         { "call_wait_queues", s_call_wait_queues, 20 },
