@@ -100,7 +100,10 @@ int
 //  waiting or reconnecting (requests that arrive are kept for the next
 //  recv). Call it several times per interval. Returns ZMX_OK, ZMX_EAGAIN
 //  if not connected (replies to earlier requests will be dropped; recv
-//  reconnects), or ZMX_ETERM if interrupted.
+//  reconnects), or ZMX_ETERM if interrupted. At most `credit` requests
+//  are kept: one beyond that breaks the credit the broker was given, and
+//  is dropped and counted (zmx_worker_dropped) with a warning at most
+//  once a second; its client's retry covers it.
 int
     zmx_worker_heartbeat (zmx_worker_t *self);
 
@@ -113,6 +116,12 @@ int
 //  (for several brokers, the sum over their connections).
 uint64_t
     zmx_worker_connects (zmx_worker_t *self);
+
+//  Requests dropped because the broker sent more than our credit while
+//  the caller worked (see zmx_worker_heartbeat); the sum over every
+//  broker of a list.
+uint64_t
+    zmx_worker_dropped (zmx_worker_t *self);
 
 //  The socket, for polling alongside others (readable = call recv).
 //  NULL for a worker of several brokers, before the first connect and

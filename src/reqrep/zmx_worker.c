@@ -10,7 +10,12 @@
     - zmx_worker_heartbeat must read everything the broker sent to see its
       heartbeats, so requests that come with them (credit > 1) are kept,
       reply_to frame first, for the next zmx_worker_recv. They are dropped
-      with their connection: their replies could not be delivered.
+      with their connection: their replies could not be delivered. At most
+      `credit` are kept: a broker that keeps to our credit never sends
+      more, so a request beyond that is the broker's fault. It is dropped
+      and counted (zmx_worker_dropped), with a warning at most once a
+      second; its client's retry covers it. Disconnecting instead would
+      also drop the requests already kept, for one broker's mistake.
     - Hot path: a request that is already queued costs one receive, one
       clock read, and no socket option change (a look without waiting uses
       ZMQ_DONTWAIT; the receive timeout is cached). The protocol frames are
@@ -82,6 +87,8 @@ struct _zmx_worker_t {
     bool sent;                  //  Sent something since the last tick
     int disconnects;            //  DISCONNECTs in a row, nothing else heard
     int error;                  //  Why the last recv returned NULL
+    uint64_t dropped;           //  Requests beyond credit dropped by heartbeat
+    int64_t last_warning;       //  When the last drop was logged as a warning
     zmx_worker_t **links;       //  One worker per broker of a list, or NULL
     size_t link_count;          //  Entries in links
     size_t next_link;           //  Link looked at first by the next recv
@@ -164,6 +171,7 @@ zmx_worker_new (const char *endpoint, const char *service)
     self->pending = zlist_new ();
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
+    self->last_warning = INT64_MIN / 2;     //  The first drop is a warning
     if (list && s_worker_links_new (self, endpoint))
         zmx_worker_destroy (&self);
     return self;
@@ -624,6 +632,20 @@ zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
     return NULL;
 }
 
+//  A request beyond our credit came while the caller works: drop it,
+//  count it, and warn at most once a second (see the design notes).
+static void
+s_worker_overflow (zmx_worker_t *self, zmsg_t **request_p, zframe_t **reply_to_p)
+{
+    zmsg_destroy (request_p);
+    zframe_destroy (reply_to_p);
+    self->dropped++;
+    zmx_log (zmx__log_limited_level (zclock_mono (), &self->last_warning), S_LOG,
+             "%s: broker %s sent more requests than our credit of %" PRIu32 ": dropped "
+             "(%" PRIu64 " so far)", self->service, self->endpoint, self->credit,
+             self->dropped);
+}
+
 int
 zmx_worker_heartbeat (zmx_worker_t *self)
 {
@@ -638,6 +660,9 @@ zmx_worker_heartbeat (zmx_worker_t *self)
         zmsg_t *request = NULL;
         zframe_t *reply_to = NULL;
         rc = s_worker_receive (self, 0, &request, &reply_to);
+        if (request && zlist_size (self->pending) >= self->credit)
+            s_worker_overflow (self, &request, &reply_to);
+        else
         if (request) {
             zmsg_prepend (request, &reply_to);
             zlist_append (self->pending, request);
@@ -759,6 +784,16 @@ zmx_worker_connects (zmx_worker_t *self)
     for (size_t index = 0; index < self->link_count; index++)
         connects += self->links [index]->connects;
     return connects;
+}
+
+uint64_t
+zmx_worker_dropped (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    uint64_t dropped = self->dropped;
+    for (size_t index = 0; index < self->link_count; index++)
+        dropped += self->links [index]->dropped;
+    return dropped;
 }
 
 zsock_t *

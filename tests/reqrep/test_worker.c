@@ -291,6 +291,46 @@ s_rig_busy (s_rig_t *rig, zmsg_t **request_p, zframe_t **reply_to_p)
     return ready;
 }
 
+//  A broker that floods a busy worker beyond its credit (2) cannot make it
+//  keep more than the credit: the rest is dropped and counted, and the
+//  worker stays connected and serves what it kept.
+static void
+s_flood_beyond_credit (void)
+{
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *request;
+    zframe_t *reply_to;
+    zmsg_t *ready = s_rig_busy (&rig, &request, &reply_to);
+    zframe_t *identity = zmsg_first (ready);
+    //  The fake broker does not heartbeat: keep liveness out of the way
+    zmx_worker_set_heartbeat (rig.worker, 5000, 3);
+    int flood = 50;
+    for (int index = 0; index < flood; index++) {
+        char address [16];
+        snprintf (address, sizeof address, "client-%d", index);
+        s_send_request (rig.router, identity, address, "flood");
+    }
+    //  The worker works on A and heartbeats meanwhile, as a caller must
+    int64_t deadline = zclock_mono () + 2000;
+    while (zmx_worker_dropped (rig.worker) < (uint64_t) flood - 2) {
+        ZMX_CHECK (zmx_worker_heartbeat (rig.worker) == ZMX_OK);
+        ZMX_CHECK (zclock_mono () < deadline);
+        usleep (1000);
+    }
+    ZMX_CHECK (zmx_worker_heartbeat (rig.worker) == ZMX_OK);
+    ZMX_CHECK (zmx_worker_dropped (rig.worker) == (uint64_t) flood - 2);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
+    for (int index = 0; index < 2; index++) {
+        request = zmx_worker_recv (rig.worker, 0, &reply_to);
+        ZMX_CHECK (request && zmx_test_msg_is (request, 0, "flood", NULL));
+        ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
+    }
+    ZMX_CHECK (zmx_worker_connects (rig.worker) == 1);
+    zmsg_destroy (&ready);
+    s_rig_destroy (&rig);
+}
+
 //  A caller that works on a request for two liveness windows stays
 //  connected by calling zmx_worker_heartbeat: heartbeats go out once per
 //  interval, and a request that arrives meanwhile waits for the next recv.
@@ -744,6 +784,7 @@ main (int argc, char *argv [])
         { "heartbeat_interval", s_heartbeat_interval, 10 },
         { "no_heartbeat_while_busy", s_no_heartbeat_while_busy, 10 },
         { "heartbeat_while_working", s_heartbeat_while_working, 10 },
+        { "flood_beyond_credit", s_flood_beyond_credit, 10 },
         { "heartbeat_finds_silence", s_heartbeat_finds_silence, 10 },
         { "request_reply", s_request_reply, 10 },
         { "credit_out_of_order", s_credit_out_of_order, 10 },
