@@ -161,8 +161,9 @@ s_print_reply (zmsg_t *reply, bool hex)
 }
 
 //  Ask Titanic for the reply to `uuid`: 1 and *reply_p set if it is there,
-//  0 if still pending (or Titanic asks to retry), or an exit code (>= 1,
-//  message printed) to stop with.
+//  0 if still pending (300), or minus an exit code (message printed) to
+//  stop with: 400 (unknown), 500 (the stored reply cannot be read) and any
+//  other status are failures.
 static int
 s_durable_poll (zmx_client_t *client, s_call_t *call, const char *uuid, zmsg_t **reply_p)
 {
@@ -181,6 +182,18 @@ s_durable_poll (zmx_client_t *client, s_call_t *call, const char *uuid, zmsg_t *
     else
     if (status && strncmp (status, ZMX_TITANIC_UNKNOWN, 3) == 0) {
         fprintf (stderr, "zmx: Titanic does not know request %s (closed or expired)\n", uuid);
+        rc = -ZMX_EXIT_ERROR;
+    }
+    else
+    if (status && strncmp (status, ZMX_TITANIC_ERROR, 3) == 0) {
+        fprintf (stderr, "zmx: Titanic cannot give the reply to %s (status 500: its stored "
+                         "reply cannot be read; see zmxd's log)\n", uuid);
+        rc = -ZMX_EXIT_ERROR;
+    }
+    else
+    if (!status || strncmp (status, ZMX_TITANIC_PENDING, 3) != 0) {
+        fprintf (stderr, "zmx: unexpected titanic.reply status '%s' for %s\n",
+                 status? status: "(none)", uuid);
         rc = -ZMX_EXIT_ERROR;
     }
     free (status);

@@ -417,11 +417,24 @@ s_services_many (void)
 }
 
 //  A fake broker for zactor s_fake_broker: it answers every request on
-//  `router` with a 0.1 REPLY whose body is `frames`, until $TERM.
+//  `router` with a 0.1 REPLY whose body is `frames`, or, for a service
+//  named in `by_service`, that entry's frames; until $TERM.
 typedef struct {
     zsock_t *router;
     const char *frames;         //  Reply body, frames separated by '|'
+    const char *(*by_service) [2];  //  { service, frames } pairs, or NULL
+    size_t services;            //  Pairs in by_service
 } s_fake_t;
+
+//  The reply body s_fake_broker gives for `service`.
+static const char *
+s_fake_frames (s_fake_t *fake, zframe_t *service)
+{
+    for (size_t index = 0; index < fake->services; index++)
+        if (zframe_streq (service, fake->by_service [index][0]))
+            return fake->by_service [index][1];
+    return fake->frames;
+}
 
 static void
 s_fake_broker (zsock_t *pipe, void *args)
@@ -441,11 +454,12 @@ s_fake_broker (zsock_t *pipe, void *args)
         zmsg_append (reply, &identity);
         zmsg_addstr (reply, "");
         zmsg_append (reply, &protocol);
-        zmsg_append (reply, &service);
-        char *frames = strdup (fake->frames), *cursor = frames, *frame;
+        zmsg_add (reply, zframe_dup (service));
+        char *frames = strdup (s_fake_frames (fake, service)), *cursor = frames, *frame;
         while ((frame = strsep (&cursor, "|")))
             zmsg_addstr (reply, frame);
         free (frames);
+        zframe_destroy (&service);
         zmsg_send (&reply, fake->router);
     }
     zpoller_destroy (&poller);
@@ -458,7 +472,8 @@ static void
 s_services_unreadable_exits_1 (void)
 {
     char *endpoint = NULL;
-    s_fake_t fake = { zmx_test_router_new (NULL, &endpoint), "2 0 zeta|1 3 alpha beta" };
+    s_fake_t fake = { zmx_test_router_new (NULL, &endpoint), "2 0 zeta|1 3 alpha beta",
+                      NULL, 0 };
     zactor_t *broker = zactor_new (s_fake_broker, &fake);
     char *output = NULL;
     ZMX_CHECK (s_zmx (&output, "services", "-b", endpoint, NULL) == 0);
@@ -473,6 +488,45 @@ s_services_unreadable_exits_1 (void)
     ZMX_CHECK (s_zmx_files (NULL, out, err, "services", "-b", endpoint, NULL) == 1);
     output = zmx_test_read_file (err);
     ZMX_CHECK (strstr (output, "unexpected mmi.services line 'garbage'"));
+    zstr_free (&output);
+    zactor_destroy (&broker);
+    zsock_destroy (&fake.router);
+    free (out);
+    free (err);
+    zmx_test_rmdir (dir);
+    free (dir);
+    free (endpoint);
+}
+
+//  --durable: a titanic.reply of 500 is a failure (exit 1, said on
+//  stderr), not "still pending" waited out until exit 3.
+static void
+s_durable_500_exits_1 (void)
+{
+    char *endpoint = NULL;
+    const char *answers [][2] = {
+        { "mmi.service", "200" },
+        { ZMX_TITANIC_REQUEST, "200|0123456789ABCDEF0123456789ABCDEF" },
+        { ZMX_TITANIC_REPLY, "500" },
+    };
+    s_fake_t fake = { zmx_test_router_new (NULL, &endpoint), "", answers, 3 };
+    zactor_t *broker = zactor_new (s_fake_broker, &fake);
+    char *dir = zmx_test_tmpdir ();
+    char *out = zsys_sprintf ("%s/out", dir), *err = zsys_sprintf ("%s/err", dir);
+    //  The whole wait would be 4 x 1000 ms: the 500 must end it at once
+    int64_t started = zclock_mono ();
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "--durable", "-b", endpoint, "-t", "1000",
+                            "-r", "3", "report", "x", NULL) == 1);
+    ZMX_CHECK (zclock_mono () - started < 4000);
+    char *output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "status 500"));
+    zstr_free (&output);
+    //  A status TSP does not define is no "pending" either
+    answers [2][1] = "299";
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "--durable", "-b", endpoint, "-t", "1000",
+                            "-r", "3", "report", "x", NULL) == 1);
+    output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "unexpected titanic.reply status '299'"));
     zstr_free (&output);
     zactor_destroy (&broker);
     zsock_destroy (&fake.router);
@@ -711,6 +765,7 @@ main (int argc, char *argv [])
         { "services_many", s_services_many, 60 },
         { "services_unreadable_exits_1", s_services_unreadable_exits_1, 20 },
         { "packed_framing", s_packed_framing, 20 },
+        { "durable_500_exits_1", s_durable_500_exits_1, 20 },
         { "unknown_service_exits_4", s_unknown_service_exits_4, 20 },
         { "call_wait_queues", s_call_wait_queues, 20 },
         { "no_broker_exits_3", s_no_broker_exits_3, 10 },
