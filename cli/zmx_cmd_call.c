@@ -28,6 +28,7 @@ typedef struct {
     const char *service;        //  Service to call
     char **frames;              //  Request frames, from the command line
     int frame_count;            //  Number of request frames
+    zmsg_t *body;               //  The frames as sent: FILE and stdin read
 } s_call_t;
 
 void
@@ -39,7 +40,8 @@ zmx_cli_call_usage (FILE *stream)
         "                SERVICE [FRAME...]\n"
         "\n"
         "Send one request (one frame per FRAME argument) to SERVICE through the\n"
-        "broker and print the reply, one frame per line.\n"
+        "broker and print the reply, one frame per line. A FRAME of - is all of\n"
+        "stdin, @FILE is the contents of FILE, @@TEXT is the text @TEXT.\n"
         "\n"
         "  -b, --broker ENDPOINT  broker (default $%s or %s)\n"
         "  -t, --timeout MS       wait per attempt (default %d)\n"
@@ -113,6 +115,64 @@ s_parse (int argc, char *argv [], s_call_t *call)
     call->frames = argv + optind + 1;
     call->frame_count = argc - optind - 1;
     return S_CONTINUE;
+}
+
+//  All of `file` as one chunk (caller destroys), or NULL on a read error.
+static zchunk_t *
+s_read_all (FILE *file)
+{
+    zchunk_t *chunk = zchunk_new (NULL, 0);
+    char buffer [65536];
+    size_t got;
+    while ((got = fread (buffer, 1, sizeof buffer, file)) > 0)
+        zchunk_extend (chunk, buffer, got);
+    if (ferror (file))
+        zchunk_destroy (&chunk);
+    return chunk;
+}
+
+//  Add the frame an argument stands for: - is stdin (once), @FILE the
+//  file's contents, @@TEXT the text @TEXT, anything else itself. Returns
+//  0, or an exit code with the problem printed.
+static int
+s_add_frame (zmsg_t *body, const char *arg, bool *stdin_used)
+{
+    if (arg [0] != '@' && !streq (arg, "-")) {
+        zmsg_addstr (body, arg);
+        return ZMX_EXIT_OK;
+    }
+    if (arg [0] == '@' && arg [1] == '@') {
+        zmsg_addstr (body, arg + 1);
+        return ZMX_EXIT_OK;
+    }
+    bool from_stdin = streq (arg, "-");
+    if (from_stdin && *stdin_used)
+        return zmx_cli_usage_error (zmx_cli_call_usage, "only one FRAME can be - (stdin)");
+    *stdin_used |= from_stdin;
+    FILE *file = from_stdin? stdin: fopen (arg + 1, "rb");
+    zchunk_t *chunk = file? s_read_all (file): NULL;
+    int error = errno;
+    if (file && !from_stdin)
+        fclose (file);
+    if (!chunk)
+        return zmx_cli_usage_error (zmx_cli_call_usage, "cannot read %s: %s (a frame that "
+                                    "starts with @ is written @@)", from_stdin? "stdin": arg + 1,
+                                    strerror (error));
+    zmsg_addmem (body, zchunk_data (chunk), zchunk_size (chunk));
+    zchunk_destroy (&chunk);
+    return ZMX_EXIT_OK;
+}
+
+//  Build call->body from the FRAME arguments. Returns 0 or an exit code.
+static int
+s_load_body (s_call_t *call)
+{
+    call->body = zmsg_new ();
+    bool stdin_used = false;
+    int rc = ZMX_EXIT_OK;
+    for (int index = 0; index < call->frame_count && rc == ZMX_EXIT_OK; index++)
+        rc = s_add_frame (call->body, call->frames [index], &stdin_used);
+    return rc;
 }
 
 //  Ask mmi.service whether `service` has a worker. Returns ZMX_EXIT_OK to
@@ -206,11 +266,9 @@ s_durable_poll (zmx_client_t *client, s_call_t *call, const char *uuid, zmsg_t *
 static char *
 s_durable_submit (zmx_client_t *client, s_call_t *call, int *exit_p)
 {
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, call->service);
-    for (int index = 0; index < call->frame_count; index++)
-        zmsg_addstr (request, call->frames [index]);
-    if (call->frame_count == 0)
+    zmsg_t *request = zmsg_dup (call->body);
+    zmsg_pushstr (request, call->service);
+    if (zmsg_size (request) == 1)
         zmsg_addstr (request, "");      //  TSP and MDP need a body frame
     zmsg_t *reply = zmx_client_request (client, ZMX_TITANIC_REQUEST, &request);
     if (!reply) {
@@ -282,9 +340,8 @@ s_call_durable (zmx_client_t *client, s_call_t *call)
 static int
 s_call_plain (zmx_client_t *client, s_call_t *call)
 {
-    zmsg_t *request = zmsg_new ();
-    for (int index = 0; index < call->frame_count; index++)
-        zmsg_addstr (request, call->frames [index]);
+    zmsg_t *request = call->body;
+    call->body = NULL;
     zmsg_t *reply = zmx_client_request (client, call->service, &request);
     int rc = ZMX_EXIT_OK;
     if (reply)
@@ -303,9 +360,12 @@ zmx_cli_call (int argc, char *argv [])
     int rc = s_parse (argc, argv, &call);
     if (rc != S_CONTINUE)
         return rc;
-    zmx_client_t *client = zmx_cli_client_new (&call.conn, &rc);
-    if (!client)
+    rc = s_load_body (&call);
+    zmx_client_t *client = rc == ZMX_EXIT_OK? zmx_cli_client_new (&call.conn, &rc): NULL;
+    if (!client) {
+        zmsg_destroy (&call.body);
         return rc;
+    }
     if (call.durable && !call.wait)
         rc = s_check_service (client, &call, ZMX_TITANIC_REQUEST);
     else
@@ -313,6 +373,7 @@ zmx_cli_call (int argc, char *argv [])
         rc = s_check_service (client, &call, call.service);
     if (rc == ZMX_EXIT_OK)
         rc = call.durable? s_call_durable (client, &call): s_call_plain (client, &call);
+    zmsg_destroy (&call.body);
     zmx_client_destroy (&client);
     return rc;
 }

@@ -238,6 +238,62 @@ s_call_echo_prints_frames (void)
     s_env_stop (&env);
 }
 
+//  True if the file at `path` holds exactly `size` bytes of `data`.
+static bool
+s_file_is (const char *path, const void *data, size_t size)
+{
+    zchunk_t *chunk = zchunk_slurp (path, 0);
+    bool same = chunk && zchunk_size (chunk) == size && memcmp (zchunk_data (chunk), data,
+                                                                size) == 0;
+    zchunk_destroy (&chunk);
+    return same;
+}
+
+//  A FRAME of - is stdin and @FILE a file's contents, for bodies larger
+//  than a command line can hold (10 MB here); @@ escapes a leading @, and
+//  a missing FILE is a usage error.
+static void
+s_call_body_sources (void)
+{
+    s_env_t env;
+    s_env_start (&env);
+    s_env_worker (&env, "echo", "--echo", NULL);
+    s_env_wait_workers (&env, "echo", 1);
+    size_t size = 10 * 1000 * 1000;
+    char *body = (char *) malloc (size + 1);
+    for (size_t index = 0; index < size; index++)
+        body [index] = (char) ('a' + index % 26);
+    body [size] = '\n';         //  What zmx call prints after the frame
+    char *in = zsys_sprintf ("%s/body", env.dir);
+    FILE *file = fopen (in, "wb");
+    ZMX_CHECK (file && fwrite (body, 1, size, file) == size && fclose (file) == 0);
+    char *out = zsys_sprintf ("%s/out", env.dir), *err = zsys_sprintf ("%s/err", env.dir);
+    ZMX_CHECK (s_zmx_files (in, out, err, "call", "-b", env.endpoint, "-t", "4000", "echo", "-",
+                            NULL) == 0);
+    ZMX_CHECK (s_file_is (out, body, size + 1));
+    char *at_file = zsys_sprintf ("@%s", in);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "-t", "4000", "echo",
+                            at_file, NULL) == 0);
+    ZMX_CHECK (s_file_is (out, body, size + 1));
+    char *output = NULL;
+    ZMX_CHECK (s_zmx (&output, "call", "-b", env.endpoint, "echo", "@@home", "x@y", NULL) == 0);
+    ZMX_CHECK_STR (output, "@home\nx@y\n");
+    zstr_free (&output);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "echo",
+                            "@/nonexistent/body", NULL) == 2);
+    output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "cannot read /nonexistent/body"));
+    zstr_free (&output);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "echo", "-", "-", NULL)
+               == 2);
+    free (at_file);
+    free (out);
+    free (err);
+    free (in);
+    free (body);
+    s_env_stop (&env);
+}
+
 static void
 s_command_worker_replies (void)
 {
@@ -757,6 +813,7 @@ main (int argc, char *argv [])
 {
     zmx_test_t cases [] = {
         { "call_echo_prints_frames", s_call_echo_prints_frames, 20 },
+        { "call_body_sources", s_call_body_sources, 30 },
         { "command_worker_replies", s_command_worker_replies, 20 },
         { "command_failure_still_replies", s_command_failure_still_replies, 20 },
         { "slow_command_keeps_worker", s_slow_command_keeps_worker, 20 },
