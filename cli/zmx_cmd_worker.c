@@ -202,13 +202,22 @@ s_run_command (s_worker_t *self, zmx_worker_t *worker, zmsg_t **request_p)
     return reply;
 }
 
-//  Serve requests until interrupted.
+//  Serve requests until interrupted. Says "serving" once the broker has
+//  first answered; until then, and whenever it falls silent later, the
+//  library warns each time it gives up on a connection and retries.
 static void
 s_serve (s_worker_t *self, zmx_worker_t *worker)
 {
+    bool serving = false;
     while (!zsys_interrupted) {
         zframe_t *reply_to = NULL;
-        zmsg_t *request = zmx_worker_recv (worker, -1, &reply_to);
+        //  Wake once per heartbeat at least, to see the broker answer
+        zmsg_t *request = zmx_worker_recv (worker, serving? -1: self->heartbeat, &reply_to);
+        if (!serving && zmx_worker_connected (worker)) {
+            zmx_log_notice ("worker", "serving '%s' at %s with %s", self->service,
+                            self->conn.endpoint, self->echo? "--echo": self->command [0]);
+            serving = true;
+        }
         if (!request) {
             if (zmx_worker_error (worker) == ZMX_ETIMEDOUT)
                 continue;
@@ -244,8 +253,8 @@ zmx_cli_worker (int argc, char *argv [])
     zsys_init ();               //  Installs the SIGINT/SIGTERM handler
     zmx_worker_t *worker = s_worker_new (&self, &rc);
     if (worker) {
-        zmx_log_notice ("worker", "serving '%s' at %s with %s", self.service,
-                        self.conn.endpoint, self.echo? "--echo": self.command [0]);
+        zmx_log_notice ("worker", "registering '%s' at %s; waiting for the broker to answer",
+                        self.service, self.conn.endpoint);
         s_serve (&self, worker);
         zmx_worker_destroy (&worker);
     }

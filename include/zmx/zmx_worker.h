@@ -117,6 +117,14 @@ int
 uint64_t
     zmx_worker_connects (zmx_worker_t *self);
 
+//  True if the broker has spoken on the current connection (for several
+//  brokers: on any link's), i.e. it has our READY and will send requests.
+//  A broker silent for liveness x interval is logged as a warning ("not
+//  answering" if it never spoke on that connection) and reconnected to;
+//  its return after that is logged as a notice.
+bool
+    zmx_worker_connected (zmx_worker_t *self);
+
 //  Requests dropped because the broker sent more than our credit while
 //  the caller worked (see zmx_worker_heartbeat); the sum over every
 //  broker of a list.

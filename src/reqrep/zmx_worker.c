@@ -88,6 +88,8 @@ struct _zmx_worker_t {
     int disconnects;            //  DISCONNECTs in a row, nothing else heard
     int error;                  //  Why the last recv returned NULL
     uint64_t dropped;           //  Requests beyond credit dropped by heartbeat
+    bool heard;                 //  The broker spoke on this connection
+    bool lost;                  //  A lost broker was logged, not its return
     int64_t last_warning;       //  When the last drop was logged as a warning
     zmx_worker_t **links;       //  One worker per broker of a list, or NULL
     size_t link_count;          //  Entries in links
@@ -348,6 +350,7 @@ s_worker_connect (zmx_worker_t *self, int64_t now)
     self->connects++;
     self->generation = (uint32_t) self->connects;
     self->socket_version = self->version;
+    self->heard = false;
     zmsg_t *ready = zmx_mdp_worker_ready (self->version, self->service, self->credit > 1? self->credit: 0);
     zmsg_send (&ready, self->socket);
     self->sent = true;
@@ -412,6 +415,13 @@ s_worker_handle (zmx_worker_t *self, zmx__frames_t *frames, int64_t now, zframe_
     self->expires_at = now + (int64_t) self->interval * self->liveness;
     self->backoff = self->backoff_initial;
     self->disconnects = 0;
+    if (!self->heard) {
+        //  The broker has our READY. A return after a logged loss is news.
+        zmx_log (self->lost? ZMX_LOG_NOTICE: ZMX_LOG_INFO, S_LOG, "%s: broker %s answered: "
+                 "registered", self->service, self->endpoint);
+        self->heard = true;
+        self->lost = false;
+    }
     //  A valid REQUEST always has its address and body where the receive
     //  split the frames; the check keeps that assumption explicit.
     size_t head = s_worker_head (self);
@@ -431,8 +441,16 @@ s_worker_tick (zmx_worker_t *self, int64_t now)
 {
     if (now >= self->expires_at) {
         int delay = s_worker_next_backoff (self);
-        zmx_log_warning (S_LOG, "%s: broker %s silent for %d ms, reconnecting in %d ms",
-                         self->service, self->endpoint, self->interval * self->liveness, delay);
+        //  Nothing at all on this connection: no broker there, or not yet
+        if (!self->heard)
+            zmx_log_warning (S_LOG, "%s: broker %s is not answering (nothing heard in %d ms); "
+                             "retrying in %d ms", self->service, self->endpoint,
+                             self->interval * self->liveness, delay);
+        else
+            zmx_log_warning (S_LOG, "%s: broker %s silent for %d ms, reconnecting in %d ms",
+                             self->service, self->endpoint, self->interval * self->liveness,
+                             delay);
+        self->lost = true;
         s_worker_drop (self, now, delay);
         return;
     }
@@ -784,6 +802,16 @@ zmx_worker_connects (zmx_worker_t *self)
     for (size_t index = 0; index < self->link_count; index++)
         connects += self->links [index]->connects;
     return connects;
+}
+
+bool
+zmx_worker_connected (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    bool connected = self->socket && self->heard;
+    for (size_t index = 0; index < self->link_count; index++)
+        connected |= zmx_worker_connected (self->links [index]);
+    return connected;
 }
 
 uint64_t

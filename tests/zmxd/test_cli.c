@@ -792,6 +792,29 @@ s_usage_errors_exit_2 (void)
     free (output);
 }
 
+//  A worker started before its broker says the broker is not answering
+//  within its heartbeat x liveness (200 ms x 3), keeps retrying, and says
+//  "serving" once a zmxd starts there: within its longest reconnect delay
+//  (5 s) plus heartbeat x liveness, each wait with a start-up margin.
+static void
+s_worker_before_broker (void)
+{
+    s_env_t env;
+    s_env_init (&env);
+    s_env_worker (&env, "echo", "--echo", NULL);
+    char *log = zsys_sprintf ("%s/worker-0.log", env.dir);
+    ZMX_CHECK (zmx_test_wait_for_text (log, "registering 'echo'", S_START_MSEC));
+    ZMX_CHECK (zmx_test_wait_for_text (log, "is not answering", 600 + S_START_MSEC));
+    char *output = zmx_test_read_file (log);
+    ZMX_CHECK (!strstr (output, "serving"));
+    free (output);
+    s_env_launch (&env, NULL);
+    ZMX_CHECK (zmx_test_wait_for_text (log, "serving 'echo'", 5000 + 600 + S_START_MSEC));
+    s_env_wait_workers (&env, "echo", 1);
+    free (log);
+    s_env_stop (&env);
+}
+
 static void
 s_worker_stops_on_sigterm (void)
 {
@@ -831,6 +854,7 @@ main (int argc, char *argv [])
         { "curve_end_to_end", s_curve_end_to_end, 20 },
         { "usage_errors_exit_2", s_usage_errors_exit_2, 30 },
         { "worker_stops_on_sigterm", s_worker_stops_on_sigterm, 20 },
+        { "worker_before_broker", s_worker_before_broker, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
