@@ -203,6 +203,20 @@ s_check_service (zmx_client_t *client, s_call_t *call, const char *service)
     return rc;
 }
 
+//  True if `reply` is a zmx error reply (ZMX_WORKER_ERROR, reason): the
+//  worker could not answer. Says why on stderr.
+static bool
+s_reply_failed (zmsg_t *reply, const char *service)
+{
+    zframe_t *first = zmsg_first (reply);
+    if (zmsg_size (reply) != 2 || !zframe_streq (first, ZMX_WORKER_ERROR))
+        return false;
+    char *reason = zframe_strdup (zmsg_next (reply));
+    fprintf (stderr, "zmx: the worker of '%s' could not answer: %s\n", service, reason);
+    free (reason);
+    return true;
+}
+
 static void
 s_print_reply (zmsg_t *reply, bool hex)
 {
@@ -328,10 +342,13 @@ s_call_durable (zmx_client_t *client, s_call_t *call)
         zclock_sleep (pause < left? pause: (int) left);
         pause = pause * 2 > S_POLL_MAX? S_POLL_MAX: pause * 2;
     }
-    if (reply) {
+    if (reply && s_reply_failed (reply, call->service))
+        rc = ZMX_EXIT_ERROR;
+    else
+    if (reply)
         s_print_reply (reply, call->hex);
+    if (reply)
         s_durable_close (client, uuid);
-    }
     zmsg_destroy (&reply);
     free (uuid);
     return rc;
@@ -344,6 +361,9 @@ s_call_plain (zmx_client_t *client, s_call_t *call)
     call->body = NULL;
     zmsg_t *reply = zmx_client_request (client, call->service, &request);
     int rc = ZMX_EXIT_OK;
+    if (reply && s_reply_failed (reply, call->service))
+        rc = ZMX_EXIT_ERROR;
+    else
     if (reply)
         s_print_reply (reply, call->hex);
     else

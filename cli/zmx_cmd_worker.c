@@ -4,8 +4,9 @@
     --echo answers each request with the request itself. With a COMMAND
     after "--", each request runs the command once: the request frames go
     to its stdin as text lines (each frame followed by a newline), and its
-    stdout, less one trailing newline, is the single reply frame. Requests
-    are served one at a time. While a command runs, the worker keeps
+    stdout, less one trailing newline, is the single reply frame (a larger
+    one than the 16 MiB frame limit is refused: the client gets a zmx error
+    reply). Requests are served one at a time. While a command runs, the worker keeps
     heartbeating, so a slow command does not get it dropped by the broker;
     should the broker connection be lost meanwhile, the reply is dropped
     (the client's retry covers it) and the next request reconnects.
@@ -183,9 +184,12 @@ s_run_command (s_worker_t *self, zmx_worker_t *worker, zmsg_t **request_p)
     zmx_cli_tick_t tick = { self->heartbeat / 4 > 0? self->heartbeat / 4: 1, s_keep_alive,
                             worker };
     int status = 0;
+    //  Two bytes over the frame limit: room for the trailing newline, and
+    //  for zmx_worker_send to see a reply that is too large and refuse it
+    //  (with an error reply) rather than have it cut and sent as if whole
     zchunk_t *output = zmx_cli_exec (self->command_path, self->command,
                                      (const char *) zchunk_data (input), zchunk_size (input),
-                                     ZMX_BROKER_MAX_FRAME_SIZE, &tick, &status);
+                                     ZMX_BROKER_MAX_FRAME_SIZE + 2, &tick, &status);
     zchunk_destroy (&input);
     if (!output)
         return NULL;
@@ -225,8 +229,14 @@ s_serve (s_worker_t *self, zmx_worker_t *worker)
         }
         zmsg_t *reply = self->echo? request: s_run_command (self, worker, &request);
         //  A reply lost with the broker connection is covered by the
-        //  client's retry; say so
-        if (reply && zmx_worker_send (worker, &reply, &reply_to) != ZMX_OK)
+        //  client's retry; say so. One too large was refused and logged.
+        int rc = reply? zmx_worker_send (worker, &reply, &reply_to): ZMX_OK;
+        if (rc == ZMX_ENOMEM)
+            zmx_log_error ("worker", "%s wrote more than %d bytes (the 16 MiB frame limit): "
+                           "the client got an error reply instead", self->echo? "the echo":
+                           self->command [0], ZMX_BROKER_MAX_FRAME_SIZE);
+        else
+        if (rc != ZMX_OK)
             zmx_log_warning ("worker", "reply dropped: the broker connection was lost "
                              "(heartbeat %d ms x %d)", self->heartbeat, self->liveness);
         zmsg_destroy (&reply);

@@ -92,8 +92,27 @@ zmsg_t *
 //  ZMX_OK, or ZMX_EAGAIN if the broker connection was lost meanwhile (the
 //  reply is dropped; the client's retry covers it), or ZMX_EINVAL if either
 //  is NULL. reply_to is opaque: pass back the frame recv gave, unchanged.
+//  A reply with a frame larger than the max frame size (see
+//  zmx_worker_set_max_frame) would make the broker cut the connection:
+//  it is not sent, an error is logged, the client gets an error reply
+//  (zmx_worker_send_error) instead, and the call returns ZMX_ENOMEM.
 int
     zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p);
+
+//  The first frame of a zmx error reply, whose second and last frame says
+//  why (docs/PROTOCOLS.md). MDP has no error reply; this is a zmx
+//  convention that `zmx call` reports as a failure.
+#define ZMX_WORKER_ERROR    "zmx.error"
+
+//  Answer the request of reply_to with an error reply: ZMX_WORKER_ERROR,
+//  then `reason`. Consumes *reply_to_p; returns as zmx_worker_send.
+int
+    zmx_worker_send_error (zmx_worker_t *self, zframe_t **reply_to_p, const char *reason);
+
+//  Largest reply frame zmx_worker_send sends, in bytes: the broker's
+//  max-frame-size (default ZMX_BROKER_MAX_FRAME_SIZE, 16 MiB).
+void
+    zmx_worker_set_max_frame (zmx_worker_t *self, size_t bytes);
 
 //  Keep the connection alive while the caller works on a request: send a
 //  heartbeat if one is due and handle what the broker sent, without

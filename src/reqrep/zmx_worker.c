@@ -89,6 +89,7 @@ struct _zmx_worker_t {
     int error;                  //  Why the last recv returned NULL
     uint64_t dropped;           //  Requests beyond credit dropped by heartbeat
     bool heard;                 //  The broker spoke on this connection
+    size_t max_frame;           //  Largest reply frame we send, bytes
     bool lost;                  //  A lost broker was logged, not its return
     int64_t last_warning;       //  When the last drop was logged as a warning
     zmx_worker_t **links;       //  One worker per broker of a list, or NULL
@@ -174,6 +175,7 @@ zmx_worker_new (const char *endpoint, const char *service)
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
     self->last_warning = INT64_MIN / 2;     //  The first drop is a warning
+    self->max_frame = ZMX_BROKER_MAX_FRAME_SIZE;
     if (list && s_worker_links_new (self, endpoint))
         zmx_worker_destroy (&self);
     return self;
@@ -269,6 +271,15 @@ zmx_worker_set_credit (zmx_worker_t *self, uint32_t credit)
     self->credit = credit;
     for (size_t index = 0; index < self->link_count; index++)
         zmx_worker_set_credit (self->links [index], credit);
+}
+
+void
+zmx_worker_set_max_frame (zmx_worker_t *self, size_t bytes)
+{
+    assert (self && self->tag == S_TAG);
+    self->max_frame = bytes;
+    for (size_t index = 0; index < self->link_count; index++)
+        zmx_worker_set_max_frame (self->links [index], bytes);
 }
 
 void
@@ -755,12 +766,47 @@ s_worker_send_reply (zmx_worker_t *self, zmsg_t **reply_p, zframe_t *reply_to)
     return zmx__frames_send_body (socket, reply_p);
 }
 
+//  Size of the largest frame of `reply` if one is over our max frame
+//  size, else 0.
+static size_t
+s_worker_oversize (zmx_worker_t *self, zmsg_t *reply)
+{
+    for (zframe_t *frame = reply? zmsg_first (reply): NULL; frame; frame = zmsg_next (reply))
+        if (zframe_size (frame) > self->max_frame)
+            return zframe_size (frame);
+    return 0;
+}
+
+int
+zmx_worker_send_error (zmx_worker_t *self, zframe_t **reply_to_p, const char *reason)
+{
+    assert (self && self->tag == S_TAG);
+    assert (reply_to_p);
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, ZMX_WORKER_ERROR);
+    zmsg_addstr (reply, reason? reason: "");
+    return zmx_worker_send (self, &reply, reply_to_p);
+}
+
 int
 zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p)
 {
     assert (self && self->tag == S_TAG);
     assert (reply_p);
     assert (reply_to_p);
+    size_t oversize = s_worker_oversize (self, *reply_p);
+    if (oversize) {
+        //  The broker would cut the connection and the client would wait
+        //  out every retry for a reply that can never pass: say so instead
+        char reason [128];
+        snprintf (reason, sizeof reason, "reply frame of %zu bytes is over the limit of %zu",
+                  oversize, self->max_frame);
+        zmx_log_error (S_LOG, "%s: %s: not sent, the client gets an error reply",
+                       self->service, reason);
+        zmsg_destroy (reply_p);
+        int rc = zmx_worker_send_error (self, reply_to_p, reason);
+        return rc == ZMX_OK? ZMX_ENOMEM: rc;
+    }
     if (self->links)
         return s_worker_links_send (self, reply_p, reply_to_p);
     zmsg_t *reply = *reply_p;

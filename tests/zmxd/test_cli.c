@@ -312,6 +312,41 @@ s_command_worker_replies (void)
     s_env_stop (&env);
 }
 
+//  A command's output up to the 16 MiB frame limit is the reply, whole;
+//  one byte more is never cut and passed off as the reply: the worker logs
+//  an error, and `zmx call` gets an error reply and exits 1, saying why.
+static void
+s_reply_over_frame_limit (void)
+{
+    s_env_t env;
+    s_env_start (&env);
+    char *limit = zsys_sprintf ("%d", ZMX_BROKER_MAX_FRAME_SIZE);
+    char *over = zsys_sprintf ("%d", ZMX_BROKER_MAX_FRAME_SIZE + 1);
+    s_env_worker (&env, "fits", "--", "head", "-c", limit, "/dev/zero", NULL);
+    s_env_worker (&env, "over", "--", "head", "-c", over, "/dev/zero", NULL);
+    s_env_wait_workers (&env, "fits", 1);
+    s_env_wait_workers (&env, "over", 1);
+    char *out = zsys_sprintf ("%s/out", env.dir), *err = zsys_sprintf ("%s/err", env.dir);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "-t", "4000", "fits",
+                            "x", NULL) == 0);
+    struct stat info;
+    ZMX_CHECK (stat (out, &info) == 0 && info.st_size == ZMX_BROKER_MAX_FRAME_SIZE + 1);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "-t", "4000", "over",
+                            "x", NULL) == 1);
+    ZMX_CHECK (stat (out, &info) == 0 && info.st_size == 0);
+    char *output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "could not answer: reply frame of"));
+    free (output);
+    char *log = zsys_sprintf ("%s/worker-1.log", env.dir);
+    ZMX_CHECK (zmx_test_wait_for_text (log, "the client got an error reply", S_START_MSEC));
+    free (log);
+    free (out);
+    free (err);
+    free (over);
+    free (limit);
+    s_env_stop (&env);
+}
+
 static void
 s_command_failure_still_replies (void)
 {
@@ -838,6 +873,7 @@ main (int argc, char *argv [])
         { "call_echo_prints_frames", s_call_echo_prints_frames, 20 },
         { "call_body_sources", s_call_body_sources, 30 },
         { "command_worker_replies", s_command_worker_replies, 20 },
+        { "reply_over_frame_limit", s_reply_over_frame_limit, 30 },
         { "command_failure_still_replies", s_command_failure_still_replies, 20 },
         { "slow_command_keeps_worker", s_slow_command_keeps_worker, 20 },
         { "command_outliving_stdout", s_command_outliving_stdout, 20 },
