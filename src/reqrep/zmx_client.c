@@ -432,7 +432,7 @@ s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected
 static bool
 s_client_oversize (zmx_client_t *self, zmx__frames_t *frames, const char *expected)
 {
-    size_t count = frames->head_count + (frames->tail? zmsg_size (frames->tail): 0);
+    size_t count = zmx__frames_count (frames);
     if (count <= ZMX_MDP_MAX_FRAMES || frames->head_count < s_client_head (self))
         return false;
     if (self->version != ZMX_MDP_PACKED) {
