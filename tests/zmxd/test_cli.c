@@ -691,6 +691,10 @@ s_no_broker_exits_3 (void)
     ZMX_CHECK (strstr (output, "after 2 attempts"));
     ZMX_CHECK (strstr (output, endpoint));
     free (output);
+    //  zmx services likewise: no table, exit 3
+    ZMX_CHECK (s_zmx (&output, "services", "-b", endpoint, "-t", "200", "-r", "0", NULL) == 3);
+    ZMX_CHECK_STR (output, "");
+    free (output);
     free (log);
     free (endpoint);
     zmx_test_rmdir (dir);
