@@ -105,7 +105,9 @@ int
 //  Returns its body and, if service_p is not NULL, the service name in
 //  *service_p (caller frees both); NULL on timeout or interrupt
 //  (zmx_client_error: ZMX_ETIMEDOUT, ZMX_ETERM; ZMX_EINVAL if nothing was
-//  ever sent).
+//  ever sent; ZMX_EPROTO if a reply came with more than ZMX_MDP_MAX_FRAMES
+//  frames: it is logged, and counts as the answer to one request in
+//  flight to its service).
 zmsg_t *
     zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p);
 

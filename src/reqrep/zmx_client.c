@@ -424,29 +424,34 @@ s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected
     return body;
 }
 
-//  True if `frames` is a reply to `expected` that has more frames than
-//  any MDP decoder takes (ZMX_MDP_MAX_FRAMES): it can never be read, so
-//  waiting on or retrying would only hide it. A 0.1 head must name the
-//  service; a packed one is taken as the reply to the one request in
-//  flight.
+//  True if `frames` is a reply to `expected` (NULL: to any service with
+//  asynchronous requests in flight, one of which it then takes back) that
+//  has more frames than any MDP decoder takes (ZMX_MDP_MAX_FRAMES): it can
+//  never be read, so waiting on or retrying would only hide it. A 0.1
+//  head must name the service; a packed one is taken as the reply to the
+//  request in flight.
 static bool
 s_client_oversize (zmx_client_t *self, zmx__frames_t *frames, const char *expected)
 {
     size_t count = zmx__frames_count (frames);
     if (count <= ZMX_MDP_MAX_FRAMES || frames->head_count < s_client_head (self))
         return false;
+    const char *name = "(packed)";
     if (self->version != ZMX_MDP_PACKED) {
         zmq_msg_t *protocol = &frames->head [1];
         zmq_msg_t *service = &frames->head [S_SERVICE];
+        name = (const char *) zmq_msg_data (service);
+        size_t size = zmq_msg_size (service);
         if (zmq_msg_size (protocol) != sizeof ZMX_MDPC01 - 1
             || memcmp (zmq_msg_data (protocol), ZMX_MDPC01, sizeof ZMX_MDPC01 - 1) != 0
-            || zmq_msg_size (service) != strlen (expected)
-            || memcmp (zmq_msg_data (service), expected, strlen (expected)) != 0)
+            || (expected && (size != strlen (expected) || memcmp (name, expected, size) != 0))
+            || (!expected && !s_client_pending (self, name, size, -1)))
             return false;
+        name = expected? expected: self->hot;   //  s_client_pending made it hot
     }
     zmx_log_warning (S_LOG, "%s: reply from %s has %zu frames, more than MDP's %d: "
-                     "it cannot be read", expected, self->endpoints [self->current], count,
-                     ZMX_MDP_MAX_FRAMES);
+                     "it cannot be read", expected? expected: name,
+                     self->endpoints [self->current], count, ZMX_MDP_MAX_FRAMES);
     return true;
 }
 
@@ -797,6 +802,8 @@ zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p)
         zmx__frames_t frames;
         if (s_client_wait (self, wait, &frames) == 0) {
             reply = s_client_unwrap (self, &frames, NULL, service_p);
+            if (!reply && s_client_oversize (self, &frames, NULL))
+                self->error = ZMX_EPROTO;
             zmx__frames_close (&frames);
         }
         else
