@@ -4,9 +4,9 @@
     --echo answers each request with the request itself. With a COMMAND
     after "--", each request runs the command once: the request frames go
     to its stdin as text lines (each frame followed by a newline), and its
-    stdout, less one trailing newline, is the single reply frame (a larger
-    one than the 16 MiB frame limit is refused: the client gets a zmx error
-    reply). Requests are served one at a time. While a command runs, the worker keeps
+    stdout, less one trailing newline, is the single reply frame (one over
+    the 16 MiB frame limit is refused: the client gets a zmx error reply).
+    Requests are served one at a time. While a command runs, the worker keeps
     heartbeating, so a slow command does not get it dropped by the broker;
     should the broker connection be lost meanwhile, the reply is dropped
     (the client's retry covers it) and the next request reconnects.
@@ -232,9 +232,9 @@ s_serve (s_worker_t *self, zmx_worker_t *worker)
         //  client's retry; say so. One too large was refused and logged.
         int rc = reply? zmx_worker_send (worker, &reply, &reply_to): ZMX_OK;
         if (rc == ZMX_ENOMEM)
-            zmx_log_error ("worker", "%s wrote more than %d bytes (the 16 MiB frame limit): "
-                           "the client got an error reply instead", self->echo? "the echo":
-                           self->command [0], ZMX_BROKER_MAX_FRAME_SIZE);
+            zmx_log_error ("worker", "reply of %s refused: over %d bytes, the broker's frame "
+                           "limit; the client got an error reply instead",
+                           self->echo? "--echo": self->command [0], ZMX_BROKER_MAX_FRAME_SIZE);
         else
         if (rc != ZMX_OK)
             zmx_log_warning ("worker", "reply dropped: the broker connection was lost "
