@@ -741,6 +741,8 @@ s_bad_certificate_exits_5 (void)
     char *server_cert = zsys_sprintf ("%s.cert", name);
     ZMX_CHECK (s_zmx (NULL, "call", "-b", endpoint, "--curve-cert", "/nonexistent.cert",
                       "--server-key", server_cert, "echo", NULL) == 5);
+    ZMX_CHECK (s_zmx (NULL, "services", "-b", endpoint, "--curve-cert", "/nonexistent.cert",
+                      "--server-key", server_cert, NULL) == 5);
     //  Half a CURVE setup is a usage error
     ZMX_CHECK (s_zmx (NULL, "call", "-b", endpoint, "--server-key", server_cert, "echo", NULL)
                == 2);
