@@ -172,6 +172,15 @@ s_load_body (s_call_t *call)
     int rc = ZMX_EXIT_OK;
     for (int index = 0; index < call->frame_count && rc == ZMX_EXIT_OK; index++)
         rc = s_add_frame (call->body, call->frames [index], &stdin_used);
+    //  Sent all the same (a broker may allow more), but a timeout would
+    //  otherwise look like a dead broker
+    for (zframe_t *frame = zmsg_first (call->body); frame && rc == ZMX_EXIT_OK;
+         frame = zmsg_next (call->body))
+        if (zframe_size (frame) > ZMX_BROKER_MAX_FRAME_SIZE)
+            fprintf (stderr, "zmx: a frame of %zu bytes is over a default broker's "
+                             "max-frame-size (%d): such a broker drops the connection, and "
+                             "the call times out\n", zframe_size (frame),
+                     ZMX_BROKER_MAX_FRAME_SIZE);
     return rc;
 }
 
