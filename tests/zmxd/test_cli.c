@@ -508,6 +508,17 @@ s_services_many (void)
     }
     ZMX_CHECK (rows == total);
     free (output);
+    //  The same list in packed framing (the list frame travels as a frame
+    //  of its own after the header), and the table is the same
+    char *packed = zsys_sprintf ("%s/packed", dir);
+    ZMX_CHECK (s_zmx_files (NULL, packed, err, "services", "--packed", "-b", endpoint, NULL)
+               == 0);
+    output = zmx_test_read_file (out);
+    char *packed_output = zmx_test_read_file (packed);
+    ZMX_CHECK_STR (packed_output, output);
+    free (packed_output);
+    free (output);
+    free (packed);
     free (out);
     free (err);
     zmx_test_rmdir (dir);
