@@ -346,12 +346,17 @@ s_flood_beyond_credit (void)
 {
     s_rig_t rig;
     s_rig_init (&rig);
-    zmsg_t *request;
-    zframe_t *reply_to;
-    zmsg_t *ready = s_rig_busy (&rig, &request, &reply_to);
-    zframe_t *identity = zmsg_first (ready);
     //  The fake broker does not heartbeat: keep liveness out of the way
+    s_rig_worker (&rig, 2);
     zmx_worker_set_heartbeat (rig.worker, 5000, 3);
+    zframe_t *reply_to;
+    zmx_worker_recv (rig.worker, 0, &reply_to);
+    zmsg_t *ready = s_expect (rig.router, 1, 2000);
+    ZMX_CHECK (ready);
+    zframe_t *identity = zmsg_first (ready);
+    s_send_request (rig.router, identity, "client-A", "A");
+    zmsg_t *request = zmx_worker_recv (rig.worker, 2000, &reply_to);
+    ZMX_CHECK (request);
     int flood = 50;
     for (int index = 0; index < flood; index++) {
         char address [16];
