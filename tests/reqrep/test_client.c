@@ -451,19 +451,16 @@ s_oversize_reply_fails (void)
     int timeout = 5000;
     zmx_client_set_timeout (client, timeout);
     zmx_client_set_retries (client, 2);
-    int64_t started = zclock_mono ();
+    //  Dropped and waited out, it would end in ZMX_ETIMEDOUT after three
+    //  attempts, and the fake broker would count three requests
     zmsg_t *request = s_body ("many");
     ZMX_CHECK (zmx_client_request (client, S_SERVICE, &request) == NULL);
-    int64_t elapsed = zclock_mono () - started;
     ZMX_CHECK (zmx_client_error (client) == ZMX_EPROTO);
-    ZMX_CHECK (elapsed < timeout);      //  Not one timeout waited out
     //  Asynchronous: recv reports it
     request = s_body ("many");
     ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
-    started = zclock_mono ();
     ZMX_CHECK (zmx_client_recv (client, timeout, NULL) == NULL);
     ZMX_CHECK (zmx_client_error (client) == ZMX_EPROTO);
-    ZMX_CHECK (zclock_mono () - started < timeout);
     zstr_send (broker, "$TERM");
     char *requests = zstr_recv (broker);
     ZMX_CHECK_STR (requests, "2");      //  Not retried
