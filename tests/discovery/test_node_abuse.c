@@ -513,6 +513,30 @@ s_warnings_rate_limited (void)
     zstr_free (&dir);
 }
 
+//  The new limits' setters and config keys, and their ranges.
+static void
+s_limit_settings (void)
+{
+    zmx_node_t *node = zmx_node_new ("limits");
+    ZMX_CHECK (zmx_node_set_new_peers_rate (node, 0) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_node_set_new_peers_rate (node, 100001) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_node_set_new_peers_rate (node, 1) == ZMX_OK);
+    ZMX_CHECK (zmx_node_set_hello_timeout (node, ZMX_NODE_TIME_MIN - 1) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_node_set_hello_timeout (node, ZMX_NODE_TIME_MIN) == ZMX_OK);
+    zconfig_t *config = zconfig_str_load ("zre\n    new-peers-per-second = 20\n"
+                                          "    hello-timeout = 700\n    max-peers = 50\n");
+    ZMX_CHECK (config);
+    ZMX_CHECK (zmx_node_configure (node, zconfig_locate (config, "zre")) == ZMX_OK);
+    zconfig_destroy (&config);
+    config = zconfig_str_load ("zre\n    new-peers-per-second = 0\n");
+    ZMX_CHECK (zmx_node_configure (node, zconfig_locate (config, "zre")) == ZMX_ECONFIG);
+    zconfig_destroy (&config);
+    config = zconfig_str_load ("zre\n    hello-timeout = 1\n");
+    ZMX_CHECK (zmx_node_configure (node, zconfig_locate (config, "zre")) == ZMX_ECONFIG);
+    zconfig_destroy (&config);
+    zmx_node_destroy (&node);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -523,6 +547,7 @@ main (int argc, char *argv [])
         { "join_cap", s_join_cap, 60 },
         { "endpoint_reuse", s_endpoint_reuse, 60 },
         { "warnings_rate_limited", s_warnings_rate_limited, 60 },
+        { "limit_settings", s_limit_settings, 10 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
