@@ -889,7 +889,7 @@ s_linger_on_stop (void)
     ZMX_CHECK (stats.linger_expired == 0);
     ZMX_CHECK (s_got_numbered (bob, ZMX_NODE_SHOUT, zmx_node_uuid (alice), count));
     //  After the messages, the zero-port beacon: alice leaves at once
-    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_PROMPT));
+    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_WAIT));
     zmx_node_destroy (&alice);
     zmx_node_destroy (&bob);
 }
