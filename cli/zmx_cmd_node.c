@@ -661,12 +661,16 @@ s_print_stats (zmx_node_t *node)
             " beacons_malformed=%" PRIu64 " messages_sent=%" PRIu64
             " messages_received=%" PRIu64 " malformed=%" PRIu64 " out_of_sequence=%" PRIu64
             " before_hello=%" PRIu64 " pings_sent=%" PRIu64 " send_dropped=%" PRIu64
-            " events_dropped=%" PRIu64 "\n",
+            " events_dropped=%" PRIu64 " peers_pending=%" PRIu64 " peers_throttled=%" PRIu64
+            " hello_timeouts=%" PRIu64 " groups_refused=%" PRIu64 " peers_replaced=%" PRIu64
+            " sockets_failed=%" PRIu64 "\n",
             stats.peers, stats.peers_entered, stats.peers_exited, stats.peers_refused,
             stats.peers_evasive, stats.peers_silent, stats.beacons_sent,
             stats.beacons_received, stats.beacons_malformed, stats.messages_sent,
             stats.messages_received, stats.malformed, stats.out_of_sequence,
-            stats.before_hello, stats.pings_sent, stats.send_dropped, stats.events_dropped);
+            stats.before_hello, stats.pings_sent, stats.send_dropped, stats.events_dropped,
+            stats.peers_pending, stats.peers_throttled, stats.hello_timeouts,
+            stats.groups_refused, stats.peers_replaced, stats.sockets_failed);
     fflush (stdout);
 }
 
