@@ -173,6 +173,37 @@ s_contained (const char *real, const char *local)
     return inside;
 }
 
+//  True if something is, or may soon be, published at `path`: "/" (even
+//  with no publish section), a published path or an ancestor of one, or a
+//  file or directory that exists inside a published tree now. Anything
+//  else can never receive a file, so a subscription to it is refused
+//  rather than answered with a mirror that stays empty.
+static bool
+s_path_published (s_self_t *self, const char *path)
+{
+    if (streq (path, "/"))
+        return true;
+    for (s_publish_t *publish = (s_publish_t *) zlistx_first (self->publishes); publish;
+         publish = (s_publish_t *) zlistx_next (self->publishes)) {
+        if (s_relative (path, publish->path))
+            return true;            //  The publication is at or under path
+        const char *rest = streq (publish->path, "/")? path:
+                           strncmp (path, publish->path, strlen (publish->path)) == 0?
+                           path + strlen (publish->path): NULL;
+        if (!rest || *rest != '/')
+            continue;
+        char *local = zsys_sprintf ("%s%s", publish->real, rest);
+        struct stat info;
+        bool found = stat (local, &info) == 0 && (S_ISDIR (info.st_mode)
+                                                  || S_ISREG (info.st_mode))
+                  && s_contained (publish->real, local);
+        free (local);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
 static void
 s_lowercase (char *text)
 {
@@ -567,6 +598,9 @@ s_handle_icanhaz (s_self_t *self, s_client_t *client, zmx_fmq_msg_t *msg)
     else
     if (zlist_size (client->subscriptions) >= self->max_subscriptions)
         reason = "too many subscriptions";
+    else
+    if (!s_path_published (self, path))
+        reason = "nothing is published at this path";
     if (reason) {
         zmx_log_notice (self->name, "refused subscription to '%s': %s", msg->path, reason);
         s_send_error (self, client->routing_id, ZMX_FMQ_SRSLY, reason);

@@ -920,13 +920,17 @@ zmx_files_client_start (zmx_files_client_t *self)
     return self->actor? ZMX_OK: ZMX_ENOMEM;
 }
 
-//  Ask the actor for its state; false if it is not running.
+//  Ask the actor for its state; false if it is not running. A signal
+//  that interrupts the receive must not leave the reply in the pipe,
+//  where the next request would take it for its own answer.
 static bool
 s_status (zmx_files_client_t *self, bool *synced, int *error)
 {
     if (!self->actor || zstr_send (self->actor, S_STATUS))
         return false;
-    char *reply = zstr_recv (self->actor);
+    char *reply;
+    while (!(reply = zstr_recv (self->actor)) && zmq_errno () == EINTR)
+        ;
     int synced_flag = 0;
     bool good = reply && sscanf (reply, "%d %d", &synced_flag, error) == 2;
     *synced = synced_flag == 1;
@@ -940,10 +944,12 @@ zmx_files_client_wait_synced (zmx_files_client_t *self, int timeout_ms)
     assert (self);
     int64_t deadline = zclock_mono () + timeout_ms;
     while (true) {
+        if (zsys_interrupted)
+            return ZMX_ETERM;
         bool synced = false;
         int error = ZMX_OK;
         if (!s_status (self, &synced, &error))
-            return ZMX_EINVAL;
+            return zsys_interrupted? ZMX_ETERM: ZMX_EINVAL;
         if (error)
             return error;
         if (synced)
