@@ -43,6 +43,7 @@ typedef struct {
     s_publish_t *publish;       //  Tree it belongs to
     uint64_t size;              //  Bytes, at the last scan
     int64_t mtime;              //  Modification time, nsec
+    uint32_t mode;              //  Permission bits (0777), at the last scan
     uint64_t generation;        //  Bumped on every change
     char digest [41];           //  SHA-1 hex once hashed
     char xxh128 [ZMX__XXH128_HEX + 1];  //  XXH3-128 hex, hashed alongside
@@ -62,6 +63,7 @@ typedef struct {
     int fd;                     //  Open file, or -1
     uint64_t offset;            //  Next byte to send
     uint64_t size;              //  Bytes to send in all
+    uint32_t mode;              //  Permission bits announced (X-ZMX-MODE)
     char digest [41];           //  SHA-1 announced with the chunks
     char xxh128 [ZMX__XXH128_HEX + 1];  //  XXH3-128 announced with them
 } s_transfer_t;
@@ -403,6 +405,7 @@ s_client_next (s_self_t *self, s_client_t *client)
     }
     if (transfer->vpath && pending->operation == ZMX_FMQ_CREATE) {
         transfer->size = file->size;
+        transfer->mode = file->mode;
         memcpy (transfer->digest, file->digest, sizeof transfer->digest);
         memcpy (transfer->xxh128, file->xxh128, sizeof transfer->xxh128);
         transfer->offset = 0;
@@ -466,6 +469,8 @@ s_client_send_chunk (s_self_t *self, s_client_t *client)
         zhash_insert (msg.headers, ZMX_FMQ_HEADER_XXH128, transfer->xxh128);
         snprintf (number, sizeof number, "%" PRIu64, transfer->size);
         zhash_insert (msg.headers, "SIZE", number);
+        snprintf (number, sizeof number, "%04o", (unsigned) transfer->mode);
+        zhash_insert (msg.headers, ZMX_FMQ_HEADER_MODE, number);
         //  The file data goes straight into the frame that libzmq sends
         byte *chunk;
         frame = zmx__fmq_encode_chunk (&msg, &chunk);
@@ -772,9 +777,14 @@ s_scan_found (s_self_t *self, s_publish_t *publish, const char *local, const cha
     }
     file->seen = true;
     file->publish = publish;
-    if (file->generation == 0 || file->size != (uint64_t) info->st_size || file->mtime != mtime) {
+    //  Only the permission bits travel: never setuid, setgid or sticky. A
+    //  chmod alone is a change too, so that mirrors follow it.
+    uint32_t mode = (uint32_t) info->st_mode & 0777;
+    if (file->generation == 0 || file->size != (uint64_t) info->st_size || file->mtime != mtime
+    ||  file->mode != mode) {
         file->size = (uint64_t) info->st_size;
         file->mtime = mtime;
+        file->mode = mode;
         file->generation++;
         file->ready = false;
         zlistx_add_end (self->to_hash, file->vpath);
