@@ -629,6 +629,7 @@ s_sync_sigint_keeps_partial (void)
         int rc = zmx_test_exit_code (pid, S_SIGINT_MSEC, 1000);
         int64_t took = zclock_mono () - started;
         char *text = zmx_test_read_file (log);
+        fprintf (stderr, "    round %d: SIGINT to exit %d in %" PRId64 " ms\n", round, rc, took);
         if (rc != 1 || !strstr (text, "partial files are kept in"))
             fprintf (stderr, "    round %d: exit %d after %" PRId64 " ms:\n%s", round, rc,
                      took, text);
