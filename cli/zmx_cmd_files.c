@@ -28,6 +28,7 @@
 */
 #include "zmx_cli.h"
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,7 +65,9 @@ typedef struct {
 //  A bare FILEMQ peering on its own DEALER, for the probe and for ls
 typedef struct {
     zsock_t *dealer;            //  Connected to the server
-    int timeout;                //  msec to wait for each reply
+    int timeout;                //  -t, msec, for the whole exchange
+    int64_t deadline;           //  zclock_mono when -t runs out
+    bool answered;              //  The server said something valid
     uint64_t sequence;          //  NOMs sent
 } s_peer_t;
 
@@ -129,7 +132,8 @@ s_usage_ls (FILE *stream)
         "discards its data, so it moves every byte over the network (not to disk).\n"
         "\n"
         "  -e, --endpoint ENDPOINT  server (default $%s or %s)\n"
-        "  -t, --timeout MS         wait this long for each answer (default %d)\n"
+        "  -t, --timeout MS         give up, exit 3, if the listing is not complete\n"
+        "                           within this long (default %d)\n"
         "  --curve-cert FILE        use CURVE with this client certificate\n"
         "  --server-key KEY|FILE    the server's public key or certificate file\n",
         S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT, S_TIMEOUT);
@@ -148,8 +152,9 @@ zmx_cli_files_usage (FILE *stream)
         "Publish a directory (serve), mirror a virtual path into a local directory\n"
         "(sync), or list what a server publishes (ls), over 35/FILEMQ. The endpoint\n"
         "defaults to $%s, else %s. `zmx files VERB --help` shows\n"
-        "one verb's options. Exit codes: 0 ok, 1 error, 2 usage, 3 no answer from\n"
-        "the server, 5 bad key or certificate.\n", S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
+        "one verb's options. Exit codes: 0 ok, 1 error (also: path not published,\n"
+        "interrupted), 2 usage, 3 no answer from the server or ls incomplete\n"
+        "within -t, 5 bad key or certificate.\n", S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
 }
 
 //  -------------------------------------------------------------------------
@@ -293,17 +298,27 @@ s_peer_send (s_peer_t *self, zmx_fmq_msg_t *msg)
 
 //  Receive one FILEMQ command into msg, answering HUGZ on the way; its
 //  frame in *frame_p (caller destroys) and any extra frame's text in
-//  *extra_p (may be NULL; caller frees). Returns 0, or the exit code.
+//  *extra_p (may be NULL; caller frees). Waits until the deadline, not
+//  -t per message: the server's HUGZ would otherwise keep a quiet
+//  exchange alive forever. Returns 0, or the exit code; a timeout after
+//  the server has answered is left to the caller to explain.
 static int
 s_peer_recv (s_peer_t *self, zmx_fmq_msg_t *msg, zframe_t **frame_p, char **extra_p,
              const char *endpoint)
 {
     while (true) {
-        zsock_set_rcvtimeo (self->dealer, self->timeout);
+        int64_t left = self->deadline - zclock_mono ();
+        zsock_set_rcvtimeo (self->dealer, left > 0? (int) left: 0);
         zmsg_t *reply = zmsg_recv (self->dealer);
+        if (!reply && zsys_interrupted) {
+            fprintf (stderr, "zmx: interrupted\n");
+            return ZMX_EXIT_ERROR;
+        }
+        if (!reply && zmq_errno () == EINTR)
+            continue;           //  A signal that is not ours
+        if (!reply && self->answered)
+            return ZMX_EXIT_TIMEOUT;
         if (!reply) {
-            if (zsys_interrupted)
-                return ZMX_EXIT_ERROR;
             fprintf (stderr, "zmx: no FILEMQ server answered at %s within %d ms: is "
                              "`zmx files serve` (or zmxd with a files section) running "
                              "there? Check -e or $%s, and --curve-cert/--server-key if "
@@ -319,6 +334,7 @@ s_peer_recv (s_peer_t *self, zmx_fmq_msg_t *msg, zframe_t **frame_p, char **extr
             *extra_p = extra;
         else
             free (extra);
+        self->answered |= rc == 0;
         if (rc == 0 && msg->id == ZMX_FMQ_HUGZ) {
             zmx_fmq_clear (msg);
             zframe_destroy (&frame);
@@ -374,6 +390,9 @@ s_peer_step (s_peer_t *self, zmx_fmq_msg_t *request, int answer, char **extra_p,
     zmx_fmq_msg_t msg;
     zframe_t *frame = NULL;
     int rc = s_peer_recv (self, &msg, &frame, extra_p, files->endpoint);
+    if (rc == ZMX_EXIT_TIMEOUT && self->answered)
+        fprintf (stderr, "zmx: the server at %s did not answer %s within %d ms\n",
+                 files->endpoint, zmx_fmq_command (request->id), files->timeout);
     if (rc == 0)
         rc = s_peer_expect (&msg, answer, files);
     if (rc == 0)
@@ -392,6 +411,7 @@ s_peer_open (s_peer_t *self, const s_files_t *files, int64_t *queued_p, uint64_t
 {
     self->dealer = zsock_new (ZMQ_DEALER);
     self->timeout = files->timeout;
+    self->deadline = zclock_mono () + files->timeout;
     //  Keys were checked in s_curve_check: a failure here is unexpected
     if (self->dealer && files->curve_cert
     &&  zmx_security_client_curve (self->dealer, files->curve_cert, files->server_key)) {
@@ -413,11 +433,13 @@ s_peer_open (s_peer_t *self, const s_files_t *files, int64_t *queued_p, uint64_t
     char *extra = NULL;
     if (rc == 0) {
         //  RESYNC=1: queue everything published now, and say how much
+        //  (without X-ZMX-TOTALS a zmx server does not say)
         zmx_fmq_init (&msg, ZMX_FMQ_ICANHAZ);
         strcpy (msg.path, files->path);
         msg.options = zhash_new ();
         zhash_autofree (msg.options);
         zhash_insert (msg.options, "RESYNC", "1");
+        zhash_insert (msg.options, ZMX_FMQ_OPTION_TOTALS, "1");
         rc = s_peer_step (self, &msg, ZMX_FMQ_ICANHAZ_OK, &extra, files);
     }
     char *rest = NULL;
@@ -470,9 +492,22 @@ s_ls_note (zhash_t *listing, const char *base, zmx_fmq_msg_t *msg)
     free (vpath);
 }
 
+//  Say why the listing is incomplete when -t ran out.
+static void
+s_ls_incomplete (const s_files_t *files, int64_t queued, int64_t ended)
+{
+    if (queued >= 0)
+        fprintf (stderr, "zmx: listing of %s from %s is incomplete: %" PRId64 " of %" PRId64
+                         " files received within -t %d ms (ls moves every byte: raise -t)\n",
+                 files->path, files->endpoint, ended, queued, files->timeout);
+    else
+        fprintf (stderr, "zmx: listing of %s from %s may be incomplete: the server did not "
+                         "say how many files it has, nor that it was done, within -t %d ms\n",
+                 files->path, files->endpoint, files->timeout);
+}
+
 //  Receive announcements until every queued file has ended or the server
-//  says nothing is left (or, from a server that says neither, until it
-//  goes quiet). Returns 0 or the exit code.
+//  says nothing is left, all within -t. Returns 0 or the exit code.
 static int
 s_ls_collect (s_peer_t *peer, const s_files_t *files, int64_t queued, zhash_t *listing)
 {
@@ -484,8 +519,8 @@ s_ls_collect (s_peer_t *peer, const s_files_t *files, int64_t queued, zhash_t *l
         zmx_fmq_msg_t msg;
         zframe_t *frame = NULL;
         rc = s_peer_recv (peer, &msg, &frame, NULL, files->endpoint);
-        if (rc == ZMX_EXIT_TIMEOUT && queued < 0)
-            return 0;           //  Quiet: a plain FILEMQ server is done
+        if (rc == ZMX_EXIT_TIMEOUT)
+            s_ls_incomplete (files, queued, ended);
         if (rc == 0)
             rc = s_peer_expect (&msg, ZMX_FMQ_CHEEZBURGER, files);
         if (rc == 0) {
@@ -537,7 +572,9 @@ s_ls_run (s_files_t *self)
     zhash_autofree (listing);
     rc = s_ls_collect (&peer, self, queued, listing);
     s_peer_close (&peer);
-    if (rc == 0) {
+    //  An incomplete listing still shows what was seen; the exit code and
+    //  the message on stderr say it is not all
+    if (rc == 0 || rc == ZMX_EXIT_TIMEOUT) {
         zlist_t *names = zhash_keys (listing);
         zlist_sort (names, NULL);
         for (const char *name = (const char *) zlist_first (names); name;
@@ -695,6 +732,8 @@ s_sync_wait (s_files_t *self, zmx_files_client_t *client, s_progress_t *progress
             s_progress_end (progress);
             return ZMX_EXIT_OK;
         }
+        if (rc == ZMX_ETERM || zsys_interrupted)
+            break;
         if (rc != ZMX_ETIMEDOUT) {
             s_progress_end (progress);
             fprintf (stderr, "zmx: sync of %s from %s stopped: %s%s\n", self->path,
@@ -748,7 +787,16 @@ s_sync_run (s_files_t *self)
     }
     if (client)
         zmx_files_client_set_verify (client, self->verify);
-    if (!client || zmx_files_client_start (client) != ZMX_OK) {
+    //  The client's thread inherits this mask: SIGINT and SIGTERM then
+    //  reach this thread only, and cut its waits short at once
+    sigset_t signals, previous;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &signals, &previous);
+    rc = client? zmx_files_client_start (client): ZMX_EINVAL;
+    pthread_sigmask (SIG_SETMASK, &previous, NULL);
+    if (rc != ZMX_OK) {
         fprintf (stderr, "zmx: cannot mirror into '%s': check that it is (or can be "
                          "created as) a writable directory\n", self->directory);
         zmx_files_client_destroy (&client);

@@ -1,8 +1,9 @@
 /*  =========================================================================
     fuzz_bstar - libFuzzer target for the Binary Star state message codec
 
-    Input layout: frames, each a one-byte length followed by that many
-    bytes (a short last frame takes what is left). Checks that the decoder
+    Input layout: frames, each a length (one byte, or 255 and two bytes:
+    see fuzz_frames_split) followed by that many bytes (a short last frame
+    takes what is left). Checks that the decoder
     never reads out of bounds, that whatever it accepts encodes back to
     the same bytes, and that the state machine takes the decoded state as
     an event from every state.

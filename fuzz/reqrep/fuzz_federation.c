@@ -2,8 +2,9 @@
     fuzz_federation - libFuzzer target for the MDPF01 federation codec
 
     Input layout as fuzz_mdp: byte 0 picks the decoding side (even: the
-    broker's ROUTER, odd: a peer link); then frames, each a one-byte length
-    followed by that many bytes (a short last frame takes what is left).
+    broker's ROUTER, odd: a peer link); then frames, each a length (one
+    byte, or 255 and two bytes: see fuzz_frames_split) followed by that
+    many bytes (a short last frame takes what is left).
     Checks that the decoder never reads out of bounds, that what it accepts
     is self-consistent, and that advertisement entries read back and
     re-encoded give the same bytes.

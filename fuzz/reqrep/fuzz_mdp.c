@@ -2,8 +2,8 @@
     fuzz_mdp - libFuzzer target for the MDP codec
 
     Input layout: byte 0 picks the decoding side; then frames, each a
-    one-byte length followed by that many bytes (a short last frame takes
-    what is left). Checks that the decoder never reads out of bounds and
+    length (one byte, or 255 and two bytes: see fuzz_frames_split)
+    followed by that many bytes (a short last frame takes what is left). Checks that the decoder never reads out of bounds and
     that whatever it accepts is self-consistent; a packed header it
     accepts must be exactly what the packed encoder writes for the view.
     =========================================================================

@@ -4,8 +4,9 @@
 
     Input layout: the first byte picks the target (by its value mod 3):
     0 request decode, 1 reply decode, 2 ZPL text. For the codecs the rest
-    is frames, each a one-byte length followed by that many bytes (a short
-    last frame takes what is left). Checks that a decoded request carries
+    is frames, each a length (one byte, or 255 and two bytes: see
+    fuzz_frames_split) followed by that many bytes (a short last frame
+    takes what is left). Checks that a decoded request carries
     a valid name and a decoded reply a clean endpoint list, and that a ZPL
     tree flattened to keys, written back and parsed again gives the same
     keys.

@@ -93,8 +93,9 @@ int
 
 //  Wait until the client is in sync: the server has acknowledged the
 //  subscription and every file it queued for us has been written (or
-//  refused). Returns ZMX_OK, ZMX_ETIMEDOUT, or the client's error
-//  (ZMX_ESECURITY after SRSLY).
+//  refused). Returns ZMX_OK, ZMX_ETIMEDOUT, ZMX_ETERM at once when CZMQ's
+//  signal handler has seen SIGINT or SIGTERM (zsys_interrupted), or the
+//  client's error (ZMX_ESECURITY after SRSLY).
 int
     zmx_files_client_wait_synced (zmx_files_client_t *self, int timeout_ms);
 

@@ -43,6 +43,11 @@ extern "C" {
 //  the file (32 hex digits) besides its SHA1; clients verify the transfer
 //  with it (docs/FILES.md). Plain FILEMQ peers ignore it.
 #define ZMX_FMQ_HEADER_XXH128   "X-ZMX-XXH128"
+//  CHEEZBURGER header by which a zmx server announces the file's
+//  permission bits, 1 to 4 octal digits ("0755"); a zmx client applies
+//  them (only 0777, never setuid/setgid/sticky) when it renames the file
+//  into place (docs/FILES.md). Plain FILEMQ peers ignore it.
+#define ZMX_FMQ_HEADER_MODE     "X-ZMX-MODE"
 #define ZMX_FMQ_MAX_DICT        100000      //  entries we accept in one dictionary
 
 typedef enum {

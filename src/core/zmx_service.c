@@ -90,7 +90,11 @@ zmx__actor_counters (zactor_t *actor)
     zhash_autofree (counters);
     if (!actor || zstr_send (actor, ZMX_SERVICE_COUNTERS) != 0)
         return counters;
-    zmsg_t *reply = zmsg_recv (actor);
+    //  Retry a receive a signal cut short: the reply would otherwise stay
+    //  in the pipe and answer the caller's next request
+    zmsg_t *reply;
+    while (!(reply = zmsg_recv (actor)) && zmq_errno () == EINTR)
+        ;
     char *pair;
     while (reply && (pair = zmsg_popstr (reply))) {
         char *equals = strchr (pair, '=');

@@ -43,6 +43,7 @@ typedef struct {
     s_publish_t *publish;       //  Tree it belongs to
     uint64_t size;              //  Bytes, at the last scan
     int64_t mtime;              //  Modification time, nsec
+    uint32_t mode;              //  Permission bits (0777), at the last scan
     uint64_t generation;        //  Bumped on every change
     char digest [41];           //  SHA-1 hex once hashed
     char xxh128 [ZMX__XXH128_HEX + 1];  //  XXH3-128 hex, hashed alongside
@@ -62,6 +63,7 @@ typedef struct {
     int fd;                     //  Open file, or -1
     uint64_t offset;            //  Next byte to send
     uint64_t size;              //  Bytes to send in all
+    uint32_t mode;              //  Permission bits announced (X-ZMX-MODE)
     char digest [41];           //  SHA-1 announced with the chunks
     char xxh128 [ZMX__XXH128_HEX + 1];  //  XXH3-128 announced with them
 } s_transfer_t;
@@ -171,6 +173,37 @@ s_contained (const char *real, const char *local)
                && (resolved [size] == '/' || (size == 1 && real [0] == '/'));
     free (resolved);
     return inside;
+}
+
+//  True if something is, or may soon be, published at `path`: "/" (even
+//  with no publish section), a published path or an ancestor of one, or a
+//  file or directory that exists inside a published tree now. Anything
+//  else can never receive a file, so a subscription to it is refused
+//  rather than answered with a mirror that stays empty.
+static bool
+s_path_published (s_self_t *self, const char *path)
+{
+    if (streq (path, "/"))
+        return true;
+    for (s_publish_t *publish = (s_publish_t *) zlistx_first (self->publishes); publish;
+         publish = (s_publish_t *) zlistx_next (self->publishes)) {
+        if (s_relative (path, publish->path))
+            return true;            //  The publication is at or under path
+        const char *rest = streq (publish->path, "/")? path:
+                           strncmp (path, publish->path, strlen (publish->path)) == 0?
+                           path + strlen (publish->path): NULL;
+        if (!rest || *rest != '/')
+            continue;
+        char *local = zsys_sprintf ("%s%s", publish->real, rest);
+        struct stat info;
+        bool found = stat (local, &info) == 0 && (S_ISDIR (info.st_mode)
+                                                  || S_ISREG (info.st_mode))
+                  && s_contained (publish->real, local);
+        free (local);
+        if (found)
+            return true;
+    }
+    return false;
 }
 
 static void
@@ -372,6 +405,7 @@ s_client_next (s_self_t *self, s_client_t *client)
     }
     if (transfer->vpath && pending->operation == ZMX_FMQ_CREATE) {
         transfer->size = file->size;
+        transfer->mode = file->mode;
         memcpy (transfer->digest, file->digest, sizeof transfer->digest);
         memcpy (transfer->xxh128, file->xxh128, sizeof transfer->xxh128);
         transfer->offset = 0;
@@ -435,6 +469,8 @@ s_client_send_chunk (s_self_t *self, s_client_t *client)
         zhash_insert (msg.headers, ZMX_FMQ_HEADER_XXH128, transfer->xxh128);
         snprintf (number, sizeof number, "%" PRIu64, transfer->size);
         zhash_insert (msg.headers, "SIZE", number);
+        snprintf (number, sizeof number, "%04o", (unsigned) transfer->mode);
+        zhash_insert (msg.headers, ZMX_FMQ_HEADER_MODE, number);
         //  The file data goes straight into the frame that libzmq sends
         byte *chunk;
         frame = zmx__fmq_encode_chunk (&msg, &chunk);
@@ -567,6 +603,9 @@ s_handle_icanhaz (s_self_t *self, s_client_t *client, zmx_fmq_msg_t *msg)
     else
     if (zlist_size (client->subscriptions) >= self->max_subscriptions)
         reason = "too many subscriptions";
+    else
+    if (!s_path_published (self, path))
+        reason = "nothing is published at this path";
     if (reason) {
         zmx_log_notice (self->name, "refused subscription to '%s': %s", msg->path, reason);
         s_send_error (self, client->routing_id, ZMX_FMQ_SRSLY, reason);
@@ -738,9 +777,14 @@ s_scan_found (s_self_t *self, s_publish_t *publish, const char *local, const cha
     }
     file->seen = true;
     file->publish = publish;
-    if (file->generation == 0 || file->size != (uint64_t) info->st_size || file->mtime != mtime) {
+    //  Only the permission bits travel: never setuid, setgid or sticky. A
+    //  chmod alone is a change too, so that mirrors follow it.
+    uint32_t mode = (uint32_t) info->st_mode & 0777;
+    if (file->generation == 0 || file->size != (uint64_t) info->st_size || file->mtime != mtime
+    ||  file->mode != mode) {
         file->size = (uint64_t) info->st_size;
         file->mtime = mtime;
+        file->mode = mode;
         file->generation++;
         file->ready = false;
         zlistx_add_end (self->to_hash, file->vpath);

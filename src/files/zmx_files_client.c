@@ -399,13 +399,29 @@ s_rate_tick (s_self_t *self)
     }
 }
 
+//  The permission bits an X-ZMX-MODE value announces, or -1 if it is
+//  absent or not 1 to 4 octal digits (the file then keeps the mode it
+//  was created with). Setuid, setgid and sticky are dropped: a server may
+//  not make a client hold such files. The owner may always read it, so
+//  that a later sync can hash it for its cache.
+static int
+s_announced_mode (const char *value)
+{
+    size_t size = value? strlen (value): 0;
+    if (size < 1 || size > 4 || strspn (value, "01234567") != size)
+        return -1;
+    return (int) ((strtoul (value, NULL, 8) & 0777) | S_IRUSR);
+}
+
 //  The last chunk is in: check the digest and move the file into place.
 //  `sha1` is the announced SHA-1 and `xxh128` the announced XXH3-128 (either
 //  may be NULL). A file checked with XXH3-128 needs that digest; one
 //  checked with SHA-1 is taken unverified only from a server that
-//  announces no digest at all (a plain FILEMQ server).
+//  announces no digest at all (a plain FILEMQ server). `mode` is from
+//  s_announced_mode, applied before the rename so that the file never
+//  appears under its name with another mode.
 static void
-s_commit (s_self_t *self, const char *name, const char *sha1, const char *xxh128)
+s_commit (s_self_t *self, const char *name, const char *sha1, const char *xxh128, int mode)
 {
     char *partial = strdup (self->fd_path);
     char hex [41] = "";         //  SHA-1 to remember for the cache, if known
@@ -426,6 +442,7 @@ s_commit (s_self_t *self, const char *name, const char *sha1, const char *xxh128
     bool good = digest_good
              && s_make_parents (self->settings->directory, name, true) == 0
              && !(lstat (target, &info) == 0 && S_ISDIR (info.st_mode))
+             && (mode < 0 || chmod (partial, (mode_t) mode) == 0)
              && rename (partial, target) == 0;
     if (good) {
         //  Remember the digest, so that the next connection need not
@@ -628,7 +645,9 @@ s_handle_chunk (s_self_t *self, zmx_fmq_msg_t *msg)
         self->counters.bytes_received += msg->chunk_size;
         self->counters.chunks_received++;
         if (msg->eof)
-            s_commit (self, msg->filename, expected, expected_fast);
+            s_commit (self, msg->filename, expected, expected_fast, s_announced_mode (
+                      msg->headers? (const char *) zhash_lookup (msg->headers,
+                                                                 ZMX_FMQ_HEADER_MODE): NULL));
     }
     if (msg->chunk_size)
         s_give_credit (self, msg->chunk_size);
@@ -920,13 +939,17 @@ zmx_files_client_start (zmx_files_client_t *self)
     return self->actor? ZMX_OK: ZMX_ENOMEM;
 }
 
-//  Ask the actor for its state; false if it is not running.
+//  Ask the actor for its state; false if it is not running. A signal
+//  that interrupts the receive must not leave the reply in the pipe,
+//  where the next request would take it for its own answer.
 static bool
 s_status (zmx_files_client_t *self, bool *synced, int *error)
 {
     if (!self->actor || zstr_send (self->actor, S_STATUS))
         return false;
-    char *reply = zstr_recv (self->actor);
+    char *reply;
+    while (!(reply = zstr_recv (self->actor)) && zmq_errno () == EINTR)
+        ;
     int synced_flag = 0;
     bool good = reply && sscanf (reply, "%d %d", &synced_flag, error) == 2;
     *synced = synced_flag == 1;
@@ -940,10 +963,12 @@ zmx_files_client_wait_synced (zmx_files_client_t *self, int timeout_ms)
     assert (self);
     int64_t deadline = zclock_mono () + timeout_ms;
     while (true) {
+        if (zsys_interrupted)
+            return ZMX_ETERM;
         bool synced = false;
         int error = ZMX_OK;
         if (!s_status (self, &synced, &error))
-            return ZMX_EINVAL;
+            return zsys_interrupted? ZMX_ETERM: ZMX_EINVAL;
         if (error)
             return error;
         if (synced)

@@ -1412,6 +1412,139 @@ s_max_message_size (void)
     zmx_service_destroy (&service);
 }
 
+//  -------------------------------------------------------------------------
+//  Modes (X-ZMX-MODE)
+
+static mode_t
+s_mode_of (const char *path)
+{
+    struct stat info;
+    return stat (path, &info) == 0? info.st_mode & 07777: (mode_t) -1;
+}
+
+//  The permission bits travel with each file (a setuid bit does not), and
+//  a chmod alone reaches a connected mirror.
+static void
+s_mode_mirrored (void)
+{
+    char *source = zmx_test_tmpdir (), *mirror = zmx_test_tmpdir ();
+    const char *names [] = { "run.sh", "private", "setuid", "plain" };
+    const mode_t modes [] = { 0755, 0640, 04755, 0600 };
+    const mode_t expected [] = { 0755, 0640, 0755, 0600 };
+    for (int index = 0; index < 4; index++) {
+        char *path = zsys_sprintf ("%s/%s", source, names [index]);
+        ZMX_CHECK (zmx_test_write_file (path, names [index]) == 0);
+        ZMX_CHECK (chmod (path, modes [index]) == 0);
+        zstr_free (&path);
+    }
+    s_server_t server = s_server_start (source, "/", NULL, NULL);
+    zmx_files_client_t *client = s_client_start (server.endpoint, "/", mirror, 0, 0);
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 20000) == ZMX_OK);
+    for (int index = 0; index < 4; index++) {
+        char *path = zsys_sprintf ("%s/%s", mirror, names [index]);
+        if (s_mode_of (path) != expected [index])
+            fprintf (stderr, "    %s: mode %o, wanted %o\n", names [index],
+                     (unsigned) s_mode_of (path), (unsigned) expected [index]);
+        ZMX_CHECK (s_mode_of (path) == expected [index]);
+        zstr_free (&path);
+    }
+    //  Only the mode changes: the server's next scan (every 100 ms) sees it
+    char *path = zsys_sprintf ("%s/plain", source);
+    ZMX_CHECK (chmod (path, 0750) == 0);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/plain", mirror);
+    int64_t deadline = zclock_mono () + 20000;
+    while (s_mode_of (path) != 0750 && zclock_mono () < deadline)
+        zclock_sleep (20);
+    ZMX_CHECK (s_mode_of (path) == 0750);
+    zstr_free (&path);
+    zmx_files_client_destroy (&client);
+    s_server_stop (&server);
+    zmx_test_rmdir (source);
+    zmx_test_rmdir (mirror);
+    zstr_free (&source);
+    zstr_free (&mirror);
+}
+
+//  Send one whole file, as s_send_burger, with an X-ZMX-MODE header
+//  (NULL: none).
+static void
+s_send_burger_mode (zsock_t *router, zframe_t *routing_id, const char *name,
+                    const char *queued, const char *mode)
+{
+    zdigest_t *digest = zdigest_new ();
+    zdigest_update (digest, (const byte *) name, strlen (name));
+    zmx_fmq_msg_t msg;
+    zmx_fmq_init (&msg, ZMX_FMQ_CHEEZBURGER);
+    msg.operation = ZMX_FMQ_CREATE;
+    snprintf (msg.filename, sizeof msg.filename, "%s", name);
+    msg.eof = 1;
+    msg.chunk = (const byte *) name;
+    msg.chunk_size = strlen (name);
+    msg.headers = zhash_new ();
+    zhash_autofree (msg.headers);
+    zhash_insert (msg.headers, "SHA1", (void *) zdigest_string (digest));
+    zhash_insert (msg.headers, "QUEUED", (void *) queued);
+    if (mode)
+        zhash_insert (msg.headers, ZMX_FMQ_HEADER_MODE, (void *) mode);
+    zframe_t *frame = zmx_fmq_encode (&msg);
+    zmx_fmq_clear (&msg);
+    zdigest_destroy (&digest);
+    zframe_t *id = zframe_dup (routing_id);
+    zframe_send (&id, router, ZFRAME_MORE);
+    zframe_send (&frame, router, 0);
+}
+
+//  The client takes only permission bits from X-ZMX-MODE, keeps the
+//  owner's read bit, and treats a malformed value as absent: the file
+//  then has the mode it was created with (0644 less the umask).
+static void
+s_mode_validated (void)
+{
+    struct {
+        const char *name, *value;
+        mode_t expected;        //  0: the default mode
+    } cases [] = {
+        { "a", "0700", 0700 }, { "b", "4755", 0755 }, { "c", "7777", 0777 },
+        { "d", "0000", 0400 }, { "e", "640", 0640 }, { "f", "abc", 0 },
+        { "g", "01777777", 0 }, { "h", "", 0 }, { "i", "-755", 0 }, { "j", "0x1ff", 0 },
+        { "k", NULL, 0 }
+    };
+    int count = (int) (sizeof cases / sizeof cases [0]);
+    mode_t mask = umask (0);
+    umask (mask);
+    char *mirror = zmx_test_tmpdir ();
+    char *endpoint;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zmx_files_client_t *client = s_client_start (endpoint, "/", mirror, 0, 0);
+    char total [8];
+    snprintf (total, sizeof total, "%d", count);
+    zframe_t *routing_id = s_fake_server_greet (router, total);
+    for (int index = 0; index < count; index++) {
+        char queued [8];
+        snprintf (queued, sizeof queued, "%d", count - 1 - index);
+        s_send_burger_mode (router, routing_id, cases [index].name, queued, cases [index].value);
+    }
+    ZMX_CHECK (zmx_files_client_wait_synced (client, 10000) == ZMX_OK);
+    ZMX_CHECK (zmx_files_client_counter (client, "files_received") == (uint64_t) count);
+    for (int index = 0; index < count; index++) {
+        char *path = zsys_sprintf ("%s/%s", mirror, cases [index].name);
+        mode_t expected = cases [index].expected? cases [index].expected: 0644 & ~mask;
+        if (s_mode_of (path) != expected)
+            fprintf (stderr, "    X-ZMX-MODE '%s': mode %o, wanted %o\n",
+                     cases [index].value? cases [index].value: "(none)",
+                     (unsigned) s_mode_of (path), (unsigned) expected);
+        ZMX_CHECK (s_mode_of (path) == expected);
+        zstr_free (&path);
+    }
+    zmx_files_client_destroy (&client);
+    zframe_destroy (&routing_id);
+    zsock_destroy (&router);
+    zstr_free (&endpoint);
+    zmx_test_rmdir (mirror);
+    zstr_free (&mirror);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -1440,6 +1573,8 @@ main (int argc, char *argv [])
         { "xxh128_verified", s_xxh128_verified, 20 },
         { "verify_sha1_option", s_verify_sha1_option, 20 },
         { "resume_verified", s_resume_verified, 40 },
+        { "mode_mirrored", s_mode_mirrored, 40 },
+        { "mode_validated", s_mode_validated, 20 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
