@@ -9,7 +9,8 @@
     config to those classes.
 
     Exit codes: 0 stopped cleanly, 1 bad config or a service failed to
-    start, 2 usage error. See docs/CLI.md.
+    start, 2 usage error, 3 a service failed while running. See
+    docs/CLI.md.
     =========================================================================
 */
 #include <zmx.h>
@@ -22,6 +23,7 @@
 #define ZMXD_EXIT_OK        0
 #define ZMXD_EXIT_CONFIG    1
 #define ZMXD_EXIT_USAGE     2
+#define ZMXD_EXIT_SERVICE   3    //  A service stopped or its pipe broke
 #define ZMXD_CONTINUE       -1   //  s_parse_args: no exit, go on running
 
 //  How often the main loop wakes up without traffic; a signal wakes it at
@@ -135,7 +137,7 @@ s_usage (FILE *stream)
         "  --version          show the version\n"
         "\n"
         "Exit codes: 0 stopped cleanly, 1 bad config or a service failed to\n"
-        "start, 2 usage error. See docs/CLI.md.\n");
+        "start, 2 usage error, 3 a service failed while running. See docs/CLI.md.\n");
 }
 
 //  Fill *options from the command line. Returns ZMXD_CONTINUE to run, or
@@ -399,9 +401,23 @@ s_node_print_endpoints (s_node_t *node)
     fflush (stdout);
 }
 
+//  The service whose actor is `actor`, for messages.
+static const char *
+s_node_service_name (s_node_t *node, void *actor)
+{
+    for (zmx_service_t *service = (zmx_service_t *) zlist_first (node->services); service;
+         service = (zmx_service_t *) zlist_next (node->services))
+        if (zmx_service_actor (service) == actor)
+            return zmx_service_name (service);
+    return "?";
+}
+
 //  Wait for a signal. Services never write to their pipe unasked; if one
-//  does, log it; if its pipe breaks, stop the node.
-static void
+//  does, log it. A service whose actor has ended (its last word is a
+//  signal) or whose pipe breaks leaves the node without it: stop, and
+//  say so in the exit code, so that a supervisor restarts us. Returns
+//  ZMXD_EXIT_OK after a signal, else ZMXD_EXIT_SERVICE.
+static int
 s_node_run (s_node_t *node)
 {
     zpoller_t *poller = zpoller_new (NULL);
@@ -409,6 +425,7 @@ s_node_run (s_node_t *node)
          service = (zmx_service_t *) zlist_next (node->services))
         zpoller_add (poller, zmx_service_actor (service));
 
+    int rc = ZMXD_EXIT_OK;
     while (!zsys_interrupted) {
         void *which = zpoller_wait (poller, ZMXD_POLL_MSEC);
         if (zpoller_terminated (poller))
@@ -416,8 +433,16 @@ s_node_run (s_node_t *node)
         if (!which)
             continue;
         zmsg_t *msg = zmsg_recv (which);
-        if (!msg) {
-            zmx_log_error ("zmxd", "a service pipe failed; stopping");
+        if (!msg && zsys_interrupted)
+            break;              //  A signal cut the read short: a clean stop
+        if (!msg || zmsg_signal (msg) >= 0) {
+            zmx_log_error ("zmxd", "service %s %s; stopping", s_node_service_name (node, which),
+                           msg? "stopped unexpectedly": "pipe failed");
+            zmsg_destroy (&msg);
+            //  Its actor will never answer $TERM: do not let the stop
+            //  wait for that answer
+            zsock_set_rcvtimeo (which, 0);
+            rc = ZMXD_EXIT_SERVICE;
             break;
         }
         char *text = zmsg_popstr (msg);
@@ -428,6 +453,7 @@ s_node_run (s_node_t *node)
     }
     zmx_log_notice ("zmxd", "stopping");
     zpoller_destroy (&poller);
+    return rc;
 }
 
 int
@@ -458,8 +484,7 @@ main (int argc, char *argv [])
     rc = ZMXD_EXIT_CONFIG;
     if (s_node_start (&node, source) == 0) {
         s_node_print_endpoints (&node);
-        s_node_run (&node);
-        rc = ZMXD_EXIT_OK;
+        rc = s_node_run (&node);
     }
     s_node_destroy (&node);
     zconfig_destroy (&node.config);

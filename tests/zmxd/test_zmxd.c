@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -349,6 +350,69 @@ s_example_config_matches_default (void)
     free (output);
 }
 
+//  A service that stops while zmxd runs must make zmxd stop with exit 3,
+//  not carry on without it nor exit 0. The clone service stops when its
+//  log cannot be written; a file size limit (inherited by zmxd, with
+//  SIGXFSZ ignored so that write fails with EFBIG) makes that happen on
+//  the first large update.
+static void
+s_service_failure_exits_3 (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    char *config = zsys_sprintf ("%s/zmxd.cfg", dir);
+    signal (SIGXFSZ, SIG_IGN);
+    struct rlimit limit = { 256 * 1024, 256 * 1024 };
+    ZMX_CHECK (setrlimit (RLIMIT_FSIZE, &limit) == 0);
+    pid_t pid = 0;
+    int port = 0;
+    for (int attempt = 0; attempt < 20 && !pid; attempt++) {
+        port = zmx_test_free_port ();
+        if (port > 65000 || !zmx_test_port_free (port + 1) || !zmx_test_port_free (port + 2))
+            continue;
+        char *text = zsys_sprintf (
+            "clone\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    publisher-endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    collector-endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    data-directory = \"%s/clone\"\n    fsync = \"never\"\n",
+            port, port + 1, port + 2, dir);
+        char *ready = zsys_sprintf ("clone on tcp://127.0.0.1:%d\n", port + 2);
+        pid = zmx_test_zmxd_start (config, text, log, ready, S_START_MSEC);
+        free (ready);
+        free (text);
+    }
+    ZMX_CHECK (pid);
+    zmx_clone_t *clone = zmx_clone_new ("/big/");
+    ZMX_CHECK (clone);
+    char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+    ZMX_CHECK (zmx_clone_add_server (clone, endpoint) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 5000) == ZMX_OK);
+    //  Values of 60 KB: the fifth passes the 256 KB limit
+    size_t size = 60 * 1024;
+    char *value = (char *) zmalloc (size);
+    memset (value, 'x', size);
+    for (int index = 0; index < 8; index++) {
+        char key [32];
+        snprintf (key, sizeof key, "/big/%d", index);
+        if (zmx_clone_send (clone, key, value, size, 0) != ZMX_OK)
+            break;
+    }
+    int code = zmx_test_exit_code (pid, 10000, 1000);
+    char *output = zmx_test_read_file (log);
+    if (code != 3)
+        fprintf (stderr, "    zmxd exited %d and said: %s", code, output);
+    ZMX_CHECK (code == 3);
+    ZMX_CHECK (strstr (output, "service clone stopped unexpectedly"));
+    free (output);
+    free (value);
+    free (endpoint);
+    zmx_clone_destroy (&clone);
+    free (config);
+    free (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -367,6 +431,7 @@ main (int argc, char *argv [])
         { "usage_errors_exit_2", s_usage_errors_exit_2, 20 },
         { "log_level_flags", s_log_level_flags, 20 },
         { "example_config_matches_default", s_example_config_matches_default, 15 },
+        { "service_failure_exits_3", s_service_failure_exits_3, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
