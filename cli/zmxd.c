@@ -232,14 +232,24 @@ s_print_sections (FILE *stream)
         fprintf (stream, ", %s", *type);
 }
 
+//  Print that `path` in `section` is unknown, with the nearest known key.
+static void
+s_unknown_key (const char *source, const char *section, const char *path, const char *nearest)
+{
+    fprintf (stderr, "zmxd: %s: unknown key \"%s/%s\"", source, section, path);
+    if (nearest)
+        fprintf (stderr, " (did you mean \"%s\"?)", nearest);
+    fprintf (stderr, "\n");
+}
+
 //  Check the "zmxd" section: known keys only, valid values.
 static int
-s_check_zmxd_section (zconfig_t *section)
+s_check_zmxd_section (zconfig_t *section, const char *source)
 {
     for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
         const char *key = zconfig_name (item);
         if (!streq (key, "log-level")) {
-            fprintf (stderr, "zmxd: unknown key zmxd/%s: the only key is log-level\n", key);
+            s_unknown_key (source, "zmxd", key, "log-level");
             return -1;
         }
         if (zmx_log_level_from_name (zconfig_value (item)) < 0) {
@@ -251,9 +261,33 @@ s_check_zmxd_section (zconfig_t *section)
     return 0;
 }
 
+//  Check that every key below `item` (path `prefix`, "" at the top of
+//  the section) is one the service reads: a misspelt key would otherwise
+//  be ignored and its default used in silence.
+static int
+s_check_service_keys (const char *type, zconfig_t *item, const char *prefix,
+                      const char *source)
+{
+    int rc = 0;
+    for (zconfig_t *child = zconfig_child (item); child && rc == 0;
+         child = zconfig_next (child)) {
+        char *path = zsys_sprintf ("%s%s%s", prefix, *prefix? "/": "", zconfig_name (child));
+        if (zconfig_child (child))
+            rc = s_check_service_keys (type, child, path, source);
+        else
+        if (!zmx_service_key_known (type, path)) {
+            s_unknown_key (source, type, path, zmx_service_key_nearest (type, path));
+            rc = -1;
+        }
+        free (path);
+    }
+    return rc;
+}
+
 //  Check the parts of the config zmxd itself interprets: section names,
-//  the zmxd section, and the services' "enabled" switches. Each service
-//  checks its own keys when it starts. Returns 0, or -1 after printing the
+//  the zmxd section, the services' "enabled" switches, and that every
+//  key of a service section is one the service reads (the service checks
+//  the values when it starts). Returns 0, or -1 after printing the
 //  problem.
 static int
 s_config_check (zconfig_t *config, const char *source)
@@ -268,14 +302,18 @@ s_config_check (zconfig_t *config, const char *source)
             fprintf (stderr, "\n");
             return -1;
         }
-        if (streq (name, "zmxd") && s_check_zmxd_section (section))
+        if (streq (name, "zmxd") && s_check_zmxd_section (section, source))
             return -1;
+        if (!zmx_service_lookup (name))
+            continue;
         const char *enabled = zconfig_get (section, "enabled", "1");
-        if (zmx_service_lookup (name) && !streq (enabled, "0") && !streq (enabled, "1")) {
+        if (!streq (enabled, "0") && !streq (enabled, "1")) {
             fprintf (stderr, "zmxd: %s: %s/enabled = \"%s\": use 0 or 1\n",
                      source, name, enabled);
             return -1;
         }
+        if (s_check_service_keys (name, section, "", source))
+            return -1;
     }
     return 0;
 }

@@ -1024,6 +1024,14 @@ s_self_destroy (s_self_t **self_p)
     }
 }
 
+//  The keys s_self_configure and s_self_publishes read (zmxd refuses
+//  any other)
+const char *const zmx__files_keys [] = {
+    "endpoint", "poll-interval", "heartbeat-interval", "heartbeat-liveness", "chunk-size",
+    "max-credit", "max-clients", "max-files", "max-subscriptions", "max-message-size",
+    "publish/directory", "publish/path", NULL
+};
+
 //  Read the "publish" sections; -1 (logged) if one is invalid.
 static int
 s_self_publishes (s_self_t *self, zconfig_t *config)

@@ -597,6 +597,13 @@ s_self_destroy (s_self_t **self_p)
     }
 }
 
+//  The keys s_self_configure reads (zmxd refuses any other)
+const char *const zmx__titanic_keys [] = {
+    "endpoint", "directory", "fsync", "max-pending", "max-stored", "max-in-flight",
+    "dispatch-timeout", "retry-interval", "reply-retention", "heartbeat-interval",
+    "heartbeat-liveness", "max-message-size", "curve-certificate", "server-key", NULL
+};
+
 //  Read the settings; returns -1 (reason logged) if any is invalid.
 static int
 s_self_configure (s_self_t *self, zconfig_t *config)

@@ -20,7 +20,7 @@
       sweep looks at them only, not at the whole store.
     =========================================================================
 */
-#include "zmx_classes.h"
+#include "zmx_state_internal.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1072,6 +1072,16 @@ s_handle_bstar (s_self_t *self)
                        state? state: "(interrupted)");
     zstr_free (&state);
 }
+
+//  The keys s_self_configure and s_pair_configure read (zmxd refuses
+//  any other)
+const char *const zmx__clone_server_keys [] = {
+    "endpoint", "publisher-endpoint", "collector-endpoint", "heartbeat-interval", "max-keys",
+    "max-value-size", "max-bytes", "compact-bytes", "max-snapshots", "fsync", "data-directory",
+    "publish-hwm", "bstar/primary", "bstar/heartbeat", "bstar/max-pending", "bstar/local",
+    "bstar/remote", "bstar/peer-endpoint", "bstar/peer-publisher", "bstar/client-certificate",
+    "bstar/server-key", NULL
+};
 
 //  Read the "bstar" subsection, if any. Returns 0, or -1 (logged).
 static int

@@ -11,7 +11,7 @@
     envelope, and dropped and counted otherwise.
     =========================================================================
 */
-#include "zmx_classes.h"
+#include "zmx_state_internal.h"
 
 #define S_MAX_MESSAGE   4096    //  Bytes in a request; larger: disconnect
 #define S_SEND_HWM      1000    //  Replies queued per asker
@@ -45,6 +45,11 @@ s_self_destroy (s_self_t **self_p)
         *self_p = NULL;
     }
 }
+
+//  The keys the service reads (zmxd refuses any other)
+const char *const zmx__resolver_keys [] = {
+    "endpoint", "servers", "file", "stale-timeout", NULL
+};
 
 //  Read servers, file and timeouts. Returns 0 or -1 (logged).
 static int

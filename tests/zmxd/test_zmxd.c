@@ -218,6 +218,65 @@ s_bad_zmxd_section_exits_1 (void)
     s_expect_config_error ("broker\n    enabled = maybe\n", "broker/enabled", "0 or 1");
 }
 
+//  A misspelt key in any section is refused, naming it and the nearest
+//  known key, instead of being ignored for the default.
+static void
+s_misspelt_key_exits_1 (void)
+{
+    s_expect_config_error ("broker\n    endpont = \"tcp://127.0.0.1:*\"\n",
+                           "unknown key \"broker/endpont\" (did you mean \"endpoint\"?)", NULL);
+    s_expect_config_error ("broker\n    heartbeat-intervall = 100\n",
+                           "unknown key \"broker/heartbeat-intervall\"",
+                           "did you mean \"heartbeat-interval\"?");
+    s_expect_config_error ("broker\n    max-frame-sise = 100\n",
+                           "unknown key \"broker/max-frame-sise\"",
+                           "did you mean \"max-frame-size\"?");
+    s_expect_config_error ("broker\n    bstar\n        rol = primary\n",
+                           "unknown key \"broker/bstar/rol\"", "did you mean \"bstar/role\"?");
+    s_expect_config_error ("files\n    max-clents = 5\n", "unknown key \"files/max-clents\"",
+                           "did you mean \"max-clients\"?");
+    s_expect_config_error ("clone\n    data-directroy = \"\"\n",
+                           "unknown key \"clone/data-directroy\"",
+                           "did you mean \"data-directory\"?");
+    s_expect_config_error ("resolver\n    server = \"\"\n", "unknown key \"resolver/server\"",
+                           "did you mean \"servers\"?");
+    s_expect_config_error ("titanic\n    max-pendng = 5\n", "unknown key \"titanic/max-pendng\"",
+                           "did you mean \"max-pending\"?");
+    s_expect_config_error ("node\n    grups = \"a\"\n", "unknown key \"node/grups\"",
+                           "did you mean \"groups\"?");
+    s_expect_config_error ("zmxd\n    log-levl = info\nbroker\n", "unknown key \"zmxd/log-levl\"",
+                           "did you mean \"log-level\"?");
+}
+
+//  Every key the built-in config sets is one its service reads, and so
+//  are subsection keys and names of free-form subsections.
+static void
+s_known_keys_accepted (void)
+{
+    char *output = s_default_config_text ();
+    zconfig_t *config = zconfig_str_load (output);
+    ZMX_CHECK (config);
+    for (zconfig_t *section = zconfig_child (config); section; section = zconfig_next (section))
+        for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+            const char *type = zconfig_name (section);
+            if (streq (type, "zmxd") || streq (type, "security"))
+                continue;
+            if (!zmx_service_key_known (type, zconfig_name (item)))
+                fprintf (stderr, "    %s/%s not known\n", type, zconfig_name (item));
+            ZMX_CHECK (zmx_service_key_known (type, zconfig_name (item)));
+        }
+    zconfig_destroy (&config);
+    free (output);
+    ZMX_CHECK (zmx_service_key_known ("broker", "bstar/role"));
+    ZMX_CHECK (zmx_service_key_known ("broker", "enabled"));
+    ZMX_CHECK (zmx_service_key_known ("node", "headers/X-SITE"));
+    ZMX_CHECK (zmx_service_key_known ("files", "publish/directory"));
+    ZMX_CHECK (!zmx_service_key_known ("node", "headers"));
+    ZMX_CHECK (!zmx_service_key_known ("node", "headers/a/b"));
+    ZMX_CHECK (!zmx_service_key_known ("broker", "role"));
+    ZMX_CHECK (!zmx_service_key_known ("nosuch", "endpoint"));
+}
+
 static void
 s_no_service_exits_1 (void)
 {
@@ -309,6 +368,100 @@ s_log_level_flags (void)
     free (quiet_log);
     free (verbose_log);
     free (config);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+//  True if the `size` bytes at word are "name" or "name = value".
+static bool
+s_key_line (const char *word, size_t size)
+{
+    size_t name = 0;
+    while (name < size && (isalnum ((unsigned char) word [name]) || word [name] == '-'))
+        name++;
+    return name > 0 && isalpha ((unsigned char) word [0])
+        && (name == size || (size - name > 3 && memcmp (word + name, " = ", 3) == 0));
+}
+
+//  config/zmxd.cfg with its commented-out keys and subsections made
+//  live: a line "#key = value", "#    key = value" or "#section" after
+//  the indent (a multiple of four spaces after the "#", unlike comment
+//  text, which has three). Caller frees.
+static char *
+s_example_uncommented (const char *text)
+{
+    char *result = (char *) zmalloc (strlen (text) + 1);
+    char *out = result;
+    for (const char *line = text; *line; ) {
+        const char *end = strchr (line, '\n');
+        size_t size = end? (size_t) (end - line): strlen (line);
+        size_t indent = strspn (line, " ");
+        size_t spaces = line [indent] == '#'? strspn (line + indent + 1, " "): 1;
+        size_t skip = indent + 1 + spaces;
+        bool live = line [indent] == '#' && spaces % 4 == 0 && skip < size
+                 && s_key_line (line + skip, size - skip);
+        memcpy (out, line, indent);
+        out += indent;
+        if (live)
+            indent++;           //  Drop the "#"
+        memcpy (out, line + indent, size - indent);
+        out += size - indent;
+        if (end)
+            *out++ = '\n';
+        line += size + (end? 1: 0);
+    }
+    return result;
+}
+
+//  Every key of config/zmxd.cfg, the commented-out ones too, is a key
+//  zmxd accepts (its check is what --print-config runs), and every value
+//  it shows equals the built-in config's.
+static void
+s_example_config_keys_known (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *text = zmx_test_read_file (ZMX_SOURCE_DIR "/config/zmxd.cfg");
+    char *live = s_example_uncommented (text);
+    ZMX_CHECK (strstr (live, "\n    bstar\n") && strstr (live, "\n        role = primary\n"));
+    ZMX_CHECK (strstr (live, "\n    headers\n        X-SITE = \"lab\"\n"));
+    ZMX_CHECK (strstr (live, "\n    peer-server-key = \"server.cert\"\n"));
+    char *live_path = zsys_sprintf ("%s/live.cfg", dir);
+    ZMX_CHECK (zmx_test_write_file (live_path, live) == 0);
+    char *bin = zmx_test_bin ("zmxd");
+    const char *paths [] = { ZMX_SOURCE_DIR "/config/zmxd.cfg", live_path };
+    for (int index = 0; index < 2; index++) {
+        char *argv [] = { bin, "-c", (char *) paths [index], "--print-config", NULL };
+        char *output = NULL;
+        int code = zmx_test_run (argv, NULL, 5000, &output);
+        if (code != 0)
+            fprintf (stderr, "    %s: %s", paths [index], output);
+        ZMX_CHECK (code == 0);
+        free (output);
+    }
+    //  Values shown in the example (not the commented-out ones) are the
+    //  built-in config's
+    char *output = s_default_config_text ();
+    zconfig_t *builtin = zconfig_str_load (output);
+    zconfig_t *example = zconfig_str_load (text);
+    ZMX_CHECK (builtin && example);
+    for (zconfig_t *section = zconfig_child (example); section; section = zconfig_next (section))
+        for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+            char *path = zsys_sprintf ("%s/%s", zconfig_name (section), zconfig_name (item));
+            const char *value = zconfig_get (builtin, path, NULL);
+            if (!streq (zconfig_name (item), "enabled")) {
+                if (!value || !streq (value, zconfig_value (item)))
+                    fprintf (stderr, "    %s: built-in has %s\n", path, value? value: "nothing");
+                ZMX_CHECK (value && streq (value, zconfig_value (item)));
+            }
+            free (path);
+        }
+    zconfig_destroy (&example);
+    zconfig_destroy (&builtin);
+    free (output);
+    free (bin);
+    free (live_path);
+    free (live);
+    free (text);
     zmx_test_rmdir (dir);
     free (dir);
 }
@@ -426,11 +579,14 @@ main (int argc, char *argv [])
         { "bad_number_exits_1", s_bad_number_exits_1, 10 },
         { "bad_zmxd_section_exits_1", s_bad_zmxd_section_exits_1, 20 },
         { "no_service_exits_1", s_no_service_exits_1, 15 },
+        { "misspelt_key_exits_1", s_misspelt_key_exits_1, 30 },
+        { "known_keys_accepted", s_known_keys_accepted, 10 },
         { "missing_config_exits_1", s_missing_config_exits_1, 10 },
         { "port_in_use_exits_1", s_port_in_use_exits_1, 10 },
         { "usage_errors_exit_2", s_usage_errors_exit_2, 20 },
         { "log_level_flags", s_log_level_flags, 20 },
         { "example_config_matches_default", s_example_config_matches_default, 15 },
+        { "example_config_keys_known", s_example_config_keys_known, 15 },
         { "service_failure_exits_3", s_service_failure_exits_3, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
