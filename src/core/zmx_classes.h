@@ -30,6 +30,12 @@
 zmx_log_level_t
     zmx__log_limited_level (int64_t now, int64_t *last_p);
 
+//  A new CZMQ socket of `type`, or NULL (errno set) when libzmq refuses
+//  one (socket limit reached, EMFILE) or the type is unknown, where
+//  zsock_new would assert. For every socket a peer's traffic can cause.
+zsock_t *
+    zmx__sock_new (int type);
+
 //  Read an integer config value at `path` below `config`, or `fallback` if
 //  absent. Sets *valid to false (leaves it untouched otherwise) if the value
 //  is not an integer within [min, max], and logs which key is wrong.

@@ -452,11 +452,31 @@ zmx_security_public_key (zmx_security_t *self)
 }
 
 zsock_t *
+zmx__sock_new (int type)
+{
+    //  zsock_new asserts on a type libzmq does not know (the stable types
+    //  are ZMQ_PAIR to ZMQ_STREAM) and whenever libzmq refuses a socket,
+    //  which it does at the context's socket limit or out of descriptors.
+    //  A raw socket made first says whether there is room. A socket closed
+    //  frees its slot only once libzmq's reaper has run, so at the very
+    //  edge of the limit another thread could still take the last slot in
+    //  between: zmxd sizes the limit so that the services' caps stay well
+    //  inside it (cli/zmxd.c), and this check covers the rest.
+    if (type < ZMQ_PAIR || type > ZMQ_STREAM) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *probe = zmq_socket (zsys_init (), type);
+    if (!probe)
+        return NULL;
+    zmq_close (probe);
+    return zsock_new (type);
+}
+
+zsock_t *
 zmx_security_socket (zmx_security_t *self, int type)
 {
-    //  zsock_new asserts on a type libzmq does not know; the stable types
-    //  are ZMQ_PAIR (0) to ZMQ_STREAM
-    zsock_t *sock = type >= ZMQ_PAIR && type <= ZMQ_STREAM? zsock_new (type): NULL;
+    zsock_t *sock = zmx__sock_new (type);
     if (!sock) {
         zmx_log_error (S_LOG, "cannot create socket of type %d: %s", type,
                        zmq_strerror (zmq_errno ()));

@@ -688,7 +688,7 @@ s_receiver_command (zmx_credit_receiver_t *self, int command, uint64_t value)
 static zsock_t *
 s_receiver_socket (const char *endpoint, const char *client_cert, const char *server_key)
 {
-    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    zsock_t *socket = zmx__sock_new (ZMQ_DEALER);
     if (!socket)
         return NULL;
     zsock_set_rcvhwm (socket, 0);       //  Credit is the bound

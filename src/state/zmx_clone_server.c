@@ -879,9 +879,15 @@ static void
 s_replica_start (s_self_t *self)
 {
     s_replica_stop (self);
-    self->peer_sub = zsock_new (ZMQ_SUB);
-    self->peer_dealer = zsock_new (ZMQ_DEALER);
-    assert (self->peer_sub && self->peer_dealer);
+    self->peer_sub = zmx__sock_new (ZMQ_SUB);
+    self->peer_dealer = zmx__sock_new (ZMQ_DEALER);
+    if (!self->peer_sub || !self->peer_dealer) {
+        //  Left off until the next PASSIVE notice from Binary Star
+        zmx_log_error (self->name, "cannot replicate from the peer: %s",
+                       zmq_strerror (zmq_errno ()));
+        s_replica_stop (self);
+        return;
+    }
     zsock_set_linger (self->peer_sub, 0);
     zsock_set_linger (self->peer_dealer, 0);
     zsock_set_rcvhwm (self->peer_sub, 0);   //  Bounded by the peer's publish-hwm
