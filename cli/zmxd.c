@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define ZMXD_EXIT_OK        0
 #define ZMXD_EXIT_CONFIG    1
@@ -29,6 +30,19 @@
 //  How often the main loop wakes up without traffic; a signal wakes it at
 //  once, this only bounds how long a missed wake-up could delay the stop.
 #define ZMXD_POLL_MSEC      1000
+
+//  Socket budget: libzmq refuses sockets past its context limit (1,023 by
+//  default) and CZMQ's constructors assert when it does, so zmxd raises
+//  the descriptor limit and sizes the socket limit from it. Each socket
+//  holds a descriptor (its mailbox) and most hold connections too, so
+//  half the descriptors go to sockets. Every service keeps
+//  ZMXD_FIXED_SOCKETS for its own sockets (plus its configured links);
+//  the node, the one service that opens a socket per peer it hears of,
+//  gets the rest as its peer cap, less a margin for what zmxd itself and
+//  libzmq's internals open.
+#define ZMXD_FIXED_SOCKETS  32
+#define ZMXD_SOCKET_MARGIN  64
+#define ZMXD_MAX_FDS        (1024 * 1024)   //  Cap when the limit is "unlimited"
 
 //  The built-in configuration: every service zmx has, each bound on the
 //  loopback interface only, with the library defaults written out so that
@@ -117,6 +131,7 @@ typedef struct {
     zconfig_t *config;          //  The effective configuration
     zmx_security_t *security;   //  Socket policy shared by all services
     zlist_t *services;          //  zmx_service_t * in start order
+    size_t max_sockets;         //  libzmq's socket limit, set at start
 } s_node_t;
 
 static void
@@ -346,6 +361,81 @@ s_node_destroy (s_node_t *node)
     zmx_security_destroy (&node->security);
 }
 
+//  Raise the soft RLIMIT_NOFILE to the hard one and set libzmq's socket
+//  limit from it. Must run before any socket exists. Returns the socket
+//  limit set.
+static size_t
+s_size_sockets (void)
+{
+    struct rlimit limit;
+    size_t fds = 1024;
+    if (getrlimit (RLIMIT_NOFILE, &limit) == 0) {
+        if (limit.rlim_cur < limit.rlim_max) {
+            rlim_t soft = limit.rlim_cur;
+            limit.rlim_cur = limit.rlim_max;
+            if (setrlimit (RLIMIT_NOFILE, &limit)) {
+                zmx_log_warning ("zmxd", "cannot raise the descriptor limit to %llu: %s",
+                                 (unsigned long long) limit.rlim_max, strerror (errno));
+                limit.rlim_cur = soft;
+            }
+        }
+        fds = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > ZMXD_MAX_FDS?
+              ZMXD_MAX_FDS: (size_t) limit.rlim_cur;
+    }
+    size_t sockets = fds / 2;
+    size_t most = zsys_socket_limit ();     //  What libzmq's poller can take
+    if (most && sockets > most)
+        sockets = most;
+    zsys_set_max_sockets (sockets);
+    zmx_log_info ("zmxd", "%zu descriptors, %zu sockets", fds, sockets);
+    return sockets;
+}
+
+//  Sockets the service of `section` keeps open apart from the node's
+//  per-peer ones: a fixed allowance plus the links its config asks for.
+static size_t
+s_service_sockets (zconfig_t *section)
+{
+    const char *name = zconfig_name (section);
+    size_t sockets = ZMXD_FIXED_SOCKETS;
+    if (streq (name, "titanic"))
+        sockets += (size_t) atoll (zconfig_get (section, "max-in-flight", "32"));
+    if (streq (name, "broker")) {
+        const char *peers = zconfig_get (section, "peers", "");
+        for (const char *scan = peers; *scan; scan++)
+            sockets += *scan == ',';
+        sockets += *peers? 1: 0;
+    }
+    return sockets;
+}
+
+//  Give the node service its share of the socket budget as its peer cap:
+//  node/max-peers, or the library default, clamped to what the other
+//  enabled services leave. A flood of beacons from invented peers then
+//  stops at the cap instead of at libzmq's limit.
+static void
+s_node_share_sockets (s_node_t *node, zconfig_t *node_section)
+{
+    size_t used = ZMXD_SOCKET_MARGIN;
+    for (zconfig_t *section = zconfig_child (node->config); section;
+         section = zconfig_next (section))
+        if (zmx_service_lookup (zconfig_name (section))
+        &&  !streq (zconfig_get (section, "enabled", "1"), "0"))
+            used += s_service_sockets (section);
+    size_t share = node->max_sockets > used + ZMXD_FIXED_SOCKETS?
+                   node->max_sockets - used: ZMXD_FIXED_SOCKETS;
+    long long wanted = atoll (zconfig_get (node_section, "max-peers", "0"));
+    if (wanted <= 0)
+        wanted = ZMX_NODE_MAX_PEERS;
+    if ((size_t) wanted > share) {
+        zmx_log_notice ("zmxd", "node/max-peers %lld lowered to %zu, the node's share of "
+                        "%zu sockets (raise the descriptor limit for more)",
+                        wanted, share, node->max_sockets);
+        wanted = (long long) share;
+    }
+    zconfig_putf (node_section, "max-peers", "%lld", wanted);
+}
+
 //  Tell the node service which services started before it, so that it
 //  can advertise them: one "hosted/NAME = endpoints" key per service.
 static void
@@ -375,8 +465,10 @@ static int
 s_node_start_service (s_node_t *node, zconfig_t *section, const char *source)
 {
     const char *name = zconfig_name (section);
-    if (streq (name, "node"))
+    if (streq (name, "node")) {
         s_node_describe_hosted (node, section);
+        s_node_share_sockets (node, section);
+    }
     zmx_service_t *service = zmx_service_new (name, zmx_service_lookup (name), section,
                                               node->security);
     if (!service) {
@@ -503,7 +595,7 @@ main (int argc, char *argv [])
         return rc;
 
     const char *source = options.config_path? options.config_path: "built-in config";
-    s_node_t node = { s_config_load (options.config_path), NULL, NULL };
+    s_node_t node = { s_config_load (options.config_path), NULL, NULL, 0 };
     if (!node.config || s_config_check (node.config, source)) {
         zconfig_destroy (&node.config);
         return ZMXD_EXIT_CONFIG;
@@ -519,6 +611,7 @@ main (int argc, char *argv [])
     s_apply_log_level (node.config, &options);
     //  Install CZMQ's SIGINT/SIGTERM handler before any service starts
     zsys_init ();
+    node.max_sockets = s_size_sockets ();
     rc = ZMXD_EXIT_CONFIG;
     if (s_node_start (&node, source) == 0) {
         s_node_print_endpoints (&node);
