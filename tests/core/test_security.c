@@ -750,6 +750,25 @@ s_one_zap_policy_per_process (void)
     s_rig_destroy (&second);
 }
 
+//  At libzmq's socket limit, the socket constructors every service uses
+//  on peer-driven paths return NULL where zsock_new would assert.
+static void
+s_socket_limit_returns_null (void)
+{
+    zsys_set_max_sockets (16);
+    void *held [64];
+    size_t count = 0;
+    while (count < 64 && (held [count] = zmq_socket (zsys_init (), ZMQ_DEALER)))
+        count++;
+    ZMX_CHECK (count > 0 && count < 64);
+    ZMX_CHECK (zmx__sock_new (ZMQ_DEALER) == NULL);
+    ZMX_CHECK (zmx_security_socket (NULL, ZMQ_ROUTER) == NULL);
+    ZMX_CHECK (zmx_security_bind (NULL, ZMQ_ROUTER, "tcp://127.0.0.1:*") == NULL);
+    ZMX_CHECK (zmx__sock_new (99) == NULL);
+    for (size_t index = 0; index < count; index++)
+        zmq_close (held [index]);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -772,6 +791,7 @@ main (int argc, char *argv [])
         { "allow_refuses_unlisted_address", s_allow_refuses_unlisted_address, 15 },
         { "deny_wins_over_allow", s_deny_wins_over_allow, 15 },
         { "one_zap_policy_per_process", s_one_zap_policy_per_process, 15 },
+        { "socket_limit_returns_null", s_socket_limit_returns_null, 10 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
