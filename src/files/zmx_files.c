@@ -114,6 +114,7 @@ typedef struct {
     int64_t next_tick, next_scan;
     bool busy;                  //  Some client could send more now
     s_counters_t counters;
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     bool terminated;
 } s_self_t;
 
@@ -568,7 +569,8 @@ s_handle_icanhaz (s_self_t *self, s_client_t *client, zmx_fmq_msg_t *msg)
     if (zlist_size (client->subscriptions) >= self->max_subscriptions)
         reason = "too many subscriptions";
     if (reason) {
-        zmx_log_notice (self->name, "refused subscription to '%s': %s", msg->path, reason);
+        zmx__log_limited (self->name, &self->last_warning, "refused subscription to '%s': %s",
+                          msg->path, reason);
         s_send_error (self, client->routing_id, ZMX_FMQ_SRSLY, reason);
         client->refused = true;
         return;
@@ -681,7 +683,7 @@ s_handle_router (s_self_t *self)
     if (rc == -2) {
         self->counters.malformed++;
         if (!client || !client->refused) {
-            zmx_log_info (self->name, "malformed message: %s", error);
+            zmx__log_limited (self->name, &self->last_warning, "malformed message: %s", error);
             s_send_error (self, routing_id, ZMX_FMQ_RTFM, error);
         }
         if (client)

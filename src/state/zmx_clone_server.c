@@ -104,6 +104,7 @@ typedef struct {
     uint32_t crc_table [256];
     int64_t next_hugz, next_sweep, next_fsync;
     s_counters_t counters;
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     bool terminated;
     //  Binary Star pair (see "Pair" below); bstar NULL: standalone
     zmx_bstar_t *bstar;
@@ -613,11 +614,9 @@ s_handle_kvset (s_self_t *self, const zmx_chp_view_t *view)
     uint64_t ttl = 0;
     const char *refusal = s_kvset_refusal (self, view, &ttl);
     if (refusal) {
-        //  Log the first refusals, then one in a thousand: a flood must
-        //  not turn into a flood of log lines
-        if (self->counters.rejected++ % 1000 == 0)
-            zmx_log_warning (self->name, "KVSET refused: %s (%" PRIu64 " so far)", refusal,
-                             self->counters.rejected);
+        self->counters.rejected++;
+        zmx__log_limited (self->name, &self->last_warning, "KVSET refused: %s (%" PRIu64
+                          " so far)", refusal, self->counters.rejected);
         return;
     }
     s_entry_t *entry = s_entry_new (view->key, view->key_size, view->value, view->value_size);
@@ -644,9 +643,11 @@ s_handle_collector (s_self_t *self)
         const char *error;
         if (zmx_chp_decode_msg (&msg, 0, ZMX_CHP_SERVER_COLLECTOR, &view, &error) == 0)
             s_handle_kvset (self, &view);
-        else
-        if (self->counters.malformed++ % 1000 == 0)
-            zmx_log_warning (self->name, "malformed KVSET dropped: %s", error);
+        else {
+            self->counters.malformed++;
+            zmx__log_limited (self->name, &self->last_warning, "malformed KVSET dropped: %s",
+                              error);
+        }
         zmx_chp_msg_close (&msg);
     }
     s_commit (self);
@@ -739,9 +740,11 @@ s_handle_router (s_self_t *self)
             else
                 self->counters.snapshots_refused++;
         }
-        else
-        if (self->counters.malformed++ % 1000 == 0)
-            zmx_log_warning (self->name, "malformed snapshot request dropped: %s", error);
+        else {
+            self->counters.malformed++;
+            zmx__log_limited (self->name, &self->last_warning,
+                              "malformed snapshot request dropped: %s", error);
+        }
         zmx_chp_msg_close (&msg);
     }
 }
