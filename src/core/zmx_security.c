@@ -19,7 +19,14 @@
       comes from a user (keys, domain) is checked here before it is set.
     =========================================================================
 */
+#ifndef _GNU_SOURCE
+#   define _GNU_SOURCE          //  struct ucred, for the ipc probe
+#endif
 #include "zmx_classes.h"
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #define S_LOG "security"
 #define S_DEFAULT_DOMAIN "global"
@@ -493,6 +500,44 @@ zmx_security_socket (zmx_security_t *self, int type)
     return sock;
 }
 
+//  libzmq removes an ipc endpoint's socket file before it binds, so a
+//  second process on the same endpoint would silently take it over from
+//  a live one. Connect first: a listener answering means the endpoint is
+//  in use (refuse, naming the listener's pid when the kernel tells it); a
+//  refused connection means the file is stale, which the bind replaces.
+//  Returns 0 if the endpoint may be bound, -1 (logged) if not.
+static int
+s_ipc_probe (const char *endpoint)
+{
+    const char *path = endpoint + strlen ("ipc://");
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    if (*path == '@' || streq (path, "*") || strlen (path) >= sizeof address.sun_path)
+        return 0;               //  Abstract, wildcard or too long: libzmq decides
+    struct stat info;
+    if (stat (path, &info) != 0 || !S_ISSOCK (info.st_mode))
+        return 0;
+    strcpy (address.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    int rc = 0;
+    if (connect (fd, (struct sockaddr *) &address, sizeof address) == 0) {
+        struct ucred peer = { 0 };
+        socklen_t size = sizeof peer;
+        char owner [48] = "another process";
+        if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 && peer.pid > 0)
+            snprintf (owner, sizeof owner, "process %d", (int) peer.pid);
+        zmx_log_error (S_LOG, "cannot bind %s: in use, %s is listening there (another "
+                       "zmxd?); stop it or choose another endpoint", endpoint, owner);
+        rc = -1;
+    }
+    else
+        zmx_log_info (S_LOG, "%s: stale socket file (%s), replacing it", endpoint,
+                      strerror (errno));
+    close (fd);
+    return rc;
+}
+
 int
 zmx_security_listen (zmx_security_t *self, zsock_t *sock, const char *endpoint)
 {
@@ -501,6 +546,8 @@ zmx_security_listen (zmx_security_t *self, zsock_t *sock, const char *endpoint)
         zmx_log_error (S_LOG, "cannot bind: no endpoint given");
         return -1;
     }
+    if (strncmp (endpoint, "ipc://", 6) == 0 && s_ipc_probe (endpoint))
+        return -1;
     //  "%s": a '%' in the endpoint is not a format directive
     if (zsock_bind (sock, "%s", endpoint) == -1) {
         zmx_log_error (S_LOG, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));

@@ -566,6 +566,86 @@ s_service_failure_exits_3 (void)
     free (dir);
 }
 
+//  A lookup on the resolver at endpoint; true if it answered.
+static bool
+s_resolver_answers (const char *endpoint)
+{
+    zsock_t *request = zsock_new (ZMQ_REQ);
+    zsock_set_linger (request, 0);
+    zsock_set_rcvtimeo (request, 3000);
+    bool answered = false;
+    if (zsock_connect (request, "%s", endpoint) == 0
+    &&  zstr_sendx (request, ZMX_RESOLVER_PROTOCOL, ZMX_RESOLVER_LOOKUP, "nosuch", NULL) == 0) {
+        zmsg_t *reply = zmsg_recv (request);
+        answered = reply && zmx_test_msg_is (reply, 0, ZMX_RESOLVER_PROTOCOL,
+                                             ZMX_RESOLVER_UNKNOWN, "", NULL);
+        zmsg_destroy (&reply);
+    }
+    zsock_destroy (&request);
+    return answered;
+}
+
+//  Start zmxd with only a resolver on `endpoint`; returns its pid.
+static pid_t
+s_resolver_zmxd (const char *dir, const char *name, const char *endpoint)
+{
+    char *config = zsys_sprintf ("%s/%s.cfg", dir, name);
+    char *log = zsys_sprintf ("%s/%s.log", dir, name);
+    char *text = zsys_sprintf ("resolver\n    endpoint = \"%s\"\n    servers = \"\"\n",
+                               endpoint);
+    char *ready = zsys_sprintf ("zmxd: resolver on %s\n", endpoint);
+    pid_t pid = zmx_test_zmxd_start (config, text, log, ready, S_START_MSEC);
+    ZMX_CHECK (pid);
+    free (ready);
+    free (text);
+    free (log);
+    free (config);
+    return pid;
+}
+
+//  A second zmxd on a live ipc endpoint is refused, naming the endpoint
+//  and the first one's pid; the first one keeps serving.
+static void
+s_live_ipc_endpoint_refused (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *endpoint = zsys_sprintf ("ipc://%s/resolver", dir);
+    pid_t first = s_resolver_zmxd (dir, "first", endpoint);
+    ZMX_CHECK (s_resolver_answers (endpoint));
+    char *config = zsys_sprintf ("resolver\n    endpoint = \"%s\"\n    servers = \"\"\n",
+                                 endpoint);
+    char *pid = zsys_sprintf ("process %d is listening", (int) first);
+    s_expect_config_error (config, endpoint, pid);
+    ZMX_CHECK (zmx_test_wait (first, 0) == -1);
+    ZMX_CHECK (s_resolver_answers (endpoint));
+    zmx_test_stop (first, 2000);
+    free (pid);
+    free (config);
+    free (endpoint);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+//  The socket file of a zmxd killed with SIGKILL stays behind, stale: the
+//  next zmxd replaces it and serves.
+static void
+s_stale_ipc_endpoint_reused (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *endpoint = zsys_sprintf ("ipc://%s/resolver", dir);
+    pid_t first = s_resolver_zmxd (dir, "first", endpoint);
+    kill (first, SIGKILL);
+    zmx_test_wait (first, 5000);
+    ZMX_CHECK (zsys_file_exists (endpoint + strlen ("ipc://")));
+    ZMX_CHECK (!s_resolver_answers (endpoint));
+    pid_t second = s_resolver_zmxd (dir, "second", endpoint);
+    ZMX_CHECK (s_resolver_answers (endpoint));
+    zmx_test_stop (second, 2000);
+    free (endpoint);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -588,6 +668,8 @@ main (int argc, char *argv [])
         { "example_config_matches_default", s_example_config_matches_default, 15 },
         { "example_config_keys_known", s_example_config_keys_known, 15 },
         { "service_failure_exits_3", s_service_failure_exits_3, 30 },
+        { "live_ipc_endpoint_refused", s_live_ipc_endpoint_refused, 30 },
+        { "stale_ipc_endpoint_reused", s_stale_ipc_endpoint_reused, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
