@@ -124,9 +124,18 @@ zmx_cli_request_failed (zmx_client_t *client, const zmx_cli_conn_t *conn)
     int error = zmx_client_error (client);
     switch (error) {
         case ZMX_ETIMEDOUT:
+            //  A server that refuses our CURVE key (or our lack of one)
+            //  just stays silent: say so, or this looks like no server
             fprintf (stderr, "zmx: no reply from %s after %d attempt%s: is zmxd running "
-                             "there (make run)?\n", conn->endpoint, conn->retries + 1,
-                     conn->retries? "s": "");
+                             "there (make run)? %s\n", conn->endpoint, conn->retries + 1,
+                     conn->retries? "s": "",
+                     conn->curve_cert? "Or the server may be refusing this client's key: "
+                                       "check --curve-cert and --server-key, and that the "
+                                       "server lists this key among its clients (its log "
+                                       "says \"refused a client\")":
+                                       "If it requires CURVE (security/curve = 1), it may be "
+                                       "refusing this client: pass --curve-cert and "
+                                       "--server-key (its log says \"refused a client\")");
             return ZMX_EXIT_TIMEOUT;
         case ZMX_ESECURITY:
             fprintf (stderr, "zmx: security error talking to %s: check --curve-cert "

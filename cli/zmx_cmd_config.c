@@ -113,7 +113,9 @@ zmx_cli_store_open (const zmx_cli_store_t *store, const char *subtree, bool watc
         zmx_clone_watch (clone, true);
     if (zmx_clone_wait_synced (clone, store->timeout) != ZMX_OK) {
         fprintf (stderr, "zmx: no snapshot from %s within %d ms: is zmxd running there "
-                 "with the clone service?\n", servers, store->timeout);
+                 "with the clone service? If it requires CURVE, the server may be refusing "
+                 "this client's key (its log says \"refused a client\")\n", servers,
+                 store->timeout);
         zmx_clone_destroy (&clone);
         *exit_p = ZMX_EXIT_TIMEOUT;
     }

@@ -184,7 +184,9 @@ s_resolver_open (const s_options_t *options, const char *name, int *exit_p)
     if (*exit_p == ZMX_EXIT_OK
     &&  zmx_resolver_wait_synced (resolver, options->store.timeout) != ZMX_OK) {
         fprintf (stderr, "zmx: no snapshot from %s within %d ms: is zmxd running there "
-                 "with the clone service?\n", endpoint, options->store.timeout);
+                 "with the clone service? If it requires CURVE, the server may be refusing "
+                 "this client's key (its log says \"refused a client\")\n", endpoint,
+                 options->store.timeout);
         *exit_p = ZMX_EXIT_TIMEOUT;
     }
     free (servers);

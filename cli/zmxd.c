@@ -9,7 +9,8 @@
     config to those classes.
 
     Exit codes: 0 stopped cleanly, 1 bad config or a service failed to
-    start, 2 usage error. See docs/CLI.md.
+    start, 2 usage error, 3 a service failed while running. See
+    docs/CLI.md.
     =========================================================================
 */
 #include <zmx.h>
@@ -18,15 +19,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define ZMXD_EXIT_OK        0
 #define ZMXD_EXIT_CONFIG    1
 #define ZMXD_EXIT_USAGE     2
+#define ZMXD_EXIT_SERVICE   3    //  A service stopped or its pipe broke
 #define ZMXD_CONTINUE       -1   //  s_parse_args: no exit, go on running
 
 //  How often the main loop wakes up without traffic; a signal wakes it at
 //  once, this only bounds how long a missed wake-up could delay the stop.
 #define ZMXD_POLL_MSEC      1000
+
+//  Socket budget: libzmq refuses sockets past its context limit (1,023 by
+//  default) and CZMQ's constructors assert when it does, so zmxd raises
+//  the descriptor limit and sizes the socket limit from it. Each socket
+//  holds a descriptor (its mailbox) and most hold connections too, so
+//  half the descriptors go to sockets. Every service keeps
+//  ZMXD_FIXED_SOCKETS for its own sockets (plus its configured links);
+//  the node, the one service that opens a socket per peer it hears of,
+//  gets the rest as its peer cap, less a margin for what zmxd itself and
+//  libzmq's internals open.
+#define ZMXD_FIXED_SOCKETS  32
+#define ZMXD_SOCKET_MARGIN  64
+#define ZMXD_MAX_FDS        (1024 * 1024)   //  Cap when the limit is "unlimited"
 
 //  The built-in configuration: every service zmx has, each bound on the
 //  loopback interface only, with the library defaults written out so that
@@ -115,6 +131,7 @@ typedef struct {
     zconfig_t *config;          //  The effective configuration
     zmx_security_t *security;   //  Socket policy shared by all services
     zlist_t *services;          //  zmx_service_t * in start order
+    size_t max_sockets;         //  libzmq's socket limit, set at start
 } s_node_t;
 
 static void
@@ -135,7 +152,7 @@ s_usage (FILE *stream)
         "  --version          show the version\n"
         "\n"
         "Exit codes: 0 stopped cleanly, 1 bad config or a service failed to\n"
-        "start, 2 usage error. See docs/CLI.md.\n");
+        "start, 2 usage error, 3 a service failed while running. See docs/CLI.md.\n");
 }
 
 //  Fill *options from the command line. Returns ZMXD_CONTINUE to run, or
@@ -230,14 +247,24 @@ s_print_sections (FILE *stream)
         fprintf (stream, ", %s", *type);
 }
 
+//  Print that `path` in `section` is unknown, with the nearest known key.
+static void
+s_unknown_key (const char *source, const char *section, const char *path, const char *nearest)
+{
+    fprintf (stderr, "zmxd: %s: unknown key \"%s/%s\"", source, section, path);
+    if (nearest)
+        fprintf (stderr, " (did you mean \"%s\"?)", nearest);
+    fprintf (stderr, "\n");
+}
+
 //  Check the "zmxd" section: known keys only, valid values.
 static int
-s_check_zmxd_section (zconfig_t *section)
+s_check_zmxd_section (zconfig_t *section, const char *source)
 {
     for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
         const char *key = zconfig_name (item);
         if (!streq (key, "log-level")) {
-            fprintf (stderr, "zmxd: unknown key zmxd/%s: the only key is log-level\n", key);
+            s_unknown_key (source, "zmxd", key, "log-level");
             return -1;
         }
         if (zmx_log_level_from_name (zconfig_value (item)) < 0) {
@@ -249,9 +276,33 @@ s_check_zmxd_section (zconfig_t *section)
     return 0;
 }
 
+//  Check that every key below `item` (path `prefix`, "" at the top of
+//  the section) is one the service reads: a misspelt key would otherwise
+//  be ignored and its default used in silence.
+static int
+s_check_service_keys (const char *type, zconfig_t *item, const char *prefix,
+                      const char *source)
+{
+    int rc = 0;
+    for (zconfig_t *child = zconfig_child (item); child && rc == 0;
+         child = zconfig_next (child)) {
+        char *path = zsys_sprintf ("%s%s%s", prefix, *prefix? "/": "", zconfig_name (child));
+        if (zconfig_child (child))
+            rc = s_check_service_keys (type, child, path, source);
+        else
+        if (!zmx_service_key_known (type, path)) {
+            s_unknown_key (source, type, path, zmx_service_key_nearest (type, path));
+            rc = -1;
+        }
+        free (path);
+    }
+    return rc;
+}
+
 //  Check the parts of the config zmxd itself interprets: section names,
-//  the zmxd section, and the services' "enabled" switches. Each service
-//  checks its own keys when it starts. Returns 0, or -1 after printing the
+//  the zmxd section, the services' "enabled" switches, and that every
+//  key of a service section is one the service reads (the service checks
+//  the values when it starts). Returns 0, or -1 after printing the
 //  problem.
 static int
 s_config_check (zconfig_t *config, const char *source)
@@ -266,14 +317,18 @@ s_config_check (zconfig_t *config, const char *source)
             fprintf (stderr, "\n");
             return -1;
         }
-        if (streq (name, "zmxd") && s_check_zmxd_section (section))
+        if (streq (name, "zmxd") && s_check_zmxd_section (section, source))
             return -1;
+        if (!zmx_service_lookup (name))
+            continue;
         const char *enabled = zconfig_get (section, "enabled", "1");
-        if (zmx_service_lookup (name) && !streq (enabled, "0") && !streq (enabled, "1")) {
+        if (!streq (enabled, "0") && !streq (enabled, "1")) {
             fprintf (stderr, "zmxd: %s: %s/enabled = \"%s\": use 0 or 1\n",
                      source, name, enabled);
             return -1;
         }
+        if (s_check_service_keys (name, section, "", source))
+            return -1;
     }
     return 0;
 }
@@ -306,6 +361,81 @@ s_node_destroy (s_node_t *node)
     zmx_security_destroy (&node->security);
 }
 
+//  Raise the soft RLIMIT_NOFILE to the hard one and set libzmq's socket
+//  limit from it. Must run before any socket exists. Returns the socket
+//  limit set.
+static size_t
+s_size_sockets (void)
+{
+    struct rlimit limit;
+    size_t fds = 1024;
+    if (getrlimit (RLIMIT_NOFILE, &limit) == 0) {
+        if (limit.rlim_cur < limit.rlim_max) {
+            rlim_t soft = limit.rlim_cur;
+            limit.rlim_cur = limit.rlim_max;
+            if (setrlimit (RLIMIT_NOFILE, &limit)) {
+                zmx_log_warning ("zmxd", "cannot raise the descriptor limit to %llu: %s",
+                                 (unsigned long long) limit.rlim_max, strerror (errno));
+                limit.rlim_cur = soft;
+            }
+        }
+        fds = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur > ZMXD_MAX_FDS?
+              ZMXD_MAX_FDS: (size_t) limit.rlim_cur;
+    }
+    size_t sockets = fds / 2;
+    size_t most = zsys_socket_limit ();     //  What libzmq's poller can take
+    if (most && sockets > most)
+        sockets = most;
+    zsys_set_max_sockets (sockets);
+    zmx_log_info ("zmxd", "%zu descriptors, %zu sockets", fds, sockets);
+    return sockets;
+}
+
+//  Sockets the service of `section` keeps open apart from the node's
+//  per-peer ones: a fixed allowance plus the links its config asks for.
+static size_t
+s_service_sockets (zconfig_t *section)
+{
+    const char *name = zconfig_name (section);
+    size_t sockets = ZMXD_FIXED_SOCKETS;
+    if (streq (name, "titanic"))
+        sockets += (size_t) atoll (zconfig_get (section, "max-in-flight", "32"));
+    if (streq (name, "broker")) {
+        const char *peers = zconfig_get (section, "peers", "");
+        for (const char *scan = peers; *scan; scan++)
+            sockets += *scan == ',';
+        sockets += *peers? 1: 0;
+    }
+    return sockets;
+}
+
+//  Give the node service its share of the socket budget as its peer cap:
+//  node/max-peers, or the library default, clamped to what the other
+//  enabled services leave. A flood of beacons from invented peers then
+//  stops at the cap instead of at libzmq's limit.
+static void
+s_node_share_sockets (s_node_t *node, zconfig_t *node_section)
+{
+    size_t used = ZMXD_SOCKET_MARGIN;
+    for (zconfig_t *section = zconfig_child (node->config); section;
+         section = zconfig_next (section))
+        if (zmx_service_lookup (zconfig_name (section))
+        &&  !streq (zconfig_get (section, "enabled", "1"), "0"))
+            used += s_service_sockets (section);
+    size_t share = node->max_sockets > used + ZMXD_FIXED_SOCKETS?
+                   node->max_sockets - used: ZMXD_FIXED_SOCKETS;
+    long long wanted = atoll (zconfig_get (node_section, "max-peers", "0"));
+    if (wanted <= 0)
+        wanted = ZMX_NODE_MAX_PEERS;
+    if ((size_t) wanted > share) {
+        zmx_log_notice ("zmxd", "node/max-peers %lld lowered to %zu, the node's share of "
+                        "%zu sockets (raise the descriptor limit for more)",
+                        wanted, share, node->max_sockets);
+        wanted = (long long) share;
+    }
+    zconfig_putf (node_section, "max-peers", "%lld", wanted);
+}
+
 //  Tell the node service which services started before it, so that it
 //  can advertise them: one "hosted/NAME = endpoints" key per service.
 static void
@@ -335,8 +465,10 @@ static int
 s_node_start_service (s_node_t *node, zconfig_t *section, const char *source)
 {
     const char *name = zconfig_name (section);
-    if (streq (name, "node"))
+    if (streq (name, "node")) {
         s_node_describe_hosted (node, section);
+        s_node_share_sockets (node, section);
+    }
     zmx_service_t *service = zmx_service_new (name, zmx_service_lookup (name), section,
                                               node->security);
     if (!service) {
@@ -399,9 +531,23 @@ s_node_print_endpoints (s_node_t *node)
     fflush (stdout);
 }
 
+//  The service whose actor is `actor`, for messages.
+static const char *
+s_node_service_name (s_node_t *node, void *actor)
+{
+    for (zmx_service_t *service = (zmx_service_t *) zlist_first (node->services); service;
+         service = (zmx_service_t *) zlist_next (node->services))
+        if (zmx_service_actor (service) == actor)
+            return zmx_service_name (service);
+    return "?";
+}
+
 //  Wait for a signal. Services never write to their pipe unasked; if one
-//  does, log it; if its pipe breaks, stop the node.
-static void
+//  does, log it. A service whose actor has ended (its last word is a
+//  signal) or whose pipe breaks leaves the node without it: stop, and
+//  say so in the exit code, so that a supervisor restarts us. Returns
+//  ZMXD_EXIT_OK after a signal, else ZMXD_EXIT_SERVICE.
+static int
 s_node_run (s_node_t *node)
 {
     zpoller_t *poller = zpoller_new (NULL);
@@ -409,6 +555,7 @@ s_node_run (s_node_t *node)
          service = (zmx_service_t *) zlist_next (node->services))
         zpoller_add (poller, zmx_service_actor (service));
 
+    int rc = ZMXD_EXIT_OK;
     while (!zsys_interrupted) {
         void *which = zpoller_wait (poller, ZMXD_POLL_MSEC);
         if (zpoller_terminated (poller))
@@ -416,8 +563,16 @@ s_node_run (s_node_t *node)
         if (!which)
             continue;
         zmsg_t *msg = zmsg_recv (which);
-        if (!msg) {
-            zmx_log_error ("zmxd", "a service pipe failed; stopping");
+        if (!msg && zsys_interrupted)
+            break;              //  A signal cut the read short: a clean stop
+        if (!msg || zmsg_signal (msg) >= 0) {
+            zmx_log_error ("zmxd", "service %s %s; stopping", s_node_service_name (node, which),
+                           msg? "stopped unexpectedly": "pipe failed");
+            zmsg_destroy (&msg);
+            //  Its actor will never answer $TERM: do not let the stop
+            //  wait for that answer
+            zsock_set_rcvtimeo (which, 0);
+            rc = ZMXD_EXIT_SERVICE;
             break;
         }
         char *text = zmsg_popstr (msg);
@@ -428,6 +583,7 @@ s_node_run (s_node_t *node)
     }
     zmx_log_notice ("zmxd", "stopping");
     zpoller_destroy (&poller);
+    return rc;
 }
 
 int
@@ -439,7 +595,7 @@ main (int argc, char *argv [])
         return rc;
 
     const char *source = options.config_path? options.config_path: "built-in config";
-    s_node_t node = { s_config_load (options.config_path), NULL, NULL };
+    s_node_t node = { s_config_load (options.config_path), NULL, NULL, 0 };
     if (!node.config || s_config_check (node.config, source)) {
         zconfig_destroy (&node.config);
         return ZMXD_EXIT_CONFIG;
@@ -455,11 +611,11 @@ main (int argc, char *argv [])
     s_apply_log_level (node.config, &options);
     //  Install CZMQ's SIGINT/SIGTERM handler before any service starts
     zsys_init ();
+    node.max_sockets = s_size_sockets ();
     rc = ZMXD_EXIT_CONFIG;
     if (s_node_start (&node, source) == 0) {
         s_node_print_endpoints (&node);
-        s_node_run (&node);
-        rc = ZMXD_EXIT_OK;
+        rc = s_node_run (&node);
     }
     s_node_destroy (&node);
     zconfig_destroy (&node.config);

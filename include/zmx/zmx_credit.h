@@ -81,6 +81,7 @@ extern "C" {
 #define ZMX_CREDIT_FRAGMENT         (16 * 1024)         //  sender: bytes per DATA message
 #define ZMX_CREDIT_BACKLOG          (1024 * 1024)       //  sender: per-peer backlog cap
 #define ZMX_CREDIT_EXPIRY           5000                //  sender: msec of silence to forget a peer
+#define ZMX_CREDIT_MAX_RECEIVERS    1000                //  sender: receivers known at once
 #define ZMX_CREDIT_HEARTBEAT        1000                //  receiver: msec between PINGs
 #define ZMX_CREDIT_MAX_PAYLOAD      (64 * 1024 * 1024)  //  receiver: largest payload reassembled
 
@@ -136,6 +137,7 @@ typedef struct {
     uint64_t peers;                 //  receivers known now
     uint64_t peers_expired;         //  forgotten after silence or unreachable
     uint64_t malformed;             //  incoming messages dropped as invalid
+    uint64_t receivers_refused;     //  HELLOs refused: max-receivers reached
 } zmx_credit_sender_stats_t;
 
 //  Counters for one peer.
@@ -172,14 +174,21 @@ zsock_t *
 //  1024..ZMX_CREDIT_MAX_SEGMENT (default ZMX_CREDIT_FRAGMENT). Backlog:
 //  most payload bytes one peer may have waiting for credit, >= 1 (default
 //  ZMX_CREDIT_BACKLOG). Expiry: msec without any message from a peer
-//  before its state is freed, >= 1 (default ZMX_CREDIT_EXPIRY). Return
-//  ZMX_OK or ZMX_EINVAL (value out of range, setting unchanged).
+//  before its state is freed, >= 1 (default ZMX_CREDIT_EXPIRY). Max
+//  receivers: receivers known at once, >= 1 (default
+//  ZMX_CREDIT_MAX_RECEIVERS); a HELLO beyond it is refused: the receiver
+//  gets no credit (nothing is sent to it), receivers_refused counts it,
+//  and a warning is logged at most once a second. Lowering it forgets
+//  nobody. Return ZMX_OK or ZMX_EINVAL (value out of range, setting
+//  unchanged).
 int
     zmx_credit_sender_set_fragment (zmx_credit_sender_t *self, size_t bytes);
 int
     zmx_credit_sender_set_backlog (zmx_credit_sender_t *self, size_t bytes);
 int
     zmx_credit_sender_set_expiry (zmx_credit_sender_t *self, int msec);
+int
+    zmx_credit_sender_set_max_receivers (zmx_credit_sender_t *self, size_t receivers);
 
 //  Queue `size` bytes (copied) to `peer`. Once a fragment's worth is
 //  waiting (each payload counting ZMX_CREDIT_SEGMENT_COST extra), send as

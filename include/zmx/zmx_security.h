@@ -59,6 +59,14 @@ const char *
 zsock_t *
     zmx_security_bind (zmx_security_t *self, int type, const char *endpoint);
 
+//  Client handshakes refused so far on the sockets bound through this
+//  policy: ZAP denials (key not among the clients, address filtered) and
+//  CURVE handshake failures (no CURVE, wrong server key). Each is also
+//  logged at notice level, at most one line a second. 0 without CURVE or
+//  ZAP (nothing is refused then).
+uint64_t
+    zmx_security_refused (zmx_security_t *self);
+
 //  Create a socket of ZMQ type `type` with the policy applied, not yet
 //  bound. For services that set options (HWM, maximum message size) before
 //  binding: libzmq copies a socket's options into an endpoint when it binds,

@@ -87,6 +87,18 @@ zactor_fn *
 const char **
     zmx_service_types (void);
 
+//  True if `path` ("endpoint", or "bstar/role" in a subsection) is a
+//  config key the built-in service `type` reads, or "enabled" (zmxd's
+//  switch). A known key list per service lives beside the code that reads
+//  it; zmxd refuses a config with any other key.
+bool
+    zmx_service_key_known (const char *type, const char *path);
+
+//  The known key of service `type` nearest to `path` (fewest single-
+//  character edits), to suggest for a misspelt one; NULL if none.
+const char *
+    zmx_service_key_nearest (const char *type, const char *path);
+
 //  Helpers for service actors: send the start-up status, and answer the
 //  common pipe commands (zmx_service_handle_pipe and zmx_service_serve_pipe
 //  below; an actor with its own commands calls zmx_service_reply_unknown

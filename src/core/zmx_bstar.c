@@ -33,7 +33,6 @@
 #define S_LOG           "bstar"
 #define S_MAX_MSG_SIZE  256         //  SUB: larger frames break the connection
 #define S_DRAIN_MAX     1000        //  State messages handled per wake-up
-#define S_LOG_MALFORMED 10          //  Malformed messages logged; then every 1000th
 
 //  Pipe commands between the object and its actor
 #define S_REQUEST       "REQUEST"
@@ -238,6 +237,7 @@ typedef struct {
     int64_t send_at;            //  Next heartbeat
     bool warned;                //  Misconfiguration logged already
     zmx_bstar_stats_t stats;
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     bool terminated;
 } s_self_t;
 
@@ -324,10 +324,8 @@ s_handle_state_msg (s_self_t *self, zmsg_t *msg)
     const char *error;
     if (zmx_bstar_decode (frames, count, &peer, &error)) {
         self->stats.malformed++;
-        //  A peer sending garbage in a loop must not flood the log
-        if (self->stats.malformed <= S_LOG_MALFORMED || self->stats.malformed % 1000 == 0)
-            zmx_log_warning (S_LOG, "%s: dropped malformed state message (%" PRIu64 " so far): %s",
-                             self->role, self->stats.malformed, error);
+        zmx__log_limited (S_LOG, &self->last_warning, "%s: dropped malformed state message (%"
+                          PRIu64 " so far): %s", self->role, self->stats.malformed, error);
         return;
     }
     self->stats.heartbeats_received++;

@@ -30,6 +30,19 @@
 zmx_log_level_t
     zmx__log_limited_level (int64_t now, int64_t *last_p);
 
+//  Log a warning caused by network input through zmx__log_limited_level,
+//  now being zclock_mono (): at most one a second per *last_p (start it
+//  at 0), the others at debug level. The caller counts every one.
+void
+    zmx__log_limited (const char *component, int64_t *last_p, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  A new CZMQ socket of `type`, or NULL (errno set) when libzmq refuses
+//  one (socket limit reached, EMFILE) or the type is unknown, where
+//  zsock_new would assert. For every socket a peer's traffic can cause.
+zsock_t *
+    zmx__sock_new (int type);
+
 //  Read an integer config value at `path` below `config`, or `fallback` if
 //  absent. Sets *valid to false (leaves it untouched otherwise) if the value
 //  is not an integer within [min, max], and logs which key is wrong.

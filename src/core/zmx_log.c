@@ -56,11 +56,35 @@ zmx__log_limited_level (int64_t now, int64_t *last_p)
     return ZMX_LOG_WARNING;
 }
 
+static void
+s_log_v (zmx_log_level_t level, const char *component, const char *format, va_list args);
+
+void
+zmx__log_limited (const char *component, int64_t *last_p, const char *format, ...)
+{
+    zmx_log_level_t level = zmx__log_limited_level (zclock_mono (), last_p);
+    if (!zmx_log_enabled (level))
+        return;
+    va_list args;
+    va_start (args, format);
+    s_log_v (level, component, format, args);
+    va_end (args);
+}
+
 void
 zmx_log (zmx_log_level_t level, const char *component, const char *format, ...)
 {
     if (!zmx_log_enabled (level))
         return;
+    va_list args;
+    va_start (args, format);
+    s_log_v (level, component, format, args);
+    va_end (args);
+}
+
+static void
+s_log_v (zmx_log_level_t level, const char *component, const char *format, va_list args)
+{
     struct timeval now;
     gettimeofday (&now, NULL);
     struct tm local;
@@ -75,10 +99,7 @@ zmx_log (zmx_log_level_t level, const char *component, const char *format, ...)
                          (int) (now.tv_usec / 1000),
                          s_letters [level <= ZMX_LOG_DEBUG? level: ZMX_LOG_DEBUG],
                          component? component: "zmx");
-    va_list args;
-    va_start (args, format);
     if (used > 0 && (size_t) used < sizeof line)
         vsnprintf (line + used, sizeof line - used, format, args);
-    va_end (args);
     fprintf (stderr, "%s\n", line);
 }

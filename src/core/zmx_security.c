@@ -19,7 +19,14 @@
       comes from a user (keys, domain) is checked here before it is set.
     =========================================================================
 */
+#ifndef _GNU_SOURCE
+#   define _GNU_SOURCE          //  struct ucred, for the ipc probe
+#endif
 #include "zmx_classes.h"
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #define S_LOG "security"
 #define S_DEFAULT_DOMAIN "global"
@@ -33,12 +40,135 @@ struct _zmx_security_t {
     zcert_t *cert;              //  Server certificate; NULL without CURVE
     zactor_t *auth;             //  zauth ZAP handler; NULL without a policy
     char *domain;               //  ZAP domain set on service sockets
+    zactor_t *monitor;          //  Logs refused handshakes; with CURVE or ZAP
+    pthread_mutex_t mutex;      //  Service threads take turns on the monitor
+    uint64_t refused;           //  Handshakes refused (atomic: monitor writes)
 };
 
 static const char *s_known_keys [] = {
     "curve", "certificate", "clients", "allow", "deny", "domain", NULL
 };
 
+
+//  --------------------------------------------------------------------------
+//  Refusals: a client refused by CURVE or ZAP is told nothing (ZMTP has
+//  no error for it), so the server must say it. Every bound socket gets a
+//  libzmq monitor for the handshake failure events; one actor reads them
+//  all, counts them, and logs them at notice level, at most once a second.
+
+#define S_REFUSAL_EVENTS (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+                        | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+typedef struct {
+    zmx_security_t *security;   //  Where the count goes
+    zpoller_t *poller;          //  The pipe and every monitor PAIR
+    zlist_t *monitors;          //  zsock_t * PAIRs, one per watched socket
+    int64_t last_log;           //  Rate limit of the notices
+} s_monitor_t;
+
+static void
+s_monitor_refusal (s_monitor_t *self, uint16_t event, uint32_t value, const char *endpoint)
+{
+    __atomic_add_fetch (&self->security->refused, 1, __ATOMIC_RELAXED);
+    zmx_log_level_t level = zmx__log_limited_level (zclock_mono (), &self->last_log)
+                            == ZMX_LOG_WARNING? ZMX_LOG_NOTICE: ZMX_LOG_DEBUG;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        zmx_log (level, S_LOG, "refused a client on %s: ZAP status %u (its key is not among "
+                 "the clients, or its address is not allowed)", endpoint, value);
+    else
+        zmx_log (level, S_LOG, "refused a client on %s: handshake failed (error 0x%x): a "
+                 "client without CURVE, or with a wrong server key", endpoint, value);
+}
+
+//  One event from a monitor PAIR; a stopped monitor is dropped.
+static void
+s_monitor_event (s_monitor_t *self, zsock_t *pair)
+{
+    zmsg_t *msg = zmsg_recv (pair);
+    zframe_t *head = msg? zmsg_first (msg): NULL;
+    char *endpoint = msg && zmsg_size (msg) == 2? zframe_strdup (zmsg_last (msg)): NULL;
+    if (head && zframe_size (head) == 6 && endpoint) {
+        uint16_t event;
+        uint32_t value;
+        memcpy (&event, zframe_data (head), 2);
+        memcpy (&value, zframe_data (head) + 2, 4);
+        if (event & S_REFUSAL_EVENTS)
+            s_monitor_refusal (self, event, value, endpoint);
+        if (event == ZMQ_EVENT_MONITOR_STOPPED) {
+            zpoller_remove (self->poller, pair);
+            zlist_remove (self->monitors, pair);
+            zsock_destroy (&pair);
+        }
+    }
+    free (endpoint);
+    zmsg_destroy (&msg);
+}
+
+//  "WATCH" inproc-endpoint: connect to a new monitor; signals when done.
+static void
+s_monitor_actor (zsock_t *pipe, void *args)
+{
+    s_monitor_t self = { (zmx_security_t *) args, zpoller_new (pipe, NULL), zlist_new (), 0 };
+    zsock_signal (pipe, 0);
+    while (true) {
+        zsock_t *which = (zsock_t *) zpoller_wait (self.poller, -1);
+        if (which != pipe) {
+            if (which)
+                s_monitor_event (&self, which);
+            else
+            if (zpoller_terminated (self.poller))
+                break;
+            continue;
+        }
+        char *command = NULL, *endpoint = NULL;
+        if (zstr_recvx (pipe, &command, &endpoint, NULL) < 1 || streq (command, "$TERM")) {
+            zstr_free (&command);
+            zstr_free (&endpoint);
+            break;
+        }
+        zsock_t *pair = endpoint? zmx__sock_new (ZMQ_PAIR): NULL;
+        if (pair && zsock_connect (pair, "%s", endpoint) == 0) {
+            zpoller_add (self.poller, pair);
+            zlist_append (self.monitors, pair);
+        }
+        else
+            zsock_destroy (&pair);
+        zsock_signal (pipe, 0);
+        zstr_free (&command);
+        zstr_free (&endpoint);
+    }
+    while (zlist_size (self.monitors)) {
+        zsock_t *pair = (zsock_t *) zlist_pop (self.monitors);
+        zsock_destroy (&pair);
+    }
+    zlist_destroy (&self.monitors);
+    zpoller_destroy (&self.poller);
+}
+
+//  Watch a bound socket's handshakes (from the service's own thread: the
+//  monitor is set on the socket; the actor reads it).
+static void
+s_monitor_watch (zmx_security_t *self, zsock_t *sock)
+{
+    static uint32_t s_sequence = 0;
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://zmx-security-monitor-%u",
+              __atomic_add_fetch (&s_sequence, 1, __ATOMIC_RELAXED));
+    if (zmq_socket_monitor (zsock_resolve (sock), endpoint, S_REFUSAL_EVENTS) != 0) {
+        zmx_log_warning (S_LOG, "cannot watch handshakes: %s", zmq_strerror (zmq_errno ()));
+        return;
+    }
+    pthread_mutex_lock (&self->mutex);
+    if (zstr_sendx (self->monitor, "WATCH", endpoint, NULL) == 0)
+        zsock_wait (self->monitor);
+    pthread_mutex_unlock (&self->mutex);
+}
+
+uint64_t
+zmx_security_refused (zmx_security_t *self)
+{
+    return self? __atomic_load_n (&self->refused, __ATOMIC_RELAXED): 0;
+}
 
 //  --------------------------------------------------------------------------
 //  Certificates
@@ -417,10 +547,17 @@ zmx_security_t *
 zmx_security_new (zconfig_t *config)
 {
     zmx_security_t *self = (zmx_security_t *) zmalloc (sizeof (zmx_security_t));
+    pthread_mutex_init (&self->mutex, NULL);
     self->domain = strdup (zmx__config_str (config, "domain", S_DEFAULT_DOMAIN));
     if (config && s_configure (self, config) != 0) {
         zmx_log_error (S_LOG, "security policy not created: see the reason above");
         zmx_security_destroy (&self);
+    }
+    //  Only CURVE and ZAP refuse handshakes: nothing to watch otherwise
+    if (self && (self->cert || self->auth)) {
+        self->monitor = zactor_new (s_monitor_actor, self);
+        if (!self->monitor)
+            zmx_security_destroy (&self);
     }
     return self;
 }
@@ -431,6 +568,8 @@ zmx_security_destroy (zmx_security_t **self_p)
     assert (self_p);
     zmx_security_t *self = *self_p;
     if (self) {
+        zactor_destroy (&self->monitor);
+        pthread_mutex_destroy (&self->mutex);
         zactor_destroy (&self->auth);
         zcert_destroy (&self->cert);
         free (self->domain);
@@ -452,11 +591,31 @@ zmx_security_public_key (zmx_security_t *self)
 }
 
 zsock_t *
+zmx__sock_new (int type)
+{
+    //  zsock_new asserts on a type libzmq does not know (the stable types
+    //  are ZMQ_PAIR to ZMQ_STREAM) and whenever libzmq refuses a socket,
+    //  which it does at the context's socket limit or out of descriptors.
+    //  A raw socket made first says whether there is room. A socket closed
+    //  frees its slot only once libzmq's reaper has run, so at the very
+    //  edge of the limit another thread could still take the last slot in
+    //  between: zmxd sizes the limit so that the services' caps stay well
+    //  inside it (cli/zmxd.c), and this check covers the rest.
+    if (type < ZMQ_PAIR || type > ZMQ_STREAM) {
+        errno = EINVAL;
+        return NULL;
+    }
+    void *probe = zmq_socket (zsys_init (), type);
+    if (!probe)
+        return NULL;
+    zmq_close (probe);
+    return zsock_new (type);
+}
+
+zsock_t *
 zmx_security_socket (zmx_security_t *self, int type)
 {
-    //  zsock_new asserts on a type libzmq does not know; the stable types
-    //  are ZMQ_PAIR (0) to ZMQ_STREAM
-    zsock_t *sock = type >= ZMQ_PAIR && type <= ZMQ_STREAM? zsock_new (type): NULL;
+    zsock_t *sock = zmx__sock_new (type);
     if (!sock) {
         zmx_log_error (S_LOG, "cannot create socket of type %d: %s", type,
                        zmq_strerror (zmq_errno ()));
@@ -473,6 +632,44 @@ zmx_security_socket (zmx_security_t *self, int type)
     return sock;
 }
 
+//  libzmq removes an ipc endpoint's socket file before it binds, so a
+//  second process on the same endpoint would silently take it over from
+//  a live one. Connect first: a listener answering means the endpoint is
+//  in use (refuse, naming the listener's pid when the kernel tells it); a
+//  refused connection means the file is stale, which the bind replaces.
+//  Returns 0 if the endpoint may be bound, -1 (logged) if not.
+static int
+s_ipc_probe (const char *endpoint)
+{
+    const char *path = endpoint + strlen ("ipc://");
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    if (*path == '@' || streq (path, "*") || strlen (path) >= sizeof address.sun_path)
+        return 0;               //  Abstract, wildcard or too long: libzmq decides
+    struct stat info;
+    if (stat (path, &info) != 0 || !S_ISSOCK (info.st_mode))
+        return 0;
+    strcpy (address.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    int rc = 0;
+    if (connect (fd, (struct sockaddr *) &address, sizeof address) == 0) {
+        struct ucred peer = { 0 };
+        socklen_t size = sizeof peer;
+        char owner [48] = "another process";
+        if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) == 0 && peer.pid > 0)
+            snprintf (owner, sizeof owner, "process %d", (int) peer.pid);
+        zmx_log_error (S_LOG, "cannot bind %s: in use, %s is listening there (another "
+                       "zmxd?); stop it or choose another endpoint", endpoint, owner);
+        rc = -1;
+    }
+    else
+        zmx_log_info (S_LOG, "%s: stale socket file (%s), replacing it", endpoint,
+                      strerror (errno));
+    close (fd);
+    return rc;
+}
+
 int
 zmx_security_listen (zmx_security_t *self, zsock_t *sock, const char *endpoint)
 {
@@ -481,11 +678,15 @@ zmx_security_listen (zmx_security_t *self, zsock_t *sock, const char *endpoint)
         zmx_log_error (S_LOG, "cannot bind: no endpoint given");
         return -1;
     }
+    if (strncmp (endpoint, "ipc://", 6) == 0 && s_ipc_probe (endpoint))
+        return -1;
     //  "%s": a '%' in the endpoint is not a format directive
     if (zsock_bind (sock, "%s", endpoint) == -1) {
         zmx_log_error (S_LOG, "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         return -1;
     }
+    if (self && self->monitor)
+        s_monitor_watch (self, sock);
     zmx_log_debug (S_LOG, "bound %s (%s%s)", endpoint,
                    self && self->cert? "CURVE": "NULL mechanism",
                    self && self->auth? ", ZAP": "");

@@ -78,4 +78,10 @@ void
 void
     zmx__node_service_actor (zsock_t *pipe, void *args);
 
+//  The node section's config keys: zmx_node_configure's and the node
+//  service's own, NULL-terminated ("headers/*": any key of that
+//  subsection). zmxd refuses keys that neither names.
+extern const char *const zmx__node_keys [];
+extern const char *const zmx__node_service_keys [];
+
 #endif

@@ -322,6 +322,13 @@ s_configure_headers (zmx_node_t *self, zconfig_t *headers)
     return ZMX_OK;
 }
 
+//  Every key zmx_node_configure reads; "*" stands for any name
+const char *const zmx__node_keys [] = {
+    "port", "interval", "evasive", "expired", "max-peers", "peer-hwm", "max-message",
+    "events-hwm", "linger", "name", "interface", "endpoint", "peers", "groups", "headers/*",
+    "client-certificate", "server-key", NULL
+};
+
 //  Integer keys of zmx_node_configure and their setters.
 typedef struct {
     const char *key;

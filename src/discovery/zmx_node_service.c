@@ -42,6 +42,12 @@
 
 #define S_HEADER_PREFIX "X-ZMX-"
 
+//  The keys this service reads besides zmx_node_configure's
+//  (zmx__node_keys); "hosted" is filled in by zmxd
+const char *const zmx__node_service_keys [] = {
+    "beacon-interval", "hosted/*", NULL
+};
+
 typedef struct {
     zsock_t *pipe;              //  Actor command pipe
     char *name;                 //  Instance name for logs

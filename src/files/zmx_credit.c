@@ -178,6 +178,8 @@ struct _zmx_credit_sender_t {
     size_t fragment;            //  Payload bytes per DATA message
     size_t backlog_cap;         //  Per-peer backlog cap, bytes
     int expiry;                 //  Msec of silence before a peer is freed
+    size_t max_receivers;       //  Peers known at once; more HELLOs refused
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     zmx_credit_sender_stats_t stats;  //  Counters (peers, in_flight computed)
 };
 
@@ -248,6 +250,7 @@ zmx_credit_sender_new (zmx_security_t *security, const char *endpoint)
     self->fragment = ZMX_CREDIT_FRAGMENT;
     self->backlog_cap = ZMX_CREDIT_BACKLOG;
     self->expiry = ZMX_CREDIT_EXPIRY;
+    self->max_receivers = ZMX_CREDIT_MAX_RECEIVERS;
     return self;
 }
 
@@ -282,6 +285,16 @@ zmx_credit_sender_set_backlog (zmx_credit_sender_t *self, size_t bytes)
     if (bytes < 1)
         return ZMX_EINVAL;
     self->backlog_cap = bytes;
+    return ZMX_OK;
+}
+
+int
+zmx_credit_sender_set_max_receivers (zmx_credit_sender_t *self, size_t receivers)
+{
+    assert (self && self->tag == S_SENDER_TAG);
+    if (receivers < 1)
+        return ZMX_EINVAL;
+    self->max_receivers = receivers;
     return ZMX_OK;
 }
 
@@ -489,6 +502,15 @@ s_sender_command (zmx_credit_sender_t *self, zframe_t *routing_id, zmx_credit_vi
         if (peer)
             reason = "HELLO from a known receiver";
         else
+        if (zhashx_size (self->peers) >= self->max_receivers) {
+            //  Refused, not malformed: the receiver gets no credit, and
+            //  its PINGs are ignored until a place frees and it says
+            //  HELLO again (a new receiver)
+            self->stats.receivers_refused++;
+            zmx__log_limited (S_LOG, &self->last_warning, "refused receiver %s: %zu "
+                              "receivers already (max-receivers)", name, self->max_receivers);
+        }
+        else
             s_sender_hello (self, routing_id, name, view->value);
     }
     else
@@ -513,7 +535,8 @@ s_sender_command (zmx_credit_sender_t *self, zframe_t *routing_id, zmx_credit_vi
             s_sender_forget (self, peer, "said BYE");
     }
     if (reason)
-        zmx_log_warning (S_LOG, "dropped command 0x%02x from %s: %s", view->command, name, reason);
+        zmx__log_limited (S_LOG, &self->last_warning, "dropped command 0x%02x from %s: %s",
+                          view->command, name, reason);
     free (name);
     return reason == NULL;
 }
@@ -528,8 +551,8 @@ s_sender_handle (zmx_credit_sender_t *self, zmsg_t *msg)
     bool valid = count >= 0
                  && zmx_credit_decode (frames, (size_t) count, ZMX_CREDIT_AT_SENDER, &view) == 0;
     if (!valid)
-        zmx_log_warning (S_LOG, "dropped invalid message: %s",
-                         count < 0? "too many frames": view.error);
+        zmx__log_limited (S_LOG, &self->last_warning, "dropped invalid message: %s",
+                          count < 0? "too many frames": view.error);
     else
         valid = s_sender_command (self, zmsg_first (msg), &view);
     if (!valid)
@@ -643,6 +666,7 @@ struct _zmx_credit_receiver_t {
     int heartbeat;              //  Msec between PINGs
     int64_t ping_at;            //  zclock_mono when the next PING is due
     size_t max_payload;         //  Largest payload reassembled
+    int64_t last_warning;       //  Rate limit of warnings from sender input
     zmx_credit_receiver_stats_t stats;  //  Counters
 };
 
@@ -677,8 +701,8 @@ s_receiver_command (zmx_credit_receiver_t *self, int command, uint64_t value)
 {
     zmsg_t *msg = zmx_credit_command (command, value);
     if (zmsg_send (&msg, self->socket) != 0)
-        zmx_log_warning (S_LOG, "cannot send command 0x%02x: %s", command,
-                         zmq_strerror (zmq_errno ()));
+        zmx__log_limited (S_LOG, &self->last_warning, "cannot send command 0x%02x: %s",
+                          command, zmq_strerror (zmq_errno ()));
     zmsg_destroy (&msg);
     self->ping_at = zclock_mono () + self->heartbeat;
 }
@@ -688,7 +712,7 @@ s_receiver_command (zmx_credit_receiver_t *self, int command, uint64_t value)
 static zsock_t *
 s_receiver_socket (const char *endpoint, const char *client_cert, const char *server_key)
 {
-    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    zsock_t *socket = zmx__sock_new (ZMQ_DEALER);
     if (!socket)
         return NULL;
     zsock_set_rcvhwm (socket, 0);       //  Credit is the bound
@@ -778,7 +802,8 @@ s_receiver_segment (zmx_credit_receiver_t *self, uint8_t flags, const zmx_credit
 {
     if (flags & ZMX_CREDIT_FIRST) {
         if (self->in_payload)
-            zmx_log_warning (S_LOG, "payload restarted before its end: dropped its start");
+            zmx__log_limited (S_LOG, &self->last_warning,
+                              "payload restarted before its end: dropped its start");
         self->in_payload = true;
         self->partial_size = 0;
     }
@@ -786,7 +811,8 @@ s_receiver_segment (zmx_credit_receiver_t *self, uint8_t flags, const zmx_credit
     if (!self->in_payload)
         return;                 //  Rest of a payload already dropped
     if (frame->size > self->max_payload - self->partial_size) {
-        zmx_log_warning (S_LOG, "payload larger than %zu bytes: dropped", self->max_payload);
+        zmx__log_limited (S_LOG, &self->last_warning, "payload larger than %zu bytes: dropped",
+                          self->max_payload);
         self->in_payload = false;
         return;
     }
@@ -815,8 +841,8 @@ s_receiver_data (zmx_credit_receiver_t *self, const zmx_credit_frame_t *frames,
 {
     if (view->value != self->expected) {
         self->stats.gaps++;
-        zmx_log_warning (S_LOG, "sequence gap: expected %" PRIu64 ", got %" PRIu64,
-                         self->expected, view->value);
+        zmx__log_limited (S_LOG, &self->last_warning, "sequence gap: expected %" PRIu64
+                          ", got %" PRIu64, self->expected, view->value);
         self->in_payload = false;
     }
     self->expected = view->value + view->segments;
@@ -829,8 +855,8 @@ s_receiver_data (zmx_credit_receiver_t *self, const zmx_credit_frame_t *frames,
     }
     if (cost > self->outstanding) {
         self->stats.overruns++;
-        zmx_log_warning (S_LOG, "sender overran its credit by %" PRIu64 " bytes",
-                         cost - self->outstanding);
+        zmx__log_limited (S_LOG, &self->last_warning, "sender overran its credit by %" PRIu64
+                          " bytes", cost - self->outstanding);
         cost = self->outstanding;
     }
     self->outstanding -= cost;
@@ -854,8 +880,8 @@ s_receiver_handle (zmx_credit_receiver_t *self, zmsg_t *msg)
         s_receiver_data (self, frames, &view);
     else {
         self->stats.malformed++;
-        zmx_log_warning (S_LOG, "dropped invalid message: %s",
-                         count < 0? "too many frames": view.error);
+        zmx__log_limited (S_LOG, &self->last_warning, "dropped invalid message: %s",
+                          count < 0? "too many frames": view.error);
     }
 }
 

@@ -116,6 +116,7 @@ typedef struct {
     int64_t next_tick, next_scan;
     bool busy;                  //  Some client could send more now
     s_counters_t counters;
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     bool terminated;
 } s_self_t;
 
@@ -607,7 +608,8 @@ s_handle_icanhaz (s_self_t *self, s_client_t *client, zmx_fmq_msg_t *msg)
     if (!s_path_published (self, path))
         reason = "nothing is published at this path";
     if (reason) {
-        zmx_log_notice (self->name, "refused subscription to '%s': %s", msg->path, reason);
+        zmx__log_limited (self->name, &self->last_warning, "refused subscription to '%s': %s",
+                          msg->path, reason);
         s_send_error (self, client->routing_id, ZMX_FMQ_SRSLY, reason);
         client->refused = true;
         return;
@@ -720,7 +722,7 @@ s_handle_router (s_self_t *self)
     if (rc == -2) {
         self->counters.malformed++;
         if (!client || !client->refused) {
-            zmx_log_info (self->name, "malformed message: %s", error);
+            zmx__log_limited (self->name, &self->last_warning, "malformed message: %s", error);
             s_send_error (self, routing_id, ZMX_FMQ_RTFM, error);
         }
         if (client)
@@ -1067,6 +1069,14 @@ s_self_destroy (s_self_t **self_p)
         *self_p = NULL;
     }
 }
+
+//  The keys s_self_configure and s_self_publishes read (zmxd refuses
+//  any other)
+const char *const zmx__files_keys [] = {
+    "endpoint", "poll-interval", "heartbeat-interval", "heartbeat-liveness", "chunk-size",
+    "max-credit", "max-clients", "max-files", "max-subscriptions", "max-message-size",
+    "publish/directory", "publish/path", NULL
+};
 
 //  Read the "publish" sections; -1 (logged) if one is invalid.
 static int

@@ -84,6 +84,7 @@ typedef struct {
     bool synced;                //  Server's queue for us ran empty
     int error;                  //  Sticky error
     s_counters_t counters;
+    int64_t last_warning;       //  Rate limit of warnings from server input
     bool terminated;
 } s_self_t;
 
@@ -458,7 +459,8 @@ s_commit (s_self_t *self, const char *name, const char *sha1, const char *xxh128
         zmx_log_debug ("files-client", "received %s", name);
     }
     else {
-        zmx_log_warning ("files-client", "discarded %s: digest or path check failed", name);
+        zmx__log_limited ("files-client", &self->last_warning,
+                          "discarded %s: digest or path check failed", name);
         unlink (partial);
         self->counters.files_rejected++;
     }

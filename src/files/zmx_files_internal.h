@@ -14,4 +14,8 @@
 zframe_t *
     zmx__fmq_encode_chunk (const zmx_fmq_msg_t *msg, byte **chunk_p);
 
+//  The files service's config keys, NULL-terminated ("publish/path":
+//  key of a subsection). zmxd refuses keys it does not name.
+extern const char *const zmx__files_keys [];
+
 #endif

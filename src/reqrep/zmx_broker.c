@@ -1108,6 +1108,13 @@ s_self_destroy (s_self_t **self_p)
     }
 }
 
+//  The broker section's own keys (zmxd refuses any key that neither
+//  these, the federation's nor the pair's list names)
+const char *const zmx__broker_keys [] = {
+    "endpoint", "heartbeat-interval", "heartbeat-liveness", "queue-limit", "queue-bytes",
+    "request-timeout", "max-services", "max-workers", "max-frame-size", NULL
+};
+
 //  Read the settings; returns -1 (reason logged) if any is invalid.
 static int
 s_self_configure (s_self_t *self, zconfig_t *config)

@@ -27,6 +27,12 @@ struct _zmx__broker_pair_t {
     uint64_t dropped;           //  Client requests dropped while not active
 };
 
+//  The broker keys a pair reads (zmxd refuses unknown keys)
+const char *const zmx__broker_pair_keys [] = {
+    "bstar/role", "bstar/local", "bstar/peer", "bstar/heartbeat",
+    "bstar/client-certificate", "bstar/peer-key", NULL
+};
+
 //  Read the "bstar" section's keys. Returns 0 or -1 (reason logged).
 static int
 s_pair_settings (zconfig_t *section, const char *name, bool *primary, const char **local,

@@ -270,7 +270,7 @@ zmx_client_set_curve (zmx_client_t *self, const char *client_cert_path, const ch
 static zsock_t *
 s_client_socket_new (zmx_client_t *self, const char *endpoint, int *rc_p)
 {
-    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    zsock_t *socket = zmx__sock_new (ZMQ_DEALER);
     if (!socket) {
         *rc_p = ZMX_EADDR;
         return NULL;

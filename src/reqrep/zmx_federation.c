@@ -909,6 +909,12 @@ zmx__federation_counters (zmx__federation_t *self, zmsg_t *reply)
 //  =========================================================================
 //  Construction
 
+//  The broker keys the federation reads (zmxd refuses unknown keys)
+const char *const zmx__federation_keys [] = {
+    "peers", "peer-certificate", "peer-server-key", "federation-interval",
+    "federation-liveness", "hop-limit", "max-peers", "forward-limit", NULL
+};
+
 //  Open the DEALER links to every endpoint of the peer list. Returns -1
 //  (reason logged) for a bad endpoint or CURVE setting.
 static int

@@ -160,4 +160,12 @@ int
 bool
     zmx__tsp_uuid_valid (const char *text, size_t size);
 
+//  The config keys each part of the broker and titanic services reads,
+//  NULL-terminated; a "/" separates a subsection ("bstar/role"). zmxd
+//  refuses keys that no list names (src/zmxd/zmx_service_table.c).
+extern const char *const zmx__broker_keys [];
+extern const char *const zmx__federation_keys [];
+extern const char *const zmx__broker_pair_keys [];
+extern const char *const zmx__titanic_keys [];
+
 #endif

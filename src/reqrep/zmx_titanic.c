@@ -87,6 +87,7 @@ typedef struct {
     int64_t dispatch_timeout, retry_interval, retention_ms;
     int64_t next_sweep;         //  Mono msec of the next retention sweep
     s_counters_t counters;
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     bool terminated;
 } s_self_t;
 
@@ -198,8 +199,8 @@ static zmsg_t *
 s_malformed (s_self_t *self, const char *service, const char *why)
 {
     self->counters.malformed++;
-    zmx_log_info (self->name, "%s: malformed request (%s), answered %s", service, why,
-                  ZMX_TITANIC_UNKNOWN);
+    zmx__log_limited (self->name, &self->last_warning, "%s: malformed request (%s), answered %s",
+                      service, why, ZMX_TITANIC_UNKNOWN);
     return s_status (ZMX_TITANIC_UNKNOWN);
 }
 
@@ -216,9 +217,9 @@ s_handle_request (s_self_t *self, zmsg_t *body)
         return s_malformed (self, ZMX_TITANIC_REQUEST, "larger than max-message-size");
     if (self->pending >= self->max_pending || zhashx_size (self->entries) >= self->max_stored) {
         self->counters.refused++;
-        zmx_log_warning (self->name, "refusing a request: %zu pending, %zu stored (limits "
-                         "max-pending %zu, max-stored %zu)", self->pending,
-                         zhashx_size (self->entries), self->max_pending, self->max_stored);
+        zmx__log_limited (self->name, &self->last_warning, "refusing a request: %zu pending, "
+                          "%zu stored (limits max-pending %zu, max-stored %zu)", self->pending,
+                          zhashx_size (self->entries), self->max_pending, self->max_stored);
         return s_status (ZMX_TITANIC_ERROR);
     }
     zuuid_t *uuid = zuuid_new ();
@@ -596,6 +597,13 @@ s_self_destroy (s_self_t **self_p)
         *self_p = NULL;
     }
 }
+
+//  The keys s_self_configure reads (zmxd refuses any other)
+const char *const zmx__titanic_keys [] = {
+    "endpoint", "directory", "fsync", "max-pending", "max-stored", "max-in-flight",
+    "dispatch-timeout", "retry-interval", "reply-retention", "heartbeat-interval",
+    "heartbeat-liveness", "max-message-size", "curve-certificate", "server-key", NULL
+};
 
 //  Read the settings; returns -1 (reason logged) if any is invalid.
 static int

@@ -335,7 +335,7 @@ s_worker_drop (zmx_worker_t *self, int64_t now, int delay_ms)
 static void
 s_worker_connect (zmx_worker_t *self, int64_t now)
 {
-    zsock_t *socket = zsock_new (ZMQ_DEALER);
+    zsock_t *socket = zmx__sock_new (ZMQ_DEALER);
     int rc = socket? 0: -1;
     if (socket) {
         //  Linger 0: what is queued on a dead connection is worthless.

@@ -91,6 +91,7 @@ typedef struct {
     int64_t wait_deadline;
     bool watching;
     zmx_clone_stats_t stats;
+    int64_t last_warning;       //  Rate limit of socket failure warnings
     bool terminated;
 } s_agent_t;
 
@@ -217,11 +218,17 @@ s_sockets_close (s_agent_t *self)
     zsock_destroy (&self->sub);
 }
 
+//  A socket connected to endpoint, or NULL (logged) when libzmq has no
+//  socket to give: a failover caused by a silent server must not abort.
 static zsock_t *
 s_socket (s_agent_t *self, int type, const char *endpoint)
 {
-    zsock_t *sock = zsock_new (type);
-    assert (sock);
+    zsock_t *sock = zmx__sock_new (type);
+    if (!sock) {
+        zmx__log_limited ("clone", &self->last_warning, "cannot open a socket to %s: %s",
+                          endpoint, zmq_strerror (zmq_errno ()));
+        return NULL;
+    }
     zsock_set_linger (sock, 0);
     if (type == ZMQ_SUB) {
         zsock_set_rcvhwm (sock, 0);     //  Bounded by the server's send HWM
@@ -248,10 +255,23 @@ s_socket (s_agent_t *self, int type, const char *endpoint)
 static void
 s_connect (s_agent_t *self)
 {
-    s_sockets_close (self);
+    //  New sockets first, then the old ones go: with no socket to spare,
+    //  the old ones stay and the stale timer tries again later (closing
+    //  first would free slots only once libzmq's reaper runs, and the new
+    //  sockets could race it)
     s_server_t *server = &self->servers [self->current];
-    self->sub = s_socket (self, ZMQ_SUB, server->publisher);
-    self->dealer = s_socket (self, ZMQ_DEALER, server->snapshot);
+    zsock_t *sub = s_socket (self, ZMQ_SUB, server->publisher);
+    zsock_t *dealer = sub? s_socket (self, ZMQ_DEALER, server->snapshot): NULL;
+    if (!dealer) {
+        zsock_destroy (&sub);
+        if (!self->sub)
+            self->state = S_LIVE;   //  Not IDLE: so that the timer retries
+        self->last_heard = zclock_mono ();
+        return;
+    }
+    s_sockets_close (self);
+    self->sub = sub;
+    self->dealer = dealer;
     self->state = S_LIVE;
     self->last_heard = zclock_mono ();
     zhashx_destroy (&self->incoming);
@@ -263,11 +283,14 @@ static void
 s_failover (s_agent_t *self)
 {
     self->stats.failovers++;
-    //  Drop whatever the stale server's collector link still queues
-    zsock_destroy (&self->xpubs [self->current]);
-    self->xpubs [self->current] = s_socket (self, ZMQ_XPUB,
-                                            self->servers [self->current].collector);
-    self->collector_up [self->current] = false;
+    //  Drop whatever the stale server's collector link still queues (if
+    //  a new link can be made: else keep the old one)
+    zsock_t *xpub = s_socket (self, ZMQ_XPUB, self->servers [self->current].collector);
+    if (xpub) {
+        zsock_destroy (&self->xpubs [self->current]);
+        self->xpubs [self->current] = xpub;
+        self->collector_up [self->current] = false;
+    }
     self->current = (self->current + 1) % self->server_count;
     zmx_log_info ("clone", "server silent for %" PRId64 " ms: now %s", self->stale_msec,
                   self->servers [self->current].snapshot);
@@ -814,8 +837,9 @@ s_agent (zsock_t *pipe, void *args)
         };
         int count = self->sub? 3 + self->server_count: 1;
         for (int index = 0; index < self->server_count; index++)
-            items [3 + index] = (zmq_pollitem_t) { zsock_resolve (self->xpubs [index]), 0,
-                                                   ZMQ_POLLIN, 0 };
+            items [3 + index] = self->xpubs [index]?
+                (zmq_pollitem_t) { zsock_resolve (self->xpubs [index]), 0, ZMQ_POLLIN, 0 }:
+                (zmq_pollitem_t) { NULL, -1, 0, 0 };
         bool blocked = zlistx_size (self->outbox) && self->current >= 0
                     && self->collector_up [self->current];
         if (zmq_poll (items, count, blocked? 1: S_TICK_MSEC) < 0) {
@@ -838,7 +862,7 @@ s_agent (zsock_t *pipe, void *args)
                          && (zsock_events (self->dealer) & ZMQ_POLLIN); batch++)
             s_handle_dealer (self);
         for (int index = 0; index < self->server_count; index++)
-            while (zsock_events (self->xpubs [index]) & ZMQ_POLLIN)
+            while (self->xpubs [index] && (zsock_events (self->xpubs [index]) & ZMQ_POLLIN))
                 s_handle_xpub (self, index);
         if (blocked)
             s_flush_outbox (self);

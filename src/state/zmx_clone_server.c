@@ -20,7 +20,7 @@
       sweep looks at them only, not at the whole store.
     =========================================================================
 */
-#include "zmx_classes.h"
+#include "zmx_state_internal.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,6 +104,7 @@ typedef struct {
     uint32_t crc_table [256];
     int64_t next_hugz, next_sweep, next_fsync;
     s_counters_t counters;
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     bool terminated;
     //  Binary Star pair (see "Pair" below); bstar NULL: standalone
     zmx_bstar_t *bstar;
@@ -613,11 +614,9 @@ s_handle_kvset (s_self_t *self, const zmx_chp_view_t *view)
     uint64_t ttl = 0;
     const char *refusal = s_kvset_refusal (self, view, &ttl);
     if (refusal) {
-        //  Log the first refusals, then one in a thousand: a flood must
-        //  not turn into a flood of log lines
-        if (self->counters.rejected++ % 1000 == 0)
-            zmx_log_warning (self->name, "KVSET refused: %s (%" PRIu64 " so far)", refusal,
-                             self->counters.rejected);
+        self->counters.rejected++;
+        zmx__log_limited (self->name, &self->last_warning, "KVSET refused: %s (%" PRIu64
+                          " so far)", refusal, self->counters.rejected);
         return;
     }
     s_entry_t *entry = s_entry_new (view->key, view->key_size, view->value, view->value_size);
@@ -644,9 +643,11 @@ s_handle_collector (s_self_t *self)
         const char *error;
         if (zmx_chp_decode_msg (&msg, 0, ZMX_CHP_SERVER_COLLECTOR, &view, &error) == 0)
             s_handle_kvset (self, &view);
-        else
-        if (self->counters.malformed++ % 1000 == 0)
-            zmx_log_warning (self->name, "malformed KVSET dropped: %s", error);
+        else {
+            self->counters.malformed++;
+            zmx__log_limited (self->name, &self->last_warning, "malformed KVSET dropped: %s",
+                              error);
+        }
         zmx_chp_msg_close (&msg);
     }
     s_commit (self);
@@ -739,9 +740,11 @@ s_handle_router (s_self_t *self)
             else
                 self->counters.snapshots_refused++;
         }
-        else
-        if (self->counters.malformed++ % 1000 == 0)
-            zmx_log_warning (self->name, "malformed snapshot request dropped: %s", error);
+        else {
+            self->counters.malformed++;
+            zmx__log_limited (self->name, &self->last_warning,
+                              "malformed snapshot request dropped: %s", error);
+        }
         zmx_chp_msg_close (&msg);
     }
 }
@@ -879,9 +882,15 @@ static void
 s_replica_start (s_self_t *self)
 {
     s_replica_stop (self);
-    self->peer_sub = zsock_new (ZMQ_SUB);
-    self->peer_dealer = zsock_new (ZMQ_DEALER);
-    assert (self->peer_sub && self->peer_dealer);
+    self->peer_sub = zmx__sock_new (ZMQ_SUB);
+    self->peer_dealer = zmx__sock_new (ZMQ_DEALER);
+    if (!self->peer_sub || !self->peer_dealer) {
+        //  Left off until the next PASSIVE notice from Binary Star
+        zmx_log_error (self->name, "cannot replicate from the peer: %s",
+                       zmq_strerror (zmq_errno ()));
+        s_replica_stop (self);
+        return;
+    }
     zsock_set_linger (self->peer_sub, 0);
     zsock_set_linger (self->peer_dealer, 0);
     zsock_set_rcvhwm (self->peer_sub, 0);   //  Bounded by the peer's publish-hwm
@@ -1072,6 +1081,16 @@ s_handle_bstar (s_self_t *self)
                        state? state: "(interrupted)");
     zstr_free (&state);
 }
+
+//  The keys s_self_configure and s_pair_configure read (zmxd refuses
+//  any other)
+const char *const zmx__clone_server_keys [] = {
+    "endpoint", "publisher-endpoint", "collector-endpoint", "heartbeat-interval", "max-keys",
+    "max-value-size", "max-bytes", "compact-bytes", "max-snapshots", "fsync", "data-directory",
+    "publish-hwm", "bstar/primary", "bstar/heartbeat", "bstar/max-pending", "bstar/local",
+    "bstar/remote", "bstar/peer-endpoint", "bstar/peer-publisher", "bstar/client-certificate",
+    "bstar/server-key", NULL
+};
 
 //  Read the "bstar" subsection, if any. Returns 0, or -1 (logged).
 static int

@@ -224,7 +224,9 @@ s_ask_service (const char *endpoint, const char *name, int64_t deadline, char **
 {
     int rc = ZMX_ETIMEDOUT;
     while (rc == ZMX_ETIMEDOUT && zclock_mono () < deadline) {
-        zsock_t *request = zsock_new (ZMQ_REQ);
+        zsock_t *request = zmx__sock_new (ZMQ_REQ);
+        if (!request)
+            break;              //  No socket to ask with: as a timeout
         zsock_set_linger (request, 0);
         zmsg_t *reply = NULL;
         if (zsock_connect (request, "%s", endpoint) == 0

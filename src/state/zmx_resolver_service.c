@@ -11,7 +11,7 @@
     envelope, and dropped and counted otherwise.
     =========================================================================
 */
-#include "zmx_classes.h"
+#include "zmx_state_internal.h"
 
 #define S_MAX_MESSAGE   4096    //  Bytes in a request; larger: disconnect
 #define S_SEND_HWM      1000    //  Replies queued per asker
@@ -29,6 +29,7 @@ typedef struct {
     zmx_resolver_t *resolver;   //  Names: cache and file
     bool has_servers;           //  Clone servers configured
     s_counters_t counters;
+    int64_t last_warning;       //  Rate limit of warnings from peer input
     bool terminated;
 } s_self_t;
 
@@ -45,6 +46,11 @@ s_self_destroy (s_self_t **self_p)
         *self_p = NULL;
     }
 }
+
+//  The keys the service reads (zmxd refuses any other)
+const char *const zmx__resolver_keys [] = {
+    "endpoint", "servers", "file", "stale-timeout", NULL
+};
 
 //  Read servers, file and timeouts. Returns 0 or -1 (logged).
 static int
@@ -132,7 +138,7 @@ s_handle_request (s_self_t *self)
     zframe_t *identity = zmsg_pop (msg);
     zframe_t *delimiter = zmsg_pop (msg);
     if (!identity || !delimiter || zframe_size (delimiter) != 0) {
-        zmx_log_warning (self->name, "request without an envelope dropped");
+        zmx__log_limited (self->name, &self->last_warning, "request without an envelope dropped");
         self->counters.invalid++;
         zframe_destroy (&identity);
         zframe_destroy (&delimiter);
@@ -145,7 +151,7 @@ s_handle_request (s_self_t *self)
     char name [ZMX_RESOLVER_NAME_MAX + 1];
     const char *error = NULL;
     if (zmx_resolver_request_decode (msg, name, &error)) {
-        zmx_log_warning (self->name, "invalid request: %s", error);
+        zmx__log_limited (self->name, &self->last_warning, "invalid request: %s", error);
         self->counters.invalid++;
         s_answer (self, envelope, ZMX_RESOLVER_INVALID, NULL);
     }

@@ -26,4 +26,10 @@ zhash_t *
 int
     zmx__names_resolve_local (const char *name, int64_t deadline, char **endpoints_p);
 
+//  The clone server's and the resolver service's config keys,
+//  NULL-terminated ("bstar/local": key of a subsection). zmxd refuses
+//  keys they do not name.
+extern const char *const zmx__clone_server_keys [];
+extern const char *const zmx__resolver_keys [];
+
 #endif

@@ -750,6 +750,80 @@ s_one_zap_policy_per_process (void)
     s_rig_destroy (&second);
 }
 
+//  Wait until the policy has counted `count` refusals; false on timeout.
+static bool
+s_wait_refused (zmx_security_t *security, uint64_t count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zmx_security_refused (security) < count && zclock_mono () < deadline)
+        zclock_sleep (10);
+    return zmx_security_refused (security) >= count;
+}
+
+//  The server counts and logs (notice level, rate-limited) every refused
+//  client: a key not among the clients (ZAP), a client without CURVE and
+//  one with the wrong server key (handshake failures).
+static void
+s_refusals_logged_and_counted (void)
+{
+    zmx_log_set_level (ZMX_LOG_NOTICE);
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/log", dir);
+    int saved = zmx_test_capture_begin (log);
+    int64_t started = zclock_mono ();
+    s_rig_t rig;
+    s_rig_curve (&rig, false, NULL, false);
+    ZMX_CHECK (zmx_security_refused (rig.security) == 0);
+    zsock_t *client = s_curve_client (rig.server, rig.keys->mallory, rig.keys->server);
+    ZMX_CHECK (s_wait_refused (rig.security, 1, 5000));
+    zsock_destroy (&client);
+    uint64_t refused = zmx_security_refused (rig.security);
+    client = s_plain_client (rig.server);
+    ZMX_CHECK (s_wait_refused (rig.security, refused + 1, 5000));
+    zsock_destroy (&client);
+    refused = zmx_security_refused (rig.security);
+    zcert_t *other = zcert_load (rig.keys->mallory);
+    client = s_curve_client (rig.server, rig.keys->alice, zcert_public_txt (other));
+    ZMX_CHECK (s_wait_refused (rig.security, refused + 1, 5000));
+    zsock_destroy (&client);
+    zcert_destroy (&other);
+    //  A known client still gets in
+    client = s_curve_client (rig.server, rig.keys->alice, rig.keys->server);
+    ZMX_CHECK (s_echo (rig.server, client, S_REPLY_WAIT));
+    zsock_destroy (&client);
+    refused = zmx_security_refused (rig.security);
+    s_rig_destroy (&rig);
+    int64_t elapsed = zclock_mono () - started;
+    zmx_test_capture_end (saved);
+    int zap = zmx_test_count_lines (log, " N security: refused a client on tcp://127.0.0.1:");
+    int lines = zmx_test_count_lines (log, "refused a client");
+    zsys_info ("%" PRIu64 " refusals in %" PRId64 " ms: %d notices", refused, elapsed, lines);
+    ZMX_CHECK (zap >= 1 && lines == zap);
+    ZMX_CHECK (lines <= 2 + elapsed / 1000);
+    free (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
+//  At libzmq's socket limit, the socket constructors every service uses
+//  on peer-driven paths return NULL where zsock_new would assert.
+static void
+s_socket_limit_returns_null (void)
+{
+    zsys_set_max_sockets (16);
+    void *held [64];
+    size_t count = 0;
+    while (count < 64 && (held [count] = zmq_socket (zsys_init (), ZMQ_DEALER)))
+        count++;
+    ZMX_CHECK (count > 0 && count < 64);
+    ZMX_CHECK (zmx__sock_new (ZMQ_DEALER) == NULL);
+    ZMX_CHECK (zmx_security_socket (NULL, ZMQ_ROUTER) == NULL);
+    ZMX_CHECK (zmx_security_bind (NULL, ZMQ_ROUTER, "tcp://127.0.0.1:*") == NULL);
+    ZMX_CHECK (zmx__sock_new (99) == NULL);
+    for (size_t index = 0; index < count; index++)
+        zmq_close (held [index]);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -772,6 +846,8 @@ main (int argc, char *argv [])
         { "allow_refuses_unlisted_address", s_allow_refuses_unlisted_address, 15 },
         { "deny_wins_over_allow", s_deny_wins_over_allow, 15 },
         { "one_zap_policy_per_process", s_one_zap_policy_per_process, 15 },
+        { "socket_limit_returns_null", s_socket_limit_returns_null, 10 },
+        { "refusals_logged_and_counted", s_refusals_logged_and_counted, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }

@@ -490,6 +490,109 @@ s_sender_drops_malformed (void)
     zmx_credit_sender_destroy (&sender);
 }
 
+//  A flood of invalid messages: every one counted, at most one warning a
+//  second in the log (the rest at debug level).
+static void
+s_sender_warnings_rate_limited (void)
+{
+    zmx_log_set_level (ZMX_LOG_NOTICE);
+    zmx_credit_sender_t *sender = zmx_credit_sender_new (NULL, "tcp://127.0.0.1:*");
+    ZMX_CHECK (sender);
+    zsock_t *dealer = s_dealer (zmx_credit_sender_endpoint (sender));
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/log", dir);
+    int saved = zmx_test_capture_begin (log);
+    int64_t started = zclock_mono ();
+    const int flood = 5000;
+    for (int index = 0; index < flood; index++)
+        s_send_raw (dealer, "garbage", (size_t) 7, NULL);
+    zmx_credit_sender_stats_t stats;
+    int64_t deadline = zclock_mono () + 10000;
+    do {
+        zmq_pollitem_t item = { zsock_resolve (zmx_credit_sender_socket (sender)), 0,
+                                ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, 10);
+        zmx_credit_sender_process (sender);
+        zmx_credit_sender_stats (sender, &stats);
+    } while (stats.malformed < (uint64_t) flood && zclock_mono () < deadline);
+    int64_t elapsed = zclock_mono () - started;
+    zmx_test_capture_end (saved);
+    int warnings = zmx_test_count_lines (log, " W credit: ");
+    zsys_info ("%d invalid messages in %" PRId64 " ms: %d warnings logged", flood, elapsed,
+               warnings);
+    ZMX_CHECK (stats.malformed == (uint64_t) flood);
+    ZMX_CHECK (warnings >= 1 && warnings <= 2 + elapsed / 1000);
+    free (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+    zsock_destroy (&dealer);
+    zmx_credit_sender_destroy (&sender);
+}
+
+//  Process the sender until its refusals reach `count`, or fail.
+static void
+s_wait_refused (zmx_credit_sender_t *sender, uint64_t count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zmx_credit_sender_stats_t stats;
+    do {
+        zmq_pollitem_t item = { zsock_resolve (zmx_credit_sender_socket (sender)), 0,
+                                ZMQ_POLLIN, 0 };
+        zmq_poll (&item, 1, 10);
+        zmx_credit_sender_process (sender);
+        zmx_credit_sender_stats (sender, &stats);
+    } while (stats.receivers_refused < count && zclock_mono () < deadline);
+    ZMX_CHECK (stats.receivers_refused == count);
+}
+
+//  More receivers than max-receivers: the extra HELLOs are refused and
+//  counted, the known receivers still get data, and a place freed by BYE
+//  goes to the next receiver.
+static void
+s_max_receivers_refused (void)
+{
+    zmx_credit_sender_t *sender = zmx_credit_sender_new (NULL, "tcp://127.0.0.1:*");
+    ZMX_CHECK (sender);
+    ZMX_CHECK (zmx_credit_sender_set_max_receivers (sender, 0) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_credit_sender_set_max_receivers (sender, 3) == ZMX_OK);
+    zsock_t *dealers [6];
+    for (int index = 0; index < 5; index++) {
+        dealers [index] = s_dealer (zmx_credit_sender_endpoint (sender));
+        s_command (dealers [index], ZMX_CREDIT_HELLO, 16384);
+    }
+    s_wait_refused (sender, 2, 5000);
+    zmx_credit_sender_stats_t stats;
+    zmx_credit_sender_stats (sender, &stats);
+    ZMX_CHECK (stats.peers == 3 && stats.malformed == 0);
+    //  Every known receiver is served
+    zlist_t *peers = zmx_credit_sender_peers (sender);
+    for (char *peer = (char *) zlist_first (peers); peer; peer = (char *) zlist_next (peers))
+        ZMX_CHECK (zmx_credit_sender_send (sender, peer, "hello", 5) == ZMX_OK);
+    zlist_destroy (&peers);
+    zmx_credit_sender_process (sender);
+    int served = 0;
+    for (int index = 0; index < 5; index++) {
+        zmsg_t *msg = zmx_test_recv (dealers [index], served < 3? 1000: 100);
+        if (msg) {
+            served++;
+            zmsg_destroy (&msg);
+            if (served == 1)
+                s_command (dealers [index], ZMX_CREDIT_BYE, 0);
+        }
+    }
+    ZMX_CHECK (served == 3);
+    //  One said BYE: a new receiver takes its place
+    s_wait_peers (sender, 2, 2000);
+    dealers [5] = s_dealer (zmx_credit_sender_endpoint (sender));
+    s_command (dealers [5], ZMX_CREDIT_HELLO, 16384);
+    s_wait_peers (sender, 3, 2000);
+    zmx_credit_sender_stats (sender, &stats);
+    ZMX_CHECK (stats.receivers_refused == 2);
+    for (int index = 0; index < 6; index++)
+        zsock_destroy (&dealers [index]);
+    zmx_credit_sender_destroy (&sender);
+}
+
 //  Send DATA from a fake sender: routing id, sequence, one segment.
 static void
 s_fake_data (zsock_t *router, zframe_t *routing_id, uint64_t sequence, uint8_t flags,
@@ -734,6 +837,8 @@ main (int argc, char *argv [])
         { "live_receiver_stays", s_live_receiver_stays, 10 },
         { "curve_sender", s_curve_sender, 15 },
         { "sender_drops_malformed", s_sender_drops_malformed, 10 },
+        { "sender_warnings_rate_limited", s_sender_warnings_rate_limited, 20 },
+        { "max_receivers_refused", s_max_receivers_refused, 20 },
         { "receiver_drops_malformed_and_counts_gaps", s_receiver_drops_malformed_and_counts_gaps, 10 },
         { "stream_1", s_stream_1, 40 },
         { "stream_10", s_stream_10, 40 },

@@ -850,6 +850,47 @@ s_pair_curve (void)
     zstr_free (&keys);
 }
 
+//  A clone client whose server goes silent while libzmq has no socket
+//  left keeps failing over (logged, rate-limited) instead of asserting,
+//  and connects again once sockets are free.
+static void
+s_socket_limit_no_abort (void)
+{
+    zsys_set_max_sockets (32);
+    zmx_clone_t *clone = zmx_clone_new ("/limit/");
+    ZMX_CHECK (clone);
+    ZMX_CHECK (zmx_clone_set_timeouts (clone, 100, 1000) == ZMX_OK);
+    char *endpoint = zmx_test_free_endpoint ();     //  Nobody there: silent
+    ZMX_CHECK (zmx_clone_add_server (clone, endpoint) == ZMX_OK);
+    zmx_clone_stats_t stats;
+    zmx_clone_stats (clone, &stats);        //  The server is added: connected
+    void *held [64];
+    size_t count = 0;
+    while (count < 64 && (held [count] = zmq_socket (zsys_init (), ZMQ_DEALER)))
+        count++;
+    ZMX_CHECK (count > 0 && count < 64);
+    //  Every failover now finds no socket; the client must live through them
+    int64_t deadline = zclock_mono () + 5000;
+    do {
+        zclock_sleep (50);
+        zmx_clone_stats (clone, &stats);
+    } while (stats.failovers < 5 && zclock_mono () < deadline);
+    if (stats.failovers < 5)
+        fprintf (stderr, "    failovers: %" PRIu64 "\n", stats.failovers);
+    ZMX_CHECK (stats.failovers >= 5);
+    for (size_t index = 0; index < count; index++)
+        zmq_close (held [index]);
+    uint64_t failovers = stats.failovers;
+    deadline = zclock_mono () + 5000;
+    do {
+        zclock_sleep (50);
+        zmx_clone_stats (clone, &stats);
+    } while (stats.failovers < failovers + 2 && zclock_mono () < deadline);
+    ZMX_CHECK (stats.failovers >= failovers + 2);
+    free (endpoint);
+    zmx_clone_destroy (&clone);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -866,6 +907,7 @@ main (int argc, char *argv [])
         { "pair_failover", s_pair_failover, 90 },
         { "curve", s_curve, 30 },
         { "pair_curve", s_pair_curve, 60 },
+        { "socket_limit_no_abort", s_socket_limit_no_abort, 20 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }

@@ -408,6 +408,49 @@ s_raw_request (const char *endpoint, int timeout_ms, const char *first, ...)
     return reply;
 }
 
+//  A flood of invalid requests: every one counted, at most one warning
+//  a second in the log (the rest at debug level).
+static void
+s_resolver_warnings_rate_limited (void)
+{
+    zmx_log_set_level (ZMX_LOG_NOTICE);
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/log", dir);
+    int saved = zmx_test_capture_begin (log);
+    zconfig_t *root = zconfig_str_load ("resolver\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    servers = \"\"\n");
+    zmx_service_t *service = zmx_service_new ("resolver", zmx_resolver_actor,
+                                              zconfig_locate (root, "resolver"), NULL);
+    ZMX_CHECK (service);
+    zlist_t *endpoints = zmx_service_endpoints (service);
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (dealer, 0);
+    zsock_set_sndhwm (dealer, 0);
+    ZMX_CHECK (zsock_connect (dealer, "%s", (char *) zlist_first (endpoints)) == 0);
+    int64_t started = zclock_mono ();
+    const int flood = 4000;
+    for (int index = 0; index < flood; index++) {
+        if (index % 2)
+            zstr_sendx (dealer, "", "ZMXNS9", "LOOKUP", "svc", NULL);  //  Bad protocol
+        else
+            zstr_sendx (dealer, "ZMXNS1", "LOOKUP", "svc", NULL);      //  No envelope
+    }
+    ZMX_CHECK (zmx_test_wait_counter (service, "invalid", flood, 10000));
+    int64_t elapsed = zclock_mono () - started;
+    zmx_test_capture_end (saved);
+    int warnings = zmx_test_count_lines (log, " W resolver");
+    zsys_info ("%d invalid requests in %" PRId64 " ms: %d warnings logged", flood, elapsed,
+               warnings);
+    ZMX_CHECK (warnings >= 1 && warnings <= 2 + elapsed / 1000);
+    zsock_destroy (&dealer);
+    zlist_destroy (&endpoints);
+    zmx_service_destroy (&service);
+    zconfig_destroy (&root);
+    free (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
 //  The resolver service answers lookups on ipc://, drops or refuses bad
 //  requests, and name:NAME resolves through it (library and CLI).
 static void
@@ -803,6 +846,7 @@ main (int argc, char *argv [])
         { "library_takes_names", s_library_takes_names, 30 },
         { "clone_takes_names", s_clone_takes_names, 30 },
         { "cli_watch", s_cli_watch, 60 },
+        { "resolver_warnings_rate_limited", s_resolver_warnings_rate_limited, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }

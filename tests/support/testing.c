@@ -795,3 +795,40 @@ zmx_test_titanic_config (const char *endpoint, const char *dir)
     zconfig_put (config, "retry-interval", "50");
     return config;
 }
+
+int
+zmx_test_capture_begin (const char *path)
+{
+    fflush (stderr);
+    int saved = dup (2);
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ZMX_CHECK (saved >= 0 && fd >= 0);
+    dup2 (fd, 2);
+    close (fd);
+    return saved;
+}
+
+void
+zmx_test_capture_end (int saved)
+{
+    fflush (stderr);
+    dup2 (saved, 2);
+    close (saved);
+}
+
+int
+zmx_test_count_lines (const char *path, const char *text)
+{
+    char *content = zmx_test_read_file (path);
+    int count = 0;
+    for (char *line = content; line && *line; ) {
+        char *end = strchr (line, '\n');
+        if (end)
+            *end = 0;
+        if (strstr (line, text))
+            count++;
+        line = end? end + 1: NULL;
+    }
+    free (content);
+    return count;
+}

@@ -231,6 +231,14 @@ pid_t zmx_test_clone_zmxd_start (const char *dir, const char *log, zmx_test_conf
 //  if it does not start.
 zmx_service_t *zmx_test_broker_new (const char *settings);
 
+//  Send this process's stderr (where zmx_log writes) to the file `path`
+//  until zmx_test_capture_end; returns the saved descriptor to pass it.
+int zmx_test_capture_begin (const char *path);
+void zmx_test_capture_end (int saved);
+
+//  Lines of the file `path` that contain `text`.
+int zmx_test_count_lines (const char *path, const char *text);
+
 //  A titanic config for the broker at endpoint, storing under DIR/store,
 //  without fsync and retrying every 50 msec. Caller destroys it.
 zconfig_t *zmx_test_titanic_config (const char *endpoint, const char *dir);

@@ -814,9 +814,33 @@ s_curve_end_to_end (void)
                       "--server-key", server_cert, "safe", "psst", NULL) == 0);
     ZMX_CHECK_STR (output, "psst\n");
     zstr_free (&output);
-    //  Without CURVE the handshake never completes: it looks like no reply
-    ZMX_CHECK (s_zmx (NULL, "call", "-b", env.endpoint, "-t", "300", "-r", "0",
-                      "safe", "psst", NULL) == 3);
+    //  Without CURVE the handshake never completes: it looks like no reply,
+    //  but the message says the server may be refusing the client, and the
+    //  server logs the refusal
+    char *said = zsys_sprintf ("%s/call.log", env.dir);
+    int64_t elapsed;
+    ZMX_CHECK (s_zmx_logged (said, &elapsed, "call", "-b", env.endpoint, "-t", "300", "-r", "0",
+                             "safe", "psst", NULL) == 3);
+    output = zmx_test_read_file (said);
+    ZMX_CHECK (strstr (output, "it may be refusing this client"));
+    zstr_free (&output);
+    char *log = zsys_sprintf ("%s/zmxd.log", env.dir);
+    ZMX_CHECK (zmx_test_wait_for_text (log, " N security: refused a client", 5000));
+    //  A key the server does not list: the same, naming the key
+    char *stranger = zsys_sprintf ("%s/stranger", env.dir);
+    ZMX_CHECK (s_zmx (NULL, "keygen", stranger, NULL) == 0);
+    char *stranger_cert = zsys_sprintf ("%s.cert", stranger);
+    unlink (said);
+    ZMX_CHECK (s_zmx_logged (said, &elapsed, "call", "-b", env.endpoint, "-t", "300", "-r", "0",
+                             "--curve-cert", stranger_cert, "--server-key", server_cert,
+                             "safe", "psst", NULL) == 3);
+    output = zmx_test_read_file (said);
+    ZMX_CHECK (strstr (output, "the server may be refusing this client's key"));
+    zstr_free (&output);
+    free (said);
+    free (stranger_cert);
+    free (stranger);
+    free (log);
     free (security);
     free (server_cert);
     free (client_cert);
