@@ -36,5 +36,6 @@
 #include "zmx/zmx_titanic.h"
 #include "zmx/zmx_zre.h"
 #include "zmx/zmx_node.h"
+#include "zmx/zmx_stream_store.h"
 
 #endif
