@@ -127,8 +127,8 @@ void
 //  every stream found there: each segment is verified, a torn or corrupt
 //  tail is cut (and logged with its byte count), corrupt records in the
 //  middle are counted and will be skipped by readers. config NULL means
-//  the defaults. Returns NULL if the directory cannot be used or config
-//  is out of range (logged).
+//  the defaults. Returns NULL if the directory cannot be used, another
+//  store holds it (DIR/lock, flock), or config is out of range (logged).
 zmx_stream_store_t *
     zmx_stream_store_new (const char *dir, const zmx_stream_config_t *config);
 
@@ -138,7 +138,8 @@ void
     zmx_stream_store_destroy (zmx_stream_store_t **self_p);
 
 //  Append one record to `stream` (created on first use: name of 1 to
-//  ZMX_STREAM_NAME_MAX bytes of [A-Za-z0-9_.-], not starting with '.').
+//  ZMX_STREAM_NAME_MAX bytes of [A-Za-z0-9_.-], not starting with '.',
+//  not "lock").
 //  The record is batched: it is written by the next flush (or when the
 //  write buffer fills). Sets *sequence_p (may be NULL) to its sequence.
 //  Returns ZMX_OK; ZMX_EINVAL (bad name, subject, headers), ZMX_ENOMEM

@@ -22,6 +22,7 @@
 #include "zmx_streams_internal.h"
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@ struct _zmx_stream_store_t {
     zmx__stream_t **list;       //  The same streams, for walks (a walk may
     size_t list_count;          //  nest in another: zhashx has one cursor)
     size_t list_max;
+    int lock_fd;                //  DIR/lock, held (flock) while open
     size_t open_files;          //  Segment descriptors open
     int64_t clock;              //  Counts descriptor uses, for closing idle ones
 };
@@ -101,8 +103,8 @@ s_config_valid (const zmx_stream_config_t *config)
 static bool
 s_name_valid (const char *name)
 {
-    if (!name || *name == '\0' || *name == '.')
-        return false;
+    if (!name || *name == '\0' || *name == '.' || streq (name, "lock"))
+        return false;           //  "lock" is the store's lock file
     size_t size = strnlen (name, ZMX_STREAM_NAME_MAX + 1);
     if (size > ZMX_STREAM_NAME_MAX)
         return false;
@@ -469,6 +471,7 @@ zmx_stream_store_new (const char *dir, const zmx_stream_config_t *config)
         zmx_stream_config_default (&self->config);
     self->dir = dir? strdup (dir): NULL;
     self->streams = zhashx_new ();
+    self->lock_fd = -1;
     if (!self->dir || !s_config_valid (&self->config)
     ||  (mkdir (dir, 0755) != 0 && errno != EEXIST)) {
         zmx_log_error (S_COMPONENT, "cannot open a stream store in %s (bad directory or config)",
@@ -476,10 +479,19 @@ zmx_stream_store_new (const char *dir, const zmx_stream_config_t *config)
         zmx_stream_store_destroy (&self);
         return NULL;
     }
+    //  One store per directory: a second writer would interleave records
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/lock", dir);
+    self->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (self->lock_fd < 0 || flock (self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        zmx_log_error (S_COMPONENT, "cannot lock %s: %s", path,
+                       errno == EWOULDBLOCK? "another store has it open": strerror (errno));
+        zmx_stream_store_destroy (&self);
+        return NULL;
+    }
     DIR *folder = opendir (dir);
     struct dirent *entry;
     while (folder && (entry = readdir (folder))) {
-        char path [PATH_MAX];
         struct stat info;
         snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
         if (s_name_valid (entry->d_name) && stat (path, &info) == 0 && S_ISDIR (info.st_mode))
@@ -519,6 +531,8 @@ zmx_stream_store_destroy (zmx_stream_store_t **self_p)
         s_stream_destroy (self, &self->list [at]);
     freen (self->list);
     zhashx_destroy (&self->streams);
+    if (self->lock_fd >= 0)
+        close (self->lock_fd);
     freen (self->dir);
     freen (self);
     *self_p = NULL;

@@ -256,6 +256,8 @@ s_limits (void)
                == ZMX_EINVAL);
     ZMX_CHECK (zmx_stream_store_append (store, ".hidden", "a", NULL, 0, "x", 1, NULL)
                == ZMX_EINVAL);
+    ZMX_CHECK (zmx_stream_store_append (store, "lock", "a", NULL, 0, "x", 1, NULL)
+               == ZMX_EINVAL);
     char body [1001] = { 0 };
     ZMX_CHECK (zmx_stream_store_append (store, S_STREAM, "a", NULL, 0, body, 1001, NULL)
                == ZMX_ENOMEM);
@@ -277,6 +279,7 @@ s_limits (void)
     ZMX_CHECK (zlist_size (names) == 2);
     ZMX_CHECK_STR ((char *) zlist_first (names), S_STREAM);
     zlist_destroy (&names);
+    ZMX_CHECK (!zmx_stream_store_new (dir, &config));      //  Locked: one store per directory
     config.segment_size = 100;          //  Out of range
     ZMX_CHECK (!zmx_stream_store_new (dir, &config));
     zmx_stream_store_destroy (&store);
