@@ -24,7 +24,8 @@
         zmx_stream_cursor_destroy (&cursor);
         zmx_stream_store_destroy (&store);
 
-    Not thread-safe: one thread owns a store and its cursors.
+    Not thread-safe: one thread owns a store and its cursors. Under the
+    INTERVAL policy the store runs one thread of its own for fsync.
     =========================================================================
 */
 #ifndef ZMX_STREAM_STORE_H_INCLUDED
@@ -153,8 +154,9 @@ int
                              uint64_t *sequence_p);
 
 //  Write what `stream` (NULL: every stream) has batched with one write(),
-//  then fsync if the policy asks: ALWAYS every time, INTERVAL if
-//  fsync_interval_ms passed since the last fsync. Returns ZMX_OK,
+//  then fsync if the policy asks: ALWAYS every time, before returning;
+//  INTERVAL if fsync_interval_ms passed since the last fsync began, on
+//  the store's fsync thread (durable moves when it is done). Returns ZMX_OK,
 //  ZMX_EINVAL (no such stream), ZMX_EIO (write or fsync failed; logged).
 int
     zmx_stream_store_flush (zmx_stream_store_t *self, const char *stream);

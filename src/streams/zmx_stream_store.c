@@ -14,6 +14,10 @@
 
     Appends are encoded into a per-stream buffer; a flush writes it with
     one pwrite and fsyncs per policy, and only then does "durable" move.
+    Under "always" the flush itself fsyncs. Under "interval" the fsync
+    runs on a thread of the store's own (one fdatasync takes milliseconds,
+    as long as a million appends), on a dup of the segment's descriptor,
+    one request per stream in flight; "durable" moves when it is done.
     In memory a stream costs its segment table and a sparse index (one
     entry per index_interval bytes), never its records.
     =========================================================================
@@ -25,10 +29,24 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #define S_COMPONENT         "streams"
 #define S_SEGMENT_HARD_MAX  ((uint64_t) 1 << 30)    //  Largest segment_size allowed
+#define S_SYNC_QUEUE        16      //  fsync requests waiting for the thread
+
+//  How a flush ends: no fsync, an fsync by the thread, an fsync now.
+typedef enum { S_SYNC_NONE, S_SYNC_LATER, S_SYNC_NOW } s_sync_t;
+
+typedef struct _zmx__stream_t zmx__stream_t;
+
+//  An fsync for the thread: dup'ed descriptor, and what it makes durable.
+typedef struct {
+    int fd;
+    zmx__stream_t *stream;
+    uint64_t sequence;
+} s_sync_request_t;
 
 struct _zmx__stream_t {
     char *name;                 //  Stream name
@@ -45,6 +63,9 @@ struct _zmx__stream_t {
     int64_t synced_at;          //  zclock_mono of the last fsync
     bool dirty;                 //  Written since the last fsync
     bool failed;                //  A write failed: no more appends
+    bool sync_pending;          //  The thread has a request of ours (mutex)
+    bool sync_failed;           //  The thread's fsync failed (mutex)
+    uint64_t synced_sequence;   //  Made durable by the thread (mutex)
     uint64_t max_bytes;         //  Retention, 0: none
     uint64_t max_age_ms;
     uint64_t max_records;
@@ -63,12 +84,20 @@ struct _zmx_stream_store_t {
     size_t list_count;          //  nest in another: zhashx has one cursor)
     size_t list_max;
     int lock_fd;                //  DIR/lock, held (flock) while open
+    pthread_t syncer;           //  fsync thread for "interval", once started
+    bool syncer_started;
+    bool syncer_stop;           //  Asks the thread to drain and end (mutex)
+    pthread_mutex_t mutex;      //  Guards the queue and the streams' sync fields
+    pthread_cond_t wake;        //  A request came, or stop
+    s_sync_request_t queue [S_SYNC_QUEUE];
+    size_t queue_head;
+    size_t queue_count;
     size_t open_files;          //  Segment descriptors open
     int64_t clock;              //  Counts descriptor uses, for closing idle ones
 };
 
 static void s_stream_destroy (zmx_stream_store_t *store, zmx__stream_t **self_p);
-static int s_stream_flush (zmx_stream_store_t *self, zmx__stream_t *stream, bool sync);
+static int s_stream_flush (zmx_stream_store_t *self, zmx__stream_t *stream, s_sync_t sync);
 
 void
 zmx_stream_config_default (zmx_stream_config_t *config)
@@ -472,6 +501,8 @@ zmx_stream_store_new (const char *dir, const zmx_stream_config_t *config)
     self->dir = dir? strdup (dir): NULL;
     self->streams = zhashx_new ();
     self->lock_fd = -1;
+    pthread_mutex_init (&self->mutex, NULL);
+    pthread_cond_init (&self->wake, NULL);
     if (!self->dir || !s_config_valid (&self->config)
     ||  (mkdir (dir, 0755) != 0 && errno != EEXIST)) {
         zmx_log_error (S_COMPONENT, "cannot open a stream store in %s (bad directory or config)",
@@ -526,7 +557,17 @@ zmx_stream_store_destroy (zmx_stream_store_t **self_p)
     if (!self)
         return;
     for (size_t at = 0; at < self->list_count; at++)
-        s_stream_flush (self, self->list [at], self->config.fsync != ZMX_STREAM_FSYNC_NEVER);
+        s_stream_flush (self, self->list [at], self->config.fsync != ZMX_STREAM_FSYNC_NEVER?
+                                               S_SYNC_NOW: S_SYNC_NONE);
+    if (self->syncer_started) {         //  It drains its queue first
+        pthread_mutex_lock (&self->mutex);
+        self->syncer_stop = true;
+        pthread_cond_signal (&self->wake);
+        pthread_mutex_unlock (&self->mutex);
+        pthread_join (self->syncer, NULL);
+    }
+    pthread_mutex_destroy (&self->mutex);
+    pthread_cond_destroy (&self->wake);
     for (size_t at = 0; at < self->list_count; at++)
         s_stream_destroy (self, &self->list [at]);
     freen (self->list);
@@ -573,10 +614,82 @@ s_stream_write (zmx_stream_store_t *self, zmx__stream_t *stream, const byte *dat
     return ZMX_OK;
 }
 
-//  Write the batch; fsync too if `sync`. Moves written and durable.
-static int
-s_stream_flush (zmx_stream_store_t *self, zmx__stream_t *stream, bool sync)
+//  The fsync thread: takes requests in order, so that "durable" only
+//  rises, until asked to stop with an empty queue.
+static void *
+s_syncer (void *args)
 {
+    zmx_stream_store_t *self = (zmx_stream_store_t *) args;
+    pthread_mutex_lock (&self->mutex);
+    while (true) {
+        while (self->queue_count == 0 && !self->syncer_stop)
+            pthread_cond_wait (&self->wake, &self->mutex);
+        if (self->queue_count == 0)
+            break;
+        s_sync_request_t request = self->queue [self->queue_head];
+        pthread_mutex_unlock (&self->mutex);
+        bool synced = fdatasync (request.fd) == 0;
+        close (request.fd);
+        pthread_mutex_lock (&self->mutex);
+        self->queue_head = (self->queue_head + 1) % S_SYNC_QUEUE;
+        self->queue_count--;
+        request.stream->sync_pending = false;
+        if (synced)
+            request.stream->synced_sequence = request.sequence;
+        else
+            request.stream->sync_failed = true;
+    }
+    pthread_mutex_unlock (&self->mutex);
+    return NULL;
+}
+
+//  Take in what the thread made durable (or a failure of its fsync).
+static void
+s_stream_collect (zmx_stream_store_t *self, zmx__stream_t *stream)
+{
+    if (!self->syncer_started)
+        return;
+    pthread_mutex_lock (&self->mutex);
+    if (stream->synced_sequence > stream->durable_sequence)
+        stream->durable_sequence = stream->synced_sequence;
+    if (stream->sync_failed && !stream->failed) {
+        zmx_log_error (S_COMPONENT, "%s: fsync failed; no more appends until reopened",
+                       stream->name);
+        stream->failed = true;
+    }
+    pthread_mutex_unlock (&self->mutex);
+}
+
+//  Hand an fsync of the segment being written to the thread. Returns
+//  false if it cannot take it now (one of ours in flight, queue full,
+//  no thread): the caller tries again at its next flush, or syncs itself.
+static bool
+s_sync_later (zmx_stream_store_t *self, zmx__stream_t *stream, int fd)
+{
+    if (!self->syncer_started) {
+        if (pthread_create (&self->syncer, NULL, s_syncer, self) != 0)
+            return false;
+        self->syncer_started = true;
+    }
+    pthread_mutex_lock (&self->mutex);
+    bool taken = !stream->sync_pending && self->queue_count < S_SYNC_QUEUE;
+    int copy = taken? dup (fd): -1;
+    if (copy >= 0) {
+        size_t tail = (self->queue_head + self->queue_count++) % S_SYNC_QUEUE;
+        self->queue [tail] = (s_sync_request_t) { copy, stream, stream->written_sequence };
+        stream->sync_pending = true;
+        pthread_cond_signal (&self->wake);
+    }
+    pthread_mutex_unlock (&self->mutex);
+    return copy >= 0;
+}
+
+//  Write the batch, then fsync as `sync` says. Moves written, and
+//  durable when the fsync is done.
+static int
+s_stream_flush (zmx_stream_store_t *self, zmx__stream_t *stream, s_sync_t sync)
+{
+    s_stream_collect (self, stream);
     if (stream->failed)
         return ZMX_EIO;
     int rc = s_stream_write (self, stream, stream->buffer, stream->buffered);
@@ -584,31 +697,40 @@ s_stream_flush (zmx_stream_store_t *self, zmx__stream_t *stream, bool sync)
         return rc;
     stream->buffered = 0;
     stream->written_sequence = stream->next_sequence - 1;
-    if (self->config.fsync == ZMX_STREAM_FSYNC_NEVER)
+    if (self->config.fsync == ZMX_STREAM_FSYNC_NEVER) {
         stream->durable_sequence = stream->written_sequence;
-    else
-    if (sync && stream->dirty) {
-        int fd = zmx__stream_segment_fd (self, stream, stream->segment_count - 1);
-        if (fd < 0 || fdatasync (fd) != 0) {
-            zmx_log_error (S_COMPONENT, "%s: fsync failed: %s", stream->name, strerror (errno));
-            stream->failed = true;
-            return ZMX_EIO;
-        }
-        stream->dirty = false;
-        stream->synced_at = zclock_mono ();
-        stream->durable_sequence = stream->written_sequence;
+        return ZMX_OK;
     }
+    if (sync == S_SYNC_NONE || !stream->dirty)
+        return ZMX_OK;
+    int fd = zmx__stream_segment_fd (self, stream, stream->segment_count - 1);
+    if (fd >= 0 && sync == S_SYNC_LATER) {
+        if (s_sync_later (self, stream, fd)) {
+            stream->dirty = false;
+            stream->synced_at = zclock_mono ();
+        }
+        return ZMX_OK;
+    }
+    if (fd < 0 || fdatasync (fd) != 0) {
+        zmx_log_error (S_COMPONENT, "%s: fsync failed: %s", stream->name, strerror (errno));
+        stream->failed = true;
+        return ZMX_EIO;
+    }
+    stream->dirty = false;
+    stream->synced_at = zclock_mono ();
+    stream->durable_sequence = stream->written_sequence;
     return ZMX_OK;
 }
 
-//  True if the policy wants an fsync at this flush.
-static bool
+//  The fsync the policy wants at this flush.
+static s_sync_t
 s_sync_due (zmx_stream_store_t *self, zmx__stream_t *stream)
 {
     if (self->config.fsync == ZMX_STREAM_FSYNC_ALWAYS)
-        return true;
+        return S_SYNC_NOW;
     return self->config.fsync == ZMX_STREAM_FSYNC_INTERVAL
-        && zclock_mono () - stream->synced_at >= self->config.fsync_interval_ms;
+        && zclock_mono () - stream->synced_at >= self->config.fsync_interval_ms?
+           S_SYNC_LATER: S_SYNC_NONE;
 }
 
 //  Close the segment being written (its batch written and, unless the
@@ -616,7 +738,13 @@ s_sync_due (zmx_stream_store_t *self, zmx__stream_t *stream)
 static int
 s_stream_roll (zmx_stream_store_t *self, zmx__stream_t *stream)
 {
-    int rc = s_stream_flush (self, stream, self->config.fsync != ZMX_STREAM_FSYNC_NEVER);
+    //  The old segment is fsynced now or by the thread (before any later
+    //  request: the thread keeps their order); a busy thread means now
+    s_sync_t sync = self->config.fsync == ZMX_STREAM_FSYNC_ALWAYS? S_SYNC_NOW:
+                    self->config.fsync == ZMX_STREAM_FSYNC_INTERVAL? S_SYNC_LATER: S_SYNC_NONE;
+    int rc = s_stream_flush (self, stream, sync);
+    if (rc == ZMX_OK && stream->dirty && sync == S_SYNC_LATER)
+        rc = s_stream_flush (self, stream, S_SYNC_NOW);
     if (rc == ZMX_OK)
         rc = s_segment_create (self, stream, stream->next_sequence);
     if (rc != ZMX_OK)
@@ -655,7 +783,7 @@ s_stream_room (zmx_stream_store_t *self, zmx__stream_t *stream, size_t size)
     if (segment->records && segment->end + size > self->config.segment_size)
         rc = s_stream_roll (self, stream);
     if (rc == ZMX_OK && stream->buffered + size > self->config.write_buffer)
-        rc = s_stream_flush (self, stream, false);
+        rc = s_stream_flush (self, stream, S_SYNC_NONE);
     return rc;
 }
 
@@ -747,7 +875,10 @@ zmx_stream_store_durable (zmx_stream_store_t *self, const char *stream_name)
     assert (self);
     zmx__stream_t *stream = stream_name?
         (zmx__stream_t *) zhashx_lookup (self->streams, stream_name): NULL;
-    return stream? stream->durable_sequence: 0;
+    if (!stream)
+        return 0;
+    s_stream_collect (self, stream);
+    return stream->durable_sequence;
 }
 
 //  -------------------------------------------------------------------------
@@ -850,6 +981,7 @@ zmx_stream_store_stats (zmx_stream_store_t *self, const char *stream_name,
         (zmx__stream_t *) zhashx_lookup (self->streams, stream_name): NULL;
     if (!stream)
         return ZMX_EINVAL;
+    s_stream_collect (self, stream);
     memset (stats, 0, sizeof *stats);
     stats->first_sequence = stream->next_sequence;
     for (size_t index = 0; index < stream->segment_count; index++) {
