@@ -16,6 +16,27 @@
 #include "zmx_streams_internal.h"
 #include <xxhash.h>
 
+//  True if `count` headers fill exactly `size` bytes, with valid names.
+static bool
+s_headers_valid (const byte *at, size_t size, size_t count)
+{
+    const byte *end = at + size;
+    for (size_t index = 0; index < count; index++) {
+        size_t name_size = at < end? *at: 0;
+        if (name_size == 0 || name_size > ZMX_STREAM_HEADER_NAME_MAX
+        ||  (size_t) (end - at) < 3 + name_size)
+            return false;
+        for (size_t offset = 1; offset <= name_size; offset++)
+            if (at [offset] < 0x21 || at [offset] > 0x7e || at [offset] == ':')
+                return false;
+        size_t value_size = (size_t) zmx__stream_get (at + 1 + name_size, 2);
+        if ((size_t) (end - at) < 3 + name_size + value_size)
+            return false;
+        at += 3 + name_size + value_size;
+    }
+    return at == end;
+}
+
 int64_t
 zmx__stream_record_parse (const byte *data, size_t size, uint32_t max_record,
                           zmx_stream_record_t *record, size_t *need_p)
@@ -45,7 +66,8 @@ zmx__stream_record_parse (const byte *data, size_t size, uint32_t max_record,
     if (XXH3_64bits (data, (size_t) total - 8) != checksum)
         return -1;
     const byte *subject = data + ZMX__STREAM_RECORD_FIXED;
-    if (!zmx_subject_valid ((const char *) subject, subject_size))
+    if (!zmx_subject_valid ((const char *) subject, subject_size)
+    ||  !s_headers_valid (subject + subject_size, (size_t) headers_size, header_count))
         return -1;
     record->sequence = zmx__stream_get (data + 4, 8);
     record->time_ns = (int64_t) zmx__stream_get (data + 12, 8);
