@@ -16,6 +16,7 @@
 #include "zmx/zmx_err.h"
 #include "zmx/zmx_log.h"
 #include "zmx/zmx_frame.h"
+#include "zmx/zmx_subject.h"
 #include "zmx/zmx_security.h"
 #include "zmx/zmx_service.h"
 #include "zmx/zmx_mdp.h"
@@ -35,5 +36,6 @@
 #include "zmx/zmx_titanic.h"
 #include "zmx/zmx_zre.h"
 #include "zmx/zmx_node.h"
+#include "zmx/zmx_stream_store.h"
 
 #endif

@@ -25,7 +25,9 @@ typedef enum {
     ZMX_ECONFIG = -8,       //  The configuration is invalid
     ZMX_EADDR = -9,         //  An endpoint could not be bound or connected
     ZMX_EAGAIN = -10,       //  Nothing available now; try again later
-    ZMX_EDISCONNECTED = -11 //  The peer told us to go away (DISCONNECT)
+    ZMX_EDISCONNECTED = -11,//  The peer told us to go away (DISCONNECT)
+    ZMX_EDROPPED = -12,     //  The position asked for was dropped by retention
+    ZMX_EIO = -13           //  A file could not be read or written
 } zmx_err_t;
 
 //  Return a short, static, human description of an error code. Never NULL;

@@ -20,6 +20,8 @@ zmx_strerror (int err)
         case ZMX_EADDR:         return "cannot bind or connect endpoint";
         case ZMX_EAGAIN:        return "resource temporarily unavailable";
         case ZMX_EDISCONNECTED: return "disconnected by peer";
+        case ZMX_EDROPPED:      return "position dropped by retention";
+        case ZMX_EIO:           return "file input/output error";
         default:                return "unknown error";
     }
 }

@@ -23,6 +23,7 @@ allowed () {
         files)      echo "state" ;;
         discovery)  echo "" ;;
         state)      echo "" ;;
+        streams)    echo "state" ;;
         zmxd)       echo "reqrep files discovery state" ;;
         *)          echo "UNKNOWN" ;;
     esac
