@@ -44,7 +44,7 @@ done | sort -u > "$edges"
 
 #  One awk pass over every use: forking per edge made this take a minute
 #  on a loaded machine
-rules=$(for folder in core reqrep files discovery state zmxd; do
+rules=$(for folder in $(ls "$sources/src"); do
     echo "$folder $(allowed "$folder")"; done)
 awk -v rules="$rules" '
     BEGIN {
