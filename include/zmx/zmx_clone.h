@@ -14,10 +14,13 @@
         zmx_clone_destroy (&clone);
 
     How the mirror stays exact
-    - The client subscribes to the server's publisher first, waits until
-      the subscription carries traffic (any KVPUB or HUGZ), then asks for a
-      snapshot (ICANHAZ?). Updates that arrive meanwhile are queued; on
-      KTHXBAI those above the snapshot's sequence are applied in order.
+    - The client subscribes to the server's publisher, then asks for a
+      snapshot (ICANHAZ?) at once. Updates that arrive meanwhile are
+      queued; on KTHXBAI those above the snapshot's sequence are applied
+      in order. The server answers each new subscription with a HUGZ
+      carrying its sequence: one above the mirror's shows an update that
+      passed before the subscription took effect, and the client takes a
+      new snapshot. Writes are sent once the subscription has heard.
     - It subscribes to every update (not only its subtree) and keeps only
       keys of its subtree: every sequence number passes by, so a missing
       one (a jump in KVPUB, or a HUGZ ahead of the last applied update)

@@ -6,14 +6,23 @@
     and the mirror; every call is a message to it. States of the agent:
 
         IDLE      no server yet
-        LIVE      sockets connected, waiting for the first message on
-                  the subscriber (proof that its subscription is active)
         SYNCING   ICANHAZ? sent; KVSYNCs build a new map, KVPUBs queue
         ACTIVE    KVPUBs apply in sequence order
 
-    Any state but IDLE goes back to LIVE on the next server (or the same,
-    if it is the only one) when the current one is silent for the stale
-    timeout; ACTIVE goes back to SYNCING on a gap or a regression.
+    The snapshot is asked for as soon as the sockets connect (subscribe
+    first, then ask, as 12/CHP allows), so a cold client is synced after
+    one round trip instead of after the first heartbeat. An update
+    published before the subscription took effect is not lost for good:
+    the first message the subscriber hears (zmx servers send a HUGZ as
+    soon as a subscription reaches them) carries the server's sequence,
+    and a sequence above the snapshot's makes a gap, hence a new
+    snapshot (a server whose HUGZ says 0 gets the snapshot asked for
+    again once the subscription is heard). Writes wait for that first message, so that their
+    publication cannot pass the subscriber by.
+
+    Any state but IDLE goes back to SYNCING on the next server (or the
+    same, if it is the only one) when the current one is silent for the
+    stale timeout; ACTIVE goes back to SYNCING on a gap or a regression.
     =========================================================================
 */
 #include "zmx_state_internal.h"
@@ -35,7 +44,7 @@
 #define S_TICK_MSEC     20          //  Longest sleep: timers are this exact
 #define S_COLLECTOR_HWM 10000       //  KVSETs queued in libzmq
 
-typedef enum { S_IDLE, S_LIVE, S_SYNCING, S_ACTIVE } s_state_t;
+typedef enum { S_IDLE, S_SYNCING, S_ACTIVE } s_state_t;
 typedef enum { S_WAIT_NONE, S_WAIT_FLUSH, S_WAIT_SYNCED } s_wait_t;
 
 typedef struct {
@@ -74,6 +83,8 @@ typedef struct {
     zsock_t *xpubs [ZMX_CLONE_MAX_SERVERS];     //  To every server's collector
     bool collector_up [ZMX_CLONE_MAX_SERVERS];  //  Its SUB has subscribed to us
     s_state_t state;
+    bool sub_live;              //  The subscriber heard its first message
+    uint64_t hugz_sequence;     //  Highest HUGZ heard while syncing
     zhashx_t *mirror;           //  key -> s_item_t
     zhashx_t *incoming;         //  Snapshot being read
     zlistx_t *queued;           //  s_queued_t read during the snapshot
@@ -242,8 +253,11 @@ s_socket (s_agent_t *self, int type, const char *endpoint)
     return sock;
 }
 
-//  (Re)connect to the current server and start over from LIVE. The
-//  outbox is kept (it was never sent); the mirror stays until a new
+static void
+    s_request_snapshot (s_agent_t *self);
+
+//  (Re)connect to the current server and ask for its snapshot at once.
+//  The outbox is kept (it was never sent); the mirror stays until a new
 //  snapshot replaces it.
 static void
 s_connect (s_agent_t *self)
@@ -252,11 +266,10 @@ s_connect (s_agent_t *self)
     s_server_t *server = &self->servers [self->current];
     self->sub = s_socket (self, ZMQ_SUB, server->publisher);
     self->dealer = s_socket (self, ZMQ_DEALER, server->snapshot);
-    self->state = S_LIVE;
+    self->sub_live = false;
     self->last_heard = zclock_mono ();
-    zhashx_destroy (&self->incoming);
-    zlistx_purge (self->queued);
     self->stats.server = self->current;
+    s_request_snapshot (self);
 }
 
 static void
@@ -280,6 +293,7 @@ s_request_snapshot (s_agent_t *self)
     zhashx_destroy (&self->incoming);
     self->incoming = s_map_new ();
     zlistx_purge (self->queued);
+    self->hugz_sequence = 0;
     zmx_chp_view_t view = { .command = ZMX_CHP_ICANHAZ, .subtree = self->subtree,
                             .subtree_size = self->subtree_size };
     zmx_chp_send (zsock_resolve (self->dealer), NULL, &view, ZMQ_DONTWAIT);
@@ -337,7 +351,7 @@ s_expire_updates (s_agent_t *self, int64_t now)
 static void
 s_flush_outbox (s_agent_t *self)
 {
-    if (self->state == S_IDLE || self->state == S_LIVE || !self->collector_up [self->current])
+    if (self->state == S_IDLE || !self->sub_live || !self->collector_up [self->current])
         return;
     void *xpub = zsock_resolve (self->xpubs [self->current]);
     s_out_t *out;
@@ -439,8 +453,13 @@ s_handle_sub (s_agent_t *self)
         return;
     }
     self->last_heard = zclock_mono ();
-    if (self->state == S_LIVE) {
-        s_request_snapshot (self);
+    if (!self->sub_live) {
+        self->sub_live = true;
+        //  A snapshot taken before the subscription was proven, and a
+        //  first message that cannot show what came between (an RFC
+        //  server's HUGZ carries sequence 0): take it again, once
+        if (self->state == S_ACTIVE && view.command == ZMX_CHP_HUGZ && view.sequence == 0)
+            s_request_snapshot (self);
         s_flush_outbox (self);
     }
     if (view.command == ZMX_CHP_KVPUB) {
@@ -450,6 +469,9 @@ s_handle_sub (s_agent_t *self)
         else
             s_apply_kvpub (self, &view);
     }
+    else
+    if (self->state == S_SYNCING && view.sequence > self->hugz_sequence)
+        self->hugz_sequence = view.sequence;
     else
     if (self->state == S_ACTIVE && view.sequence) {
         //  HUGZ follows every update it counts: ahead of us means lost
@@ -507,6 +529,9 @@ s_finish_snapshot (s_agent_t *self, uint64_t sequence)
             gap = queued->item->sequence > self->sequence;
         s_queued_destructor ((void **) &queued);
     }
+    //  A HUGZ ahead of what we now hold: an update published before our
+    //  subscription took effect, never queued
+    gap = gap || self->hugz_sequence > self->sequence;
     self->stats.snapshots++;
     self->state = S_ACTIVE;
     if (self->watching) {

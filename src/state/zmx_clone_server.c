@@ -82,7 +82,7 @@ typedef struct {
     zsock_t *pipe;              //  Actor command pipe
     char *name;                 //  Instance name for logs
     zsock_t *router;            //  Snapshot requests
-    zsock_t *publisher;         //  KVPUB and HUGZ
+    zsock_t *publisher;         //  KVPUB and HUGZ (XPUB: sees subscriptions)
     zsock_t *collector;         //  KVSET from clients
     zlist_t *endpoints;         //  Bound endpoints: snapshot, publisher, collector
     zhashx_t *store;            //  key -> s_entry_t
@@ -1125,6 +1125,26 @@ s_send_hugz (s_self_t *self)
     zmx_chp_send (zsock_resolve (self->publisher), NULL, &view, ZMQ_DONTWAIT);
 }
 
+//  Subscriptions reaching the publisher: answer with one HUGZ, so that a
+//  new subscriber learns at once that it is live and at what sequence
+//  (it asks for its snapshot without waiting; see zmx_clone.c). Any
+//  number of subscriptions read in one pass gets one HUGZ.
+static void
+s_handle_publisher (s_self_t *self)
+{
+    bool subscribed = false;
+    zframe_t *frame;
+    for (int batch = 0; batch < S_BATCH
+                     && (zsock_events (self->publisher) & ZMQ_POLLIN); batch++) {
+        frame = zframe_recv (self->publisher);
+        if (frame && zframe_size (frame) >= 1 && zframe_data (frame) [0] == 1)
+            subscribed = true;
+        zframe_destroy (&frame);
+    }
+    if (subscribed)
+        s_send_hugz (self);
+}
+
 static void
 s_timers (s_self_t *self)
 {
@@ -1283,6 +1303,8 @@ s_self_socket (s_self_t *self, zmx_security_t *security, int type, const char *l
     zlist_destroy (&bound);
     if (sock && type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
+    if (sock && type == ZMQ_XPUB)
+        zsock_set_xpub_verbose (sock, 1);   //  Every subscriber's, not only the first
     return sock;
 }
 
@@ -1300,7 +1322,7 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
                                   zmx__config_str (config, "endpoint",
                                                    ZMX_CLONE_SNAPSHOT_ENDPOINT),
                                   S_ROUTER_HWM, 4096);
-    self->publisher = self->router? s_self_socket (self, security, ZMQ_PUB,
+    self->publisher = self->router? s_self_socket (self, security, ZMQ_XPUB,
                                     zmx__config_str (config, "publisher-endpoint",
                                                      ZMX_CLONE_PUBLISHER_ENDPOINT), hwm, 0)
                                   : NULL;
@@ -1384,11 +1406,12 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
             { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
             { zsock_resolve (self->collector), 0, ZMQ_POLLIN, 0 },
             { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve (self->publisher), 0, ZMQ_POLLIN, 0 },
             { self->bstar? zsock_resolve (zmx_bstar_socket (self->bstar)): NULL, 0, ZMQ_POLLIN, 0 },
             { self->peer_sub? zsock_resolve (self->peer_sub): NULL, 0, ZMQ_POLLIN, 0 },
             { self->peer_dealer? zsock_resolve (self->peer_dealer): NULL, 0, ZMQ_POLLIN, 0 }
         };
-        int count = self->peer_sub? 6: self->bstar? 4: 3;
+        int count = self->peer_sub? 7: self->bstar? 5: 4;
         if (zmq_poll (items, count, timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
@@ -1401,7 +1424,9 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
             s_handle_collector (self);
         if (items [2].revents & ZMQ_POLLIN)
             s_handle_router (self);
-        if (count > 3 && (items [3].revents & ZMQ_POLLIN))
+        if (items [3].revents & ZMQ_POLLIN)
+            s_handle_publisher (self);
+        if (count > 4 && (items [4].revents & ZMQ_POLLIN))
             s_handle_bstar (self);
         for (int batch = 0; batch < S_BATCH && self->peer_sub
                          && (zsock_events (self->peer_sub) & ZMQ_POLLIN); batch++)

@@ -558,8 +558,9 @@ s_limits (void)
 //  A scripted fake server: gaps, regressions, a stale server
 
 typedef struct {
-    zsock_t *router, *pub, *sub;
+    zsock_t *router, *pub, *sub;    //  pub is an XPUB: it sees the subscription
     char *endpoints [3];
+    bool subscribed;
 } s_fake_t;
 
 static s_fake_t
@@ -567,7 +568,8 @@ s_fake_new (void)
 {
     s_fake_t fake;
     fake.router = zsock_new_router ("tcp://127.0.0.1:*");
-    fake.pub = zsock_new_pub ("tcp://127.0.0.1:*");
+    fake.pub = zsock_new_xpub ("tcp://127.0.0.1:*");
+    fake.subscribed = false;
     fake.sub = zsock_new_sub ("@tcp://127.0.0.1:*", "");
     ZMX_CHECK (fake.router && fake.pub && fake.sub);
     fake.endpoints [0] = zsock_last_endpoint (fake.router);
@@ -596,17 +598,24 @@ s_fake_publish (s_fake_t *fake, const char *key, uint64_t sequence, const char *
     ZMX_CHECK (zmx_chp_send (zsock_resolve (fake->pub), NULL, &view, 0) == 0);
 }
 
-//  Answer one ICANHAZ with one key and KTHXBAI at `sequence`. Publishes
-//  HUGZ while waiting, as the client asks only once its SUB hears.
+//  Answer one ICANHAZ with one key and KTHXBAI at `sequence`, once the
+//  client's subscription has arrived (the first time), so that what the
+//  test publishes next reaches it.
 static void
 s_fake_snapshot (s_fake_t *fake, uint64_t sequence, const char *value)
 {
     zmsg_t *request = NULL;
     int64_t until = zclock_mono () + 10000;
-    while (!request && zclock_mono () < until) {
-        s_fake_publish (fake, NULL, 0, NULL);
-        request = zmx_test_recv (fake->router, 50);
+    while (!fake->subscribed && zclock_mono () < until) {
+        zframe_t *subscription = zframe_recv_nowait (fake->pub);
+        fake->subscribed = subscription && zframe_size (subscription) >= 1
+                        && zframe_data (subscription) [0] == 1;
+        zframe_destroy (&subscription);
+        if (!fake->subscribed)
+            zclock_sleep (5);
     }
+    while (!request && zclock_mono () < until)
+        request = zmx_test_recv (fake->router, 50);
     ZMX_CHECK (request && zmsg_size (request) == 3);
     zframe_t *identity = zmsg_pop (request);
     zmx_chp_frame_t routing = { zframe_data (identity), zframe_size (identity) };
