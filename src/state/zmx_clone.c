@@ -40,12 +40,15 @@
 #define S_CMD_CURVE     "CURVE"
 #define S_REPLY_OK      "OK"
 #define S_REPLY_TIMEOUT "TIMEOUT"
+#define S_REPLY_REFUSED "REFUSED"       //  Failed: the server refused some
+#define S_REPLY_UNSENT  "UNSENT"        //  Failed: some never left (no link)
 
 #define S_TICK_MSEC     20          //  Longest sleep: timers are this exact
 #define S_COLLECTOR_HWM 10000       //  KVSETs queued in libzmq
 
 typedef enum { S_IDLE, S_SYNCING, S_ACTIVE } s_state_t;
 typedef enum { S_WAIT_NONE, S_WAIT_FLUSH, S_WAIT_SYNCED } s_wait_t;
+typedef enum { S_FAIL_TIMEOUT, S_FAIL_UNSENT, S_FAIL_REFUSED } s_fail_t;
 
 typedef struct {
     uint64_t sequence;          //  Sequence of the update that set it
@@ -98,6 +101,7 @@ typedef struct {
     zlistx_t *outbox;           //  s_out_t not yet sent
     zlistx_t *inflight;         //  s_out_t sent, not acknowledged
     size_t failed_since_flush;
+    s_fail_t failure;           //  Best known reason among those failures
     s_wait_t waiting;
     int64_t wait_deadline;
     bool watching;
@@ -204,14 +208,20 @@ s_notify_synced (s_agent_t *self)
     }
 }
 
+//  Reply to the waiting object. A flush that failed says why: refused
+//  (proven by a later acknowledgement) before unsent, before timeout.
 static void
 s_reply_wait (s_agent_t *self, const char *verdict)
 {
     if (self->waiting == S_WAIT_FLUSH) {
         char failed [24];
         snprintf (failed, sizeof failed, "%zu", self->failed_since_flush);
+        if (!streq (verdict, S_REPLY_OK))
+            verdict = self->failure == S_FAIL_REFUSED? S_REPLY_REFUSED
+                    : self->failure == S_FAIL_UNSENT? S_REPLY_UNSENT: S_REPLY_TIMEOUT;
         zstr_sendx (self->pipe, verdict, failed, NULL);
         self->failed_since_flush = 0;
+        self->failure = S_FAIL_TIMEOUT;
     }
     else
         zstr_send (self->pipe, verdict);
@@ -304,14 +314,17 @@ s_request_snapshot (s_agent_t *self)
 //  -------------------------------------------------------------------------
 //  Acknowledgements
 
-//  The oldest update of `list` failed: forget it and count it.
+//  The oldest update of `list` failed: forget it, count it, keep the
+//  most telling reason for the next flush's reply.
 static void
-s_fail_head (s_agent_t *self, zlistx_t *list)
+s_fail_head (s_agent_t *self, zlistx_t *list, s_fail_t reason)
 {
     zlistx_first (list);
     zlistx_delete (list, zlistx_cursor (list));
     self->stats.failed++;
     self->failed_since_flush++;
+    if (reason > self->failure)
+        self->failure = reason;
 }
 
 //  A KVPUB carried `uuid`: if it is ours, acknowledge that update and
@@ -330,7 +343,7 @@ s_check_ack (s_agent_t *self, const byte *uuid)
             self->stats.acknowledged++;
         }
         else
-            s_fail_head (self, self->inflight);
+            s_fail_head (self, self->inflight, S_FAIL_REFUSED);
     }
 }
 
@@ -339,9 +352,9 @@ s_expire_updates (s_agent_t *self, int64_t now)
 {
     s_out_t *out;
     while ((out = (s_out_t *) zlistx_first (self->inflight)) && out->deadline <= now)
-        s_fail_head (self, self->inflight);
+        s_fail_head (self, self->inflight, S_FAIL_TIMEOUT);
     while ((out = (s_out_t *) zlistx_first (self->outbox)) && out->deadline <= now)
-        s_fail_head (self, self->outbox);
+        s_fail_head (self, self->outbox, S_FAIL_UNSENT);
 }
 
 //  Send queued updates while the current server's collector takes them,
@@ -767,8 +780,13 @@ s_timers (s_agent_t *self)
                 ||  now >= self->wait_deadline))
         s_reply_wait (self, self->failed_since_flush? S_REPLY_TIMEOUT: S_REPLY_OK);
     else
-    if (self->waiting != S_WAIT_NONE && now >= self->wait_deadline)
+    if (self->waiting != S_WAIT_NONE && now >= self->wait_deadline) {
+        //  Our own deadline with updates that never left: no link
+        if (zlistx_size (self->inflight) == 0 && zlistx_size (self->outbox)
+        &&  self->failure < S_FAIL_UNSENT)
+            self->failure = S_FAIL_UNSENT;
         s_reply_wait (self, S_REPLY_TIMEOUT);
+    }
 }
 
 static s_agent_t *
@@ -880,6 +898,7 @@ struct _zmx_clone_t {
     zsock_t *notify;            //  Notifications from the agent
     bool curve;                 //  CURVE set (before the first server)
     int servers;                //  Servers added
+    size_t max_value_size;      //  Larger values are refused by send
 };
 
 zmx_clone_t *
@@ -888,6 +907,7 @@ zmx_clone_new (const char *subtree)
     if (!subtree || !zmx_chp_subtree_valid (subtree, strlen (subtree)))
         return NULL;
     zmx_clone_t *self = (zmx_clone_t *) zmalloc (sizeof (zmx_clone_t));
+    self->max_value_size = ZMX_CLONE_VALUE_MAX;
     //  A PAIR with our own HWM: zsys_create_pipe's is the process default
     //  A fresh name each time: libzmq releases an inproc name only when
     //  the closed socket is reaped, so an address could still be taken
@@ -949,6 +969,23 @@ zmx_clone_set_max_in_flight (zmx_clone_t *self, int max)
     snprintf (text, sizeof text, "%d", max);
     zstr_sendx (self->actor, S_CMD_WINDOW, text, NULL);
     return ZMX_OK;
+}
+
+int
+zmx_clone_set_max_value_size (zmx_clone_t *self, size_t max)
+{
+    assert (self);
+    if (max < 1 || max > UINT32_MAX)
+        return ZMX_EINVAL;
+    self->max_value_size = max;
+    return ZMX_OK;
+}
+
+size_t
+zmx_clone_max_value_size (zmx_clone_t *self)
+{
+    assert (self);
+    return self->max_value_size;
 }
 
 int
@@ -1050,7 +1087,9 @@ s_wait (zmx_clone_t *self, const char *command, int timeout_msec, size_t *failed
     char *count = reply? zmsg_popstr (reply): NULL;
     if (failed)
         *failed = count? (size_t) strtoull (count, NULL, 10): 0;
-    int rc = verdict && streq (verdict, S_REPLY_OK)? ZMX_OK: ZMX_ETIMEDOUT;
+    int rc = !verdict? ZMX_ETIMEDOUT: streq (verdict, S_REPLY_OK)? ZMX_OK
+           : streq (verdict, S_REPLY_REFUSED)? ZMX_ENOMEM
+           : streq (verdict, S_REPLY_UNSENT)? ZMX_EADDR: ZMX_ETIMEDOUT;
     zstr_free (&verdict);
     zstr_free (&count);
     zmsg_destroy (&reply);
@@ -1071,6 +1110,9 @@ zmx_clone_send (zmx_clone_t *self, const char *key, const void *value, size_t si
     if (!key || !zmx_chp_key_valid (key, strlen (key)) || (size && !value) || ttl < 0
     ||  (uint64_t) ttl > ZMX_CHP_TTL_MAX || size > UINT32_MAX)
         return ZMX_EINVAL;
+    //  The server would refuse it, silently (CHP has no reply): say so now
+    if (size > self->max_value_size)
+        return ZMX_ENOMEM;
     char text [16];
     snprintf (text, sizeof text, "%d", ttl);
     zmsg_t *msg = zmsg_new ();

@@ -546,8 +546,17 @@ s_limits (void)
     zmx_clone_send (clone, "/d", "4", 1, 0);
     zmx_clone_send (clone, "/a", "ok", 2, 0);
     size_t failed = 0;
-    ZMX_CHECK (zmx_clone_flush (clone, 5000, &failed) == ZMX_ETIMEDOUT && failed == 1);
+    ZMX_CHECK (zmx_clone_flush (clone, 5000, &failed) == ZMX_ENOMEM && failed == 1);
     ZMX_CHECK (s_value_is (clone, "/a", "ok"));
+    ZMX_CHECK (zmx_service_counter (server.service, "rejected") == 3);
+    //  A value over the client's limit is refused at once, never sent
+    ZMX_CHECK (zmx_clone_max_value_size (clone) == ZMX_CLONE_VALUE_MAX);
+    ZMX_CHECK (zmx_clone_set_max_value_size (clone, 8) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set_max_value_size (clone, 0) == ZMX_EINVAL);
+    int64_t started = zclock_mono ();
+    ZMX_CHECK (zmx_clone_set (clone, "/a", "123456789", 9, 0, 5000) == ZMX_ENOMEM);
+    ZMX_CHECK (zclock_mono () - started < 400);     //  Not the 500 ms ack timeout
+    ZMX_CHECK (zmx_clone_set (clone, "/a", "12345678", 8, 0, 5000) == ZMX_OK);
     ZMX_CHECK (zmx_service_counter (server.service, "rejected") == 3);
     ZMX_CHECK (zmx_service_counter (server.service, "keys") == 2);
     zmx_clone_destroy (&clone);
@@ -627,6 +636,29 @@ s_fake_snapshot (s_fake_t *fake, uint64_t sequence, const char *value)
     ZMX_CHECK (zmx_chp_send (zsock_resolve (fake->router), &routing, &kthxbai, 0) == 0);
     zframe_destroy (&identity);
     zmsg_destroy (&request);
+}
+
+//  An update that never leaves (nothing listens on the collector) fails
+//  as not sent, not as a timeout of unknown outcome.
+static void
+s_unsent (void)
+{
+    s_fake_t fake = s_fake_new ();
+    char *nowhere = zsys_sprintf ("tcp://127.0.0.1:%d", zmx_test_free_port ());
+    zmx_clone_t *clone = zmx_clone_new ("");
+    ZMX_CHECK (zmx_clone_set_timeouts (clone, 5000, 300) == ZMX_OK);
+    zmx_clone_add_server_endpoints (clone, fake.endpoints [0], fake.endpoints [1], nowhere);
+    s_fake_snapshot (&fake, 1, "one");
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 5000) == ZMX_OK);
+    size_t failed = 0;
+    zmx_clone_send (clone, "/x", "1", 1, 0);
+    ZMX_CHECK (zmx_clone_flush (clone, 5000, &failed) == ZMX_EADDR && failed == 1);
+    //  The flush's own deadline with the update still queued: the same
+    zmx_clone_send (clone, "/y", "1", 1, 0);
+    ZMX_CHECK (zmx_clone_flush (clone, 100, NULL) == ZMX_EADDR);
+    zmx_clone_destroy (&clone);
+    free (nowhere);
+    s_fake_destroy (&fake);
 }
 
 static void
@@ -872,6 +904,7 @@ main (int argc, char *argv [])
         { "raw_client", s_raw_client, 30 },
         { "limits", s_limits, 30 },
         { "gaps_and_failover", s_gaps_and_failover, 30 },
+        { "unsent", s_unsent, 30 },
         { "pair_failover", s_pair_failover, 90 },
         { "curve", s_curve, 30 },
         { "pair_curve", s_pair_curve, 60 },

@@ -188,6 +188,7 @@ s_cli_set_get_ls_rm (void)
     //  Usage errors: bad name, bad endpoint, missing arguments
     ZMX_CHECK (s_zmx (NULL, "names", "-e", e, "set", "a/b", "tcp://x:1", NULL) == 2);
     ZMX_CHECK (s_zmx (NULL, "names", "-e", e, "set", "a", "nonsense", NULL) == 2);
+    ZMX_CHECK (s_zmx (NULL, "names", "-e", e, "rm", "a", "nonsense", NULL) == 2);
     ZMX_CHECK (s_zmx (NULL, "names", "-e", e, "get", NULL) == 2);
     ZMX_CHECK (s_zmx (NULL, "names", "bogus", NULL) == 2);
     s_store_stop (&store);
