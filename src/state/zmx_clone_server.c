@@ -84,7 +84,8 @@ typedef struct {
     zsock_t *router;            //  Snapshot requests
     zsock_t *publisher;         //  KVPUB and HUGZ (XPUB: sees subscriptions)
     zsock_t *collector;         //  KVSET from clients
-    zlist_t *endpoints;         //  Bound endpoints: snapshot, publisher, collector
+    zsock_t *collector_pull;    //  KVSET from PUSH clients (the Guide's clonecli3-5), or NULL
+    zlist_t *endpoints;         //  Bound endpoints: snapshot, publisher, collector[, pull]
     zhashx_t *store;            //  key -> s_entry_t
     zhashx_t *ephemeral;        //  key -> s_entry_t (borrowed from store)
     zlistx_t *snapshots;        //  s_snapshot_t being sent
@@ -634,10 +635,11 @@ s_handle_kvset (s_self_t *self, const zmx_chp_view_t *view)
         s_pending_add (self, entry);
 }
 
+//  KVSETs from either collector (SUB or PULL): one validated path.
 static void
-s_handle_collector (s_self_t *self)
+s_handle_collector (s_self_t *self, zsock_t *socket)
 {
-    void *collector = zsock_resolve (self->collector);
+    void *collector = zsock_resolve (socket);
     zmx_chp_msg_t msg;
     while (self->batch_size < S_BATCH && zmx_chp_recv (&msg, collector, ZMQ_DONTWAIT) == 0) {
         zmx_chp_view_t view;
@@ -1233,6 +1235,7 @@ s_self_destroy (s_self_t **self_p)
         zsock_destroy (&self->router);
         zsock_destroy (&self->publisher);
         zsock_destroy (&self->collector);
+        zsock_destroy (&self->collector_pull);
         zlist_destroy (&self->endpoints);
         free (self->log_buffer.data);
         free (self->directory);
@@ -1331,7 +1334,11 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
                                                         ZMX_CLONE_COLLECTOR_ENDPOINT),
                                        hwm, max_message)
                                      : NULL;
-    return self->collector? 0: -1;
+    //  Optional: a PULL collector for clients that send KVSET with PUSH
+    const char *pull = zmx__config_str (config, "collector-pull-endpoint", "");
+    if (self->collector && *pull)
+        self->collector_pull = s_self_socket (self, security, ZMQ_PULL, pull, hwm, max_message);
+    return self->collector && (!*pull || self->collector_pull)? 0: -1;
 }
 
 static int
@@ -1384,6 +1391,34 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     return self;
 }
 
+//  The sockets to poll: pipe, collector, router, publisher, then those
+//  that exist of the PULL collector, Binary Star and the peer sockets
+//  (which come and go with replication, so the list is made anew each
+//  time). Sets where the PULL collector and Binary Star are (-1: absent).
+static int
+s_poll_items (s_self_t *self, zsock_t *pipe, zmq_pollitem_t *items, int *pull_at,
+              int *bstar_at)
+{
+    zsock_t *fixed [] = { pipe, self->collector, self->router, self->publisher };
+    zsock_t *optional [] = { self->collector_pull,
+                             self->bstar? zmx_bstar_socket (self->bstar): NULL,
+                             self->peer_sub, self->peer_dealer };
+    int count = 0;
+    for (int index = 0; index < 4; index++)
+        items [count++] = (zmq_pollitem_t) { zsock_resolve (fixed [index]), 0, ZMQ_POLLIN, 0 };
+    *pull_at = *bstar_at = -1;
+    for (int index = 0; index < 4; index++)
+        if (optional [index]) {
+            if (index == 0)
+                *pull_at = count;
+            if (index == 1)
+                *bstar_at = count;
+            items [count++] = (zmq_pollitem_t) { zsock_resolve (optional [index]), 0,
+                                                 ZMQ_POLLIN, 0 };
+        }
+    return count;
+}
+
 void
 zmx_clone_server_actor (zsock_t *pipe, void *args)
 {
@@ -1401,17 +1436,9 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
         //  A snapshot whose reader is full is retried every millisecond
         long timeout = more? 0: zlistx_size (self->snapshots)? 1
                      : wake > now? (long) (wake - now): 0;
-        //  The peer sockets come and go with replication: list them anew
-        zmq_pollitem_t items [] = {
-            { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->collector), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->publisher), 0, ZMQ_POLLIN, 0 },
-            { self->bstar? zsock_resolve (zmx_bstar_socket (self->bstar)): NULL, 0, ZMQ_POLLIN, 0 },
-            { self->peer_sub? zsock_resolve (self->peer_sub): NULL, 0, ZMQ_POLLIN, 0 },
-            { self->peer_dealer? zsock_resolve (self->peer_dealer): NULL, 0, ZMQ_POLLIN, 0 }
-        };
-        int count = self->peer_sub? 7: self->bstar? 5: 4;
+        zmq_pollitem_t items [8];
+        int pull_at, bstar_at;
+        int count = s_poll_items (self, pipe, items, &pull_at, &bstar_at);
         if (zmq_poll (items, count, timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
@@ -1421,12 +1448,14 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
             self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
                                                        s_send_counters, self);
         if (items [1].revents & ZMQ_POLLIN)
-            s_handle_collector (self);
+            s_handle_collector (self, self->collector);
+        if (pull_at > 0 && (items [pull_at].revents & ZMQ_POLLIN))
+            s_handle_collector (self, self->collector_pull);
         if (items [2].revents & ZMQ_POLLIN)
             s_handle_router (self);
         if (items [3].revents & ZMQ_POLLIN)
             s_handle_publisher (self);
-        if (count > 4 && (items [4].revents & ZMQ_POLLIN))
+        if (bstar_at > 0 && (items [bstar_at].revents & ZMQ_POLLIN))
             s_handle_bstar (self);
         for (int batch = 0; batch < S_BATCH && self->peer_sub
                          && (zsock_events (self->peer_sub) & ZMQ_POLLIN); batch++)

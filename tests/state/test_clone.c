@@ -564,6 +564,88 @@ s_limits (void)
 }
 
 //  -------------------------------------------------------------------------
+//  The optional PULL collector, for clients that send KVSET with PUSH (the
+//  Guide's clonecli5): the same validation and publication as the SUB one
+
+static void
+s_pull_collector (void)
+{
+    zconfig_t *root = zconfig_str_load ("clone\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    publisher-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    collector-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    collector-pull-endpoint = \"tcp://127.0.0.1:*\"\n");
+    zmx_service_t *service = zmx_service_new ("clone", zmx_clone_server_actor,
+                                              zconfig_locate (root, "clone"), NULL);
+    ZMX_CHECK (service);
+    zlist_t *endpoints = zmx_service_endpoints (service);
+    ZMX_CHECK (zlist_size (endpoints) == 4);
+    const char *snapshot = (const char *) zlist_first (endpoints);
+    const char *publisher = (const char *) zlist_next (endpoints);
+    zlist_next (endpoints);
+    const char *pull = (const char *) zlist_next (endpoints);
+    zsock_t *sub = zsock_new_sub (publisher, "");
+    zsock_t *push = zsock_new_push (pull);
+    ZMX_CHECK (sub && push);
+    zmsg_t *msg = zmx_test_recv (sub, 5000);       //  The HUGZ for our subscription
+    ZMX_CHECK (msg && zmsg_size (msg) == 5);
+    zmsg_destroy (&msg);
+    byte uuid [16], sequence [8] = { 0 };
+    memset (uuid, 0xCD, sizeof uuid);
+    zmsg_t *kvset = zmsg_new ();
+    zmsg_addstr (kvset, "/pull/key");
+    zmsg_addmem (kvset, sequence, 8);
+    zmsg_addmem (kvset, uuid, 16);
+    zmsg_addstr (kvset, "");
+    zmsg_addstr (kvset, "pushed");
+    ZMX_CHECK (zmsg_send (&kvset, push) == 0);
+    //  PUSH delivers once connected, so no retry: the KVPUB comes
+    bool seen = false;
+    while (!seen && (msg = zmx_test_recv (sub, 5000))) {
+        char *key = zmsg_popstr (msg);
+        if (streq (key, "/pull/key")) {
+            seen = true;
+            zframe_t *number = zmsg_pop (msg), *id = zmsg_pop (msg);
+            ZMX_CHECK (zframe_size (number) == 8 && zframe_data (number) [7] == 1);
+            ZMX_CHECK (zframe_size (id) == 16 && memcmp (zframe_data (id), uuid, 16) == 0);
+            ZMX_CHECK (zmx_test_msg_is (msg, 0, "", "pushed", NULL));
+            zframe_destroy (&number);
+            zframe_destroy (&id);
+        }
+        zstr_free (&key);
+        zmsg_destroy (&msg);
+    }
+    ZMX_CHECK (seen);
+    //  Garbage on the PULL socket: dropped and counted, nothing applied
+    zstr_sendx (push, "/bad", "short", "", "", "v", NULL);          //  sequence not 8
+    zstr_sendx (push, "/bad", NULL);                                //  one frame
+    zstr_sendx (push, "/k", "12345678", "", "noequals\n", "v", NULL); //  bad properties
+    zstr_sendx (push, "/k", "12345678", "", "ttl=x\n", "v", NULL);  //  valid, bad ttl
+    S_WAIT_FOR (zmx_service_counter (service, "malformed") == 3
+                && zmx_service_counter (service, "rejected") == 1, 5000);
+    ZMX_CHECK (zmx_service_counter (service, "sequence") == 1);
+    //  And it is in the store, for every kind of client
+    uint64_t at;
+    zhash_t *map = zmx_test_clone_snapshot (snapshot, "/pull/", &at, 10000);
+    ZMX_CHECK_STR ((char *) zhash_lookup (map, "/pull/key"), "pushed");
+    ZMX_CHECK (at == 1);
+    zhash_destroy (&map);
+    zsock_destroy (&push);
+    zsock_destroy (&sub);
+    zlist_destroy (&endpoints);
+    zmx_service_destroy (&service);
+    zconfig_destroy (&root);
+    //  A PULL endpoint that cannot be bound stops the service
+    root = zconfig_str_load ("clone\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                             "    publisher-endpoint = \"tcp://127.0.0.1:*\"\n"
+                             "    collector-endpoint = \"tcp://127.0.0.1:*\"\n"
+                             "    collector-pull-endpoint = \"nonsense\"\n");
+    service = zmx_service_new ("clone", zmx_clone_server_actor, zconfig_locate (root, "clone"),
+                               NULL);
+    ZMX_CHECK (service == NULL);
+    zconfig_destroy (&root);
+}
+
+//  -------------------------------------------------------------------------
 //  A scripted fake server: gaps, regressions, a stale server
 
 typedef struct {
@@ -902,6 +984,7 @@ main (int argc, char *argv [])
         { "restart_persistence", s_restart_persistence, 90 },
         { "compaction", s_compaction, 30 },
         { "raw_client", s_raw_client, 30 },
+        { "pull_collector", s_pull_collector, 30 },
         { "limits", s_limits, 30 },
         { "gaps_and_failover", s_gaps_and_failover, 30 },
         { "unsent", s_unsent, 30 },
