@@ -139,17 +139,25 @@ s_basic (void)
 
 //  -------------------------------------------------------------------------
 //  Late joiners under 100 k concurrent updates
+//
+//  The oracle is the writers' own record, not the server: each writer owns
+//  its keys (/k/W/N), and one client's updates are applied in the order it
+//  sent them, so once all are acknowledged a key holds its writer's last
+//  write (or is gone if that was a delete). Join points and key choices
+//  come from one seed, printed, and taken from $ZMX_TEST_SEED to replay.
 
 #define S_WRITERS 4
 #define S_UPDATES_EACH 25000
-#define S_KEYSPACE 5000
+#define S_KEYSPACE 1250             //  Keys per writer
 
 typedef struct {
     s_server_t *server;
     int id;
+    unsigned seed;
     volatile int progress;      //  Updates sent so far
     size_t failed;
     int rc;
+    zhash_t *record;            //  key -> last value written; "" = deleted
 } s_writer_t;
 
 static void *
@@ -163,14 +171,15 @@ s_writer_run (void *arg)
         zmx_clone_destroy (&clone);
         return NULL;
     }
-    unsigned seed = (unsigned) writer->id * 7919u;
     for (int index = 0; index < S_UPDATES_EACH; index++) {
         char key [32], value [32];
-        snprintf (key, sizeof key, "/k/%d", rand_r (&seed) % S_KEYSPACE);
+        snprintf (key, sizeof key, "/k/%d/%d", writer->id,
+                  (int) (rand_r (&writer->seed) % S_KEYSPACE));
         snprintf (value, sizeof value, "w%d-%d", writer->id, index);
         //  One update in 50 is a delete, so that deletions race too
         size_t size = index % 50 == 49? 0: strlen (value);
         zmx_clone_send (clone, key, value, size, 0);
+        zhash_update (writer->record, key, size? value: "");
         writer->progress = index + 1;
     }
     writer->rc = zmx_clone_flush (clone, 60000, &writer->failed);
@@ -178,22 +187,50 @@ s_writer_run (void *arg)
     return NULL;
 }
 
+//  The seed from $ZMX_TEST_SEED, else from the clock; printed either way.
+static unsigned
+s_test_seed (void)
+{
+    const char *text = getenv ("ZMX_TEST_SEED");
+    unsigned seed = text && *text? (unsigned) strtoul (text, NULL, 10)
+                                 : (unsigned) (zclock_time () ^ getpid ());
+    printf ("seed %u (replay with ZMX_TEST_SEED=%u)\n", seed, seed);
+    return seed;
+}
+
+//  What the writers' records say the store holds: the keys whose last
+//  write was not a delete.
+static zhash_t *
+s_writers_truth (s_writer_t *writers)
+{
+    zhash_t *truth = zhash_new ();
+    zhash_autofree (truth);
+    for (int index = 0; index < S_WRITERS; index++)
+        for (const char *value = (const char *) zhash_first (writers [index].record); value;
+             value = (const char *) zhash_next (writers [index].record))
+            if (*value)
+                zhash_insert (truth, zhash_cursor (writers [index].record), (void *) value);
+    return truth;
+}
+
 static void
 s_late_joiners (void)
 {
+    unsigned seed = s_test_seed ();
     s_server_t server = s_server_start ("    publish-hwm = 1000000\n");
     s_writer_t writers [S_WRITERS];
     pthread_t threads [S_WRITERS];
     int64_t started = zclock_mono ();
     for (int index = 0; index < S_WRITERS; index++) {
-        writers [index] = (s_writer_t) { &server, index, 0, 0, 0 };
+        writers [index] = (s_writer_t) { &server, index, seed * 7919u + (unsigned) index, 0, 0,
+                                         0, zhash_new () };
+        zhash_autofree (writers [index].record);
         ZMX_CHECK (pthread_create (&threads [index], NULL, s_writer_run, &writers [index]) == 0);
     }
-    //  Three subscribers join at random moments of the stream
+    //  Three subscribers join at seeded moments of the stream
     zmx_clone_t *readers [3];
-    srand ((unsigned) time (NULL));
     for (int index = 0; index < 3; index++) {
-        int threshold = rand () % (S_UPDATES_EACH * S_WRITERS * 9 / 10);
+        int threshold = (int) (rand_r (&seed) % (S_UPDATES_EACH * S_WRITERS * 9 / 10));
         int total = 0;
         while (total < threshold) {
             total = 0;
@@ -202,15 +239,15 @@ s_late_joiners (void)
             zclock_sleep (1);
         }
         readers [index] = s_client (&server, "");
-        printf ("subscriber %d joins after %d updates sent\n", index, total);
+        printf ("subscriber %d joins after %d updates sent (threshold %d)\n", index, total,
+                threshold);
     }
     for (int index = 0; index < S_WRITERS; index++) {
         pthread_join (threads [index], NULL);
         ZMX_CHECK (writers [index].rc == ZMX_OK && writers [index].failed == 0);
     }
-    uint64_t sequence;
-    zhash_t *truth = zmx_test_clone_snapshot (server.snapshot, "", &sequence, 10000);
-    ZMX_CHECK (sequence == S_WRITERS * S_UPDATES_EACH);
+    zhash_t *truth = s_writers_truth (writers);
+    uint64_t sequence = S_WRITERS * S_UPDATES_EACH;
     printf ("%d updates in %" PRId64 " ms; %zu keys\n", S_WRITERS * S_UPDATES_EACH,
             zclock_mono () - started, zhash_size (truth));
     for (int index = 0; index < 3; index++) {
@@ -222,7 +259,19 @@ s_late_joiners (void)
                 " updates applied\n", index, stats.snapshots, stats.gaps, stats.updates_applied);
         zmx_clone_destroy (&readers [index]);
     }
+    //  The server's own snapshot agrees with the writers too
+    uint64_t at;
+    zhash_t *stored = zmx_test_clone_snapshot (server.snapshot, "", &at, 10000);
+    ZMX_CHECK (at == sequence && zhash_size (stored) == zhash_size (truth));
+    for (const char *value = (const char *) zhash_first (truth); value;
+         value = (const char *) zhash_next (truth)) {
+        const char *found = (const char *) zhash_lookup (stored, zhash_cursor (truth));
+        ZMX_CHECK (found && streq (found, value));
+    }
+    zhash_destroy (&stored);
     zhash_destroy (&truth);
+    for (int index = 0; index < S_WRITERS; index++)
+        zhash_destroy (&writers [index].record);
     s_server_stop (&server);
 }
 
