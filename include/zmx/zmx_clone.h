@@ -56,6 +56,11 @@
       zmx_clone_send calls block until acks or failures make room.
     - At most ZMX_CLONE_MAX_QUEUED updates are queued while a snapshot is
       read; past that the queue is dropped and a new snapshot is taken.
+    - The mirror, and a snapshot being read, hold at most max-keys keys
+      (zmx_clone_set_max_keys, default ZMX_CLONE_MIRROR_MAX): a key that
+      would be one more is left out, counted (keys_dropped) and logged;
+      the mirror is then incomplete. Updates of keys it holds, and
+      deletions, still apply.
     - Notifications wait in a queue of ZMX_CLONE_NOTIFY_HWM messages;
       beyond that they are dropped and counted (notifications_dropped).
 
@@ -85,6 +90,7 @@ extern "C" {
 #define ZMX_CLONE_MAX_QUEUED        1000000 //  updates queued during a snapshot
 #define ZMX_CLONE_NOTIFY_HWM        100000  //  notifications waiting to be read
 #define ZMX_CLONE_MAX_SERVERS       8
+#define ZMX_CLONE_MIRROR_MAX        10000000    //  keys in the mirror (and a snapshot)
 #define ZMX_CLONE_VALUE_MAX         65536   //  bytes; the server's default max-value-size
 
 #define ZMX_CLONE_NOTIFY_UPDATE     "UPDATE"
@@ -106,6 +112,7 @@ typedef struct {
     uint64_t malformed;             //  Messages dropped as invalid
     uint64_t queue_overflows;       //  Snapshot queues dropped
     uint64_t notifications_dropped; //  Notifications nobody read
+    uint64_t keys_dropped;          //  New keys left out: the mirror was full
     int server;                     //  Index of the current server, -1: none
 } zmx_clone_stats_t;
 
@@ -130,6 +137,11 @@ int
 //  Unacknowledged updates allowed at once, 1..1000000. ZMX_OK/ZMX_EINVAL.
 int
     zmx_clone_set_max_in_flight (zmx_clone_t *self, int max);
+
+//  Keys the mirror holds at most, 1..1000000000 (default
+//  ZMX_CLONE_MIRROR_MAX); see Bounds above. ZMX_OK or ZMX_EINVAL.
+int
+    zmx_clone_set_max_keys (zmx_clone_t *self, size_t max);
 
 //  Largest value zmx_clone_send accepts, in bytes (1..4294967295; default
 //  ZMX_CLONE_VALUE_MAX). Set it to the server's max-value-size when that

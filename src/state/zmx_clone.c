@@ -37,6 +37,7 @@
 #define S_CMD_STATS     "STATS"
 #define S_CMD_TIMEOUTS  "TIMEOUTS"
 #define S_CMD_WINDOW    "WINDOW"
+#define S_CMD_MAX_KEYS  "MAXKEYS"
 #define S_CMD_CURVE     "CURVE"
 #define S_REPLY_OK      "OK"
 #define S_REPLY_TIMEOUT "TIMEOUT"
@@ -96,6 +97,7 @@ typedef struct {
     int64_t snapshot_heard;     //  ICANHAZ sent, or last snapshot message
     int64_t stale_msec, ack_msec;
     size_t max_in_flight;
+    size_t max_keys;            //  In the mirror, and in a snapshot being read
     byte uuid_prefix [8];
     uint64_t counter;           //  Last uuid counter used
     zlistx_t *outbox;           //  s_out_t not yet sent
@@ -397,6 +399,21 @@ s_flush_outbox (s_agent_t *self)
 //  -------------------------------------------------------------------------
 //  Mirror
 
+//  True if putting `item` under a new `key` would take `map` past
+//  max-keys. The server sends what it holds, so the mirror is bounded by
+//  what a client can hold, not by the server: such a key is left out,
+//  counted (keys_dropped) and logged, and the mirror is then incomplete.
+static bool
+s_map_full (s_agent_t *self, zhashx_t *map, const char *key, const s_item_t *item)
+{
+    if (!item->size || zhashx_size (map) < self->max_keys || zhashx_lookup (map, key))
+        return false;
+    if (self->stats.keys_dropped++ % 1000 == 0)
+        zmx_log_warning ("clone", "mirror full (%zu keys): %s left out (%" PRIu64 " so far)",
+                         self->max_keys, key, self->stats.keys_dropped);
+    return true;
+}
+
 //  Put one update into `map`; NULL item or size 0 deletes.
 static void
 s_map_apply (zhashx_t *map, const char *key, s_item_t *item)
@@ -434,6 +451,10 @@ s_apply_kvpub (s_agent_t *self, const zmx_chp_view_t *view)
     memcpy (key, view->key, view->key_size);
     key [view->key_size] = 0;
     s_item_t *item = s_item_new (view->sequence, view->value, view->value_size);
+    if (s_map_full (self, self->mirror, key, item)) {
+        free (item);
+        return;
+    }
     s_notify_update (self, key, item, view->sequence);
     s_map_apply (self->mirror, key, item);
 }
@@ -533,7 +554,8 @@ s_finish_snapshot (s_agent_t *self, uint64_t sequence)
             self->sequence++;
             self->stats.updates_applied++;
             if (zmx_chp_in_subtree (queued->key, strlen (queued->key), self->subtree,
-                                    self->subtree_size)) {
+                                    self->subtree_size)
+            &&  !s_map_full (self, self->mirror, queued->key, queued->item)) {
                 s_map_apply (self->mirror, queued->key, queued->item);
                 queued->item = NULL;
             }
@@ -579,8 +601,11 @@ s_handle_dealer (s_agent_t *self)
             char key [ZMX_CHP_KEY_MAX + 1];
             memcpy (key, view.key, view.key_size);
             key [view.key_size] = 0;
-            zhashx_update (self->incoming, key,
-                           s_item_new (view.sequence, view.value, view.value_size));
+            s_item_t *item = s_item_new (view.sequence, view.value, view.value_size);
+            if (s_map_full (self, self->incoming, key, item))
+                free (item);
+            else
+                zhashx_update (self->incoming, key, item);
         }
     }
     zmx_chp_msg_close (&msg);
@@ -706,6 +731,9 @@ s_cmd_settings (s_agent_t *self, const char *command, zmsg_t *request)
     if (streq (command, S_CMD_WINDOW))
         self->max_in_flight = (size_t) atoll (one);
     else
+    if (streq (command, S_CMD_MAX_KEYS))
+        self->max_keys = (size_t) atoll (one);
+    else
     if (streq (command, S_CMD_WATCH))
         self->watching = streq (one, "1");
     else {
@@ -809,6 +837,7 @@ s_agent_new (zsock_t *pipe, s_agent_args_t *args)
     self->stale_msec = ZMX_CLONE_TIMEOUT;
     self->ack_msec = ZMX_CLONE_ACK_TIMEOUT;
     self->max_in_flight = ZMX_CLONE_MAX_IN_FLIGHT;
+    self->max_keys = ZMX_CLONE_MIRROR_MAX;
     zuuid_t *uuid = zuuid_new ();
     memcpy (self->uuid_prefix, zuuid_data (uuid), 8);
     zuuid_destroy (&uuid);
@@ -968,6 +997,18 @@ zmx_clone_set_max_in_flight (zmx_clone_t *self, int max)
     char text [16];
     snprintf (text, sizeof text, "%d", max);
     zstr_sendx (self->actor, S_CMD_WINDOW, text, NULL);
+    return ZMX_OK;
+}
+
+int
+zmx_clone_set_max_keys (zmx_clone_t *self, size_t max)
+{
+    assert (self);
+    if (max < 1 || max > 1000000000)
+        return ZMX_EINVAL;
+    char text [24];
+    snprintf (text, sizeof text, "%zu", max);
+    zstr_sendx (self->actor, S_CMD_MAX_KEYS, text, NULL);
     return ZMX_OK;
 }
 

@@ -76,6 +76,7 @@ typedef struct {
     uint64_t updates, deletes, expired, malformed, rejected, snapshots_sent;
     uint64_t snapshots_refused, compactions, fsyncs, log_records_loaded;
     uint64_t replicated, replica_snapshots, pending_applied, pending_dropped, takeovers;
+    uint64_t replica_dropped;
 } s_counters_t;
 
 typedef struct {
@@ -915,6 +916,22 @@ s_entry_from_peer (const zmx_chp_view_t *view)
     return entry;
 }
 
+//  True (counted, logged) if `entry` from the peer is a new key that
+//  `map` has no room for: our max-keys bounds what the peer can make us
+//  hold. Only peers with a larger max-keys than ours can cause it.
+static bool
+s_replica_full (s_self_t *self, zhashx_t *map, const s_entry_t *entry)
+{
+    if (!entry->value_size || zhashx_size (map) < self->max_keys
+    ||  zhashx_lookup (map, entry->key))
+        return false;
+    if (self->counters.replica_dropped++ % 1000 == 0)
+        zmx_log_warning (self->name, "peer sends more than max-keys (%zu): %s left out "
+                         "(%" PRIu64 " so far)", self->max_keys, entry->key,
+                         self->counters.replica_dropped);
+    return true;
+}
+
 //  Apply one of the peer's updates, keeping its sequence. Returns -1 (and
 //  frees it) if it does not follow on from ours.
 static int
@@ -929,6 +946,10 @@ s_replicate (s_self_t *self, s_entry_t *entry)
         return -1;
     }
     self->sequence = entry->sequence;
+    if (s_replica_full (self, self->store, entry)) {
+        s_entry_release (&entry);
+        return 0;
+    }
     if (self->log_fd >= 0)
         s_record_encode (self, &self->log_buffer, entry);
     self->counters.replicated++;
@@ -1021,7 +1042,10 @@ s_handle_peer_dealer (s_self_t *self)
         else
         if (view.value_size) {
             s_entry_t *entry = s_entry_from_peer (&view);
-            s_map_put (self->incoming, entry);
+            if (s_replica_full (self, self->incoming, entry))
+                s_entry_release (&entry);
+            else
+                s_map_put (self->incoming, entry);
         }
     }
     else
@@ -1199,6 +1223,7 @@ s_send_counters (void *args)
         { "replicated", c->replicated },
         { "replica_snapshots", c->replica_snapshots },
         { "pending", zlistx_size (self->pending) },
+        { "replica_dropped", self->counters.replica_dropped },
         { "pending_applied", c->pending_applied },
         { "pending_dropped", c->pending_dropped },
         { "takeovers", c->takeovers }

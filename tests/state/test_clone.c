@@ -792,6 +792,38 @@ s_unsent (void)
     s_fake_destroy (&fake);
 }
 
+//  The mirror holds at most max-keys keys: a snapshot or an update that
+//  would add one more leaves it out and counts it; updates and deletions
+//  of held keys still apply.
+static void
+s_mirror_bound (void)
+{
+    s_fake_t fake = s_fake_new ();
+    zmx_clone_t *clone = zmx_clone_new ("");
+    ZMX_CHECK (zmx_clone_set_max_keys (clone, 0) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_clone_set_max_keys (clone, 2) == ZMX_OK);
+    zmx_clone_add_server_endpoints (clone, fake.endpoints [0], fake.endpoints [1],
+                                    fake.endpoints [2]);
+    s_fake_snapshot (&fake, 3, "one");          //  /f, in the mirror
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 5000) == ZMX_OK);
+    s_fake_publish (&fake, "/g", 4, "two");     //  The second key: fits
+    s_fake_publish (&fake, "/h", 5, "three");   //  A third: left out
+    s_fake_publish (&fake, "/f", 6, "uno");     //  A held key changes
+    S_WAIT_FOR (s_sequence (clone) == 6, 5000);
+    zmx_clone_stats_t stats;
+    zmx_clone_stats (clone, &stats);
+    ZMX_CHECK (stats.keys == 2 && stats.keys_dropped == 1);
+    ZMX_CHECK (s_value_is (clone, "/f", "uno") && s_value_is (clone, "/g", "two"));
+    ZMX_CHECK (s_value_is (clone, "/h", NULL));
+    s_fake_publish (&fake, "/g", 7, NULL);      //  A deletion makes room
+    s_fake_publish (&fake, "/h", 8, "again");
+    S_WAIT_FOR (s_value_is (clone, "/h", "again"), 5000);
+    zmx_clone_stats (clone, &stats);
+    ZMX_CHECK (stats.keys == 2 && stats.keys_dropped == 1 && stats.sequence == 8);
+    zmx_clone_destroy (&clone);
+    s_fake_destroy (&fake);
+}
+
 static void
 s_gaps_and_failover (void)
 {
@@ -936,6 +968,45 @@ s_pair_failover (void)
     zmx_service_destroy (&backup);
 }
 
+//  A passive server holds at most its own max-keys of what its peer sends:
+//  the rest is left out and counted (replica_dropped).
+static void
+s_replica_bound (void)
+{
+    int ports [8];
+    for (int index = 0; index < 8; index++)
+        ports [index] = zmx_test_free_port ();
+    zmx_service_t *primary = s_pair_member (ports, true);
+    zmx_clone_t *clone = zmx_clone_new ("");
+    char *endpoints [3];
+    for (int index = 0; index < 3; index++)
+        endpoints [index] = zsys_sprintf ("tcp://127.0.0.1:%d", ports [index]);
+    ZMX_CHECK (zmx_clone_add_server_endpoints (clone, endpoints [0], endpoints [1],
+                                               endpoints [2]) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 20000) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set (clone, "/a", "1", 1, 0, 5000) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set (clone, "/b", "2", 1, 0, 5000) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set (clone, "/c", "3", 1, 0, 5000) == ZMX_OK);
+    //  The backup's snapshot of the primary: three keys, room for two
+    zmx_service_t *backup = s_pair_member_secure (ports, false, NULL, "    max-keys = 2\n");
+    S_WAIT_FOR (zmx_service_counter (backup, "replica_snapshots") >= 1, 10000);
+    ZMX_CHECK (zmx_service_counter (backup, "keys") == 2);
+    ZMX_CHECK (zmx_service_counter (backup, "replica_dropped") == 1);
+    //  Live updates: a new key is left out, a held one changes
+    ZMX_CHECK (zmx_clone_set (clone, "/d", "4", 1, 0, 5000) == ZMX_OK);
+    S_WAIT_FOR (zmx_service_counter (backup, "replica_dropped") == 2, 5000);
+    ZMX_CHECK (zmx_service_counter (backup, "sequence") == 4);
+    ZMX_CHECK (zmx_clone_delete (clone, "/a", 5000) == ZMX_OK);
+    S_WAIT_FOR (zmx_service_counter (backup, "sequence") == 5, 5000);
+    ZMX_CHECK (zmx_service_counter (backup, "keys") <= 2);
+    ZMX_CHECK (zmx_service_counter (primary, "keys") == 3);
+    for (int index = 0; index < 3; index++)
+        zstr_free (&endpoints [index]);
+    zmx_clone_destroy (&clone);
+    zmx_service_destroy (&backup);
+    zmx_service_destroy (&primary);
+}
+
 //  CURVE on all three sockets: a client with the keys works end to end,
 //  one without them gets nothing.
 static void
@@ -1037,7 +1108,9 @@ main (int argc, char *argv [])
         { "limits", s_limits, 30 },
         { "gaps_and_failover", s_gaps_and_failover, 30 },
         { "unsent", s_unsent, 30 },
+        { "mirror_bound", s_mirror_bound, 30 },
         { "pair_failover", s_pair_failover, 90 },
+        { "replica_bound", s_replica_bound, 60 },
         { "curve", s_curve, 30 },
         { "pair_curve", s_pair_curve, 60 },
     };
