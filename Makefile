@@ -3,12 +3,13 @@ MAKEFLAGS += --no-print-directory
 BUILD        ?= build
 ASAN_BUILD   ?= build-asan
 FUZZ_BUILD   ?= build-fuzz
+DEB_BUILD    ?= build-deb
 JOBS         ?= $(shell nproc)
 FUZZ_SECONDS ?= 20
 CONFIG       ?=
 
 .PHONY: all deps build run test test-unit test-asan asan fuzz fuzz-build bench \
-        install clean format
+        install deb clean format
 
 all: build
 
@@ -47,6 +48,10 @@ fuzz: fuzz-build
 bench: build
 	@scripts/bench.sh $(BUILD)
 
+#  Debian packages (libzmx0, libzmx-dev, zmx) in $(DEB_BUILD)/, checked by lintian.
+deb: deps
+	@scripts/deb.sh $(DEB_BUILD) $(JOBS)
+
 install: build
 	cmake --install $(BUILD)
 
@@ -56,4 +61,4 @@ format:
 	clang-format -i $(FILES)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)

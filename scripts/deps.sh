@@ -11,6 +11,10 @@ packages=(
     clang libclang-rt-14-dev            # libFuzzer and sanitizer runtimes
     iproute2                            # network namespaces for multi-host tests
     nats-server libnats-dev             # benchmark baseline
+    scdoc                               # man pages
+    debhelper dpkg-dev fakeroot lintian # make deb
+    bash-completion                     # completion test
+    systemd                             # systemd-analyze verify of zmxd.service
 )
 
 missing=()
