@@ -742,9 +742,8 @@ s_fake_publish (s_fake_t *fake, const char *key, uint64_t sequence, const char *
 //  client's subscription has arrived (the first time), so that what the
 //  test publishes next reaches it.
 static void
-s_fake_snapshot (s_fake_t *fake, uint64_t sequence, const char *value)
+s_fake_wait_subscribed (s_fake_t *fake)
 {
-    zmsg_t *request = NULL;
     int64_t until = zclock_mono () + 10000;
     while (!fake->subscribed && zclock_mono () < until) {
         zframe_t *subscription = zframe_recv_nowait (fake->pub);
@@ -754,6 +753,15 @@ s_fake_snapshot (s_fake_t *fake, uint64_t sequence, const char *value)
         if (!fake->subscribed)
             zclock_sleep (5);
     }
+    ZMX_CHECK (fake->subscribed);
+}
+
+static void
+s_fake_snapshot (s_fake_t *fake, uint64_t sequence, const char *value)
+{
+    zmsg_t *request = NULL;
+    int64_t until = zclock_mono () + 10000;
+    s_fake_wait_subscribed (fake);
     while (!request && zclock_mono () < until)
         request = zmx_test_recv (fake->router, 50);
     ZMX_CHECK (request && zmsg_size (request) == 3);
@@ -789,6 +797,28 @@ s_unsent (void)
     ZMX_CHECK (zmx_clone_flush (clone, 100, NULL) == ZMX_EADDR);
     zmx_clone_destroy (&clone);
     free (nowhere);
+    s_fake_destroy (&fake);
+}
+
+//  An update published between the snapshot and the subscription taking
+//  effect never reaches the client; the HUGZ that answers the subscription
+//  carries the server's sequence and shows it, so a new snapshot follows.
+static void
+s_missed_before_subscription (void)
+{
+    s_fake_t fake = s_fake_new ();
+    zmx_clone_t *clone = zmx_clone_new ("");
+    zmx_clone_add_server_endpoints (clone, fake.endpoints [0], fake.endpoints [1],
+                                    fake.endpoints [2]);
+    s_fake_wait_subscribed (&fake);
+    s_fake_publish (&fake, NULL, 6, NULL);      //  Update 6 went out before
+    s_fake_snapshot (&fake, 5, "five");         //  the snapshot it answers, at 5
+    s_fake_snapshot (&fake, 6, "six");          //  so the client asks again
+    S_WAIT_FOR (s_sequence (clone) == 6 && s_value_is (clone, "/f", "six"), 5000);
+    zmx_clone_stats_t stats;
+    zmx_clone_stats (clone, &stats);
+    ZMX_CHECK (stats.gaps == 1 && stats.snapshots == 2);
+    zmx_clone_destroy (&clone);
     s_fake_destroy (&fake);
 }
 
@@ -1109,6 +1139,7 @@ main (int argc, char *argv [])
         { "gaps_and_failover", s_gaps_and_failover, 30 },
         { "unsent", s_unsent, 30 },
         { "mirror_bound", s_mirror_bound, 30 },
+        { "missed_before_subscription", s_missed_before_subscription, 30 },
         { "pair_failover", s_pair_failover, 90 },
         { "replica_bound", s_replica_bound, 60 },
         { "curve", s_curve, 30 },
