@@ -93,12 +93,14 @@ void zmx_cli_names_usage (FILE *stream);
 
 //  Clone store options of `zmx config` and `zmx names` (cli/zmx_cmd_config.c)
 #define ZMX_CLI_ENV_CLONE   "ZMX_CLONE"
+#define ZMX_CLI_ENV_MAX_VALUE "ZMX_CLONE_MAX_VALUE"   //  The server's max-value-size
 #define ZMX_CLI_OPT_TTL     1100        //  --ttl S (long-only)
 #define ZMX_CLI_OPT_FILE    1101        //  --file FILE (long-only)
 typedef struct {
     const char *endpoint;       //  -e, or $ZMX_CLONE, or the default
     int timeout;                //  -t, msec to sync and to see a write
     int ttl;                    //  --ttl, seconds; 0 = none
+    size_t max_value;           //  $ZMX_CLONE_MAX_VALUE, or the default
 } zmx_cli_store_t;
 
 //  Store options set to their defaults.
@@ -116,8 +118,14 @@ zmx_clone_t *
     zmx_cli_store_open (const zmx_cli_store_t *store, const char *subtree, bool watch,
                         int *exit_p);
 
-//  Print why a write (zmx_clone_set/flush result `rc`) failed; returns the
-//  exit code.
+//  True if a value of `size` bytes for `key` fits the store's limit; if
+//  not, says so, with the limit and what to do (exit code: usage).
+bool
+    zmx_cli_store_value_fits (const zmx_cli_store_t *store, const char *key, size_t size);
+
+//  Print why a write (zmx_clone_set/flush result `rc`) failed, by cause:
+//  invalid (exit 2), refused by the server (1), never sent for want of a
+//  connection (3), not seen published in time (3). Returns the exit code.
 int
     zmx_cli_store_failed (const zmx_cli_store_t *store, int rc);
 

@@ -53,6 +53,10 @@ zmx_cli_store_init (zmx_cli_store_t *store)
     store->endpoint = endpoint && *endpoint? endpoint: ZMX_RESOLVER_DEFAULT_SERVER;
     store->timeout = ZMX_CLI_TIMEOUT;
     store->ttl = 0;
+    //  The server's max-value-size, when it was changed from the default
+    const char *max = getenv (ZMX_CLI_ENV_MAX_VALUE);
+    long long value = max && *max? atoll (max): 0;
+    store->max_value = value > 0 && value <= UINT32_MAX? (size_t) value: ZMX_CLONE_VALUE_MAX;
 }
 
 int
@@ -111,6 +115,7 @@ zmx_cli_store_open (const zmx_cli_store_t *store, const char *subtree, bool watc
     }
     if (watch)
         zmx_clone_watch (clone, true);
+    zmx_clone_set_max_value_size (clone, store->max_value);
     if (zmx_clone_wait_synced (clone, store->timeout) != ZMX_OK) {
         fprintf (stderr, "zmx: no snapshot from %s within %d ms: is zmxd running there "
                  "with the clone service? If it requires CURVE, the server may be refusing "
@@ -125,17 +130,42 @@ zmx_cli_store_open (const zmx_cli_store_t *store, const char *subtree, bool watc
     return clone;
 }
 
+bool
+zmx_cli_store_value_fits (const zmx_cli_store_t *store, const char *key, size_t size)
+{
+    if (size <= store->max_value)
+        return true;
+    fprintf (stderr, "zmx: the value for %s is %zu bytes, over the clone store's limit of "
+             "%zu (the server's max-value-size): store the data elsewhere (zmx files) and "
+             "put a reference in the key; if the server's clone/max-value-size was raised, "
+             "set $%s to it\n", key, size, store->max_value, ZMX_CLI_ENV_MAX_VALUE);
+    return false;
+}
+
 int
 zmx_cli_store_failed (const zmx_cli_store_t *store, int rc)
 {
-    if (rc == ZMX_EINVAL) {
-        fprintf (stderr, "zmx: the key or value is not valid for the clone store\n");
-        return ZMX_EXIT_USAGE;
+    switch (rc) {
+        case ZMX_EINVAL:
+            fprintf (stderr, "zmx: the key, value or ttl is not valid for the clone store\n");
+            return ZMX_EXIT_USAGE;
+        case ZMX_ENOMEM:
+            fprintf (stderr, "zmx: the server %s refused the update: one of its limits was "
+                     "hit (max-keys, max-bytes or max-value-size of its clone section; its "
+                     "log says which)\n", store->endpoint);
+            return ZMX_EXIT_ERROR;
+        case ZMX_EADDR:
+            fprintf (stderr, "zmx: the update was not sent within %d ms: no connection to "
+                     "the collector of %s (the snapshot port + 2); it was not applied\n",
+                     store->timeout, store->endpoint);
+            return ZMX_EXIT_TIMEOUT;
+        default:
+            fprintf (stderr, "zmx: the server %s did not publish the update within %d ms: it "
+                     "refused it (a limit such as max-keys or max-bytes: see its log and its "
+                     "rejected counter) or the link was lost; it may or may not have been "
+                     "applied\n", store->endpoint, store->timeout);
+            return ZMX_EXIT_TIMEOUT;
     }
-    fprintf (stderr, "zmx: the server %s did not publish the update within %d ms: it "
-             "refused it (size or key limits) or is unreachable; it may or may not have "
-             "been applied\n", store->endpoint, store->timeout);
-    return ZMX_EXIT_TIMEOUT;
 }
 
 //  -------------------------------------------------------------------------
@@ -170,6 +200,8 @@ s_set (zmx_clone_t *clone, const zmx_cli_store_t *store, const char *key, const 
         fprintf (stderr, "zmx: an empty value would delete the key: use zmx config rm\n");
         return ZMX_EXIT_USAGE;
     }
+    if (!zmx_cli_store_value_fits (store, key, strlen (value)))
+        return ZMX_EXIT_USAGE;
     int rc = zmx_clone_set (clone, key, value, strlen (value), store->ttl, store->timeout);
     return rc == ZMX_OK? ZMX_EXIT_OK: zmx_cli_store_failed (store, rc);
 }
@@ -264,19 +296,54 @@ s_watch (zmx_clone_t *clone, const char *prefix)
 //  -------------------------------------------------------------------------
 //  ZPL
 
+//  Read `path` as ZPL text; NULL with the reason printed. zconfig_load
+//  leaks its zfile when the text is not ZPL, and reads binary data as an
+//  empty tree: read and check the file ourselves.
+static zconfig_t *
+s_read_zpl (const char *path)
+{
+    FILE *file = fopen (path, "rb");
+    struct stat info;
+    if (!file || fstat (fileno (file), &info) || !S_ISREG (info.st_mode)) {
+        fprintf (stderr, "zmx: cannot open '%s': %s\n", path,
+                 !file? strerror (errno): "not a regular file");
+        if (file)
+            fclose (file);
+        return NULL;
+    }
+    zchunk_t *text = info.st_size <= S_FILE_MAX? zchunk_read (file, S_FILE_MAX): NULL;
+    fclose (file);
+    if (!text) {
+        fprintf (stderr, "zmx: cannot read '%s': larger than %d bytes or unreadable\n", path,
+                 S_FILE_MAX);
+        return NULL;
+    }
+    //  ZPL is text: a NUL or another control character but tab, CR and LF
+    //  means binary data, which zconfig would read as nothing at all
+    const byte *data = zchunk_data (text);
+    size_t size = zchunk_size (text), at = 0;
+    while (at < size && (data [at] >= 0x20 || data [at] == '\t' || data [at] == '\n'
+                      || data [at] == '\r'))
+        at++;
+    int bad = at < size? data [at]: 0;
+    zconfig_t *root = at == size? zconfig_chunk_load (text): NULL;
+    zchunk_destroy (&text);
+    if (at < size)
+        fprintf (stderr, "zmx: '%s' is not ZPL text: byte %zu is 0x%02x (a binary file?)\n",
+                 path, at, bad);
+    else
+    if (!root)
+        fprintf (stderr, "zmx: cannot read '%s' as ZPL (4-space indents, name = value)\n",
+                 path);
+    return root;
+}
+
 static int
 s_load (zmx_clone_t *clone, const zmx_cli_store_t *store, const char *path, const char *prefix)
 {
-    //  zconfig_load leaks its zfile when the text is not ZPL: read the
-    //  file ourselves
-    zchunk_t *text = zsys_file_exists (path)? zchunk_slurp (path, S_FILE_MAX): NULL;
-    zconfig_t *root = text? zconfig_chunk_load (text): NULL;
-    zchunk_destroy (&text);
-    if (!root) {
-        fprintf (stderr, "zmx: cannot read '%s' as ZPL (4-space indents, name = value)\n",
-                 path);
+    zconfig_t *root = s_read_zpl (path);
+    if (!root)
         return ZMX_EXIT_ERROR;
-    }
     size_t skipped = 0;
     const char *error = NULL;
     zhash_t *keys = zmx_config_tree_to_keys (root, prefix, &skipped, &error);
@@ -285,6 +352,13 @@ s_load (zmx_clone_t *clone, const zmx_cli_store_t *store, const char *path, cons
         fprintf (stderr, "zmx: cannot load '%s' below %s: %s\n", path, prefix, error);
         return ZMX_EXIT_ERROR;
     }
+    //  Nothing is sent unless every value fits
+    for (const char *value = (const char *) zhash_first (keys); value;
+         value = (const char *) zhash_next (keys))
+        if (!zmx_cli_store_value_fits (store, zhash_cursor (keys), strlen (value))) {
+            zhash_destroy (&keys);
+            return ZMX_EXIT_USAGE;
+        }
     int rc = ZMX_OK;
     for (const char *value = (const char *) zhash_first (keys); value && rc == ZMX_OK;
          value = (const char *) zhash_next (keys))

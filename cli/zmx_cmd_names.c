@@ -89,16 +89,22 @@ s_refresh_loop (zmx_clone_t *clone, const zmx_cli_store_t *store, const char *ke
     return rc == ZMX_OK? ZMX_EXIT_OK: zmx_cli_store_failed (store, rc);
 }
 
+//  The same words for set and rm: a usage error.
+static int
+s_not_endpoint (const char *endpoint)
+{
+    fprintf (stderr, "zmx: '%s' is not an endpoint (transport://address, no commas)\n",
+             endpoint);
+    return ZMX_EXIT_USAGE;
+}
+
 static int
 s_set (zmx_clone_t *clone, const zmx_cli_store_t *store, const char *name,
        const char *endpoint)
 {
     char *key = zmx_resolver_name_key (name, endpoint);
-    if (!key) {
-        fprintf (stderr, "zmx: '%s' is not an endpoint (transport://address, no commas)\n",
-                 endpoint);
-        return ZMX_EXIT_USAGE;
-    }
+    if (!key)
+        return s_not_endpoint (endpoint);
     int rc = zmx_clone_set (clone, key, endpoint, strlen (endpoint), store->ttl,
                             store->timeout);
     int code = rc == ZMX_OK? ZMX_EXIT_OK: zmx_cli_store_failed (store, rc);
@@ -317,6 +323,10 @@ s_check_args (const char *command, int count, char *args [])
                                     command);
     if (count && !zmx_resolver_name_valid (args [0]))
         return zmx_cli_usage_error (zmx_cli_names_usage, "'%s' is not a name", args [0]);
+    char *key = count == 2? zmx_resolver_name_key (args [0], args [1]): NULL;
+    if (count == 2 && !key)
+        return s_not_endpoint (args [1]);
+    free (key);
     return S_CONTINUE;
 }
 

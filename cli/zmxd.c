@@ -84,6 +84,7 @@ static const char *s_default_config =
     "    endpoint = \"tcp://127.0.0.1:5556\"\n"
     "    publisher-endpoint = \"tcp://127.0.0.1:5557\"\n"
     "    collector-endpoint = \"tcp://127.0.0.1:5558\"\n"
+    "    collector-pull-endpoint = \"\"\n"
     "    heartbeat-interval = 1000\n"
     "    max-keys = 1000000\n"
     "    max-value-size = 65536\n"

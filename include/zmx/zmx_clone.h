@@ -14,10 +14,13 @@
         zmx_clone_destroy (&clone);
 
     How the mirror stays exact
-    - The client subscribes to the server's publisher first, waits until
-      the subscription carries traffic (any KVPUB or HUGZ), then asks for a
-      snapshot (ICANHAZ?). Updates that arrive meanwhile are queued; on
-      KTHXBAI those above the snapshot's sequence are applied in order.
+    - The client subscribes to the server's publisher, then asks for a
+      snapshot (ICANHAZ?) at once. Updates that arrive meanwhile are
+      queued; on KTHXBAI those above the snapshot's sequence are applied
+      in order. The server answers each new subscription with a HUGZ
+      carrying its sequence: one above the mirror's shows an update that
+      passed before the subscription took effect, and the client takes a
+      new snapshot. Writes are sent once the subscription has heard.
     - It subscribes to every update (not only its subtree) and keeps only
       keys of its subtree: every sequence number passes by, so a missing
       one (a jump in KVPUB, or a HUGZ ahead of the last applied update)
@@ -46,10 +49,18 @@
     connection is up and subscribed, and never sent twice.
 
     Bounds
+    - A value larger than the client's max-value-size (default that of
+      the server, ZMX_CLONE_VALUE_MAX) is refused by zmx_clone_send at
+      once: the server would drop it without a word.
     - At most max-in-flight updates are unacknowledged; further
       zmx_clone_send calls block until acks or failures make room.
     - At most ZMX_CLONE_MAX_QUEUED updates are queued while a snapshot is
       read; past that the queue is dropped and a new snapshot is taken.
+    - The mirror, and a snapshot being read, hold at most max-keys keys
+      (zmx_clone_set_max_keys, default ZMX_CLONE_MIRROR_MAX): a key that
+      would be one more is left out, counted (keys_dropped) and logged;
+      the mirror is then incomplete. Updates of keys it holds, and
+      deletions, still apply.
     - Notifications wait in a queue of ZMX_CLONE_NOTIFY_HWM messages;
       beyond that they are dropped and counted (notifications_dropped).
 
@@ -79,6 +90,8 @@ extern "C" {
 #define ZMX_CLONE_MAX_QUEUED        1000000 //  updates queued during a snapshot
 #define ZMX_CLONE_NOTIFY_HWM        100000  //  notifications waiting to be read
 #define ZMX_CLONE_MAX_SERVERS       8
+#define ZMX_CLONE_MIRROR_MAX        10000000    //  keys in the mirror (and a snapshot)
+#define ZMX_CLONE_VALUE_MAX         65536   //  bytes; the server's default max-value-size
 
 #define ZMX_CLONE_NOTIFY_UPDATE     "UPDATE"
 #define ZMX_CLONE_NOTIFY_SYNCED     "SYNCED"
@@ -99,6 +112,7 @@ typedef struct {
     uint64_t malformed;             //  Messages dropped as invalid
     uint64_t queue_overflows;       //  Snapshot queues dropped
     uint64_t notifications_dropped; //  Notifications nobody read
+    uint64_t keys_dropped;          //  New keys left out: the mirror was full
     int server;                     //  Index of the current server, -1: none
 } zmx_clone_stats_t;
 
@@ -123,6 +137,21 @@ int
 //  Unacknowledged updates allowed at once, 1..1000000. ZMX_OK/ZMX_EINVAL.
 int
     zmx_clone_set_max_in_flight (zmx_clone_t *self, int max);
+
+//  Keys the mirror holds at most, 1..1000000000 (default
+//  ZMX_CLONE_MIRROR_MAX); see Bounds above. ZMX_OK or ZMX_EINVAL.
+int
+    zmx_clone_set_max_keys (zmx_clone_t *self, size_t max);
+
+//  Largest value zmx_clone_send accepts, in bytes (1..4294967295; default
+//  ZMX_CLONE_VALUE_MAX). Set it to the server's max-value-size when that
+//  was changed. ZMX_OK or ZMX_EINVAL.
+int
+    zmx_clone_set_max_value_size (zmx_clone_t *self, size_t max);
+
+//  The largest value zmx_clone_send accepts.
+size_t
+    zmx_clone_max_value_size (zmx_clone_t *self);
 
 //  Connect every socket as a CURVE client (see zmx_security_client_curve);
 //  call before the first zmx_clone_add_server. ZMX_OK, or ZMX_ESECURITY
@@ -155,7 +184,8 @@ int
 //  Send an update without waiting: `size` bytes of `value` for `key`
 //  (size 0 deletes the key), ephemeral for `ttl` seconds if > 0. The key
 //  must be valid CHP; it may lie outside the subtree. Blocks only while
-//  max-in-flight updates are unacknowledged. ZMX_OK or ZMX_EINVAL.
+//  max-in-flight updates are unacknowledged. ZMX_OK, ZMX_EINVAL (key, ttl
+//  or arguments), or ZMX_ENOMEM (value over the max-value-size).
 int
     zmx_clone_send (zmx_clone_t *self, const char *key, const void *value, size_t size,
                     int ttl);
@@ -165,14 +195,21 @@ int
 //  while a snapshot is read is applied when the snapshot ends; if that
 //  takes past the timeout, the acknowledgements alone decide, and a get
 //  may briefly miss the update). So a get after a successful set sees
-//  it. Returns ZMX_OK if none failed since the last flush, ZMX_ETIMEDOUT if
-//  some did (*failed, may be NULL, gets how many) or if the wait itself
-//  reached timeout_msec (then *failed counts only those known so far).
+//  it. Returns ZMX_OK if none failed since the last flush; if some did
+//  (*failed, may be NULL, gets how many) or the wait itself reached
+//  timeout_msec (then *failed counts only those known so far), the most
+//  telling reason: ZMX_ENOMEM if the server refused one (known when a
+//  later update of ours was published: it takes them in order; refusals
+//  are its limits, e.g. max-keys or max-bytes), ZMX_EADDR if one never
+//  left because the server's collector or publisher was not connected,
+//  else ZMX_ETIMEDOUT (sent, not seen published: refused or lost, the
+//  outcome is unknown).
 int
     zmx_clone_flush (zmx_clone_t *self, int timeout_msec, size_t *failed);
 
 //  zmx_clone_send then zmx_clone_flush: ZMX_OK once the update is seen
-//  published, ZMX_EINVAL, or ZMX_ETIMEDOUT (the outcome is unknown).
+//  published, or the error of either (ZMX_EINVAL, ZMX_ENOMEM, ZMX_EADDR,
+//  ZMX_ETIMEDOUT).
 int
     zmx_clone_set (zmx_clone_t *self, const char *key, const void *value, size_t size,
                    int ttl, int timeout_msec);

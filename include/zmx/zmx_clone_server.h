@@ -8,8 +8,9 @@
 
         clone
             endpoint = "tcp://127.0.0.1:5556"  #  ROUTER: ICANHAZ?
-            publisher-endpoint = "tcp://127.0.0.1:5557" #  PUB: KVPUB, HUGZ
+            publisher-endpoint = "tcp://127.0.0.1:5557" #  XPUB: KVPUB, HUGZ
             collector-endpoint = "tcp://127.0.0.1:5558" #  SUB: KVSET
+            collector-pull-endpoint = ""    #  PULL: KVSET from PUSH clients
             heartbeat-interval = 1000       #  msec between HUGZ
             max-keys = 1000000              #  keys held at once
             max-value-size = 65536          #  bytes in one value

@@ -6,14 +6,23 @@
     and the mirror; every call is a message to it. States of the agent:
 
         IDLE      no server yet
-        LIVE      sockets connected, waiting for the first message on
-                  the subscriber (proof that its subscription is active)
         SYNCING   ICANHAZ? sent; KVSYNCs build a new map, KVPUBs queue
         ACTIVE    KVPUBs apply in sequence order
 
-    Any state but IDLE goes back to LIVE on the next server (or the same,
-    if it is the only one) when the current one is silent for the stale
-    timeout; ACTIVE goes back to SYNCING on a gap or a regression.
+    The snapshot is asked for as soon as the sockets connect (subscribe
+    first, then ask, as 12/CHP allows), so a cold client is synced after
+    one round trip instead of after the first heartbeat. An update
+    published before the subscription took effect is not lost for good:
+    the first message the subscriber hears (zmx servers send a HUGZ as
+    soon as a subscription reaches them) carries the server's sequence,
+    and a sequence above the snapshot's makes a gap, hence a new
+    snapshot (a server whose HUGZ says 0 gets the snapshot asked for
+    again once the subscription is heard). Writes wait for that first message, so that their
+    publication cannot pass the subscriber by.
+
+    Any state but IDLE goes back to SYNCING on the next server (or the
+    same, if it is the only one) when the current one is silent for the
+    stale timeout; ACTIVE goes back to SYNCING on a gap or a regression.
     =========================================================================
 */
 #include "zmx_state_internal.h"
@@ -28,15 +37,19 @@
 #define S_CMD_STATS     "STATS"
 #define S_CMD_TIMEOUTS  "TIMEOUTS"
 #define S_CMD_WINDOW    "WINDOW"
+#define S_CMD_MAX_KEYS  "MAXKEYS"
 #define S_CMD_CURVE     "CURVE"
 #define S_REPLY_OK      "OK"
 #define S_REPLY_TIMEOUT "TIMEOUT"
+#define S_REPLY_REFUSED "REFUSED"       //  Failed: the server refused some
+#define S_REPLY_UNSENT  "UNSENT"        //  Failed: some never left (no link)
 
 #define S_TICK_MSEC     20          //  Longest sleep: timers are this exact
 #define S_COLLECTOR_HWM 10000       //  KVSETs queued in libzmq
 
-typedef enum { S_IDLE, S_LIVE, S_SYNCING, S_ACTIVE } s_state_t;
+typedef enum { S_IDLE, S_SYNCING, S_ACTIVE } s_state_t;
 typedef enum { S_WAIT_NONE, S_WAIT_FLUSH, S_WAIT_SYNCED } s_wait_t;
+typedef enum { S_FAIL_TIMEOUT, S_FAIL_UNSENT, S_FAIL_REFUSED } s_fail_t;
 
 typedef struct {
     uint64_t sequence;          //  Sequence of the update that set it
@@ -74,6 +87,8 @@ typedef struct {
     zsock_t *xpubs [ZMX_CLONE_MAX_SERVERS];     //  To every server's collector
     bool collector_up [ZMX_CLONE_MAX_SERVERS];  //  Its SUB has subscribed to us
     s_state_t state;
+    bool sub_live;              //  The subscriber heard its first message
+    uint64_t hugz_sequence;     //  Highest HUGZ heard while syncing
     zhashx_t *mirror;           //  key -> s_item_t
     zhashx_t *incoming;         //  Snapshot being read
     zlistx_t *queued;           //  s_queued_t read during the snapshot
@@ -82,11 +97,13 @@ typedef struct {
     int64_t snapshot_heard;     //  ICANHAZ sent, or last snapshot message
     int64_t stale_msec, ack_msec;
     size_t max_in_flight;
+    size_t max_keys;            //  In the mirror, and in a snapshot being read
     byte uuid_prefix [8];
     uint64_t counter;           //  Last uuid counter used
     zlistx_t *outbox;           //  s_out_t not yet sent
     zlistx_t *inflight;         //  s_out_t sent, not acknowledged
     size_t failed_since_flush;
+    s_fail_t failure;           //  Best known reason among those failures
     s_wait_t waiting;
     int64_t wait_deadline;
     bool watching;
@@ -194,14 +211,20 @@ s_notify_synced (s_agent_t *self)
     }
 }
 
+//  Reply to the waiting object. A flush that failed says why: refused
+//  (proven by a later acknowledgement) before unsent, before timeout.
 static void
 s_reply_wait (s_agent_t *self, const char *verdict)
 {
     if (self->waiting == S_WAIT_FLUSH) {
         char failed [24];
         snprintf (failed, sizeof failed, "%zu", self->failed_since_flush);
+        if (!streq (verdict, S_REPLY_OK))
+            verdict = self->failure == S_FAIL_REFUSED? S_REPLY_REFUSED
+                    : self->failure == S_FAIL_UNSENT? S_REPLY_UNSENT: S_REPLY_TIMEOUT;
         zstr_sendx (self->pipe, verdict, failed, NULL);
         self->failed_since_flush = 0;
+        self->failure = S_FAIL_TIMEOUT;
     }
     else
         zstr_send (self->pipe, verdict);
@@ -249,8 +272,11 @@ s_socket (s_agent_t *self, int type, const char *endpoint)
     return sock;
 }
 
-//  (Re)connect to the current server and start over from LIVE. The
-//  outbox is kept (it was never sent); the mirror stays until a new
+static void
+    s_request_snapshot (s_agent_t *self);
+
+//  (Re)connect to the current server and ask for its snapshot at once.
+//  The outbox is kept (it was never sent); the mirror stays until a new
 //  snapshot replaces it.
 static void
 s_connect (s_agent_t *self)
@@ -265,18 +291,18 @@ s_connect (s_agent_t *self)
     if (!dealer) {
         zsock_destroy (&sub);
         if (!self->sub)
-            self->state = S_LIVE;   //  Not IDLE: so that the timer retries
+            self->state = S_SYNCING;    //  Not IDLE: so that the stale timer retries
         self->last_heard = zclock_mono ();
+        self->snapshot_heard = self->last_heard;
         return;
     }
     s_sockets_close (self);
     self->sub = sub;
     self->dealer = dealer;
-    self->state = S_LIVE;
+    self->sub_live = false;
     self->last_heard = zclock_mono ();
-    zhashx_destroy (&self->incoming);
-    zlistx_purge (self->queued);
     self->stats.server = self->current;
+    s_request_snapshot (self);
 }
 
 static void
@@ -303,6 +329,7 @@ s_request_snapshot (s_agent_t *self)
     zhashx_destroy (&self->incoming);
     self->incoming = s_map_new ();
     zlistx_purge (self->queued);
+    self->hugz_sequence = 0;
     zmx_chp_view_t view = { .command = ZMX_CHP_ICANHAZ, .subtree = self->subtree,
                             .subtree_size = self->subtree_size };
     zmx_chp_send (zsock_resolve (self->dealer), NULL, &view, ZMQ_DONTWAIT);
@@ -313,14 +340,17 @@ s_request_snapshot (s_agent_t *self)
 //  -------------------------------------------------------------------------
 //  Acknowledgements
 
-//  The oldest update of `list` failed: forget it and count it.
+//  The oldest update of `list` failed: forget it, count it, keep the
+//  most telling reason for the next flush's reply.
 static void
-s_fail_head (s_agent_t *self, zlistx_t *list)
+s_fail_head (s_agent_t *self, zlistx_t *list, s_fail_t reason)
 {
     zlistx_first (list);
     zlistx_delete (list, zlistx_cursor (list));
     self->stats.failed++;
     self->failed_since_flush++;
+    if (reason > self->failure)
+        self->failure = reason;
 }
 
 //  A KVPUB carried `uuid`: if it is ours, acknowledge that update and
@@ -339,7 +369,7 @@ s_check_ack (s_agent_t *self, const byte *uuid)
             self->stats.acknowledged++;
         }
         else
-            s_fail_head (self, self->inflight);
+            s_fail_head (self, self->inflight, S_FAIL_REFUSED);
     }
 }
 
@@ -348,9 +378,9 @@ s_expire_updates (s_agent_t *self, int64_t now)
 {
     s_out_t *out;
     while ((out = (s_out_t *) zlistx_first (self->inflight)) && out->deadline <= now)
-        s_fail_head (self, self->inflight);
+        s_fail_head (self, self->inflight, S_FAIL_TIMEOUT);
     while ((out = (s_out_t *) zlistx_first (self->outbox)) && out->deadline <= now)
-        s_fail_head (self, self->outbox);
+        s_fail_head (self, self->outbox, S_FAIL_UNSENT);
 }
 
 //  Send queued updates while the current server's collector takes them,
@@ -360,7 +390,7 @@ s_expire_updates (s_agent_t *self, int64_t now)
 static void
 s_flush_outbox (s_agent_t *self)
 {
-    if (self->state == S_IDLE || self->state == S_LIVE || !self->collector_up [self->current])
+    if (self->state == S_IDLE || !self->sub_live || !self->collector_up [self->current])
         return;
     void *xpub = zsock_resolve (self->xpubs [self->current]);
     s_out_t *out;
@@ -392,6 +422,21 @@ s_flush_outbox (s_agent_t *self)
 
 //  -------------------------------------------------------------------------
 //  Mirror
+
+//  True if putting `item` under a new `key` would take `map` past
+//  max-keys. The server sends what it holds, so the mirror is bounded by
+//  what a client can hold, not by the server: such a key is left out,
+//  counted (keys_dropped) and logged, and the mirror is then incomplete.
+static bool
+s_map_full (s_agent_t *self, zhashx_t *map, const char *key, const s_item_t *item)
+{
+    if (!item->size || zhashx_size (map) < self->max_keys || zhashx_lookup (map, key))
+        return false;
+    if (self->stats.keys_dropped++ % 1000 == 0)
+        zmx_log_warning ("clone", "mirror full (%zu keys): %s left out (%" PRIu64 " so far)",
+                         self->max_keys, key, self->stats.keys_dropped);
+    return true;
+}
 
 //  Put one update into `map`; NULL item or size 0 deletes.
 static void
@@ -430,6 +475,10 @@ s_apply_kvpub (s_agent_t *self, const zmx_chp_view_t *view)
     memcpy (key, view->key, view->key_size);
     key [view->key_size] = 0;
     s_item_t *item = s_item_new (view->sequence, view->value, view->value_size);
+    if (s_map_full (self, self->mirror, key, item)) {
+        free (item);
+        return;
+    }
     s_notify_update (self, key, item, view->sequence);
     s_map_apply (self->mirror, key, item);
 }
@@ -462,8 +511,13 @@ s_handle_sub (s_agent_t *self)
         return;
     }
     self->last_heard = zclock_mono ();
-    if (self->state == S_LIVE) {
-        s_request_snapshot (self);
+    if (!self->sub_live) {
+        self->sub_live = true;
+        //  A snapshot taken before the subscription was proven, and a
+        //  first message that cannot show what came between (an RFC
+        //  server's HUGZ carries sequence 0): take it again, once
+        if (self->state == S_ACTIVE && view.command == ZMX_CHP_HUGZ && view.sequence == 0)
+            s_request_snapshot (self);
         s_flush_outbox (self);
     }
     if (view.command == ZMX_CHP_KVPUB) {
@@ -473,6 +527,9 @@ s_handle_sub (s_agent_t *self)
         else
             s_apply_kvpub (self, &view);
     }
+    else
+    if (self->state == S_SYNCING && view.sequence > self->hugz_sequence)
+        self->hugz_sequence = view.sequence;
     else
     if (self->state == S_ACTIVE && view.sequence) {
         //  HUGZ follows every update it counts: ahead of us means lost
@@ -521,7 +578,8 @@ s_finish_snapshot (s_agent_t *self, uint64_t sequence)
             self->sequence++;
             self->stats.updates_applied++;
             if (zmx_chp_in_subtree (queued->key, strlen (queued->key), self->subtree,
-                                    self->subtree_size)) {
+                                    self->subtree_size)
+            &&  !s_map_full (self, self->mirror, queued->key, queued->item)) {
                 s_map_apply (self->mirror, queued->key, queued->item);
                 queued->item = NULL;
             }
@@ -530,6 +588,9 @@ s_finish_snapshot (s_agent_t *self, uint64_t sequence)
             gap = queued->item->sequence > self->sequence;
         s_queued_destructor ((void **) &queued);
     }
+    //  A HUGZ ahead of what we now hold: an update published before our
+    //  subscription took effect, never queued
+    gap = gap || self->hugz_sequence > self->sequence;
     self->stats.snapshots++;
     self->state = S_ACTIVE;
     if (self->watching) {
@@ -564,8 +625,11 @@ s_handle_dealer (s_agent_t *self)
             char key [ZMX_CHP_KEY_MAX + 1];
             memcpy (key, view.key, view.key_size);
             key [view.key_size] = 0;
-            zhashx_update (self->incoming, key,
-                           s_item_new (view.sequence, view.value, view.value_size));
+            s_item_t *item = s_item_new (view.sequence, view.value, view.value_size);
+            if (s_map_full (self, self->incoming, key, item))
+                free (item);
+            else
+                zhashx_update (self->incoming, key, item);
         }
     }
     zmx_chp_msg_close (&msg);
@@ -691,6 +755,9 @@ s_cmd_settings (s_agent_t *self, const char *command, zmsg_t *request)
     if (streq (command, S_CMD_WINDOW))
         self->max_in_flight = (size_t) atoll (one);
     else
+    if (streq (command, S_CMD_MAX_KEYS))
+        self->max_keys = (size_t) atoll (one);
+    else
     if (streq (command, S_CMD_WATCH))
         self->watching = streq (one, "1");
     else {
@@ -765,8 +832,13 @@ s_timers (s_agent_t *self)
                 ||  now >= self->wait_deadline))
         s_reply_wait (self, self->failed_since_flush? S_REPLY_TIMEOUT: S_REPLY_OK);
     else
-    if (self->waiting != S_WAIT_NONE && now >= self->wait_deadline)
+    if (self->waiting != S_WAIT_NONE && now >= self->wait_deadline) {
+        //  Our own deadline with updates that never left: no link
+        if (zlistx_size (self->inflight) == 0 && zlistx_size (self->outbox)
+        &&  self->failure < S_FAIL_UNSENT)
+            self->failure = S_FAIL_UNSENT;
         s_reply_wait (self, S_REPLY_TIMEOUT);
+    }
 }
 
 static s_agent_t *
@@ -789,6 +861,7 @@ s_agent_new (zsock_t *pipe, s_agent_args_t *args)
     self->stale_msec = ZMX_CLONE_TIMEOUT;
     self->ack_msec = ZMX_CLONE_ACK_TIMEOUT;
     self->max_in_flight = ZMX_CLONE_MAX_IN_FLIGHT;
+    self->max_keys = ZMX_CLONE_MIRROR_MAX;
     zuuid_t *uuid = zuuid_new ();
     memcpy (self->uuid_prefix, zuuid_data (uuid), 8);
     zuuid_destroy (&uuid);
@@ -879,6 +952,7 @@ struct _zmx_clone_t {
     zsock_t *notify;            //  Notifications from the agent
     bool curve;                 //  CURVE set (before the first server)
     int servers;                //  Servers added
+    size_t max_value_size;      //  Larger values are refused by send
 };
 
 zmx_clone_t *
@@ -887,6 +961,7 @@ zmx_clone_new (const char *subtree)
     if (!subtree || !zmx_chp_subtree_valid (subtree, strlen (subtree)))
         return NULL;
     zmx_clone_t *self = (zmx_clone_t *) zmalloc (sizeof (zmx_clone_t));
+    self->max_value_size = ZMX_CLONE_VALUE_MAX;
     //  A PAIR with our own HWM: zsys_create_pipe's is the process default
     //  A fresh name each time: libzmq releases an inproc name only when
     //  the closed socket is reaped, so an address could still be taken
@@ -948,6 +1023,35 @@ zmx_clone_set_max_in_flight (zmx_clone_t *self, int max)
     snprintf (text, sizeof text, "%d", max);
     zstr_sendx (self->actor, S_CMD_WINDOW, text, NULL);
     return ZMX_OK;
+}
+
+int
+zmx_clone_set_max_keys (zmx_clone_t *self, size_t max)
+{
+    assert (self);
+    if (max < 1 || max > 1000000000)
+        return ZMX_EINVAL;
+    char text [24];
+    snprintf (text, sizeof text, "%zu", max);
+    zstr_sendx (self->actor, S_CMD_MAX_KEYS, text, NULL);
+    return ZMX_OK;
+}
+
+int
+zmx_clone_set_max_value_size (zmx_clone_t *self, size_t max)
+{
+    assert (self);
+    if (max < 1 || max > UINT32_MAX)
+        return ZMX_EINVAL;
+    self->max_value_size = max;
+    return ZMX_OK;
+}
+
+size_t
+zmx_clone_max_value_size (zmx_clone_t *self)
+{
+    assert (self);
+    return self->max_value_size;
 }
 
 int
@@ -1049,7 +1153,9 @@ s_wait (zmx_clone_t *self, const char *command, int timeout_msec, size_t *failed
     char *count = reply? zmsg_popstr (reply): NULL;
     if (failed)
         *failed = count? (size_t) strtoull (count, NULL, 10): 0;
-    int rc = verdict && streq (verdict, S_REPLY_OK)? ZMX_OK: ZMX_ETIMEDOUT;
+    int rc = !verdict? ZMX_ETIMEDOUT: streq (verdict, S_REPLY_OK)? ZMX_OK
+           : streq (verdict, S_REPLY_REFUSED)? ZMX_ENOMEM
+           : streq (verdict, S_REPLY_UNSENT)? ZMX_EADDR: ZMX_ETIMEDOUT;
     zstr_free (&verdict);
     zstr_free (&count);
     zmsg_destroy (&reply);
@@ -1070,6 +1176,9 @@ zmx_clone_send (zmx_clone_t *self, const char *key, const void *value, size_t si
     if (!key || !zmx_chp_key_valid (key, strlen (key)) || (size && !value) || ttl < 0
     ||  (uint64_t) ttl > ZMX_CHP_TTL_MAX || size > UINT32_MAX)
         return ZMX_EINVAL;
+    //  The server would refuse it, silently (CHP has no reply): say so now
+    if (size > self->max_value_size)
+        return ZMX_ENOMEM;
     char text [16];
     snprintf (text, sizeof text, "%d", ttl);
     zmsg_t *msg = zmsg_new ();

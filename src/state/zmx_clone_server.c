@@ -76,15 +76,17 @@ typedef struct {
     uint64_t updates, deletes, expired, malformed, rejected, snapshots_sent;
     uint64_t snapshots_refused, compactions, fsyncs, log_records_loaded;
     uint64_t replicated, replica_snapshots, pending_applied, pending_dropped, takeovers;
+    uint64_t replica_dropped;
 } s_counters_t;
 
 typedef struct {
     zsock_t *pipe;              //  Actor command pipe
     char *name;                 //  Instance name for logs
     zsock_t *router;            //  Snapshot requests
-    zsock_t *publisher;         //  KVPUB and HUGZ
+    zsock_t *publisher;         //  KVPUB and HUGZ (XPUB: sees subscriptions)
     zsock_t *collector;         //  KVSET from clients
-    zlist_t *endpoints;         //  Bound endpoints: snapshot, publisher, collector
+    zsock_t *collector_pull;    //  KVSET from PUSH clients (the Guide's clonecli3-5), or NULL
+    zlist_t *endpoints;         //  Bound endpoints: snapshot, publisher, collector[, pull]
     zhashx_t *store;            //  key -> s_entry_t
     zhashx_t *ephemeral;        //  key -> s_entry_t (borrowed from store)
     zlistx_t *snapshots;        //  s_snapshot_t being sent
@@ -633,10 +635,11 @@ s_handle_kvset (s_self_t *self, const zmx_chp_view_t *view)
         s_pending_add (self, entry);
 }
 
+//  KVSETs from either collector (SUB or PULL): one validated path.
 static void
-s_handle_collector (s_self_t *self)
+s_handle_collector (s_self_t *self, zsock_t *socket)
 {
-    void *collector = zsock_resolve (self->collector);
+    void *collector = zsock_resolve (socket);
     zmx_chp_msg_t msg;
     while (self->batch_size < S_BATCH && zmx_chp_recv (&msg, collector, ZMQ_DONTWAIT) == 0) {
         zmx_chp_view_t view;
@@ -922,6 +925,22 @@ s_entry_from_peer (const zmx_chp_view_t *view)
     return entry;
 }
 
+//  True (counted, logged) if `entry` from the peer is a new key that
+//  `map` has no room for: our max-keys bounds what the peer can make us
+//  hold. Only peers with a larger max-keys than ours can cause it.
+static bool
+s_replica_full (s_self_t *self, zhashx_t *map, const s_entry_t *entry)
+{
+    if (!entry->value_size || zhashx_size (map) < self->max_keys
+    ||  zhashx_lookup (map, entry->key))
+        return false;
+    if (self->counters.replica_dropped++ % 1000 == 0)
+        zmx_log_warning (self->name, "peer sends more than max-keys (%zu): %s left out "
+                         "(%" PRIu64 " so far)", self->max_keys, entry->key,
+                         self->counters.replica_dropped);
+    return true;
+}
+
 //  Apply one of the peer's updates, keeping its sequence. Returns -1 (and
 //  frees it) if it does not follow on from ours.
 static int
@@ -936,6 +955,10 @@ s_replicate (s_self_t *self, s_entry_t *entry)
         return -1;
     }
     self->sequence = entry->sequence;
+    if (s_replica_full (self, self->store, entry)) {
+        s_entry_release (&entry);
+        return 0;
+    }
     if (self->log_fd >= 0)
         s_record_encode (self, &self->log_buffer, entry);
     self->counters.replicated++;
@@ -1028,7 +1051,10 @@ s_handle_peer_dealer (s_self_t *self)
         else
         if (view.value_size) {
             s_entry_t *entry = s_entry_from_peer (&view);
-            s_map_put (self->incoming, entry);
+            if (s_replica_full (self, self->incoming, entry))
+                s_entry_release (&entry);
+            else
+                s_map_put (self->incoming, entry);
         }
     }
     else
@@ -1144,6 +1170,26 @@ s_send_hugz (s_self_t *self)
     zmx_chp_send (zsock_resolve (self->publisher), NULL, &view, ZMQ_DONTWAIT);
 }
 
+//  Subscriptions reaching the publisher: answer with one HUGZ, so that a
+//  new subscriber learns at once that it is live and at what sequence
+//  (it asks for its snapshot without waiting; see zmx_clone.c). Any
+//  number of subscriptions read in one pass gets one HUGZ.
+static void
+s_handle_publisher (s_self_t *self)
+{
+    bool subscribed = false;
+    zframe_t *frame;
+    for (int batch = 0; batch < S_BATCH
+                     && (zsock_events (self->publisher) & ZMQ_POLLIN); batch++) {
+        frame = zframe_recv (self->publisher);
+        if (frame && zframe_size (frame) >= 1 && zframe_data (frame) [0] == 1)
+            subscribed = true;
+        zframe_destroy (&frame);
+    }
+    if (subscribed)
+        s_send_hugz (self);
+}
+
 static void
 s_timers (s_self_t *self)
 {
@@ -1196,6 +1242,7 @@ s_send_counters (void *args)
         { "replicated", c->replicated },
         { "replica_snapshots", c->replica_snapshots },
         { "pending", zlistx_size (self->pending) },
+        { "replica_dropped", self->counters.replica_dropped },
         { "pending_applied", c->pending_applied },
         { "pending_dropped", c->pending_dropped },
         { "takeovers", c->takeovers }
@@ -1232,6 +1279,7 @@ s_self_destroy (s_self_t **self_p)
         zsock_destroy (&self->router);
         zsock_destroy (&self->publisher);
         zsock_destroy (&self->collector);
+        zsock_destroy (&self->collector_pull);
         zlist_destroy (&self->endpoints);
         free (self->log_buffer.data);
         free (self->directory);
@@ -1302,6 +1350,8 @@ s_self_socket (s_self_t *self, zmx_security_t *security, int type, const char *l
     zlist_destroy (&bound);
     if (sock && type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
+    if (sock && type == ZMQ_XPUB)
+        zsock_set_xpub_verbose (sock, 1);   //  Every subscriber's, not only the first
     return sock;
 }
 
@@ -1319,7 +1369,7 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
                                   zmx__config_str (config, "endpoint",
                                                    ZMX_CLONE_SNAPSHOT_ENDPOINT),
                                   S_ROUTER_HWM, 4096);
-    self->publisher = self->router? s_self_socket (self, security, ZMQ_PUB,
+    self->publisher = self->router? s_self_socket (self, security, ZMQ_XPUB,
                                     zmx__config_str (config, "publisher-endpoint",
                                                      ZMX_CLONE_PUBLISHER_ENDPOINT), hwm, 0)
                                   : NULL;
@@ -1328,7 +1378,11 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
                                                         ZMX_CLONE_COLLECTOR_ENDPOINT),
                                        hwm, max_message)
                                      : NULL;
-    return self->collector? 0: -1;
+    //  Optional: a PULL collector for clients that send KVSET with PUSH
+    const char *pull = zmx__config_str (config, "collector-pull-endpoint", "");
+    if (self->collector && *pull)
+        self->collector_pull = s_self_socket (self, security, ZMQ_PULL, pull, hwm, max_message);
+    return self->collector && (!*pull || self->collector_pull)? 0: -1;
 }
 
 static int
@@ -1381,6 +1435,34 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     return self;
 }
 
+//  The sockets to poll: pipe, collector, router, publisher, then those
+//  that exist of the PULL collector, Binary Star and the peer sockets
+//  (which come and go with replication, so the list is made anew each
+//  time). Sets where the PULL collector and Binary Star are (-1: absent).
+static int
+s_poll_items (s_self_t *self, zsock_t *pipe, zmq_pollitem_t *items, int *pull_at,
+              int *bstar_at)
+{
+    zsock_t *fixed [] = { pipe, self->collector, self->router, self->publisher };
+    zsock_t *optional [] = { self->collector_pull,
+                             self->bstar? zmx_bstar_socket (self->bstar): NULL,
+                             self->peer_sub, self->peer_dealer };
+    int count = 0;
+    for (int index = 0; index < 4; index++)
+        items [count++] = (zmq_pollitem_t) { zsock_resolve (fixed [index]), 0, ZMQ_POLLIN, 0 };
+    *pull_at = *bstar_at = -1;
+    for (int index = 0; index < 4; index++)
+        if (optional [index]) {
+            if (index == 0)
+                *pull_at = count;
+            if (index == 1)
+                *bstar_at = count;
+            items [count++] = (zmq_pollitem_t) { zsock_resolve (optional [index]), 0,
+                                                 ZMQ_POLLIN, 0 };
+        }
+    return count;
+}
+
 void
 zmx_clone_server_actor (zsock_t *pipe, void *args)
 {
@@ -1398,16 +1480,9 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
         //  A snapshot whose reader is full is retried every millisecond
         long timeout = more? 0: zlistx_size (self->snapshots)? 1
                      : wake > now? (long) (wake - now): 0;
-        //  The peer sockets come and go with replication: list them anew
-        zmq_pollitem_t items [] = {
-            { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->collector), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
-            { self->bstar? zsock_resolve (zmx_bstar_socket (self->bstar)): NULL, 0, ZMQ_POLLIN, 0 },
-            { self->peer_sub? zsock_resolve (self->peer_sub): NULL, 0, ZMQ_POLLIN, 0 },
-            { self->peer_dealer? zsock_resolve (self->peer_dealer): NULL, 0, ZMQ_POLLIN, 0 }
-        };
-        int count = self->peer_sub? 6: self->bstar? 4: 3;
+        zmq_pollitem_t items [8];
+        int pull_at, bstar_at;
+        int count = s_poll_items (self, pipe, items, &pull_at, &bstar_at);
         if (zmq_poll (items, count, timeout) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
@@ -1417,10 +1492,14 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
             self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
                                                        s_send_counters, self);
         if (items [1].revents & ZMQ_POLLIN)
-            s_handle_collector (self);
+            s_handle_collector (self, self->collector);
+        if (pull_at > 0 && (items [pull_at].revents & ZMQ_POLLIN))
+            s_handle_collector (self, self->collector_pull);
         if (items [2].revents & ZMQ_POLLIN)
             s_handle_router (self);
-        if (count > 3 && (items [3].revents & ZMQ_POLLIN))
+        if (items [3].revents & ZMQ_POLLIN)
+            s_handle_publisher (self);
+        if (bstar_at > 0 && (items [bstar_at].revents & ZMQ_POLLIN))
             s_handle_bstar (self);
         for (int batch = 0; batch < S_BATCH && self->peer_sub
                          && (zsock_events (self->peer_sub) & ZMQ_POLLIN); batch++)

@@ -139,17 +139,25 @@ s_basic (void)
 
 //  -------------------------------------------------------------------------
 //  Late joiners under 100 k concurrent updates
+//
+//  The oracle is the writers' own record, not the server: each writer owns
+//  its keys (/k/W/N), and one client's updates are applied in the order it
+//  sent them, so once all are acknowledged a key holds its writer's last
+//  write (or is gone if that was a delete). Join points and key choices
+//  come from one seed, printed, and taken from $ZMX_TEST_SEED to replay.
 
 #define S_WRITERS 4
 #define S_UPDATES_EACH 25000
-#define S_KEYSPACE 5000
+#define S_KEYSPACE 1250             //  Keys per writer
 
 typedef struct {
     s_server_t *server;
     int id;
+    unsigned seed;
     volatile int progress;      //  Updates sent so far
     size_t failed;
     int rc;
+    zhash_t *record;            //  key -> last value written; "" = deleted
 } s_writer_t;
 
 static void *
@@ -163,14 +171,15 @@ s_writer_run (void *arg)
         zmx_clone_destroy (&clone);
         return NULL;
     }
-    unsigned seed = (unsigned) writer->id * 7919u;
     for (int index = 0; index < S_UPDATES_EACH; index++) {
         char key [32], value [32];
-        snprintf (key, sizeof key, "/k/%d", rand_r (&seed) % S_KEYSPACE);
+        snprintf (key, sizeof key, "/k/%d/%d", writer->id,
+                  (int) (rand_r (&writer->seed) % S_KEYSPACE));
         snprintf (value, sizeof value, "w%d-%d", writer->id, index);
         //  One update in 50 is a delete, so that deletions race too
         size_t size = index % 50 == 49? 0: strlen (value);
         zmx_clone_send (clone, key, value, size, 0);
+        zhash_update (writer->record, key, size? value: "");
         writer->progress = index + 1;
     }
     writer->rc = zmx_clone_flush (clone, 60000, &writer->failed);
@@ -178,22 +187,50 @@ s_writer_run (void *arg)
     return NULL;
 }
 
+//  The seed from $ZMX_TEST_SEED, else from the clock; printed either way.
+static unsigned
+s_test_seed (void)
+{
+    const char *text = getenv ("ZMX_TEST_SEED");
+    unsigned seed = text && *text? (unsigned) strtoul (text, NULL, 10)
+                                 : (unsigned) (zclock_time () ^ getpid ());
+    printf ("seed %u (replay with ZMX_TEST_SEED=%u)\n", seed, seed);
+    return seed;
+}
+
+//  What the writers' records say the store holds: the keys whose last
+//  write was not a delete.
+static zhash_t *
+s_writers_truth (s_writer_t *writers)
+{
+    zhash_t *truth = zhash_new ();
+    zhash_autofree (truth);
+    for (int index = 0; index < S_WRITERS; index++)
+        for (const char *value = (const char *) zhash_first (writers [index].record); value;
+             value = (const char *) zhash_next (writers [index].record))
+            if (*value)
+                zhash_insert (truth, zhash_cursor (writers [index].record), (void *) value);
+    return truth;
+}
+
 static void
 s_late_joiners (void)
 {
+    unsigned seed = s_test_seed ();
     s_server_t server = s_server_start ("    publish-hwm = 1000000\n");
     s_writer_t writers [S_WRITERS];
     pthread_t threads [S_WRITERS];
     int64_t started = zclock_mono ();
     for (int index = 0; index < S_WRITERS; index++) {
-        writers [index] = (s_writer_t) { &server, index, 0, 0, 0 };
+        writers [index] = (s_writer_t) { &server, index, seed * 7919u + (unsigned) index, 0, 0,
+                                         0, zhash_new () };
+        zhash_autofree (writers [index].record);
         ZMX_CHECK (pthread_create (&threads [index], NULL, s_writer_run, &writers [index]) == 0);
     }
-    //  Three subscribers join at random moments of the stream
+    //  Three subscribers join at seeded moments of the stream
     zmx_clone_t *readers [3];
-    srand ((unsigned) time (NULL));
     for (int index = 0; index < 3; index++) {
-        int threshold = rand () % (S_UPDATES_EACH * S_WRITERS * 9 / 10);
+        int threshold = (int) (rand_r (&seed) % (S_UPDATES_EACH * S_WRITERS * 9 / 10));
         int total = 0;
         while (total < threshold) {
             total = 0;
@@ -202,15 +239,15 @@ s_late_joiners (void)
             zclock_sleep (1);
         }
         readers [index] = s_client (&server, "");
-        printf ("subscriber %d joins after %d updates sent\n", index, total);
+        printf ("subscriber %d joins after %d updates sent (threshold %d)\n", index, total,
+                threshold);
     }
     for (int index = 0; index < S_WRITERS; index++) {
         pthread_join (threads [index], NULL);
         ZMX_CHECK (writers [index].rc == ZMX_OK && writers [index].failed == 0);
     }
-    uint64_t sequence;
-    zhash_t *truth = zmx_test_clone_snapshot (server.snapshot, "", &sequence, 10000);
-    ZMX_CHECK (sequence == S_WRITERS * S_UPDATES_EACH);
+    zhash_t *truth = s_writers_truth (writers);
+    uint64_t sequence = S_WRITERS * S_UPDATES_EACH;
     printf ("%d updates in %" PRId64 " ms; %zu keys\n", S_WRITERS * S_UPDATES_EACH,
             zclock_mono () - started, zhash_size (truth));
     for (int index = 0; index < 3; index++) {
@@ -222,7 +259,19 @@ s_late_joiners (void)
                 " updates applied\n", index, stats.snapshots, stats.gaps, stats.updates_applied);
         zmx_clone_destroy (&readers [index]);
     }
+    //  The server's own snapshot agrees with the writers too
+    uint64_t at;
+    zhash_t *stored = zmx_test_clone_snapshot (server.snapshot, "", &at, 10000);
+    ZMX_CHECK (at == sequence && zhash_size (stored) == zhash_size (truth));
+    for (const char *value = (const char *) zhash_first (truth); value;
+         value = (const char *) zhash_next (truth)) {
+        const char *found = (const char *) zhash_lookup (stored, zhash_cursor (truth));
+        ZMX_CHECK (found && streq (found, value));
+    }
+    zhash_destroy (&stored);
     zhash_destroy (&truth);
+    for (int index = 0; index < S_WRITERS; index++)
+        zhash_destroy (&writers [index].record);
     s_server_stop (&server);
 }
 
@@ -546,8 +595,17 @@ s_limits (void)
     zmx_clone_send (clone, "/d", "4", 1, 0);
     zmx_clone_send (clone, "/a", "ok", 2, 0);
     size_t failed = 0;
-    ZMX_CHECK (zmx_clone_flush (clone, 5000, &failed) == ZMX_ETIMEDOUT && failed == 1);
+    ZMX_CHECK (zmx_clone_flush (clone, 5000, &failed) == ZMX_ENOMEM && failed == 1);
     ZMX_CHECK (s_value_is (clone, "/a", "ok"));
+    ZMX_CHECK (zmx_service_counter (server.service, "rejected") == 3);
+    //  A value over the client's limit is refused at once, never sent
+    ZMX_CHECK (zmx_clone_max_value_size (clone) == ZMX_CLONE_VALUE_MAX);
+    ZMX_CHECK (zmx_clone_set_max_value_size (clone, 8) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set_max_value_size (clone, 0) == ZMX_EINVAL);
+    int64_t started = zclock_mono ();
+    ZMX_CHECK (zmx_clone_set (clone, "/a", "123456789", 9, 0, 5000) == ZMX_ENOMEM);
+    ZMX_CHECK (zclock_mono () - started < 400);     //  Not the 500 ms ack timeout
+    ZMX_CHECK (zmx_clone_set (clone, "/a", "12345678", 8, 0, 5000) == ZMX_OK);
     ZMX_CHECK (zmx_service_counter (server.service, "rejected") == 3);
     ZMX_CHECK (zmx_service_counter (server.service, "keys") == 2);
     zmx_clone_destroy (&clone);
@@ -555,11 +613,94 @@ s_limits (void)
 }
 
 //  -------------------------------------------------------------------------
+//  The optional PULL collector, for clients that send KVSET with PUSH (the
+//  Guide's clonecli5): the same validation and publication as the SUB one
+
+static void
+s_pull_collector (void)
+{
+    zconfig_t *root = zconfig_str_load ("clone\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    publisher-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    collector-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    collector-pull-endpoint = \"tcp://127.0.0.1:*\"\n");
+    zmx_service_t *service = zmx_service_new ("clone", zmx_clone_server_actor,
+                                              zconfig_locate (root, "clone"), NULL);
+    ZMX_CHECK (service);
+    zlist_t *endpoints = zmx_service_endpoints (service);
+    ZMX_CHECK (zlist_size (endpoints) == 4);
+    const char *snapshot = (const char *) zlist_first (endpoints);
+    const char *publisher = (const char *) zlist_next (endpoints);
+    zlist_next (endpoints);
+    const char *pull = (const char *) zlist_next (endpoints);
+    zsock_t *sub = zsock_new_sub (publisher, "");
+    zsock_t *push = zsock_new_push (pull);
+    ZMX_CHECK (sub && push);
+    zmsg_t *msg = zmx_test_recv (sub, 5000);       //  The HUGZ for our subscription
+    ZMX_CHECK (msg && zmsg_size (msg) == 5);
+    zmsg_destroy (&msg);
+    byte uuid [16], sequence [8] = { 0 };
+    memset (uuid, 0xCD, sizeof uuid);
+    zmsg_t *kvset = zmsg_new ();
+    zmsg_addstr (kvset, "/pull/key");
+    zmsg_addmem (kvset, sequence, 8);
+    zmsg_addmem (kvset, uuid, 16);
+    zmsg_addstr (kvset, "");
+    zmsg_addstr (kvset, "pushed");
+    ZMX_CHECK (zmsg_send (&kvset, push) == 0);
+    //  PUSH delivers once connected, so no retry: the KVPUB comes
+    bool seen = false;
+    while (!seen && (msg = zmx_test_recv (sub, 5000))) {
+        char *key = zmsg_popstr (msg);
+        if (streq (key, "/pull/key")) {
+            seen = true;
+            zframe_t *number = zmsg_pop (msg), *id = zmsg_pop (msg);
+            ZMX_CHECK (zframe_size (number) == 8 && zframe_data (number) [7] == 1);
+            ZMX_CHECK (zframe_size (id) == 16 && memcmp (zframe_data (id), uuid, 16) == 0);
+            ZMX_CHECK (zmx_test_msg_is (msg, 0, "", "pushed", NULL));
+            zframe_destroy (&number);
+            zframe_destroy (&id);
+        }
+        zstr_free (&key);
+        zmsg_destroy (&msg);
+    }
+    ZMX_CHECK (seen);
+    //  Garbage on the PULL socket: dropped and counted, nothing applied
+    zstr_sendx (push, "/bad", "short", "", "", "v", NULL);          //  sequence not 8
+    zstr_sendx (push, "/bad", NULL);                                //  one frame
+    zstr_sendx (push, "/k", "12345678", "", "noequals\n", "v", NULL); //  bad properties
+    zstr_sendx (push, "/k", "12345678", "", "ttl=x\n", "v", NULL);  //  valid, bad ttl
+    S_WAIT_FOR (zmx_service_counter (service, "malformed") == 3
+                && zmx_service_counter (service, "rejected") == 1, 5000);
+    ZMX_CHECK (zmx_service_counter (service, "sequence") == 1);
+    //  And it is in the store, for every kind of client
+    uint64_t at;
+    zhash_t *map = zmx_test_clone_snapshot (snapshot, "/pull/", &at, 10000);
+    ZMX_CHECK_STR ((char *) zhash_lookup (map, "/pull/key"), "pushed");
+    ZMX_CHECK (at == 1);
+    zhash_destroy (&map);
+    zsock_destroy (&push);
+    zsock_destroy (&sub);
+    zlist_destroy (&endpoints);
+    zmx_service_destroy (&service);
+    zconfig_destroy (&root);
+    //  A PULL endpoint that cannot be bound stops the service
+    root = zconfig_str_load ("clone\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                             "    publisher-endpoint = \"tcp://127.0.0.1:*\"\n"
+                             "    collector-endpoint = \"tcp://127.0.0.1:*\"\n"
+                             "    collector-pull-endpoint = \"nonsense\"\n");
+    service = zmx_service_new ("clone", zmx_clone_server_actor, zconfig_locate (root, "clone"),
+                               NULL);
+    ZMX_CHECK (service == NULL);
+    zconfig_destroy (&root);
+}
+
+//  -------------------------------------------------------------------------
 //  A scripted fake server: gaps, regressions, a stale server
 
 typedef struct {
-    zsock_t *router, *pub, *sub;
+    zsock_t *router, *pub, *sub;    //  pub is an XPUB: it sees the subscription
     char *endpoints [3];
+    bool subscribed;
 } s_fake_t;
 
 static s_fake_t
@@ -567,7 +708,8 @@ s_fake_new (void)
 {
     s_fake_t fake;
     fake.router = zsock_new_router ("tcp://127.0.0.1:*");
-    fake.pub = zsock_new_pub ("tcp://127.0.0.1:*");
+    fake.pub = zsock_new_xpub ("tcp://127.0.0.1:*");
+    fake.subscribed = false;
     fake.sub = zsock_new_sub ("@tcp://127.0.0.1:*", "");
     ZMX_CHECK (fake.router && fake.pub && fake.sub);
     fake.endpoints [0] = zsock_last_endpoint (fake.router);
@@ -596,17 +738,32 @@ s_fake_publish (s_fake_t *fake, const char *key, uint64_t sequence, const char *
     ZMX_CHECK (zmx_chp_send (zsock_resolve (fake->pub), NULL, &view, 0) == 0);
 }
 
-//  Answer one ICANHAZ with one key and KTHXBAI at `sequence`. Publishes
-//  HUGZ while waiting, as the client asks only once its SUB hears.
+//  Answer one ICANHAZ with one key and KTHXBAI at `sequence`, once the
+//  client's subscription has arrived (the first time), so that what the
+//  test publishes next reaches it.
+static void
+s_fake_wait_subscribed (s_fake_t *fake)
+{
+    int64_t until = zclock_mono () + 10000;
+    while (!fake->subscribed && zclock_mono () < until) {
+        zframe_t *subscription = zframe_recv_nowait (fake->pub);
+        fake->subscribed = subscription && zframe_size (subscription) >= 1
+                        && zframe_data (subscription) [0] == 1;
+        zframe_destroy (&subscription);
+        if (!fake->subscribed)
+            zclock_sleep (5);
+    }
+    ZMX_CHECK (fake->subscribed);
+}
+
 static void
 s_fake_snapshot (s_fake_t *fake, uint64_t sequence, const char *value)
 {
     zmsg_t *request = NULL;
     int64_t until = zclock_mono () + 10000;
-    while (!request && zclock_mono () < until) {
-        s_fake_publish (fake, NULL, 0, NULL);
+    s_fake_wait_subscribed (fake);
+    while (!request && zclock_mono () < until)
         request = zmx_test_recv (fake->router, 50);
-    }
     ZMX_CHECK (request && zmsg_size (request) == 3);
     zframe_t *identity = zmsg_pop (request);
     zmx_chp_frame_t routing = { zframe_data (identity), zframe_size (identity) };
@@ -618,6 +775,83 @@ s_fake_snapshot (s_fake_t *fake, uint64_t sequence, const char *value)
     ZMX_CHECK (zmx_chp_send (zsock_resolve (fake->router), &routing, &kthxbai, 0) == 0);
     zframe_destroy (&identity);
     zmsg_destroy (&request);
+}
+
+//  An update that never leaves (nothing listens on the collector) fails
+//  as not sent, not as a timeout of unknown outcome.
+static void
+s_unsent (void)
+{
+    s_fake_t fake = s_fake_new ();
+    char *nowhere = zsys_sprintf ("tcp://127.0.0.1:%d", zmx_test_free_port ());
+    zmx_clone_t *clone = zmx_clone_new ("");
+    ZMX_CHECK (zmx_clone_set_timeouts (clone, 5000, 300) == ZMX_OK);
+    zmx_clone_add_server_endpoints (clone, fake.endpoints [0], fake.endpoints [1], nowhere);
+    s_fake_snapshot (&fake, 1, "one");
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 5000) == ZMX_OK);
+    size_t failed = 0;
+    zmx_clone_send (clone, "/x", "1", 1, 0);
+    ZMX_CHECK (zmx_clone_flush (clone, 5000, &failed) == ZMX_EADDR && failed == 1);
+    //  The flush's own deadline with the update still queued: the same
+    zmx_clone_send (clone, "/y", "1", 1, 0);
+    ZMX_CHECK (zmx_clone_flush (clone, 100, NULL) == ZMX_EADDR);
+    zmx_clone_destroy (&clone);
+    free (nowhere);
+    s_fake_destroy (&fake);
+}
+
+//  An update published between the snapshot and the subscription taking
+//  effect never reaches the client; the HUGZ that answers the subscription
+//  carries the server's sequence and shows it, so a new snapshot follows.
+static void
+s_missed_before_subscription (void)
+{
+    s_fake_t fake = s_fake_new ();
+    zmx_clone_t *clone = zmx_clone_new ("");
+    zmx_clone_add_server_endpoints (clone, fake.endpoints [0], fake.endpoints [1],
+                                    fake.endpoints [2]);
+    s_fake_wait_subscribed (&fake);
+    s_fake_publish (&fake, NULL, 6, NULL);      //  Update 6 went out before
+    s_fake_snapshot (&fake, 5, "five");         //  the snapshot it answers, at 5
+    s_fake_snapshot (&fake, 6, "six");          //  so the client asks again
+    S_WAIT_FOR (s_sequence (clone) == 6 && s_value_is (clone, "/f", "six"), 5000);
+    zmx_clone_stats_t stats;
+    zmx_clone_stats (clone, &stats);
+    ZMX_CHECK (stats.gaps == 1 && stats.snapshots == 2);
+    zmx_clone_destroy (&clone);
+    s_fake_destroy (&fake);
+}
+
+//  The mirror holds at most max-keys keys: a snapshot or an update that
+//  would add one more leaves it out and counts it; updates and deletions
+//  of held keys still apply.
+static void
+s_mirror_bound (void)
+{
+    s_fake_t fake = s_fake_new ();
+    zmx_clone_t *clone = zmx_clone_new ("");
+    ZMX_CHECK (zmx_clone_set_max_keys (clone, 0) == ZMX_EINVAL);
+    ZMX_CHECK (zmx_clone_set_max_keys (clone, 2) == ZMX_OK);
+    zmx_clone_add_server_endpoints (clone, fake.endpoints [0], fake.endpoints [1],
+                                    fake.endpoints [2]);
+    s_fake_snapshot (&fake, 3, "one");          //  /f, in the mirror
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 5000) == ZMX_OK);
+    s_fake_publish (&fake, "/g", 4, "two");     //  The second key: fits
+    s_fake_publish (&fake, "/h", 5, "three");   //  A third: left out
+    s_fake_publish (&fake, "/f", 6, "uno");     //  A held key changes
+    S_WAIT_FOR (s_sequence (clone) == 6, 5000);
+    zmx_clone_stats_t stats;
+    zmx_clone_stats (clone, &stats);
+    ZMX_CHECK (stats.keys == 2 && stats.keys_dropped == 1);
+    ZMX_CHECK (s_value_is (clone, "/f", "uno") && s_value_is (clone, "/g", "two"));
+    ZMX_CHECK (s_value_is (clone, "/h", NULL));
+    s_fake_publish (&fake, "/g", 7, NULL);      //  A deletion makes room
+    s_fake_publish (&fake, "/h", 8, "again");
+    S_WAIT_FOR (s_value_is (clone, "/h", "again"), 5000);
+    zmx_clone_stats (clone, &stats);
+    ZMX_CHECK (stats.keys == 2 && stats.keys_dropped == 1 && stats.sequence == 8);
+    zmx_clone_destroy (&clone);
+    s_fake_destroy (&fake);
 }
 
 static void
@@ -764,6 +998,45 @@ s_pair_failover (void)
     zmx_service_destroy (&backup);
 }
 
+//  A passive server holds at most its own max-keys of what its peer sends:
+//  the rest is left out and counted (replica_dropped).
+static void
+s_replica_bound (void)
+{
+    int ports [8];
+    for (int index = 0; index < 8; index++)
+        ports [index] = zmx_test_free_port ();
+    zmx_service_t *primary = s_pair_member (ports, true);
+    zmx_clone_t *clone = zmx_clone_new ("");
+    char *endpoints [3];
+    for (int index = 0; index < 3; index++)
+        endpoints [index] = zsys_sprintf ("tcp://127.0.0.1:%d", ports [index]);
+    ZMX_CHECK (zmx_clone_add_server_endpoints (clone, endpoints [0], endpoints [1],
+                                               endpoints [2]) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 20000) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set (clone, "/a", "1", 1, 0, 5000) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set (clone, "/b", "2", 1, 0, 5000) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_set (clone, "/c", "3", 1, 0, 5000) == ZMX_OK);
+    //  The backup's snapshot of the primary: three keys, room for two
+    zmx_service_t *backup = s_pair_member_secure (ports, false, NULL, "    max-keys = 2\n");
+    S_WAIT_FOR (zmx_service_counter (backup, "replica_snapshots") >= 1, 10000);
+    ZMX_CHECK (zmx_service_counter (backup, "keys") == 2);
+    ZMX_CHECK (zmx_service_counter (backup, "replica_dropped") == 1);
+    //  Live updates: a new key is left out, a held one changes
+    ZMX_CHECK (zmx_clone_set (clone, "/d", "4", 1, 0, 5000) == ZMX_OK);
+    S_WAIT_FOR (zmx_service_counter (backup, "replica_dropped") == 2, 5000);
+    ZMX_CHECK (zmx_service_counter (backup, "sequence") == 4);
+    ZMX_CHECK (zmx_clone_delete (clone, "/a", 5000) == ZMX_OK);
+    S_WAIT_FOR (zmx_service_counter (backup, "sequence") == 5, 5000);
+    ZMX_CHECK (zmx_service_counter (backup, "keys") <= 2);
+    ZMX_CHECK (zmx_service_counter (primary, "keys") == 3);
+    for (int index = 0; index < 3; index++)
+        zstr_free (&endpoints [index]);
+    zmx_clone_destroy (&clone);
+    zmx_service_destroy (&backup);
+    zmx_service_destroy (&primary);
+}
+
 //  CURVE on all three sockets: a client with the keys works end to end,
 //  one without them gets nothing.
 static void
@@ -902,9 +1175,14 @@ main (int argc, char *argv [])
         { "restart_persistence", s_restart_persistence, 90 },
         { "compaction", s_compaction, 30 },
         { "raw_client", s_raw_client, 30 },
+        { "pull_collector", s_pull_collector, 30 },
         { "limits", s_limits, 30 },
         { "gaps_and_failover", s_gaps_and_failover, 30 },
+        { "unsent", s_unsent, 30 },
+        { "mirror_bound", s_mirror_bound, 30 },
+        { "missed_before_subscription", s_missed_before_subscription, 30 },
         { "pair_failover", s_pair_failover, 90 },
+        { "replica_bound", s_replica_bound, 60 },
         { "curve", s_curve, 30 },
         { "pair_curve", s_pair_curve, 60 },
         { "socket_limit_no_abort", s_socket_limit_no_abort, 20 },

@@ -251,6 +251,83 @@ s_cli_load_dump_round_trip (void)
     s_store_stop (&store);
 }
 
+//  Run `zmx config -e ENDPOINT ARGS... NULL` with stderr into *output_p
+//  too (sh merges them); returns the exit code, *msec_p the time taken.
+static int
+s_config_err (s_store_t *store, char **output_p, int64_t *msec_p, ...)
+{
+    char *argv [32] = { "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", zmx_test_bin ("zmx"),
+                        "config", "-e", store->endpoint };
+    int count = 7;
+    va_list args;
+    va_start (args, msec_p);
+    char *arg;
+    while (count < 31 && (arg = va_arg (args, char *)))
+        argv [count++] = arg;
+    va_end (args);
+    argv [count] = NULL;
+    int64_t started = zclock_mono ();
+    int rc = zmx_test_run (argv, NULL, S_RUN_MSEC, output_p);
+    if (msec_p)
+        *msec_p = zclock_mono () - started;
+    free (argv [3]);
+    return rc;
+}
+
+//  Each failure says what it is and exits with its documented code.
+static void
+s_cli_errors (void)
+{
+    s_store_t store;
+    s_store_start (&store);
+    char *output = NULL;
+    int64_t msec = 0;
+    //  A 70 KB value: refused at once, naming the limit, the size, the fix
+    char *big = (char *) malloc (70 * 1024 + 1);
+    memset (big, 'x', 70 * 1024);
+    big [70 * 1024] = 0;
+    ZMX_CHECK (s_config_err (&store, &output, &msec, "-t", "10000", "set", "big", big,
+                             NULL) == 2);
+    printf ("70 KB value refused in %" PRId64 " ms: %s", msec, output);
+    ZMX_CHECK (msec < 5000);    //  Not the -t of 10 s
+    ZMX_CHECK (output && strstr (output, "71680 bytes") && strstr (output, "limit of 65536")
+               && strstr (output, "max-value-size") && strstr (output, "ZMX_CLONE_MAX_VALUE"));
+    zstr_free (&output);
+    //  The same in a file to load: nothing is sent
+    char *file = zsys_sprintf ("%s/big.zpl", store.dir);
+    char *text = zsys_sprintf ("small = \"1\"\nbig = \"%s\"\n", big);
+    ZMX_CHECK (zmx_test_write_file (file, text) == 0);
+    ZMX_CHECK (s_config_err (&store, &output, NULL, "load", file, NULL) == 2);
+    ZMX_CHECK (output && strstr (output, "/config/big is 71680 bytes"));
+    zstr_free (&output);
+    ZMX_CHECK (s_config_err (&store, &output, NULL, "get", "small", NULL) == 1);
+    zstr_free (&output);
+    //  A missing file: says so, with errno's words
+    ZMX_CHECK (s_config_err (&store, &output, NULL, "load", "/nonexistent/a.zpl", NULL) == 1);
+    ZMX_CHECK (output && strstr (output, "cannot open '/nonexistent/a.zpl': No such file"));
+    zstr_free (&output);
+    //  A binary file: refused, not "loaded 0 keys"
+    FILE *binary = fopen (file, "wb");
+    ZMX_CHECK (binary && fwrite ("\x7f" "ELF\x02\x01\x01\x00\x00", 1, 9, binary) == 9);
+    fclose (binary);
+    ZMX_CHECK (s_config_err (&store, &output, NULL, "load", file, NULL) == 1);
+    ZMX_CHECK (output && strstr (output, "is not ZPL text") && !strstr (output, "loaded"));
+    zstr_free (&output);
+    //  The client's limit raised past the server's: the server refuses the
+    //  value without a word, so it is not seen published: exit 3, said so
+    setenv ("ZMX_CLONE_MAX_VALUE", "1000000", 1);
+    ZMX_CHECK (s_config_err (&store, &output, NULL, "-t", "1000", "set", "big", big,
+                             NULL) == 3);
+    unsetenv ("ZMX_CLONE_MAX_VALUE");
+    ZMX_CHECK (output && strstr (output, "did not publish the update within 1000 ms")
+               && strstr (output, "refused it"));
+    zstr_free (&output);
+    s_store_stop (&store);
+    free (file);
+    free (text);
+    free (big);
+}
+
 //  Spawn a program with its output to log, and wait for `ready` in it.
 static pid_t
 s_spawn_until (char *const argv [], const char *log, const char *ready)
@@ -318,6 +395,7 @@ main (int argc, char *argv [])
         { "cli_set_get_ls_rm", s_cli_set_get_ls_rm, 90 },
         { "cli_load_dump_round_trip", s_cli_load_dump_round_trip, 90 },
         { "cli_watch", s_cli_watch, 60 },
+        { "cli_errors", s_cli_errors, 60 },
         { "example_follows", s_example_follows, 60 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
