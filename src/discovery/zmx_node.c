@@ -322,10 +322,12 @@ s_configure_headers (zmx_node_t *self, zconfig_t *headers)
     return ZMX_OK;
 }
 
-//  Every key zmx_node_configure reads; "*" stands for any name
+//  Every key zmx_node_configure reads; "*" stands for any name. Keep it
+//  beside the integer table below: a key read there and missing here is
+//  refused by zmxd (test_zmxd example_config_keys_known catches it)
 const char *const zmx__node_keys [] = {
     "port", "interval", "evasive", "expired", "max-peers", "peer-hwm", "max-message",
-    "events-hwm", "linger", "name", "interface", "endpoint", "peers", "groups", "headers/*",
+    "events-hwm", "linger", "new-peers-per-second", "hello-timeout", "name", "interface", "endpoint", "peers", "groups", "headers/*",
     "client-certificate", "server-key", NULL
 };
 

@@ -1111,7 +1111,8 @@ s_handle_bstar (s_self_t *self)
 //  The keys s_self_configure and s_pair_configure read (zmxd refuses
 //  any other)
 const char *const zmx__clone_server_keys [] = {
-    "endpoint", "publisher-endpoint", "collector-endpoint", "heartbeat-interval", "max-keys",
+    "endpoint", "publisher-endpoint", "collector-endpoint", "collector-pull-endpoint",
+    "heartbeat-interval", "max-keys",
     "max-value-size", "max-bytes", "compact-bytes", "max-snapshots", "fsync", "data-directory",
     "publish-hwm", "bstar/primary", "bstar/heartbeat", "bstar/max-pending", "bstar/local",
     "bstar/remote", "bstar/peer-endpoint", "bstar/peer-publisher", "bstar/client-certificate",

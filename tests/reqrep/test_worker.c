@@ -210,38 +210,42 @@ s_ready_credit (void)
 static void
 s_heartbeat_interval (void)
 {
+    //  Heartbeats counted over a window, not timed one by one: on a loaded
+    //  machine this thread may read two beats in one wake-up, which says
+    //  nothing about when the worker sent them. At 100 ms the worker owes
+    //  about 15 beats in 1500 ms; sending twice as often, or not at all,
+    //  falls outside 5..22 whatever the load
     s_rig_t rig;
     zmsg_t *ready = s_rig_thread_ready (&rig, 100, 100);
     int64_t ready_at = zclock_mono ();
     zframe_t *identity = zmsg_first (ready);
-    int64_t beats [6];
     size_t count = 0;
+    int64_t first = -1;
     int64_t next_beat = ready_at + 100;
-    int64_t deadline = ready_at + 2000;
-    while (count < 6 && zclock_mono () < deadline) {
+    int64_t window_end = ready_at + 1500;
+    while (zclock_mono () < window_end) {
         int64_t now = zclock_mono ();
         if (now >= next_beat) {
             s_send_signal (rig.router, identity, "\x04");
             next_beat = now + 100;
         }
-        zmsg_t *msg = zmx_test_recv (rig.router, (int) (next_beat - now));
+        int64_t wait = (next_beat < window_end? next_beat: window_end) - now;
+        zmsg_t *msg = zmx_test_recv (rig.router, (int) (wait > 0? wait: 0));
         if (!msg)
             continue;
         //  Same connection throughout: no READY again, only heartbeats
         ZMX_CHECK (zframe_eq (zmsg_first (msg), identity));
         ZMX_CHECK (zmx_test_msg_is (msg, 1, "", "MDPW01", "\x04", NULL));
-        beats [count++] = zclock_mono ();
+        if (first < 0)
+            first = zclock_mono () - ready_at;
+        count++;
         zmsg_destroy (&msg);
     }
-    ZMX_CHECK (count == 6);
-    int64_t first = beats [0] - ready_at;
-    ZMX_CHECK (first >= 150 && first <= 350);
-    for (size_t index = 1; index < count; index++) {
-        int64_t gap = beats [index] - beats [index - 1];
-        if (gap < 60 || gap > 200)
-            fprintf (stderr, "heartbeat gap %" PRId64 " ms\n", gap);
-        ZMX_CHECK (gap >= 60 && gap <= 200);
-    }
+    if (count < 5 || count > 22)
+        fprintf (stderr, "%zu heartbeats in 1500 ms at 100 ms\n", count);
+    ZMX_CHECK (count >= 5 && count <= 22);
+    //  The first beat is owed one interval after READY, not at once
+    ZMX_CHECK (first >= 60);
     zmsg_destroy (&ready);
     s_rig_destroy (&rig);
 }
@@ -426,7 +430,10 @@ s_heartbeat_while_working (void)
     }
     fprintf (stderr, "%d heartbeats while working, longest gap %" PRId64 " ms\n",
              heartbeats, longest_gap);
-    ZMX_CHECK (heartbeats >= 4 && longest_gap <= 200);
+    //  At 100 ms a worker that heartbeats while working sends about six
+    //  in 600 ms; one that does not sends none. The bounds leave room for
+    //  this thread oversleeping its 20 ms slices on a loaded machine
+    ZMX_CHECK (heartbeats >= 3 && longest_gap <= 450);
     ZMX_CHECK (zmx_worker_connects (rig.worker) == 1);
     ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
     request = zmx_worker_recv (rig.worker, 0, &reply_to);
@@ -621,8 +628,11 @@ s_silent_broker_reconnects (void)
     }
     int64_t first = times [1] - times [0], second = times [2] - times [1];
     fprintf (stderr, "reconnected after %" PRId64 " ms, then %" PRId64 " ms\n", first, second);
-    ZMX_CHECK (first >= 360 && first <= 700);
-    ZMX_CHECK (second >= 460 && second <= 800);
+    //  Lower bounds are exact (load cannot make a reconnect early: 3 x 100
+    //  ms silence, then a backoff that grows); upper bounds add a 1 s
+    //  margin for a loaded machine, and the 3 s wait above catches "never"
+    ZMX_CHECK (first >= 360 && first <= 700 + 1000);
+    ZMX_CHECK (second >= 460 && second <= 800 + 1000);
     for (int index = 0; index < 3; index++)
         zmsg_destroy (&readies [index]);
     s_rig_destroy (&rig);
