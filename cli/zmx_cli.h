@@ -27,6 +27,8 @@
 
 //  Defaults of the client options
 #define ZMX_CLI_ENV_BROKER  "ZMX_BROKER"
+#define ZMX_CLI_ENV_ZMXD    "ZMX_ZMXD"      //  HOST[:BASE] of every service
+#define ZMX_CLI_ENV_FILES   "ZMX_FILES"
 #define ZMX_CLI_TIMEOUT     2500
 #define ZMX_CLI_RETRIES     3
 
@@ -43,7 +45,10 @@ enum {
     ZMX_CLI_OPT_LIVENESS,
     ZMX_CLI_OPT_FOLLOW,
     ZMX_CLI_OPT_PATH,
-    ZMX_CLI_OPT_PACKED
+    ZMX_CLI_OPT_PACKED,
+    ZMX_CLI_OPT_ZMXD,
+    ZMX_CLI_OPT_JSON,
+    ZMX_CLI_OPT_QUEUE
 };
 
 //  Options every client-side subcommand takes
@@ -54,7 +59,28 @@ typedef struct {
     const char *curve_cert;     //  --curve-cert FILE, or NULL
     const char *server_key;     //  --server-key KEY|FILE, or NULL
     bool packed;                //  --packed: zmx packed MDP (zmx brokers only)
+    bool endpoint_given;        //  -b was given: --zmxd does not override it
 } zmx_cli_conn_t;
+
+//  Check $ZMX_ZMXD (HOST[:BASE]) and fill in, from it, each service's own
+//  variable ($ZMX_BROKER, $ZMX_CLONE, $ZMX_RESOLVER, $ZMX_FILES) that is
+//  not set. Returns 0, or -1 with the problem printed. zmx calls it once
+//  before any command.
+int
+    zmx_cli_zmxd_setup (void);
+
+//  Handle --zmxd HOST[:BASE]: point every service's variable at that zmxd
+//  (above the variables already set) and, unless `given` (the command's
+//  own -b or -e came first), set *endpoint_p (if not NULL) to the
+//  endpoint of service `which` (a zmx_layout_port_t) there. Returns 1, or
+//  -1 if the value is invalid (message printed).
+int
+    zmx_cli_zmxd_option (const char *value, int which, const char **endpoint_p, bool given);
+
+//  If --zmxd or $ZMX_ZMXD named a zmxd: its ZRE beacon port in *port_p,
+//  whether its host is loopback in *loopback_p, and true. Else false.
+bool
+    zmx_cli_zmxd_beacon (int *port_p, bool *loopback_p);
 
 //  A subcommand: takes its own argv (argv [0] is the command name) and
 //  returns the process exit code.
@@ -99,6 +125,7 @@ typedef struct {
     const char *endpoint;       //  -e, or $ZMX_CLONE, or the default
     int timeout;                //  -t, msec to sync and to see a write
     int ttl;                    //  --ttl, seconds; 0 = none
+    bool endpoint_given;        //  -e was given: --zmxd does not override it
 } zmx_cli_store_t;
 
 //  Store options set to their defaults.

@@ -13,6 +13,7 @@
     =========================================================================
 */
 #include "zmx_cli.h"
+#include "zmx_layout.h"
 
 #define S_CONTINUE      -1              //  s_parse: arguments fine, go on
 #define S_SUBTREE       "/config/"
@@ -35,6 +36,8 @@ zmx_cli_config_usage (FILE *stream)
         "\n"
         "KEY and PREFIX are taken below %s unless they start with '/'.\n"
         "\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -e, --endpoint ENDPOINT  clone server's snapshot endpoint (default $%s\n"
         "                           or %s; \"name:NAME\" resolves)\n"
         "  -t, --timeout MS         wait for the snapshot and for each write\n"
@@ -53,6 +56,7 @@ zmx_cli_store_init (zmx_cli_store_t *store)
     store->endpoint = endpoint && *endpoint? endpoint: ZMX_RESOLVER_DEFAULT_SERVER;
     store->timeout = ZMX_CLI_TIMEOUT;
     store->ttl = 0;
+    store->endpoint_given = false;
 }
 
 int
@@ -61,7 +65,11 @@ zmx_cli_store_option (zmx_cli_store_t *store, int option, const char *value)
     switch (option) {
         case 'e':
             store->endpoint = value;
+            store->endpoint_given = true;
             return 1;
+        case ZMX_CLI_OPT_ZMXD:
+            return zmx_cli_zmxd_option (value, ZMX_LAYOUT_CLONE, &store->endpoint,
+                                        store->endpoint_given);
         case 't':
             return zmx_cli_parse_int (value, "-t", 1, 3600000, &store->timeout)? -1: 1;
         case ZMX_CLI_OPT_TTL:
@@ -358,6 +366,7 @@ s_parse (int argc, char *argv [], zmx_cli_store_t *store)
         { "endpoint", required_argument, NULL, 'e' },
         { "timeout", required_argument, NULL, 't' },
         { "ttl", required_argument, NULL, ZMX_CLI_OPT_TTL },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };

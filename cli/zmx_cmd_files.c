@@ -27,6 +27,7 @@
     =========================================================================
 */
 #include "zmx_cli.h"
+#include "zmx_layout.h"
 #include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -49,7 +50,8 @@ typedef enum { S_SERVE, S_SYNC, S_LS } s_verb_t;
 
 typedef struct {
     s_verb_t verb;              //  Subcommand
-    const char *endpoint;       //  -e, or $ZMX_FILES, or the default
+    const char *endpoint;       //  -e, --zmxd, $ZMX_FILES, $ZMX_ZMXD, the default
+    bool endpoint_given;        //  -e was given: --zmxd does not override it
     int timeout;                //  -t, msec to wait for the server
     bool follow;                //  sync --follow
     const char *path;           //  Virtual path (serve --path, sync, ls)
@@ -83,6 +85,8 @@ s_usage_serve (FILE *stream)
         "file is hashed and announced.\n"
         "\n"
         "  -e, --endpoint ENDPOINT  bind here (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]       bind where that zmxd's files service would\n"
+        "                           (default $ZMX_ZMXD); -e wins\n"
         "  --path /P                virtual path of DIR (default /)\n"
         "  --curve SERVER_CERT      require CURVE, with this server certificate\n"
         "                           (its secret in SERVER_CERT_secret)\n"
@@ -105,6 +109,8 @@ s_usage_sync (FILE *stream)
         "on a terminal, plain lines otherwise.\n"
         "\n"
         "  -e, --endpoint ENDPOINT  server (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -t, --timeout MS         wait this long for the server to answer\n"
         "                           (default %d)\n"
         "  --follow                 keep mirroring after the first sync\n"
@@ -129,6 +135,8 @@ s_usage_ls (FILE *stream)
         "discards its data, so it moves every byte over the network (not to disk).\n"
         "\n"
         "  -e, --endpoint ENDPOINT  server (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -t, --timeout MS         wait this long for each answer (default %d)\n"
         "  --curve-cert FILE        use CURVE with this client certificate\n"
         "  --server-key KEY|FILE    the server's public key or certificate file\n",
@@ -167,7 +175,11 @@ s_parse_option (s_files_t *self, int option, const char *value)
     switch (option) {
         case 'e':
             self->endpoint = value;
+            self->endpoint_given = true;
             return S_CONTINUE;
+        case ZMX_CLI_OPT_ZMXD:
+            return zmx_cli_zmxd_option (value, ZMX_LAYOUT_FILES, &self->endpoint,
+                                        self->endpoint_given) < 0? ZMX_EXIT_USAGE: S_CONTINUE;
         case 't':
             return zmx_cli_parse_int (value, "-t", 1, 3600000, &self->timeout)?
                    ZMX_EXIT_USAGE: S_CONTINUE;
@@ -256,6 +268,7 @@ s_parse (int argc, char *argv [], s_files_t *self)
         { "curve", required_argument, NULL, S_OPT_CURVE },
         { "clients", required_argument, NULL, S_OPT_CLIENTS },
         { "verify", required_argument, NULL, S_OPT_VERIFY },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };

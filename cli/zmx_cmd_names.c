@@ -43,6 +43,8 @@ zmx_cli_names_usage (FILE *stream)
         "  ls                           print every name and its endpoints\n"
         "  watch                        print names as their endpoints change\n"
         "\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -e, --endpoint ENDPOINT  clone server's snapshot endpoint (default $%s\n"
         "                           or %s; \"\" = none, lookup file only)\n"
         "  -t, --timeout MS         wait for the snapshot and for each write\n"
@@ -276,6 +278,7 @@ s_parse (int argc, char *argv [], s_options_t *options)
         { "timeout", required_argument, NULL, 't' },
         { "ttl", required_argument, NULL, ZMX_CLI_OPT_TTL },
         { "file", required_argument, NULL, ZMX_CLI_OPT_FILE },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };

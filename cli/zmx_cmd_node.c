@@ -58,6 +58,7 @@ typedef struct {
     const char *name;           //  -n: node name, or NULL (from the UUID)
     const char *iface;          //  -i: beacon interface, or NULL
     int port;                   //  -p: beacon port
+    bool iface_given, port_given;       //  -i, -p given: --zmxd leaves them
     int interval, evasive, expired;     //  msec; 0 = library default
     const char *endpoint;       //  --endpoint: mailbox bind, or NULL
     zlist_t *fixed;             //  --peer endpoints
@@ -99,6 +100,9 @@ s_common_usage (FILE *stream)
         "                         $ZSYS_INTERFACE, else the first that broadcasts;\n"
         "                         \"lo\" stays on this host)\n"
         "  -p, --port PORT        UDP beacon port, 0 for none (default %d)\n"
+        "  --zmxd HOST[:BASE]     beacon on that zmxd's port (BASE + 115), on lo\n"
+        "                         if HOST is loopback (default $ZMX_ZMXD);\n"
+        "                         -i and -p win\n"
         "  --interval MS          beacon interval (default %d)\n"
         "  --evasive MS           silence before a peer is pinged (default %d)\n"
         "  --expired MS           silence before a peer is dropped (default %d)\n"
@@ -198,6 +202,20 @@ static void (*s_usage_of (int command)) (FILE *)
            command == S_CMD_WHISPER? zmx_cli_whisper_usage: zmx_cli_listen_usage;
 }
 
+//  Beacon on zmxd's port (from --zmxd or $ZMX_ZMXD), on lo if it is local.
+static void
+s_options_zmxd (s_options_t *options)
+{
+    int port;
+    bool loopback;
+    if (!zmx_cli_zmxd_beacon (&port, &loopback))
+        return;
+    if (!options->port_given)
+        options->port = port;
+    if (loopback && !options->iface_given)
+        options->iface = "lo";
+}
+
 //  Handle one option. Returns 0, or an exit code (usage, or 0 for --help).
 static int
 s_option (s_options_t *options, int option, const char *value)
@@ -206,8 +224,16 @@ s_option (s_options_t *options, int option, const char *value)
     int rc = 0;
     switch (option) {
         case 'n': options->name = value; break;
-        case 'i': options->iface = value; break;
-        case 'p': rc = zmx_cli_parse_int (value, "--port", 0, 65535, &options->port); break;
+        case 'i': options->iface = value; options->iface_given = true; break;
+        case 'p':
+            rc = zmx_cli_parse_int (value, "--port", 0, 65535, &options->port);
+            options->port_given = true;
+            break;
+        case ZMX_CLI_OPT_ZMXD:
+            rc = zmx_cli_zmxd_option (value, 0, NULL, false) < 0;
+            if (!rc)
+                s_options_zmxd (options);
+            break;
         case S_OPT_INTERVAL:
             rc = zmx_cli_parse_int (value, "--interval", ZMX_NODE_TIME_MIN,
                                     ZMX_NODE_TIME_MAX, &options->interval);
@@ -275,6 +301,7 @@ s_parse (int argc, char *argv [], s_options_t *options)
         { { "header", required_argument, NULL, 'H' }, S_CMD_ALL },
         { { "verbose", no_argument, NULL, S_OPT_VERBOSE }, S_CMD_ALL },
         { { "help", no_argument, NULL, ZMX_CLI_OPT_HELP }, S_CMD_ALL },
+        { { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD }, S_CMD_ALL },
         { { "wait", required_argument, NULL, 'w' }, S_CMD_ALL },
         { { "group", required_argument, NULL, 'g' }, S_CMD_PEERS },
         { { "once", no_argument, NULL, S_OPT_ONCE }, S_CMD_PEERS },
@@ -308,6 +335,7 @@ s_options_init (s_options_t *options, int command)
     memset (options, 0, sizeof *options);
     options->command = command;
     options->port = ZMX_NODE_BEACON_PORT;
+    s_options_zmxd (options);
     options->members = 1;
     options->linger = S_LINGER;
     options->fixed = zlist_new ();

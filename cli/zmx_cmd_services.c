@@ -21,6 +21,8 @@ zmx_cli_services_usage (FILE *stream)
         "requests queued for them.\n"
         "\n"
         "  -b, --broker ENDPOINT  broker (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]     the zmxd to use, its ports at BASE + their\n"
+        "                         offsets (default $ZMX_ZMXD); -b wins\n"
         "  -t, --timeout MS       wait per attempt (default %d)\n"
         "  -r, --retries N        attempts after the first (default %d)\n"
         "  --packed               speak zmx packed MDP: fewer frames per request;\n"
@@ -40,6 +42,7 @@ s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
         { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
