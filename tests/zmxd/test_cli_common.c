@@ -1,0 +1,288 @@
+/*  =========================================================================
+    test_cli_common - what every `zmx` command shares
+
+    One setting names a zmxd (--zmxd HOST:BASE or $ZMX_ZMXD, zmxd
+    --base-port), -V prints the version, --json listings parse, an
+    unresolvable host is named as such, and every command's usage errors
+    exit 2 naming the option. Each case that needs a daemon starts its own
+    zmxd on ports free a moment ago, in its own directory; waits are polls
+    with deadlines, never fixed sleeps.
+    =========================================================================
+*/
+#include "testing.h"
+#include "../../cli/zmx_layout.h"
+#include <unistd.h>
+
+#define S_START_MSEC    10000   //  Longest zmxd may take to be ready
+#define S_RUN_MSEC      8000    //  Longest one `zmx` run may take
+#define S_MAX_ARGS      32
+#define S_BASE_TRIES    20      //  Bases to try before giving up
+
+typedef struct {
+    char *dir;                  //  Private directory: zmxd's working dir
+    int base;                   //  zmxd --base-port
+    char zmxd [64];             //  "127.0.0.1:BASE"
+    pid_t pid;                  //  The daemon
+} s_daemon_t;
+
+//  Run `zmx` with the first `lead` arguments, then "--zmxd ZMXD" unless
+//  zmxd is NULL, then the rest, up to a NULL. stdout and stderr go to
+//  *output_p (caller frees, may be NULL). Returns the exit code.
+static int
+s_zmx_at (const char *zmxd, char **output_p, int lead, ...)
+{
+    char *argv [S_MAX_ARGS] = { zmx_test_bin ("zmx") };
+    int count = 1;
+    va_list args;
+    va_start (args, lead);
+    const char *arg;
+    while ((arg = va_arg (args, const char *)) && count < S_MAX_ARGS - 3) {
+        argv [count++] = (char *) arg;
+        if (count == lead + 1 && zmxd) {
+            argv [count++] = "--zmxd";
+            argv [count++] = (char *) zmxd;
+        }
+    }
+    va_end (args);
+    argv [count] = NULL;
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/zmx.log", dir);
+    pid_t pid = zmx_test_spawn (argv, log);
+    int rc = zmx_test_exit_code (pid, S_RUN_MSEC, 100);
+    if (output_p)
+        *output_p = zmx_test_read_file (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+    free (log);
+    free (argv [0]);
+    return rc;
+}
+
+//  True if every tcp port of the layout at `base` can be bound now.
+static bool
+s_base_free (int base)
+{
+    if (base < 1 || base > ZMX_LAYOUT_BASE_MAX)
+        return false;
+    for (int which = 0; which < ZMX_LAYOUT_BEACON; which++)
+        if (!zmx_test_port_free (zmx_layout_port ((zmx_layout_port_t) which, base)))
+            return false;
+    return true;
+}
+
+//  Start the built-in zmxd with --base-port in a private directory (its
+//  data directories are relative), retrying with other bases if a port
+//  was taken meanwhile.
+static void
+s_daemon_start (s_daemon_t *daemon)
+{
+    memset (daemon, 0, sizeof *daemon);
+    daemon->dir = zmx_test_tmpdir ();
+    ZMX_CHECK (chdir (daemon->dir) == 0);
+    char *bin = zmx_test_bin ("zmxd");
+    for (int attempt = 0; attempt < S_BASE_TRIES && !daemon->pid; attempt++) {
+        int base = zmx_test_free_port ();
+        if (!s_base_free (base))
+            continue;
+        char text [16], ready [64];
+        snprintf (text, sizeof text, "%d", base);
+        snprintf (ready, sizeof ready, "zmxd: node on ");
+        char *log = zsys_sprintf ("%s/zmxd-%d.log", daemon->dir, base);
+        char *argv [] = { bin, "--base-port", text, NULL };
+        pid_t pid = zmx_test_spawn (argv, log);
+        if (zmx_test_wait_for_text (log, ready, S_START_MSEC) && zmx_test_wait (pid, 0) == -1) {
+            daemon->pid = pid;
+            daemon->base = base;
+            snprintf (daemon->zmxd, sizeof daemon->zmxd, "127.0.0.1:%d", base);
+            char *broker = zsys_sprintf ("broker on tcp://127.0.0.1:%d\n", base);
+            char *output = zmx_test_read_file (log);
+            ZMX_CHECK (strstr (output, broker));
+            free (output);
+            free (broker);
+        }
+        else
+            zmx_test_stop (pid, 2000);
+        free (log);
+    }
+    free (bin);
+    ZMX_CHECK (daemon->pid);
+}
+
+static void
+s_daemon_stop (s_daemon_t *daemon)
+{
+    zmx_test_stop (daemon->pid, 3000);
+    zmx_test_rmdir (daemon->dir);
+    free (daemon->dir);
+}
+
+//  Every command reaches the daemon with `zmxd` as its only hint of
+//  where it is (NULL: from the environment alone). `tag` keeps the keys
+//  and names of two passes apart.
+static void
+s_walk_commands (const s_daemon_t *daemon, const char *zmxd, const char *tag)
+{
+    //  Titanic's workers register just after zmxd says it is ready
+    char *output = NULL;
+    int64_t deadline = zclock_mono () + S_START_MSEC;
+    while (true) {
+        ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "services", NULL) == 0);
+        bool listed = strstr (output, "titanic.request") != NULL;
+        free (output);
+        if (listed)
+            break;
+        ZMX_CHECK (zclock_mono () < deadline);
+        usleep (50000);
+    }
+
+    //  A worker and a call; --queue lets the call wait for the worker
+    char *service = zsys_sprintf ("echo-%s", tag);
+    char *log = zsys_sprintf ("%s/worker-%s.log", daemon->dir, tag);
+    char *argv [] = { zmx_test_bin ("zmx"), "worker", "--heartbeat", "200", service,
+                      "--echo", zmxd? "--zmxd": NULL, (char *) zmxd, NULL };
+    pid_t worker = zmx_test_spawn (argv, log);
+    ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "call", "--queue", "-t", "6000", "-r", "0",
+                         service, "hello", NULL) == 0);
+    ZMX_CHECK (strstr (output, "hello\n"));
+    free (output);
+    zmx_test_stop (worker, 2000);
+    free (argv [0]);
+    free (log);
+
+    char *key = zsys_sprintf ("layout/%s", tag);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "config", "set", key, "moved", NULL) == 0);
+    ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "config", "get", key, NULL) == 0);
+    ZMX_CHECK (strstr (output, "moved"));
+    free (output);
+    char *name = zsys_sprintf ("n-%s", tag);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "names", "set", name, "tcp://192.0.2.1:1", NULL)
+               == 0);
+    ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "names", "get", name, NULL) == 0);
+    ZMX_CHECK (strstr (output, "tcp://192.0.2.1:1"));
+    free (output);
+    //  name: goes through that zmxd's resolver
+    char *named = zsys_sprintf ("name:%s", name);
+    ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "call", "-b", named, "-t", "100", "-r", "0",
+                         "--queue", "x", NULL) == 3);
+    ZMX_CHECK (!strstr (output, "cannot resolve"));
+    free (output);
+    char *mirror = zsys_sprintf ("%s/mirror-%s", daemon->dir, tag);
+    char *files = zsys_sprintf ("from tcp://127.0.0.1:%d ",
+                                zmx_layout_port (ZMX_LAYOUT_FILES, daemon->base));
+    ZMX_CHECK (s_zmx_at (zmxd, &output, 2, "files", "sync", "-t", "3000", "/", mirror, NULL)
+               == 0);
+    ZMX_CHECK (strstr (output, files));
+    free (output);
+    free (files);
+    free (mirror);
+
+    //  ZRE: the daemon's node beacons on BASE + 115, on lo
+    char *broker = zsys_sprintf ("X-ZMX-BROKER=tcp://127.0.0.1:%d", daemon->base);
+    ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "peers", "--once", "-w", "2500", NULL) == 0);
+    ZMX_CHECK (strstr (output, broker));
+    free (output);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "shout", "-w", "6000", "zmxd", "hi", NULL) == 0);
+    free (broker);
+    free (named);
+    free (name);
+    free (key);
+    free (service);
+}
+
+//  zmxd --base-port moves every service; --zmxd HOST:BASE alone, or
+//  $ZMX_ZMXD alone, then finds each of them.
+static void
+s_zmxd_base_port (void)
+{
+    s_daemon_t daemon;
+    s_daemon_start (&daemon);
+    s_walk_commands (&daemon, daemon.zmxd, "flag");
+    setenv ("ZMX_ZMXD", daemon.zmxd, 1);
+    s_walk_commands (&daemon, NULL, "env");
+    s_daemon_stop (&daemon);
+}
+
+//  Precedence: -b > --zmxd > $ZMX_BROKER > $ZMX_ZMXD > the default.
+static void
+s_zmxd_precedence (void)
+{
+    s_daemon_t daemon;
+    s_daemon_start (&daemon);
+    char *dead = zmx_test_free_endpoint ();
+    setenv ("ZMX_ZMXD", daemon.zmxd, 1);
+    ZMX_CHECK (s_zmx_at (NULL, NULL, 1, "services", "-t", "3000", NULL) == 0);
+    setenv ("ZMX_BROKER", dead, 1);
+    ZMX_CHECK (s_zmx_at (NULL, NULL, 1, "services", "-t", "200", "-r", "0", NULL) == 3);
+    ZMX_CHECK (s_zmx_at (daemon.zmxd, NULL, 1, "services", "-t", "3000", NULL) == 0);
+    ZMX_CHECK (s_zmx_at (daemon.zmxd, NULL, 1, "services", "-b", dead, "-t", "200", "-r",
+                         "0", NULL) == 3);
+    ZMX_CHECK (s_zmx_at (NULL, NULL, 1, "services", "-b", dead, "--zmxd", daemon.zmxd,
+                         "-t", "200", "-r", "0", NULL) == 3);
+    free (dead);
+    //  Bad values are usage errors that name the setting
+    char *output = NULL;
+    ZMX_CHECK (s_zmx_at ("127.0.0.1:99999", &output, 1, "services", NULL) == 2);
+    ZMX_CHECK (strstr (output, "--zmxd"));
+    free (output);
+    setenv ("ZMX_ZMXD", "a:b:c", 1);
+    ZMX_CHECK (s_zmx_at (NULL, &output, 1, "services", NULL) == 2);
+    ZMX_CHECK (strstr (output, "$ZMX_ZMXD"));
+    free (output);
+    s_daemon_stop (&daemon);
+}
+
+//  zmxd --base-port rewrites the config it prints; a bad one is exit 1
+static void
+s_zmxd_print_moved (void)
+{
+    char *argv [] = { zmx_test_bin ("zmxd"), "--base-port", "20000", "--print-config", NULL };
+    char *output = NULL;
+    ZMX_CHECK (zmx_test_run (argv, NULL, S_RUN_MSEC, &output) == 0);
+    ZMX_CHECK (strstr (output, "endpoint = \"tcp://127.0.0.1:20000\""));
+    ZMX_CHECK (strstr (output, "publisher-endpoint = \"tcp://127.0.0.1:20002\""));
+    ZMX_CHECK (strstr (output, "tcp://127.0.0.1:20004"));
+    ZMX_CHECK (strstr (output, "ipc:///tmp/zmx-resolver-20000"));
+    ZMX_CHECK (strstr (output, "endpoint = \"tcp://127.0.0.1:20115\""));
+    ZMX_CHECK (strstr (output, "port = \"20115\""));
+    ZMX_CHECK (!strstr (output, ":555"));
+    free (output);
+    argv [2] = "65500";
+    ZMX_CHECK (zmx_test_run (argv, NULL, S_RUN_MSEC, NULL) == 1);
+    free (argv [0]);
+}
+
+//  -V and --version everywhere
+static void
+s_version_flags (void)
+{
+    char *expected = zsys_sprintf ("%d.%d.%d", ZMX_VERSION_MAJOR, ZMX_VERSION_MINOR,
+                                   ZMX_VERSION_PATCH);
+    const char *flags [] = { "-V", "--version", "version" };
+    for (size_t index = 0; index < 3; index++) {
+        char *output = NULL;
+        ZMX_CHECK (s_zmx_at (NULL, &output, 0, flags [index], NULL) == 0);
+        ZMX_CHECK (strncmp (output, "zmx ", 4) == 0 && strstr (output, expected));
+        free (output);
+    }
+    char *argv [] = { zmx_test_bin ("zmxd"), "-V", NULL };
+    char *output = NULL;
+    ZMX_CHECK (zmx_test_run (argv, NULL, S_RUN_MSEC, &output) == 0);
+    char *line = zsys_sprintf ("zmxd %s\n", expected);
+    ZMX_CHECK_STR (output, line);
+    free (line);
+    free (output);
+    free (argv [0]);
+    free (expected);
+}
+
+int
+main (int argc, char *argv [])
+{
+    zmx_test_t cases [] = {
+        { "zmxd_base_port", s_zmxd_base_port, 120 },
+        { "zmxd_precedence", s_zmxd_precedence, 60 },
+        { "zmxd_print_moved", s_zmxd_print_moved, 20 },
+        { "version_flags", s_version_flags, 20 },
+    };
+    return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
+}
