@@ -171,6 +171,54 @@ zmx_cli_conn_check (const zmx_cli_conn_t *conn)
     return 0;
 }
 
+//  The host of a tcp:// endpoint ("tcp://[SOURCE;]HOST:PORT") into host,
+//  brackets of an IPv6 address removed. False if there is none to look up.
+static bool
+s_endpoint_host (const char *endpoint, char *host, size_t size)
+{
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *start = strchr (endpoint, ';');
+    start = start? start + 1: endpoint + 6;
+    const char *colon = strrchr (start, ':');
+    if (!colon || colon == start)
+        return false;
+    if (*start == '[' && colon [-1] == ']') {
+        start++;
+        colon--;
+    }
+    size_t length = (size_t) (colon - start);
+    if (length >= size || (length == 1 && *start == '*'))
+        return false;
+    memcpy (host, start, length);
+    host [length] = 0;
+    return true;
+}
+
+int
+zmx_cli_check_hosts (const char *endpoints, int *exit_p)
+{
+    char *copy = strdup (endpoints);
+    char *cursor = copy, *endpoint, host [256];
+    int rc = 0;
+    while (rc == 0 && (endpoint = strsep (&cursor, ","))) {
+        if (!s_endpoint_host (endpoint, host, sizeof host))
+            continue;
+        struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *found = NULL;
+        int error = getaddrinfo (host, NULL, &hints, &found);
+        if (found)
+            freeaddrinfo (found);
+        if (error == 0)
+            continue;
+        fprintf (stderr, "zmx: cannot resolve host '%s' of %s: %s; check the host name "
+                 "(or use an IP address)\n", host, endpoint, gai_strerror (error));
+        *exit_p = ZMX_EXIT_HOST;
+        rc = -1;
+    }
+    free (copy);
+    return rc;
+}
+
 char *
 zmx_cli_resolve (const char *endpoint, int timeout, int *exit_p)
 {
@@ -181,6 +229,9 @@ zmx_cli_resolve (const char *endpoint, int timeout, int *exit_p)
     if (rc != ZMX_OK)
         fprintf (stderr, "zmx: cannot resolve '%s': %s (see zmx names get)\n", endpoint,
                  rc == ZMX_EADDR? "no such name": zmx_strerror (rc));
+    else
+    if (zmx_cli_check_hosts (endpoints, exit_p))
+        zstr_free (&endpoints);
     return endpoints;
 }
 

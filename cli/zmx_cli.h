@@ -24,6 +24,7 @@
 #define ZMX_EXIT_TIMEOUT    3   //  no reply after every retry
 #define ZMX_EXIT_NOSERVICE  4   //  the broker has no worker for the service
 #define ZMX_EXIT_SECURITY   5   //  a key or certificate is missing or invalid
+#define ZMX_EXIT_HOST       6   //  a host name of an endpoint cannot be resolved
 
 //  Defaults of the client options
 #define ZMX_CLI_ENV_BROKER  "ZMX_BROKER"
@@ -168,6 +169,13 @@ int
 //  NULL with the problem printed and *exit_p set. Caller frees.
 char *
     zmx_cli_resolve (const char *endpoint, int timeout, int *exit_p);
+
+//  Look up the host of every tcp:// endpoint of a comma-separated list
+//  (DNS, /etc/hosts) before connecting to it, since libzmq would retry an
+//  unknown host silently forever. Returns 0, or -1 with the host named
+//  and *exit_p set to ZMX_EXIT_HOST.
+int
+    zmx_cli_check_hosts (const char *endpoints, int *exit_p);
 
 //  A client for conn ("name:NAME" resolved), or NULL with the problem
 //  printed; *exit_p is set to the exit code to use then.

@@ -108,6 +108,10 @@ zmx_cli_store_open (const zmx_cli_store_t *store, const char *subtree, bool watc
         *exit_p = rc == ZMX_ETIMEDOUT? ZMX_EXIT_TIMEOUT: ZMX_EXIT_ERROR;
         return NULL;
     }
+    if (zmx_cli_check_hosts (servers, exit_p)) {
+        free (servers);
+        return NULL;
+    }
     zmx_clone_t *clone = zmx_clone_new (subtree);
     if (!clone || s_add_servers (clone, servers)) {
         fprintf (stderr, "zmx: bad clone server endpoint '%s': use tcp://HOST:PORT, the "

@@ -176,6 +176,8 @@ s_resolver_open (const s_options_t *options, const char *name, int *exit_p)
         fprintf (stderr, "zmx: cannot resolve '%s'\n", endpoint);
         *exit_p = ZMX_EXIT_ERROR;
     }
+    if (servers && *exit_p == ZMX_EXIT_OK)
+        zmx_cli_check_hosts (servers, exit_p);
     char *cursor = servers, *server;
     while (*exit_p == ZMX_EXIT_OK && cursor && (server = strsep (&cursor, ",")))
         if (zmx_resolver_add_server (resolver, server) != ZMX_OK) {

@@ -275,6 +275,40 @@ s_version_flags (void)
     free (expected);
 }
 
+//  A host name that does not resolve is named as such (exit 6) at once,
+//  not blamed on zmxd after the timeouts. .invalid never resolves (RFC
+//  6761).
+static void
+s_unresolvable_host (void)
+{
+    const char *broker = "tcp://nosuch.invalid:5555";
+    const char *clone = "tcp://nosuch.invalid:5556";
+    const char *files = "tcp://nosuch.invalid:5670";
+    const char *runs [][8] = {
+        { "call", "-b", broker, "echo", "x" },
+        { "call", "--zmxd", "nosuch.invalid", "echo", "x" },
+        { "services", "-b", broker },
+        { "worker", "-b", broker, "echo", "--echo" },
+        { "config", "-e", clone, "ls" },
+        { "names", "-e", clone, "ls" },
+        { "files", "ls", "-e", files },
+        { "files", "sync", "-e", files, "/", "/tmp/nosuch-mirror" },
+    };
+    for (size_t index = 0; index < sizeof runs / sizeof runs [0]; index++) {
+        const char *const *run = runs [index];
+        char *output = NULL;
+        int64_t started = zclock_mono ();
+        int rc = s_zmx_at (NULL, &output, 0, run [0], run [1], run [2], run [3], run [4],
+                           run [5], run [6], run [7]);
+        zsys_info ("zmx %s %s %s: exit %d in %" PRId64 " ms", run [0], run [1], run [2], rc,
+                   zclock_mono () - started);
+        ZMX_CHECK (rc == 6);
+        ZMX_CHECK (strstr (output, "cannot resolve host 'nosuch.invalid'"));
+        ZMX_CHECK (!strstr (output, "zmxd running"));
+        free (output);
+    }
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -283,6 +317,7 @@ main (int argc, char *argv [])
         { "zmxd_precedence", s_zmxd_precedence, 60 },
         { "zmxd_print_moved", s_zmxd_print_moved, 20 },
         { "version_flags", s_version_flags, 20 },
+        { "unresolvable_host", s_unresolvable_host, 60 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
