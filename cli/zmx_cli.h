@@ -127,6 +127,7 @@ typedef struct {
     int timeout;                //  -t, msec to sync and to see a write
     int ttl;                    //  --ttl, seconds; 0 = none
     bool endpoint_given;        //  -e was given: --zmxd does not override it
+    bool json;                  //  --json: ls prints one JSON array
 } zmx_cli_store_t;
 
 //  Store options set to their defaults.
@@ -219,5 +220,42 @@ zchunk_t *
     zmx_cli_exec (const char *path, char *const argv [], const char *input,
                   size_t input_size, size_t limit, const zmx_cli_tick_t *tick,
                   int *status_p);
+
+//  -------------------------------------------------------------------------
+//  JSON output of --json (cli/zmx_cli_json.c): one document, written as it
+//  goes; a newline and a flush end it.
+typedef struct _zmx_cli_json_t zmx_cli_json_t;
+
+//  A writer to `stream`. Caller destroys.
+zmx_cli_json_t *
+    zmx_cli_json_new (FILE *stream);
+void
+    zmx_cli_json_destroy (zmx_cli_json_t **self_p);
+
+//  Open a container: '[' or '{'.
+void
+    zmx_cli_json_open (zmx_cli_json_t *self, char bracket);
+
+//  Close the innermost container: ']' or '}'.
+void
+    zmx_cli_json_close (zmx_cli_json_t *self, char bracket);
+
+//  A string value made of any bytes: escaped, invalid UTF-8 as U+FFFD.
+void
+    zmx_cli_json_bytes (zmx_cli_json_t *self, const void *data, size_t size);
+void
+    zmx_cli_json_string (zmx_cli_json_t *self, const char *text);
+void
+    zmx_cli_json_number (zmx_cli_json_t *self, int64_t number);
+
+//  An object's key; its value is the next thing written.
+void
+    zmx_cli_json_key (zmx_cli_json_t *self, const char *key);
+
+//  "key": "text" and "key": number
+void
+    zmx_cli_json_pair (zmx_cli_json_t *self, const char *key, const char *text);
+void
+    zmx_cli_json_pair_number (zmx_cli_json_t *self, const char *key, int64_t number);
 
 #endif

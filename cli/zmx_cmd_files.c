@@ -52,6 +52,7 @@ typedef struct {
     s_verb_t verb;              //  Subcommand
     const char *endpoint;       //  -e, --zmxd, $ZMX_FILES, $ZMX_ZMXD, the default
     bool endpoint_given;        //  -e was given: --zmxd does not override it
+    bool json;                  //  ls --json
     int timeout;                //  -t, msec to wait for the server
     bool follow;                //  sync --follow
     const char *path;           //  Virtual path (serve --path, sync, ls)
@@ -126,7 +127,7 @@ static void
 s_usage_ls (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS]\n"
+        "usage: zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS] [--json]\n"
         "                    [--curve-cert FILE --server-key KEY|FILE] [/P]\n"
         "\n"
         "List the files a FILEMQ server publishes under /P (default /): one line\n"
@@ -139,7 +140,8 @@ s_usage_ls (FILE *stream)
         "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -t, --timeout MS         wait this long for each answer (default %d)\n"
         "  --curve-cert FILE        use CURVE with this client certificate\n"
-        "  --server-key KEY|FILE    the server's public key or certificate file\n",
+        "  --server-key KEY|FILE    the server's public key or certificate file\n"
+        "  --json                   print one JSON array of {\"path\", \"size\"}\n",
         S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT, S_TIMEOUT);
 }
 
@@ -150,7 +152,7 @@ zmx_cli_files_usage (FILE *stream)
         "usage: zmx files serve [-e ENDPOINT] [--path /P] [--curve CERT --clients DIR|*] DIR\n"
         "       zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow] [--verify auto|sha1]\n"
         "                      [--curve-cert FILE --server-key KEY|FILE] /P LOCALDIR\n"
-        "       zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS]\n"
+        "       zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS] [--json]\n"
         "                    [--curve-cert FILE --server-key KEY|FILE] [/P]\n"
         "\n"
         "Publish a directory (serve), mirror a virtual path into a local directory\n"
@@ -185,6 +187,9 @@ s_parse_option (s_files_t *self, int option, const char *value)
                    ZMX_EXIT_USAGE: S_CONTINUE;
         case ZMX_CLI_OPT_FOLLOW:
             self->follow = true;
+            return S_CONTINUE;
+        case ZMX_CLI_OPT_JSON:
+            self->json = true;
             return S_CONTINUE;
         case ZMX_CLI_OPT_PATH:
             self->path = value;
@@ -269,6 +274,7 @@ s_parse (int argc, char *argv [], s_files_t *self)
         { "clients", required_argument, NULL, S_OPT_CLIENTS },
         { "verify", required_argument, NULL, S_OPT_VERIFY },
         { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
+        { "json", no_argument, NULL, ZMX_CLI_OPT_JSON },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -277,6 +283,7 @@ s_parse (int argc, char *argv [], s_files_t *self)
         //  Each verb takes only its own options
         if ((option == 't' && self->verb == S_SERVE)
         ||  ((option == ZMX_CLI_OPT_FOLLOW || option == S_OPT_VERIFY) && self->verb != S_SYNC)
+        ||  (option == ZMX_CLI_OPT_JSON && self->verb != S_LS)
         ||  ((option == ZMX_CLI_OPT_PATH || option == S_OPT_CURVE || option == S_OPT_CLIENTS)
              && self->verb != S_SERVE)
         ||  ((option == ZMX_CLI_OPT_CURVE_CERT || option == ZMX_CLI_OPT_SERVER_KEY)
@@ -535,6 +542,35 @@ s_curve_check (const s_files_t *self)
     return ZMX_EXIT_SECURITY;
 }
 
+//  One line per file, "SIZE  PATH" sorted by path, or with --json one
+//  array of {"path", "size"} in the same order.
+static void
+s_ls_print (zhash_t *listing, bool json)
+{
+    zmx_cli_json_t *writer = json? zmx_cli_json_new (stdout): NULL;
+    if (writer)
+        zmx_cli_json_open (writer, '[');
+    zlist_t *names = zhash_keys (listing);
+    zlist_sort (names, NULL);
+    for (const char *name = (const char *) zlist_first (names); name;
+         name = (const char *) zlist_next (names)) {
+        const char *size = (const char *) zhash_lookup (listing, name);
+        if (writer) {
+            zmx_cli_json_open (writer, '{');
+            zmx_cli_json_pair (writer, "path", name);
+            if (*size >= '0' && *size <= '9')   //  A plain FILEMQ server says "?"
+                zmx_cli_json_pair_number (writer, "size", strtoll (size, NULL, 10));
+            zmx_cli_json_close (writer, '}');
+        }
+        else
+            printf ("%12s  %s\n", size, name);
+    }
+    zlist_destroy (&names);
+    if (writer)
+        zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
+}
+
 static int
 s_ls_run (s_files_t *self)
 {
@@ -550,14 +586,8 @@ s_ls_run (s_files_t *self)
     zhash_autofree (listing);
     rc = s_ls_collect (&peer, self, queued, listing);
     s_peer_close (&peer);
-    if (rc == 0) {
-        zlist_t *names = zhash_keys (listing);
-        zlist_sort (names, NULL);
-        for (const char *name = (const char *) zlist_first (names); name;
-             name = (const char *) zlist_next (names))
-            printf ("%12s  %s\n", (const char *) zhash_lookup (listing, name), name);
-        zlist_destroy (&names);
-    }
+    if (rc == 0)
+        s_ls_print (listing, self->json);
     zhash_destroy (&listing);
     return rc;
 }

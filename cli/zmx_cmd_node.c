@@ -68,6 +68,7 @@ typedef struct {
     bool wait_given;            //  -w was given
     bool once;                  //  peers --once
     bool stats;                 //  peers --stats
+    bool json;                  //  peers --json
     int count;                  //  listen -c: stop after N messages (0: never)
     int members;                //  shout --members: wait for N members
     int linger;                 //  shout/whisper: the node's linger at stop
@@ -82,9 +83,13 @@ typedef struct {
     char *name;
     char *endpoint;
     char *headers;              //  " NAME=VALUE..." as printed, or ""
+    zhash_t *header_table;      //  The same as NAME -> VALUE (--json)
     zlist_t *groups;            //  Group names (autofree)
     bool shown;                 //  ENTER printed (peers --group)
 } s_peer_t;
+
+//  peers --json: events and the --once view as JSON, not text
+static bool s_json = false;
 
 //  -------------------------------------------------------------------------
 //  Usage
@@ -121,7 +126,8 @@ void
 zmx_cli_peers_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx peers [--group GROUP] [-w MS] [--once] [--stats] [node options]\n"
+        "usage: zmx peers [--group GROUP] [-w MS] [--once] [--stats | --json]\n"
+        "                 [node options]\n"
         "\n"
         "Print ZRE peers as they enter and leave, with their groups and headers,\n"
         "one line per event (ENTER, JOIN, LEAVE, EXIT, EVASIVE, SILENT), until\n"
@@ -132,7 +138,10 @@ zmx_cli_peers_usage (FILE *stream)
         "  --once                 collect for -w MS (default %d), then print one\n"
         "                         line per peer: NAME UUID ENDPOINT GROUPS HEADERS\n"
         "  --stats                at the end, print the node's counters on one\n"
-        "                         line: STATS NAME=VALUE...\n",
+        "                         line: STATS NAME=VALUE...\n"
+        "  --json                 each event as one JSON object per line; with\n"
+        "                         --once, one JSON array of peers (not with\n"
+        "                         --stats)\n",
         S_WAIT_ONCE);
     s_common_usage (stream);
 }
@@ -261,6 +270,7 @@ s_option (s_options_t *options, int option, const char *value)
             break;
         case S_OPT_ONCE: options->once = true; break;
         case S_OPT_STATS: options->stats = true; break;
+        case ZMX_CLI_OPT_JSON: options->json = true; break;
         case 'c': rc = zmx_cli_parse_int (value, "--count", 1, INT_MAX, &options->count); break;
         case S_OPT_MEMBERS:
             rc = zmx_cli_parse_int (value, "--members", 1, ZMX_NODE_MAX_PEERS * 100,
@@ -306,6 +316,7 @@ s_parse (int argc, char *argv [], s_options_t *options)
         { { "group", required_argument, NULL, 'g' }, S_CMD_PEERS },
         { { "once", no_argument, NULL, S_OPT_ONCE }, S_CMD_PEERS },
         { { "stats", no_argument, NULL, S_OPT_STATS }, S_CMD_PEERS },
+        { { "json", no_argument, NULL, ZMX_CLI_OPT_JSON }, S_CMD_PEERS },
         { { "count", required_argument, NULL, 'c' }, S_CMD_LISTEN },
         { { "members", required_argument, NULL, S_OPT_MEMBERS }, S_CMD_SHOUT },
         { { "linger", required_argument, NULL, S_OPT_LINGER }, S_CMD_SHOUT | S_CMD_WHISPER },
@@ -438,6 +449,7 @@ s_peer_free (void **item_p)
         free (peer->name);
         free (peer->endpoint);
         free (peer->headers);
+        zhash_destroy (&peer->header_table);
         zlist_destroy (&peer->groups);
         free (peer);
         *item_p = NULL;
@@ -462,9 +474,8 @@ s_print_frame (zframe_t *frame)
 
 //  The headers frame of ENTER as " NAME=VALUE..." (sorted by name).
 static char *
-s_headers_text (zframe_t *frame)
+s_headers_text (zhash_t *headers)
 {
-    zhash_t *headers = frame? zhash_unpack (frame): NULL;
     if (!headers)
         return strdup ("");
     zlist_t *keys = zhash_keys (headers);
@@ -477,7 +488,6 @@ s_headers_text (zframe_t *frame)
         text = longer;
     }
     zlist_destroy (&keys);
-    zhash_destroy (&headers);
     return text;
 }
 
@@ -496,7 +506,8 @@ s_peer_enter (zhashx_t *peers, zmsg_t *event)
         peer->uuid = uuid;
         peer->name = name;
         peer->endpoint = endpoint;
-        peer->headers = s_headers_text (headers);
+        peer->header_table = headers? zhash_unpack (headers): NULL;
+        peer->headers = s_headers_text (peer->header_table);
         peer->groups = zlist_new ();
         zlist_autofree (peer->groups);
         zlist_comparefn (peer->groups, (zlist_compare_fn *) strcmp);
@@ -510,22 +521,69 @@ s_peer_enter (zhashx_t *peers, zmsg_t *event)
     return peer;
 }
 
-//  Print to `out` unless it is NULL (peers --once collects quietly).
+//  "headers": {NAME: VALUE...}, sorted by name
 static void
-s_say (FILE *out, const char *format, ...)
+s_json_headers (zmx_cli_json_t *writer, s_peer_t *peer)
+{
+    zmx_cli_json_key (writer, "headers");
+    zmx_cli_json_open (writer, '{');
+    zlist_t *keys = peer->header_table? zhash_keys (peer->header_table): zlist_new ();
+    zlist_sort (keys, (zlist_compare_fn *) strcmp);
+    for (char *key = (char *) zlist_first (keys); key; key = (char *) zlist_next (keys))
+        zmx_cli_json_pair (writer, key, (char *) zhash_lookup (peer->header_table, key));
+    zlist_destroy (&keys);
+    zmx_cli_json_close (writer, '}');
+}
+
+//  With --json, one presence event as one object on one line: "event",
+//  "name", then "uuid" (ENTER, EXIT), "endpoint" and "headers" (ENTER),
+//  "group" (JOIN, LEAVE: `subject`).
+static void
+s_json_event (FILE *out, const char *type, s_peer_t *peer, const char *subject)
+{
+    zmx_cli_json_t *writer = zmx_cli_json_new (out);
+    zmx_cli_json_open (writer, '{');
+    zmx_cli_json_pair (writer, "event", type);
+    zmx_cli_json_pair (writer, "name", peer->name);
+    if (streq (type, ZMX_NODE_ENTER) || streq (type, ZMX_NODE_EXIT))
+        zmx_cli_json_pair (writer, "uuid", peer->uuid);
+    if (streq (type, ZMX_NODE_ENTER)) {
+        zmx_cli_json_pair (writer, "endpoint", peer->endpoint);
+        s_json_headers (writer, peer);
+    }
+    if (subject)
+        zmx_cli_json_pair (writer, "group", subject);
+    zmx_cli_json_close (writer, '}');
+    zmx_cli_json_destroy (&writer);
+}
+
+//  Print one presence event about `peer` on `out` (NULL: quiet), as the
+//  text line or as JSON.
+static void
+s_event_print (FILE *out, const char *type, s_peer_t *peer, const char *subject)
 {
     if (!out)
         return;
-    va_list args;
-    va_start (args, format);
-    vfprintf (out, format, args);
-    va_end (args);
+    if (s_json)
+        s_json_event (out, type, peer, subject);
+    else
+    if (streq (type, ZMX_NODE_ENTER))
+        fprintf (out, "ENTER %s %s %s%s\n", peer->name, peer->uuid, peer->endpoint,
+                 peer->headers);
+    else
+    if (subject)
+        fprintf (out, "%s %s %s\n", type, peer->name, subject);
+    else
+    if (streq (type, ZMX_NODE_EXIT))
+        fprintf (out, "EXIT %s %s\n", peer->name, peer->uuid);
+    else
+        fprintf (out, "%s %s\n", type, peer->name);
 }
 
 static void
 s_print_enter (FILE *out, s_peer_t *peer)
 {
-    s_say (out, "ENTER %s %s %s%s\n", peer->name, peer->uuid, peer->endpoint, peer->headers);
+    s_event_print (out, ZMX_NODE_ENTER, peer, NULL);
     peer->shown = true;
 }
 
@@ -557,27 +615,27 @@ s_presence (FILE *out, const char *group, zhashx_t *peers, const char *type, zms
         if (group && streq (group, subject) && !peer->shown)
             s_print_enter (out, peer);
         if (!group || streq (group, subject))
-            s_say (out, "JOIN %s %s\n", peer->name, subject);
+            s_event_print (out, ZMX_NODE_JOIN, peer, subject);
     }
     else
     if (streq (type, ZMX_NODE_LEAVE) && subject) {
         zlist_remove (peer->groups, subject);
         if (wanted)
-            s_say (out, "LEAVE %s %s\n", peer->name, subject);
+            s_event_print (out, ZMX_NODE_LEAVE, peer, subject);
         if (group && streq (group, subject) && peer->shown) {
-            s_say (out, "EXIT %s %s\n", peer->name, peer->uuid);
+            s_event_print (out, ZMX_NODE_EXIT, peer, NULL);
             peer->shown = false;
         }
     }
     else
     if (streq (type, ZMX_NODE_EXIT)) {
         if (!group || peer->shown)
-            s_say (out, "EXIT %s %s\n", peer->name, peer->uuid);
+            s_event_print (out, ZMX_NODE_EXIT, peer, NULL);
         zhashx_delete (peers, uuid);
     }
     else
     if ((streq (type, ZMX_NODE_EVASIVE) || streq (type, ZMX_NODE_SILENT)) && wanted)
-        s_say (out, "%s %s\n", type, peer->name);
+        s_event_print (out, type, peer, NULL);
     free (uuid);
     free (name);
     free (subject);
@@ -617,6 +675,24 @@ s_peer_compare (const void *item1, const void *item2)
     return order? order: strcmp (peer1->uuid, peer2->uuid);
 }
 
+//  One --once row as {"name", "uuid", "endpoint", "groups", "headers"}
+static void
+s_json_peer (zmx_cli_json_t *writer, s_peer_t *peer)
+{
+    zmx_cli_json_open (writer, '{');
+    zmx_cli_json_pair (writer, "name", peer->name);
+    zmx_cli_json_pair (writer, "uuid", peer->uuid);
+    zmx_cli_json_pair (writer, "endpoint", peer->endpoint);
+    zmx_cli_json_key (writer, "groups");
+    zmx_cli_json_open (writer, '[');
+    for (char *name = (char *) zlist_first (peer->groups); name;
+         name = (char *) zlist_next (peer->groups))
+        zmx_cli_json_string (writer, name);
+    zmx_cli_json_close (writer, ']');
+    s_json_headers (writer, peer);
+    zmx_cli_json_close (writer, '}');
+}
+
 static void
 s_print_view (zhashx_t *peers, const char *group)
 {
@@ -626,12 +702,20 @@ s_print_view (zhashx_t *peers, const char *group)
         zlistx_add_end (sorted, peer);
     zlistx_set_comparator (sorted, s_peer_compare);
     zlistx_sort (sorted);
-    printf ("NAME UUID ENDPOINT GROUPS HEADERS\n");
+    zmx_cli_json_t *writer = s_json? zmx_cli_json_new (stdout): NULL;
+    if (writer)
+        zmx_cli_json_open (writer, '[');
+    else
+        printf ("NAME UUID ENDPOINT GROUPS HEADERS\n");
     for (s_peer_t *peer = (s_peer_t *) zlistx_first (sorted); peer;
          peer = (s_peer_t *) zlistx_next (sorted)) {
         if (group && !zlist_exists (peer->groups, (void *) group))
             continue;
         zlist_sort (peer->groups, (zlist_compare_fn *) strcmp);
+        if (writer) {
+            s_json_peer (writer, peer);
+            continue;
+        }
         printf ("%s %s %s ", peer->name, peer->uuid, peer->endpoint);
         const char *separator = "";
         for (char *name = (char *) zlist_first (peer->groups); name;
@@ -639,6 +723,9 @@ s_print_view (zhashx_t *peers, const char *group)
             printf ("%s%s", separator, name);
         printf ("%s%s\n", zlist_size (peer->groups)? "": "-", peer->headers);
     }
+    if (writer)
+        zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
     zlistx_destroy (&sorted);
     fflush (stdout);
 }
@@ -725,6 +812,10 @@ zmx_cli_peers (int argc, char *argv [])
     s_options_t options;
     s_options_init (&options, S_CMD_PEERS);
     int rc = s_prepare (argc, argv, &options, 0, 0, "");
+    if (rc == S_CONTINUE && options.json && options.stats)
+        rc = zmx_cli_usage_error (zmx_cli_peers_usage, "--json and --stats do not go "
+                                  "together: the counters are not JSON");
+    s_json = options.json;
     zmx_node_t *node = NULL;
     if (rc == S_CONTINUE)
         node = s_node_start (&options, NULL, 0, &rc);

@@ -14,7 +14,7 @@ void
 zmx_cli_services_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx services [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES]\n"
+        "usage: zmx services [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES] [--json]\n"
         "                    [--packed] [--curve-cert FILE --server-key KEY|FILE]\n"
         "\n"
         "Print the broker's services with their worker count and the number of\n"
@@ -28,12 +28,14 @@ zmx_cli_services_usage (FILE *stream)
         "  --packed               speak zmx packed MDP: fewer frames per request;\n"
         "                         zmx brokers only (docs/PROTOCOLS.md)\n"
         "  --curve-cert FILE      use CURVE with this client certificate\n"
-        "  --server-key KEY|FILE  the broker's public key or certificate file\n",
+        "  --server-key KEY|FILE  the broker's public key or certificate file\n"
+        "  --json                 print one JSON array of {\"service\", \"workers\",\n"
+        "                         \"queued\"} instead of the table\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT, ZMX_CLI_TIMEOUT, ZMX_CLI_RETRIES);
 }
 
 static int
-s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
+s_parse (int argc, char *argv [], zmx_cli_conn_t *conn, bool *json_p)
 {
     static const struct option longopts [] = {
         { "broker", required_argument, NULL, 'b' },
@@ -43,6 +45,7 @@ s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
         { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
         { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
+        { "json", no_argument, NULL, ZMX_CLI_OPT_JSON },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -53,6 +56,10 @@ s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
             return ZMX_EXIT_USAGE;
         if (shared > 0)
             continue;
+        if (option == ZMX_CLI_OPT_JSON) {
+            *json_p = true;
+            continue;
+        }
         if (option == ZMX_CLI_OPT_HELP) {
             zmx_cli_services_usage (stdout);
             return ZMX_EXIT_OK;
@@ -105,12 +112,40 @@ s_print_table (zmsg_t *reply)
     fflush (stdout);
 }
 
+//  The same as one JSON array of {"service", "workers", "queued"}
+static void
+s_print_json (zmsg_t *reply)
+{
+    zmx_cli_json_t *writer = zmx_cli_json_new (stdout);
+    zmx_cli_json_open (writer, '[');
+    unsigned long workers, queued;
+    for (zframe_t *frame = zmsg_first (reply); frame; frame = zmsg_next (reply)) {
+        if (zframe_size (frame) == 0)
+            continue;
+        char *line = zframe_strdup (frame);
+        int name = s_split (line, &workers, &queued);
+        if (name >= 0) {
+            zmx_cli_json_open (writer, '{');
+            zmx_cli_json_pair (writer, "service", line + name);
+            zmx_cli_json_pair_number (writer, "workers", (int64_t) workers);
+            zmx_cli_json_pair_number (writer, "queued", (int64_t) queued);
+            zmx_cli_json_close (writer, '}');
+        }
+        else
+            fprintf (stderr, "zmx: unexpected mmi.services line '%s'\n", line);
+        free (line);
+    }
+    zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
+}
+
 int
 zmx_cli_services (int argc, char *argv [])
 {
     zmx_cli_conn_t conn;
     zmx_cli_conn_init (&conn);
-    int rc = s_parse (argc, argv, &conn);
+    bool json = false;
+    int rc = s_parse (argc, argv, &conn, &json);
     if (rc != S_CONTINUE)
         return rc;
     zmx_client_t *client = zmx_cli_client_new (&conn, &rc);
@@ -118,6 +153,9 @@ zmx_cli_services (int argc, char *argv [])
         return rc;
     zmsg_t *request = zmsg_new ();
     zmsg_t *reply = zmx_client_request (client, "mmi.services", &request);
+    if (reply && json)
+        s_print_json (reply);
+    else
     if (reply)
         s_print_table (reply);
     else

@@ -25,16 +25,13 @@ typedef struct {
     pid_t pid;                  //  The daemon
 } s_daemon_t;
 
-//  Run `zmx` with the first `lead` arguments, then "--zmxd ZMXD" unless
-//  zmxd is NULL, then the rest, up to a NULL. stdout and stderr go to
-//  *output_p (caller frees, may be NULL). Returns the exit code.
-static int
-s_zmx_at (const char *zmxd, char **output_p, int lead, ...)
+//  Collect `zmx`, the first `lead` arguments, "--zmxd ZMXD" unless zmxd
+//  is NULL, then the rest of args, up to a NULL, into argv.
+static void
+s_build_argv (char *argv [], const char *zmxd, int lead, va_list args)
 {
-    char *argv [S_MAX_ARGS] = { zmx_test_bin ("zmx") };
+    argv [0] = zmx_test_bin ("zmx");
     int count = 1;
-    va_list args;
-    va_start (args, lead);
     const char *arg;
     while ((arg = va_arg (args, const char *)) && count < S_MAX_ARGS - 3) {
         argv [count++] = (char *) arg;
@@ -43,8 +40,19 @@ s_zmx_at (const char *zmxd, char **output_p, int lead, ...)
             argv [count++] = (char *) zmxd;
         }
     }
-    va_end (args);
     argv [count] = NULL;
+}
+
+//  Run `zmx` with the arguments of s_build_argv; stdout and stderr go to
+//  *output_p (caller frees, may be NULL). Returns the exit code.
+static int
+s_zmx_at (const char *zmxd, char **output_p, int lead, ...)
+{
+    char *argv [S_MAX_ARGS];
+    va_list args;
+    va_start (args, lead);
+    s_build_argv (argv, zmxd, lead, args);
+    va_end (args);
     char *dir = zmx_test_tmpdir ();
     char *log = zsys_sprintf ("%s/zmx.log", dir);
     pid_t pid = zmx_test_spawn (argv, log);
@@ -54,6 +62,20 @@ s_zmx_at (const char *zmxd, char **output_p, int lead, ...)
     zmx_test_rmdir (dir);
     free (dir);
     free (log);
+    free (argv [0]);
+    return rc;
+}
+
+//  The same with only stdout in *output_p: what --json prints
+static int
+s_zmx_json (const char *zmxd, char **output_p, int lead, ...)
+{
+    char *argv [S_MAX_ARGS];
+    va_list args;
+    va_start (args, lead);
+    s_build_argv (argv, zmxd, lead, args);
+    va_end (args);
+    int rc = zmx_test_run (argv, NULL, S_RUN_MSEC, output_p);
     free (argv [0]);
     return rc;
 }
@@ -309,6 +331,112 @@ s_unresolvable_host (void)
     }
 }
 
+//  True if jq (scripts/deps.sh installs it) finds `filter` true of
+//  `json`; -s reads a stream of documents as one array.
+static bool
+s_jq (const char *json, const char *filter, bool slurp)
+{
+    char *argv [] = { "/usr/bin/jq", "-e", slurp? "-s": "-e", (char *) filter, NULL };
+    char *output = NULL;
+    int rc = zmx_test_run (argv, json, S_RUN_MSEC, &output);
+    if (rc != 0)
+        fprintf (stderr, "jq %s: exit %d on:\n%s\n", filter, rc, json);
+    free (output);
+    return rc == 0;
+}
+
+//  --json of every listing command parses, strings escaped: quotes,
+//  backslashes, control characters, and a byte that is not UTF-8.
+static void
+s_json_listings (void)
+{
+    if (access ("/usr/bin/jq", X_OK) != 0) {
+        fprintf (stderr, "jq is missing: run scripts/deps.sh\n");
+        ZMX_CHECK (false);
+    }
+    s_daemon_t daemon;
+    s_daemon_start (&daemon);
+    const char *zmxd = daemon.zmxd;
+    char *output = NULL;
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "config", "set", "j/k",
+                         "q\"b\\t\td\001e\xff\xc3\xa9", NULL) == 0);
+    ZMX_CHECK (s_zmx_json (zmxd, &output, 1, "config", "ls", "--json", NULL) == 0);
+    ZMX_CHECK (s_jq (output, "map(select(.key == \"/config/j/k\"))[0].value"
+                     " == \"q\\\"b\\\\t\\td\\u0001e\\ufffd\\u00e9\"", false));
+    ZMX_CHECK (strstr (output, "\\u0001") && strstr (output, "\\ufffd"));
+    free (output);
+
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "names", "set", "n-json", "tcp://192.0.2.1:1", NULL)
+               == 0);
+    ZMX_CHECK (s_zmx_json (zmxd, &output, 1, "names", "ls", "--json", NULL) == 0);
+    ZMX_CHECK (s_jq (output, "map(select(.name == \"n-json\"))[0].endpoints"
+                     " == [\"tcp://192.0.2.1:1\"]", false));
+    free (output);
+
+    int64_t deadline = zclock_mono () + S_START_MSEC;
+    bool listed = false;
+    while (!listed && zclock_mono () < deadline) {
+        ZMX_CHECK (s_zmx_json (zmxd, &output, 1, "services", "--json", NULL) == 0);
+        listed = s_jq (output, "map(select(.service == \"titanic.request\"))[0]"
+                       ".workers >= 1", false);
+        free (output);
+    }
+    ZMX_CHECK (listed);
+
+    char *filter = zsys_sprintf ("map(select(.headers[\"X-ZMX-BROKER\"] == "
+                                 "\"tcp://127.0.0.1:%d\")) | length == 1", daemon.base);
+    ZMX_CHECK (s_zmx_json (zmxd, &output, 1, "peers", "--once", "--json", "-w", "2500", NULL)
+               == 0);
+    ZMX_CHECK (s_jq (output, filter, false));
+    free (output);
+    //  Streamed: one object per line; -s gathers them into an array
+    ZMX_CHECK (s_zmx_json (zmxd, &output, 1, "peers", "--json", "-w", "2500", NULL) == 0);
+    ZMX_CHECK (s_jq (output, "map(select(.event == \"ENTER\" and .headers[\"X-ZMX-BROKER\"]"
+                     ")) | length >= 1", true));
+    free (output);
+    free (filter);
+    s_daemon_stop (&daemon);
+}
+
+//  files ls --json, from a `zmx files serve` of two files
+static void
+s_json_files (void)
+{
+    if (access ("/usr/bin/jq", X_OK) != 0) {
+        fprintf (stderr, "jq is missing: run scripts/deps.sh\n");
+        ZMX_CHECK (false);
+    }
+    char *dir = zmx_test_tmpdir ();
+    char *tree = zsys_sprintf ("%s/tree", dir);
+    ZMX_CHECK (zsys_dir_create (tree) == 0);
+    char *quoted = zsys_sprintf ("%s/q\"uote.txt", tree);
+    char *empty = zsys_sprintf ("%s/empty", tree);
+    ZMX_CHECK (zmx_test_write_file (quoted, "12345") == 0);
+    ZMX_CHECK (zmx_test_write_file (empty, "") == 0);
+    char *endpoint = zmx_test_free_endpoint ();
+    char *log = zsys_sprintf ("%s/serve.log", dir);
+    char *argv [] = { zmx_test_bin ("zmx"), "files", "serve", "-e", endpoint, tree, NULL };
+    pid_t server = zmx_test_spawn (argv, log);
+    ZMX_CHECK (zmx_test_wait_for_text (log, "zmx files: serving", S_START_MSEC));
+    char *output = NULL;
+    ZMX_CHECK (s_zmx_json (NULL, &output, 2, "files", "ls", "-e", endpoint, "--json", NULL)
+               == 0);
+    ZMX_CHECK (s_jq (output, "length == 2 and map(select(.path == \"/q\\\"uote.txt\"))[0]"
+                     ".size == 5 and map(select(.path == \"/empty\"))[0].size == 0", false));
+    free (output);
+    ZMX_CHECK (s_zmx_at (NULL, &output, 2, "files", "sync", "--json", "/", dir, NULL) == 2);
+    free (output);
+    zmx_test_stop (server, 2000);
+    free (argv [0]);
+    free (log);
+    free (endpoint);
+    free (empty);
+    free (quoted);
+    free (tree);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -318,6 +446,8 @@ main (int argc, char *argv [])
         { "zmxd_print_moved", s_zmxd_print_moved, 20 },
         { "version_flags", s_version_flags, 20 },
         { "unresolvable_host", s_unresolvable_host, 60 },
+        { "json_listings", s_json_listings, 90 },
+        { "json_files", s_json_files, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
