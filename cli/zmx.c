@@ -76,6 +76,10 @@ s_help (int argc, char *argv [])
         s_usage (stdout);
         return ZMX_EXIT_OK;
     }
+    if (streq (argv [1], "--help") || streq (argv [1], "-h")) {
+        s_help_usage (stdout);
+        return ZMX_EXIT_OK;
+    }
     const zmx_cli_command_t *command = s_command_lookup (argv [1]);
     if (!command) {
         fprintf (stderr, "zmx: unknown command '%s'\n", argv [1]);
@@ -90,7 +94,8 @@ static int
 s_version (int argc, char *argv [])
 {
     if (argc > 1 && !streq (argv [1], "--help") && !streq (argv [1], "-h"))
-        return zmx_cli_usage_error (s_version_usage, "version takes no arguments");
+        return zmx_cli_usage_error (s_version_usage, "version takes no arguments, not '%s'",
+                                    argv [1]);
     if (argc > 1) {
         s_version_usage (stdout);
         return ZMX_EXIT_OK;

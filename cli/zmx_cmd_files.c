@@ -969,6 +969,10 @@ zmx_cli_files (int argc, char *argv [])
                                     "sync or ls", verb);
     const char *endpoint = getenv (S_ENV_FILES);
     self.endpoint = endpoint && *endpoint? endpoint: ZMX_FILES_DEFAULT_ENDPOINT;
+    //  getopt prefixes its messages with argv [0]: make it "zmx files VERB"
+    char name [64];
+    snprintf (name, sizeof name, "zmx files %s", verb);
+    argv [1] = name;
     int rc = s_parse (argc - 1, argv + 1, &self);
     if (rc != S_CONTINUE)
         return rc;

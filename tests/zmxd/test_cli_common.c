@@ -437,6 +437,105 @@ s_json_files (void)
     free (dir);
 }
 
+//  Run `zmx WORDS... ARG` (words split at spaces); its exit code, and
+//  stdout and stderr in *output_p (caller frees).
+static int
+s_zmx_words (const char *words, const char *arg, char **output_p)
+{
+    char *copy = strdup (words);
+    char *argv [S_MAX_ARGS] = { zmx_test_bin ("zmx") };
+    int count = 1;
+    char *cursor = copy, *word;
+    while ((word = strsep (&cursor, " ")) && count < S_MAX_ARGS - 2)
+        argv [count++] = word;
+    if (arg)
+        argv [count++] = (char *) arg;
+    argv [count] = NULL;
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/zmx.log", dir);
+    int rc = zmx_test_exit_code (zmx_test_spawn (argv, log), S_RUN_MSEC, 100);
+    *output_p = zmx_test_read_file (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+    free (log);
+    free (argv [0]);
+    free (copy);
+    return rc;
+}
+
+//  Every command: an unknown option and an option without its value exit
+//  2 naming the option; --help exits 0 with the usage on stdout.
+static void
+s_exit_codes (void)
+{
+    static const struct {
+        const char *words;      //  The command
+        const char *option;     //  One of its options that takes a value
+        const char *named;      //  How the message names that option
+    } commands [] = {
+        { "call", "-t", "'t'" }, { "worker", "-b", "'b'" }, { "services", "-r", "'r'" },
+        { "files serve", "-e", "'e'" }, { "files sync", "-t", "'t'" },
+        { "files ls", "--zmxd", "'--zmxd'" }, { "peers", "-w", "'w'" },
+        { "shout", "--members", "'--members'" }, { "whisper", "-w", "'w'" },
+        { "listen", "-c", "'c'" }, { "config", "-e", "'e'" }, { "names", "--file", "'--file'" },
+        { "keygen", NULL, NULL }, { "version", NULL, NULL }, { "help", NULL, NULL },
+    };
+    for (size_t index = 0; index < sizeof commands / sizeof commands [0]; index++) {
+        const char *words = commands [index].words;
+        char *output = NULL;
+        ZMX_CHECK (s_zmx_words (words, "--bogus", &output) == 2);
+        if (!strstr (output, "'--bogus'"))
+            fprintf (stderr, "zmx %s --bogus said: %s\n", words, output);
+        ZMX_CHECK (strstr (output, "'--bogus'"));
+        free (output);
+        if (commands [index].option) {
+            ZMX_CHECK (s_zmx_words (words, commands [index].option, &output) == 2);
+            ZMX_CHECK (strstr (output, commands [index].named));
+            ZMX_CHECK (strstr (output, "usage: zmx "));
+            free (output);
+        }
+        //  --help goes to stdout, with nothing on stderr
+        char *argv [S_MAX_ARGS] = { zmx_test_bin ("zmx") };
+        char *copy = strdup (words);
+        char *cursor = copy;
+        int count = 1;
+        while ((argv [count] = strsep (&cursor, " ")))
+            count++;
+        argv [count] = "--help";
+        argv [count + 1] = NULL;
+        ZMX_CHECK (zmx_test_run (argv, NULL, S_RUN_MSEC, &output) == 0);
+        ZMX_CHECK (strncmp (output, "usage: zmx ", 11) == 0);
+        free (output);
+        free (copy);
+        free (argv [0]);
+    }
+    char *output = NULL;
+    ZMX_CHECK (s_zmx_words ("--help", NULL, &output) == 0);
+    ZMX_CHECK (strncmp (output, "usage: zmx COMMAND", 18) == 0);
+    free (output);
+    ZMX_CHECK (s_zmx_words ("-h", NULL, &output) == 0);
+    free (output);
+    ZMX_CHECK (s_zmx_words ("help", "call", &output) == 0);
+    ZMX_CHECK (strncmp (output, "usage: zmx call", 15) == 0);
+    free (output);
+    ZMX_CHECK (s_zmx_words ("nosuch", NULL, &output) == 2);
+    ZMX_CHECK (strstr (output, "'nosuch'"));
+    free (output);
+    ZMX_CHECK (s_zmx_words ("files", "nosuch", &output) == 2);
+    ZMX_CHECK (strstr (output, "'nosuch'"));
+    free (output);
+    //  zmxd alike
+    char *zmxd [] = { zmx_test_bin ("zmxd"), "--bogus", NULL };
+    ZMX_CHECK (zmx_test_run (zmxd, NULL, S_RUN_MSEC, NULL) == 2);
+    zmxd [1] = "--help";
+    ZMX_CHECK (zmx_test_run (zmxd, NULL, S_RUN_MSEC, &output) == 0);
+    ZMX_CHECK (strncmp (output, "usage: zmxd", 11) == 0);
+    free (output);
+    zmxd [1] = "-c";
+    ZMX_CHECK (zmx_test_run (zmxd, NULL, S_RUN_MSEC, NULL) == 2);
+    free (zmxd [0]);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -448,6 +547,7 @@ main (int argc, char *argv [])
         { "unresolvable_host", s_unresolvable_host, 60 },
         { "json_listings", s_json_listings, 90 },
         { "json_files", s_json_files, 30 },
+        { "exit_codes", s_exit_codes, 90 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
