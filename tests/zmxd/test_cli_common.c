@@ -204,6 +204,24 @@ s_walk_commands (const s_daemon_t *daemon, const char *zmxd, const char *tag)
     ZMX_CHECK (strstr (output, broker));
     free (output);
     ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "shout", "-w", "6000", "zmxd", "hi", NULL) == 0);
+    //  The daemon's node is named after the host
+    char host [256] = "";
+    ZMX_CHECK (gethostname (host, sizeof host) == 0);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "whisper", "-w", "6000", host, "hi", NULL) == 0);
+    //  A listener and a shouter meet on zmxd's beacon port
+    char *group = zsys_sprintf ("group-%s", tag);
+    char *heard = zsys_sprintf ("%s/listen-%s.log", daemon->dir, tag);
+    char *listen [] = { zmx_test_bin ("zmx"), "listen", "-c", "1", "-w", "7000", group,
+                        zmxd? "--zmxd": NULL, (char *) zmxd, NULL };
+    pid_t listener = zmx_test_spawn (listen, heard);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "shout", "-w", "6000", group, "over", NULL) == 0);
+    ZMX_CHECK (zmx_test_exit_code (listener, S_RUN_MSEC, 100) == 0);
+    output = zmx_test_read_file (heard);
+    ZMX_CHECK (strstr (output, "over"));
+    free (output);
+    free (listen [0]);
+    free (heard);
+    free (group);
     free (broker);
     free (named);
     free (name);
