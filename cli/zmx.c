@@ -126,7 +126,8 @@ main (int argc, char *argv [])
         s_usage (stderr);
         return ZMX_EXIT_USAGE;
     }
-    if (zmx_cli_zmxd_setup ())
+    //  Help and version work whatever the environment says
+    if (command->run != s_help && command->run != s_version && zmx_cli_zmxd_setup ())
         return ZMX_EXIT_USAGE;
     //  getopt prefixes its messages with argv [0]: make it "zmx NAME"
     char name [64];

@@ -138,6 +138,37 @@ s_daemon_stop (s_daemon_t *daemon)
     free (daemon->dir);
 }
 
+//  The ZRE commands find the daemon's node: it beacons on BASE + 115, on lo
+static void
+s_walk_zre (const s_daemon_t *daemon, const char *zmxd, const char *tag)
+{
+    char *output = NULL;
+    char *broker = zsys_sprintf ("X-ZMX-BROKER=tcp://127.0.0.1:%d", daemon->base);
+    ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "peers", "--once", "-w", "2500", NULL) == 0);
+    ZMX_CHECK (strstr (output, broker));
+    free (output);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "shout", "-w", "6000", "zmxd", "hi", NULL) == 0);
+    //  The daemon's node is named after the host
+    char host [256] = "";
+    ZMX_CHECK (gethostname (host, sizeof host) == 0);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "whisper", "-w", "6000", host, "hi", NULL) == 0);
+    //  A listener and a shouter meet on zmxd's beacon port
+    char *group = zsys_sprintf ("group-%s", tag);
+    char *heard = zsys_sprintf ("%s/listen-%s.log", daemon->dir, tag);
+    char *listen [] = { zmx_test_bin ("zmx"), "listen", "-c", "1", "-w", "7000", group,
+                        zmxd? "--zmxd": NULL, (char *) zmxd, NULL };
+    pid_t listener = zmx_test_spawn (listen, heard);
+    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "shout", "-w", "6000", group, "over", NULL) == 0);
+    ZMX_CHECK (zmx_test_exit_code (listener, S_RUN_MSEC, 100) == 0);
+    output = zmx_test_read_file (heard);
+    ZMX_CHECK (strstr (output, "over"));
+    free (output);
+    free (listen [0]);
+    free (heard);
+    free (group);
+    free (broker);
+}
+
 //  Every command reaches the daemon with `zmxd` as its only hint of
 //  where it is (NULL: from the environment alone). `tag` keeps the keys
 //  and names of two passes apart.
@@ -198,31 +229,7 @@ s_walk_commands (const s_daemon_t *daemon, const char *zmxd, const char *tag)
     free (files);
     free (mirror);
 
-    //  ZRE: the daemon's node beacons on BASE + 115, on lo
-    char *broker = zsys_sprintf ("X-ZMX-BROKER=tcp://127.0.0.1:%d", daemon->base);
-    ZMX_CHECK (s_zmx_at (zmxd, &output, 1, "peers", "--once", "-w", "2500", NULL) == 0);
-    ZMX_CHECK (strstr (output, broker));
-    free (output);
-    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "shout", "-w", "6000", "zmxd", "hi", NULL) == 0);
-    //  The daemon's node is named after the host
-    char host [256] = "";
-    ZMX_CHECK (gethostname (host, sizeof host) == 0);
-    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "whisper", "-w", "6000", host, "hi", NULL) == 0);
-    //  A listener and a shouter meet on zmxd's beacon port
-    char *group = zsys_sprintf ("group-%s", tag);
-    char *heard = zsys_sprintf ("%s/listen-%s.log", daemon->dir, tag);
-    char *listen [] = { zmx_test_bin ("zmx"), "listen", "-c", "1", "-w", "7000", group,
-                        zmxd? "--zmxd": NULL, (char *) zmxd, NULL };
-    pid_t listener = zmx_test_spawn (listen, heard);
-    ZMX_CHECK (s_zmx_at (zmxd, NULL, 1, "shout", "-w", "6000", group, "over", NULL) == 0);
-    ZMX_CHECK (zmx_test_exit_code (listener, S_RUN_MSEC, 100) == 0);
-    output = zmx_test_read_file (heard);
-    ZMX_CHECK (strstr (output, "over"));
-    free (output);
-    free (listen [0]);
-    free (heard);
-    free (group);
-    free (broker);
+    s_walk_zre (daemon, zmxd, tag);
     free (named);
     free (name);
     free (key);
@@ -268,6 +275,8 @@ s_zmxd_precedence (void)
     ZMX_CHECK (s_zmx_at (NULL, &output, 1, "services", NULL) == 2);
     ZMX_CHECK (strstr (output, "$ZMX_ZMXD"));
     free (output);
+    ZMX_CHECK (s_zmx_at (NULL, NULL, 1, "help", NULL) == 0);
+    ZMX_CHECK (s_zmx_at (NULL, NULL, 1, "-V", NULL) == 0);
     s_daemon_stop (&daemon);
 }
 
