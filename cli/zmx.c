@@ -53,7 +53,8 @@ s_usage (FILE *stream)
         "$ZMX_ZMXD) points every command at one zmxd: each service at BASE\n"
         "plus its offset in the default layout (docs/CLI.md).\n"
         "Exit codes: 0 ok, 1 error, 2 usage, 3 timeout, 4 unknown service,\n"
-        "5 security (bad key or certificate). See docs/CLI.md.\n",
+        "5 security (bad key or certificate), 6 a host name that does not\n"
+        "resolve. See docs/CLI.md.\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT);
 }
 

@@ -60,7 +60,8 @@ zmx_cli_call_usage (FILE *stream)
         "  --server-key KEY|FILE  the broker's public key or certificate file\n"
         "\n"
         "Options go before SERVICE. Exit codes: 0 ok, 1 error, 2 usage,\n"
-        "3 no reply, 4 no worker for SERVICE, 5 bad key or certificate.\n",
+        "3 no reply, 4 no worker for SERVICE, 5 bad key or certificate,\n"
+        "6 the broker's host name does not resolve.\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT, ZMX_CLI_TIMEOUT, ZMX_CLI_RETRIES);
 }
 

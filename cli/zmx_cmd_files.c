@@ -159,7 +159,8 @@ zmx_cli_files_usage (FILE *stream)
         "(sync), or list what a server publishes (ls), over 35/FILEMQ. The endpoint\n"
         "defaults to $%s, else %s. `zmx files VERB --help` shows\n"
         "one verb's options. Exit codes: 0 ok, 1 error, 2 usage, 3 no answer from\n"
-        "the server, 5 bad key or certificate.\n", S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
+        "the server, 5 bad key or certificate, 6 the host name does not resolve.\n",
+        S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
 }
 
 //  -------------------------------------------------------------------------

@@ -297,6 +297,18 @@ s_zmxd_print_moved (void)
     free (output);
     argv [2] = "65500";
     ZMX_CHECK (zmx_test_run (argv, NULL, S_RUN_MSEC, NULL) == 1);
+    //  The same from the config key
+    char *dir = zmx_test_tmpdir ();
+    char *config = zsys_sprintf ("%s/zmxd.cfg", dir);
+    ZMX_CHECK (zmx_test_write_file (config, "zmxd\n    base-port = 21000\nbroker\n"
+                                    "    endpoint = \"tcp://127.0.0.1:5555\"\n") == 0);
+    char *keyed [] = { argv [0], "-c", config, "--print-config", NULL };
+    ZMX_CHECK (zmx_test_run (keyed, NULL, S_RUN_MSEC, &output) == 0);
+    ZMX_CHECK (strstr (output, "endpoint = \"tcp://127.0.0.1:21000\""));
+    free (output);
+    zmx_test_rmdir (dir);
+    free (config);
+    free (dir);
     free (argv [0]);
 }
 
