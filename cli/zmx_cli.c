@@ -43,7 +43,8 @@ s_zmxd_parse (const char *text, const char *source)
     if (host_size == 0 || host_size >= sizeof s_zmxd.host)
         problem = "no host";
     else
-    if (strcspn (text, ",/ ") < host_size || (*text != '[' && memchr (text, ':', host_size)))
+    if (strcspn (text, ",/ ") < host_size || (*text != '[' && memchr (text, ':', host_size))
+    ||  (*text == '[' && text [host_size - 1] != ']'))
         problem = "a bad host (write IPv6 as [ADDR])";
     else
     if (colon) {

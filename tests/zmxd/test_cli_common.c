@@ -271,6 +271,12 @@ s_zmxd_precedence (void)
     ZMX_CHECK (s_zmx_at ("127.0.0.1:99999", &output, 1, "services", NULL) == 2);
     ZMX_CHECK (strstr (output, "--zmxd"));
     free (output);
+    ZMX_CHECK (s_zmx_at ("[::1:7000", &output, 1, "services", NULL) == 2);
+    ZMX_CHECK (strstr (output, "--zmxd '[::1:7000' has a bad host"));
+    free (output);
+    ZMX_CHECK (s_zmx_at ("::1", &output, 1, "services", NULL) == 2);
+    ZMX_CHECK (strstr (output, "--zmxd '::1' has a bad host"));
+    free (output);
     setenv ("ZMX_ZMXD", "a:b:c", 1);
     ZMX_CHECK (s_zmx_at (NULL, &output, 1, "services", NULL) == 2);
     ZMX_CHECK (strstr (output, "$ZMX_ZMXD"));
