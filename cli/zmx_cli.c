@@ -299,6 +299,10 @@ zmx_cli_request_failed (zmx_client_t *client, const zmx_cli_conn_t *conn)
         case ZMX_ETERM:
             fprintf (stderr, "zmx: interrupted\n");
             return ZMX_EXIT_ERROR;
+        case ZMX_EPROTO:
+            fprintf (stderr, "zmx: the reply from %s could not be read: it has more than "
+                             "%d frames, MDP's limit\n", conn->endpoint, ZMX_MDP_MAX_FRAMES);
+            return ZMX_EXIT_ERROR;
         default:
             fprintf (stderr, "zmx: request to %s failed: %s\n", conn->endpoint,
                      zmx_strerror (error));

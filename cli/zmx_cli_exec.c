@@ -227,8 +227,8 @@ zmx_cli_exec (const char *path, char *const argv [], const char *input, size_t i
     if (s_reap (&pump, pid, rc != 0, &status))
         rc = -1;
     if (pump.truncated)
-        zmx_log_warning ("worker", "%s wrote more than %zu bytes: reply truncated", path,
-                         limit);
+        zmx_log_debug ("worker", "%s wrote more than %zu bytes: the rest was discarded", path,
+                       limit);
     if (rc)
         zchunk_destroy (&pump.output);
     *status_p = status;

@@ -28,6 +28,7 @@ typedef struct {
     const char *service;        //  Service to call
     char **frames;              //  Request frames, from the command line
     int frame_count;            //  Number of request frames
+    zmsg_t *body;               //  The frames as sent: FILE and stdin read
 } s_call_t;
 
 void
@@ -39,7 +40,8 @@ zmx_cli_call_usage (FILE *stream)
         "                SERVICE [FRAME...]\n"
         "\n"
         "Send one request (one frame per FRAME argument) to SERVICE through the\n"
-        "broker and print the reply, one frame per line.\n"
+        "broker and print the reply, one frame per line. A FRAME of - is all of\n"
+        "stdin, @FILE is the contents of FILE, @@TEXT is the text @TEXT.\n"
         "\n"
         "  -b, --broker ENDPOINT  broker (default $%s or %s)\n"
         "  --zmxd HOST[:BASE]     the zmxd to use, its ports at BASE + their\n"
@@ -49,8 +51,7 @@ zmx_cli_call_usage (FILE *stream)
         "  --hex                  print reply frames in hexadecimal\n"
         "  --queue                queue the request even if no worker serves\n"
         "                         SERVICE yet (skips the mmi.service check)\n"
-        "  --wait                 old name of --queue (elsewhere -w/--wait MS\n"
-        "                         is a time)\n"
+        "  --wait                 old name of --queue, kept as an alias\n"
         "  --durable              store the request with Titanic (9/TSP) first;\n"
         "                         prints its UUID on stderr and waits up to\n"
         "                         TIMEOUT_MS x (RETRIES + 1) for the reply\n"
@@ -122,6 +123,73 @@ s_parse (int argc, char *argv [], s_call_t *call)
     return S_CONTINUE;
 }
 
+//  All of `file` as one chunk (caller destroys), or NULL on a read error.
+static zchunk_t *
+s_read_all (FILE *file)
+{
+    zchunk_t *chunk = zchunk_new (NULL, 0);
+    char buffer [65536];
+    size_t got;
+    while ((got = fread (buffer, 1, sizeof buffer, file)) > 0)
+        zchunk_extend (chunk, buffer, got);
+    if (ferror (file))
+        zchunk_destroy (&chunk);
+    return chunk;
+}
+
+//  Add the frame an argument stands for: - is stdin (once), @FILE the
+//  file's contents, @@TEXT the text @TEXT, anything else itself. Returns
+//  0, or an exit code with the problem printed.
+static int
+s_add_frame (zmsg_t *body, const char *arg, bool *stdin_used)
+{
+    if (arg [0] != '@' && !streq (arg, "-")) {
+        zmsg_addstr (body, arg);
+        return ZMX_EXIT_OK;
+    }
+    if (arg [0] == '@' && arg [1] == '@') {
+        zmsg_addstr (body, arg + 1);
+        return ZMX_EXIT_OK;
+    }
+    bool from_stdin = streq (arg, "-");
+    if (from_stdin && *stdin_used)
+        return zmx_cli_usage_error (zmx_cli_call_usage, "only one FRAME can be - (stdin)");
+    *stdin_used |= from_stdin;
+    FILE *file = from_stdin? stdin: fopen (arg + 1, "rb");
+    zchunk_t *chunk = file? s_read_all (file): NULL;
+    int error = errno;
+    if (file && !from_stdin)
+        fclose (file);
+    if (!chunk)
+        return zmx_cli_usage_error (zmx_cli_call_usage, "cannot read %s: %s (a frame that "
+                                    "starts with @ is written @@)", from_stdin? "stdin": arg + 1,
+                                    strerror (error));
+    zmsg_addmem (body, zchunk_data (chunk), zchunk_size (chunk));
+    zchunk_destroy (&chunk);
+    return ZMX_EXIT_OK;
+}
+
+//  Build call->body from the FRAME arguments. Returns 0 or an exit code.
+static int
+s_load_body (s_call_t *call)
+{
+    call->body = zmsg_new ();
+    bool stdin_used = false;
+    int rc = ZMX_EXIT_OK;
+    for (int index = 0; index < call->frame_count && rc == ZMX_EXIT_OK; index++)
+        rc = s_add_frame (call->body, call->frames [index], &stdin_used);
+    //  Sent all the same (a broker may allow more), but a timeout would
+    //  otherwise look like a dead broker
+    for (zframe_t *frame = zmsg_first (call->body); frame && rc == ZMX_EXIT_OK;
+         frame = zmsg_next (call->body))
+        if (zframe_size (frame) > ZMX_BROKER_MAX_FRAME_SIZE)
+            fprintf (stderr, "zmx: a frame of %zu bytes is over a default broker's "
+                             "max-frame-size (%d): such a broker drops the connection, and "
+                             "the call times out\n", zframe_size (frame),
+                     ZMX_BROKER_MAX_FRAME_SIZE);
+    return rc;
+}
+
 //  Ask mmi.service whether `service` has a worker. Returns ZMX_EXIT_OK to
 //  go on, or the exit code to stop with (message printed).
 static int
@@ -150,6 +218,20 @@ s_check_service (zmx_client_t *client, s_call_t *call, const char *service)
     return rc;
 }
 
+//  True if `reply` is a zmx error reply (ZMX_WORKER_ERROR, reason): the
+//  worker could not answer. Says why on stderr.
+static bool
+s_reply_failed (zmsg_t *reply, const char *service)
+{
+    zframe_t *first = zmsg_first (reply);
+    if (zmsg_size (reply) != 2 || !zframe_streq (first, ZMX_WORKER_ERROR))
+        return false;
+    char *reason = zframe_strdup (zmsg_next (reply));
+    fprintf (stderr, "zmx: the worker of '%s' could not answer: %s\n", service, reason);
+    free (reason);
+    return true;
+}
+
 static void
 s_print_reply (zmsg_t *reply, bool hex)
 {
@@ -168,8 +250,9 @@ s_print_reply (zmsg_t *reply, bool hex)
 }
 
 //  Ask Titanic for the reply to `uuid`: 1 and *reply_p set if it is there,
-//  0 if still pending (or Titanic asks to retry), or an exit code (>= 1,
-//  message printed) to stop with.
+//  0 if still pending (300), or minus an exit code (message printed) to
+//  stop with: 400 (unknown), 500 (the stored reply cannot be read) and any
+//  other status are failures.
 static int
 s_durable_poll (zmx_client_t *client, s_call_t *call, const char *uuid, zmsg_t **reply_p)
 {
@@ -190,6 +273,18 @@ s_durable_poll (zmx_client_t *client, s_call_t *call, const char *uuid, zmsg_t *
         fprintf (stderr, "zmx: Titanic does not know request %s (closed or expired)\n", uuid);
         rc = -ZMX_EXIT_ERROR;
     }
+    else
+    if (status && strncmp (status, ZMX_TITANIC_ERROR, 3) == 0) {
+        fprintf (stderr, "zmx: Titanic cannot give the reply to %s (status 500: its stored "
+                         "reply cannot be read; see zmxd's log)\n", uuid);
+        rc = -ZMX_EXIT_ERROR;
+    }
+    else
+    if (!status || strncmp (status, ZMX_TITANIC_PENDING, 3) != 0) {
+        fprintf (stderr, "zmx: unexpected titanic.reply status '%s' for %s\n",
+                 status? status: "(none)", uuid);
+        rc = -ZMX_EXIT_ERROR;
+    }
     free (status);
     zmsg_destroy (&reply);
     return rc;
@@ -200,11 +295,9 @@ s_durable_poll (zmx_client_t *client, s_call_t *call, const char *uuid, zmsg_t *
 static char *
 s_durable_submit (zmx_client_t *client, s_call_t *call, int *exit_p)
 {
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, call->service);
-    for (int index = 0; index < call->frame_count; index++)
-        zmsg_addstr (request, call->frames [index]);
-    if (call->frame_count == 0)
+    zmsg_t *request = zmsg_dup (call->body);
+    zmsg_pushstr (request, call->service);
+    if (zmsg_size (request) == 1)
         zmsg_addstr (request, "");      //  TSP and MDP need a body frame
     zmsg_t *reply = zmx_client_request (client, ZMX_TITANIC_REQUEST, &request);
     if (!reply) {
@@ -264,10 +357,13 @@ s_call_durable (zmx_client_t *client, s_call_t *call)
         zclock_sleep (pause < left? pause: (int) left);
         pause = pause * 2 > S_POLL_MAX? S_POLL_MAX: pause * 2;
     }
-    if (reply) {
+    if (reply && s_reply_failed (reply, call->service))
+        rc = ZMX_EXIT_ERROR;
+    else
+    if (reply)
         s_print_reply (reply, call->hex);
+    if (reply)
         s_durable_close (client, uuid);
-    }
     zmsg_destroy (&reply);
     free (uuid);
     return rc;
@@ -276,11 +372,13 @@ s_call_durable (zmx_client_t *client, s_call_t *call)
 static int
 s_call_plain (zmx_client_t *client, s_call_t *call)
 {
-    zmsg_t *request = zmsg_new ();
-    for (int index = 0; index < call->frame_count; index++)
-        zmsg_addstr (request, call->frames [index]);
+    zmsg_t *request = call->body;
+    call->body = NULL;
     zmsg_t *reply = zmx_client_request (client, call->service, &request);
     int rc = ZMX_EXIT_OK;
+    if (reply && s_reply_failed (reply, call->service))
+        rc = ZMX_EXIT_ERROR;
+    else
     if (reply)
         s_print_reply (reply, call->hex);
     else
@@ -297,9 +395,12 @@ zmx_cli_call (int argc, char *argv [])
     int rc = s_parse (argc, argv, &call);
     if (rc != S_CONTINUE)
         return rc;
-    zmx_client_t *client = zmx_cli_client_new (&call.conn, &rc);
-    if (!client)
+    rc = s_load_body (&call);
+    zmx_client_t *client = rc == ZMX_EXIT_OK? zmx_cli_client_new (&call.conn, &rc): NULL;
+    if (!client) {
+        zmsg_destroy (&call.body);
         return rc;
+    }
     if (call.durable && !call.wait)
         rc = s_check_service (client, &call, ZMX_TITANIC_REQUEST);
     else
@@ -307,6 +408,7 @@ zmx_cli_call (int argc, char *argv [])
         rc = s_check_service (client, &call, call.service);
     if (rc == ZMX_EXIT_OK)
         rc = call.durable? s_call_durable (client, &call): s_call_plain (client, &call);
+    zmsg_destroy (&call.body);
     zmx_client_destroy (&client);
     return rc;
 }

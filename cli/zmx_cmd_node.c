@@ -102,8 +102,8 @@ s_common_usage (FILE *stream)
         "node options (every command):\n"
         "  -n, --name NAME        this node's name (default: from its UUID)\n"
         "  -i, --interface IFACE  interface or IPv4 address for beacons (default:\n"
-        "                         $ZSYS_INTERFACE, else the first that broadcasts;\n"
-        "                         \"lo\" stays on this host)\n"
+        "                         $ZSYS_INTERFACE, else \"lo\" as zmxd's built-in\n"
+        "                         config: this host only)\n"
         "  -p, --port PORT        UDP beacon port, 0 for none (default %d)\n"
         "  --zmxd HOST[:BASE]     beacon on that zmxd's port (BASE + 115), on lo\n"
         "                         if HOST is loopback (default $ZMX_ZMXD);\n"
@@ -115,9 +115,11 @@ s_common_usage (FILE *stream)
         "  --peer ENDPOINT        also reach this peer mailbox without beacons\n"
         "                         (repeatable)\n"
         "  -H, --header NAME=VALUE  header to advertise (repeatable)\n"
-        "  --verbose              log the node's activity on stderr\n"
+        "  -v, --verbose          log the node's activity on stderr (otherwise\n"
+        "                         only errors are logged)\n"
         "\n"
-        "Exit codes: 0 ok, 1 error (e.g. no such interface), 2 usage, 3 timeout.\n",
+        "Exit codes: 0 ok, 1 error (e.g. no such interface, message not\n"
+        "delivered), 2 usage, 3 timeout.\n",
         ZMX_NODE_BEACON_PORT, ZMX_NODE_BEACON_INTERVAL, ZMX_NODE_EVASIVE_TIMEOUT,
         ZMX_NODE_EXPIRED_TIMEOUT);
 }
@@ -152,10 +154,13 @@ zmx_cli_shout_usage (FILE *stream)
     fprintf (stream,
         "usage: zmx shout [--members N] [-w MS] [node options] GROUP MESSAGE [FRAME...]\n"
         "\n"
-        "Wait until N peers (default 1) are in GROUP, send them MESSAGE (and each\n"
-        "FRAME as one more frame), and exit. Exit 3 if they do not appear in time.\n"
+        "Wait for the members of GROUP, send them MESSAGE (and each FRAME as one\n"
+        "more frame), and exit. Exit 3 if no member appears in time, 1 if a\n"
+        "member did not confirm receipt.\n"
         "\n"
-        "  --members N            members to wait for (default 1)\n"
+        "  --members N            send once N members are seen (default: every\n"
+        "                         member of the nodes beaconing at start, seen\n"
+        "                         within 1.5 beacon intervals)\n"
         "  -w, --wait MS          how long to wait for them (default %d)\n"
         "  --linger MS            at stop, wait at most this long for the members\n"
         "                         to confirm receipt; 0 stops at once (default %d)\n",
@@ -171,7 +176,8 @@ zmx_cli_whisper_usage (FILE *stream)
         "\n"
         "Wait for a peer whose name (or UUID) is PEER, send it MESSAGE (and each\n"
         "FRAME as one more frame), and exit; every peer of that name known then\n"
-        "gets it. Exit 3 if no such peer appears in time.\n"
+        "gets it. Exit 3 if no such peer appears in time, 1 if it could not be\n"
+        "sent or was not confirmed (the peer left).\n"
         "\n"
         "  -w, --wait MS          how long to wait for the peer (default %d)\n"
         "  --linger MS            at stop, wait at most this long for the peers to\n"
@@ -279,6 +285,7 @@ s_option (s_options_t *options, int option, const char *value)
         case S_OPT_LINGER:
             rc = zmx_cli_parse_int (value, "--linger", 0, ZMX_NODE_TIME_MAX, &options->linger);
             break;
+        case 'v':
         case S_OPT_VERBOSE: options->verbose = true; break;
         case ZMX_CLI_OPT_HELP:
             usage (stdout);
@@ -327,8 +334,8 @@ s_parse (int argc, char *argv [], s_options_t *options)
         if (table [index].commands & options->command)
             longopts [count++] = table [index].option;
     memset (&longopts [count], 0, sizeof longopts [count]);
-    const char *shorts = options->command == S_CMD_PEERS? "n:i:p:H:w:g:h":
-                         options->command == S_CMD_LISTEN? "n:i:p:H:w:c:h": "n:i:p:H:w:h";
+    const char *shorts = options->command == S_CMD_PEERS? "n:i:p:H:w:g:hv":
+                         options->command == S_CMD_LISTEN? "n:i:p:H:w:c:hv": "n:i:p:H:w:hv";
     int option;
     while ((option = getopt_long (argc, argv, shorts, longopts, NULL)) != -1) {
         int rc = s_option (options, option, optarg);
@@ -347,7 +354,7 @@ s_options_init (s_options_t *options, int command)
     options->command = command;
     options->port = ZMX_NODE_BEACON_PORT;
     s_options_zmxd (options);
-    options->members = 1;
+    options->members = 0;       //  0: every member seen as discovery settles
     options->linger = S_LINGER;
     options->fixed = zlist_new ();
     options->headers = zlist_new ();
@@ -356,43 +363,71 @@ s_options_init (s_options_t *options, int command)
 //  -------------------------------------------------------------------------
 //  The node
 
+//  Add "OPTION VALUE" to the list of refused options in *refused_p.
+static void
+s_refuse (char **refused_p, const char *option, const char *value)
+{
+    char *longer = zsys_sprintf ("%s%s%s '%s'", *refused_p? *refused_p: "",
+                                 *refused_p? ", ": "", option, value);
+    free (*refused_p);
+    *refused_p = longer;
+}
+
+//  The interface: -i, else $ZSYS_INTERFACE, else loopback, where zmxd's
+//  built-in config runs its node (the first broadcast interface would
+//  not hear it).
+static const char *
+s_interface (const s_options_t *options)
+{
+    if (options->iface)
+        return options->iface;
+    return *zsys_interface ()? zsys_interface (): "lo";
+}
+
 //  Apply the settings that are not left at their defaults. Returns 0, or
-//  -1 after naming the option the node refused.
+//  -1 after naming every option the node refused.
 static int
 s_node_configure (zmx_node_t *node, const s_options_t *options)
 {
-    const char *refused = NULL;
-    if (options->iface && zmx_node_set_interface (node, options->iface))
-        refused = "--interface";
+    char *refused = NULL;
+    char number [16];
+    if (zmx_node_set_interface (node, s_interface (options)))
+        s_refuse (&refused, "--interface", s_interface (options));
+    snprintf (number, sizeof number, "%d", options->port);
     if (zmx_node_set_beacon_port (node, options->port))
-        refused = "--port";
+        s_refuse (&refused, "--port", number);
+    snprintf (number, sizeof number, "%d", options->interval);
     if (options->interval && zmx_node_set_beacon_interval (node, options->interval))
-        refused = "--interval";
+        s_refuse (&refused, "--interval", number);
+    snprintf (number, sizeof number, "%d", options->evasive);
     if (options->evasive && zmx_node_set_evasive_timeout (node, options->evasive))
-        refused = "--evasive";
+        s_refuse (&refused, "--evasive", number);
+    snprintf (number, sizeof number, "%d", options->expired);
     if (options->expired && zmx_node_set_expired_timeout (node, options->expired))
-        refused = "--expired";
+        s_refuse (&refused, "--expired", number);
     if (options->endpoint && zmx_node_set_endpoint (node, options->endpoint))
-        refused = "--endpoint";
+        s_refuse (&refused, "--endpoint", options->endpoint);
     //  The node itself waits for delivery as it stops (zmx_node_set_linger)
+    snprintf (number, sizeof number, "%d", options->linger);
     if ((options->command & (S_CMD_SHOUT | S_CMD_WHISPER))
     &&  zmx_node_set_linger (node, options->linger))
-        refused = "--linger";
-    for (char *peer = (char *) zlist_first (options->fixed); peer && !refused;
+        s_refuse (&refused, "--linger", number);
+    for (char *peer = (char *) zlist_first (options->fixed); peer;
          peer = (char *) zlist_next (options->fixed))
         if (zmx_node_connect_peer (node, peer))
-            refused = "--peer";
-    for (char *header = (char *) zlist_first (options->headers); header && !refused;
+            s_refuse (&refused, "--peer", peer);
+    for (char *header = (char *) zlist_first (options->headers); header;
          header = (char *) zlist_next (options->headers)) {
         char *name = strdup (header);
         char *equals = strchr (name, '=');
         *equals = 0;
         if (zmx_node_set_header (node, name, "%s", equals + 1))
-            refused = "--header";
+            s_refuse (&refused, "--header", header);
         free (name);
     }
     if (refused) {
-        fprintf (stderr, "zmx: the node refused the value of %s\n", refused);
+        fprintf (stderr, "zmx: the node refused %s\n", refused);
+        free (refused);
         return -1;
     }
     return 0;
@@ -741,12 +776,16 @@ s_print_stats (zmx_node_t *node)
             " beacons_malformed=%" PRIu64 " messages_sent=%" PRIu64
             " messages_received=%" PRIu64 " malformed=%" PRIu64 " out_of_sequence=%" PRIu64
             " before_hello=%" PRIu64 " pings_sent=%" PRIu64 " send_dropped=%" PRIu64
-            " events_dropped=%" PRIu64 "\n",
+            " events_dropped=%" PRIu64 " peers_pending=%" PRIu64 " peers_throttled=%" PRIu64
+            " hello_timeouts=%" PRIu64 " groups_refused=%" PRIu64 " peers_replaced=%" PRIu64
+            " sockets_failed=%" PRIu64 "\n",
             stats.peers, stats.peers_entered, stats.peers_exited, stats.peers_refused,
             stats.peers_evasive, stats.peers_silent, stats.beacons_sent,
             stats.beacons_received, stats.beacons_malformed, stats.messages_sent,
             stats.messages_received, stats.malformed, stats.out_of_sequence,
-            stats.before_hello, stats.pings_sent, stats.send_dropped, stats.events_dropped);
+            stats.before_hello, stats.pings_sent, stats.send_dropped, stats.events_dropped,
+            stats.peers_pending, stats.peers_throttled, stats.hello_timeouts,
+            stats.groups_refused, stats.peers_replaced, stats.sockets_failed);
     fflush (stdout);
 }
 
@@ -800,8 +839,13 @@ s_prepare (int argc, char *argv [], s_options_t *options, int min, int max,
                                     options->args [max]);
     if (options->once && !options->wait_given)
         options->wait = S_WAIT_ONCE;
+    //  The node's log is for debugging: a command's output and its own
+    //  messages say what happened. Errors still explain a failed start.
     if (options->verbose)
         zmx_log_set_level (ZMX_LOG_DEBUG);
+    else
+    if (!getenv ("ZMX_LOG_LEVEL"))
+        zmx_log_set_level (ZMX_LOG_ERROR);
     zsys_init ();               //  SIGINT and SIGTERM end the command cleanly
     return S_CONTINUE;
 }
@@ -839,19 +883,38 @@ s_message (const s_options_t *options, int first)
     return msg;
 }
 
-//  Wait until at least `members` peers are in `group`. Returns the number
-//  found (less than asked: timeout or interrupt).
-static size_t
-s_wait_members (zmx_node_t *node, zpoller_t *poller, const char *group, int members,
-                int wait)
+//  True once discovery has settled: every node beaconing when we started
+//  has been heard (1.5 beacon intervals, taking theirs to be ours) and
+//  has said HELLO, with its groups, or been dropped.
+static bool
+s_settled (zmx_node_t *node, const s_options_t *options, int64_t started)
 {
-    int64_t deadline = zclock_mono () + wait;
+    int interval = options->interval? options->interval: ZMX_NODE_BEACON_INTERVAL;
+    if (zclock_mono () - started < interval + interval / 2)
+        return false;
+    zmx_node_stats_t stats;
+    zmx_node_stats (node, &stats);
+    return stats.peers_pending == 0;
+}
+
+//  Wait until at least --members peers are in `group`, or without
+//  --members, until one is and discovery has settled, so that every
+//  member known at start gets the message. Returns the number found (0,
+//  or less than --members: timeout or interrupt).
+static size_t
+s_wait_members (zmx_node_t *node, zpoller_t *poller, const s_options_t *options,
+                const char *group, int wait)
+{
+    int64_t started = zclock_mono ();
+    int64_t deadline = started + wait;
     size_t found = 0;
     while (true) {
         zlist_t *list = zmx_node_peers_by_group (node, group);
         found = list? zlist_size (list): 0;
         zlist_destroy (&list);
-        if (found >= (size_t) members || zsys_interrupted || s_left (deadline) == 0)
+        bool enough = options->members? found >= (size_t) options->members
+                                      : found > 0 && s_settled (node, options, started);
+        if (enough || zsys_interrupted || s_left (deadline) == 0)
             break;
         char *type;
         zmsg_t *event = s_event_recv (node, poller, (int) s_left (deadline), &type);
@@ -859,6 +922,21 @@ s_wait_members (zmx_node_t *node, zpoller_t *poller, const char *group, int memb
         zmsg_destroy (&event);
     }
     return found;
+}
+
+//  Stop the node, which lingers until the recipients confirm receipt
+//  (--linger). Returns 0, or 1 after saying so if one did not confirm.
+static int
+s_stop_confirmed (zmx_node_t *node, const s_options_t *options, const char *to)
+{
+    zmx_node_stop (node);
+    zmx_node_stats_t stats;
+    zmx_node_stats (node, &stats);
+    if (options->linger == 0 || stats.linger_expired == 0)
+        return ZMX_EXIT_OK;
+    fprintf (stderr, "zmx: sent to '%s', but not every recipient confirmed receipt within "
+             "%d ms (--linger): it may have left\n", to, options->linger);
+    return ZMX_EXIT_ERROR;
 }
 
 int
@@ -874,17 +952,19 @@ zmx_cli_shout (int argc, char *argv [])
         const char *group = options.args [0];
         int wait = options.wait_given? options.wait: S_WAIT_SEND;
         zpoller_t *poller = zpoller_new (zmx_node_socket (node), NULL);
-        size_t found = s_wait_members (node, poller, group, options.members, wait);
-        if (found >= (size_t) options.members) {
+        size_t found = s_wait_members (node, poller, &options, group, wait);
+        size_t wanted = options.members? (size_t) options.members: 1;
+        if (found >= wanted) {
             zmsg_t *msg = s_message (&options, 1);
-            //  zmx_node_destroy below lingers until the members confirm
-            rc = zmx_node_shout (node, group, &msg) == ZMX_OK? ZMX_EXIT_OK: ZMX_EXIT_ERROR;
-            if (rc != ZMX_EXIT_OK)
-                fprintf (stderr, "zmx: cannot shout to '%s'\n", group);
+            int sent = zmx_node_shout (node, group, &msg);
+            if (sent != ZMX_OK)
+                fprintf (stderr, "zmx: cannot shout to '%s': %s\n", group,
+                         zmx_strerror (sent));
+            rc = sent != ZMX_OK? ZMX_EXIT_ERROR: s_stop_confirmed (node, &options, group);
         }
         else {
-            fprintf (stderr, "zmx: %zu of %d members of group '%s' seen within %d ms\n",
-                     found, options.members, group, wait);
+            fprintf (stderr, "zmx: %zu of %zu members of group '%s' seen within %d ms\n",
+                     found, wanted, group, wait);
             rc = ZMX_EXIT_TIMEOUT;
         }
         zpoller_destroy (&poller);
@@ -895,19 +975,27 @@ zmx_cli_shout (int argc, char *argv [])
 }
 
 //  Whisper the message to every known peer named (or with UUID) `target`.
-//  Returns the number of peers it went to.
+//  Returns the number of peers it went to; *matched_p gets the number of
+//  such peers, *error_p the last failure (ZMX_OK if none).
 static size_t
-s_whisper_all (zmx_node_t *node, const s_options_t *options, const char *target)
+s_whisper_all (zmx_node_t *node, const s_options_t *options, const char *target,
+               size_t *matched_p, int *error_p)
 {
     size_t sent = 0;
+    *matched_p = 0;
+    *error_p = ZMX_OK;
     zlist_t *uuids = zmx_node_peers (node);
     for (char *uuid = uuids? (char *) zlist_first (uuids): NULL; uuid;
          uuid = (char *) zlist_next (uuids)) {
         char *name = zmx_node_peer_name (node, uuid);
         if ((name && streq (name, target)) || strcasecmp (uuid, target) == 0) {
+            (*matched_p)++;
             zmsg_t *msg = s_message (options, 1);
-            if (zmx_node_whisper (node, uuid, &msg) == ZMX_OK)
+            int rc = zmx_node_whisper (node, uuid, &msg);
+            if (rc == ZMX_OK)
                 sent++;
+            else
+                *error_p = rc;
         }
         free (name);
     }
@@ -929,10 +1017,11 @@ zmx_cli_whisper (int argc, char *argv [])
         int wait = options.wait_given? options.wait: S_WAIT_SEND;
         int64_t deadline = zclock_mono () + wait;
         zpoller_t *poller = zpoller_new (zmx_node_socket (node), NULL);
-        size_t sent = 0;
+        size_t sent = 0, matched = 0;
+        int error = ZMX_OK;
         while (!zsys_interrupted) {
-            sent = s_whisper_all (node, &options, target);
-            if (sent || s_left (deadline) == 0)
+            sent = s_whisper_all (node, &options, target, &matched, &error);
+            if (matched || s_left (deadline) == 0)
                 break;
             char *type;
             zmsg_t *event = s_event_recv (node, poller, (int) s_left (deadline), &type);
@@ -940,7 +1029,14 @@ zmx_cli_whisper (int argc, char *argv [])
             zmsg_destroy (&event);
         }
         if (sent)
-            rc = ZMX_EXIT_OK;           //  Delivered as the node stops (linger)
+            rc = s_stop_confirmed (node, &options, target);
+        else
+        if (matched) {
+            //  Known, but gone or not taking messages as we sent
+            fprintf (stderr, "zmx: peer '%s' is known but the whisper could not be sent: %s "
+                     "(it left, or its queue is full)\n", target, zmx_strerror (error));
+            rc = ZMX_EXIT_ERROR;
+        }
         else {
             fprintf (stderr, "zmx: no peer '%s' seen within %d ms\n", target, wait);
             rc = ZMX_EXIT_TIMEOUT;

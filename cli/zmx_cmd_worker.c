@@ -4,8 +4,9 @@
     --echo answers each request with the request itself. With a COMMAND
     after "--", each request runs the command once: the request frames go
     to its stdin as text lines (each frame followed by a newline), and its
-    stdout, less one trailing newline, is the single reply frame. Requests
-    are served one at a time. While a command runs, the worker keeps
+    stdout, less one trailing newline, is the single reply frame (one over
+    the 16 MiB frame limit is refused: the client gets a zmx error reply).
+    Requests are served one at a time. While a command runs, the worker keeps
     heartbeating, so a slow command does not get it dropped by the broker;
     should the broker connection be lost meanwhile, the reply is dropped
     (the client's retry covers it) and the next request reconnects.
@@ -186,9 +187,12 @@ s_run_command (s_worker_t *self, zmx_worker_t *worker, zmsg_t **request_p)
     zmx_cli_tick_t tick = { self->heartbeat / 4 > 0? self->heartbeat / 4: 1, s_keep_alive,
                             worker };
     int status = 0;
+    //  Two bytes over the frame limit: room for the trailing newline, and
+    //  for zmx_worker_send to see a reply that is too large and refuse it
+    //  (with an error reply) rather than have it cut and sent as if whole
     zchunk_t *output = zmx_cli_exec (self->command_path, self->command,
                                      (const char *) zchunk_data (input), zchunk_size (input),
-                                     ZMX_BROKER_MAX_FRAME_SIZE, &tick, &status);
+                                     ZMX_BROKER_MAX_FRAME_SIZE + 2, &tick, &status);
     zchunk_destroy (&input);
     if (!output)
         return NULL;
@@ -205,13 +209,22 @@ s_run_command (s_worker_t *self, zmx_worker_t *worker, zmsg_t **request_p)
     return reply;
 }
 
-//  Serve requests until interrupted.
+//  Serve requests until interrupted. Says "serving" once the broker has
+//  first answered; until then, and whenever it falls silent later, the
+//  library warns each time it gives up on a connection and retries.
 static void
 s_serve (s_worker_t *self, zmx_worker_t *worker)
 {
+    bool serving = false;
     while (!zsys_interrupted) {
         zframe_t *reply_to = NULL;
-        zmsg_t *request = zmx_worker_recv (worker, -1, &reply_to);
+        //  Wake once per heartbeat at least, to see the broker answer
+        zmsg_t *request = zmx_worker_recv (worker, serving? -1: self->heartbeat, &reply_to);
+        if (!serving && zmx_worker_connected (worker)) {
+            zmx_log_notice ("worker", "serving '%s' at %s with %s", self->service,
+                            self->conn.endpoint, self->echo? "--echo": self->command [0]);
+            serving = true;
+        }
         if (!request) {
             if (zmx_worker_error (worker) == ZMX_ETIMEDOUT)
                 continue;
@@ -219,8 +232,14 @@ s_serve (s_worker_t *self, zmx_worker_t *worker)
         }
         zmsg_t *reply = self->echo? request: s_run_command (self, worker, &request);
         //  A reply lost with the broker connection is covered by the
-        //  client's retry; say so
-        if (reply && zmx_worker_send (worker, &reply, &reply_to) != ZMX_OK)
+        //  client's retry; say so. One too large was refused and logged.
+        int rc = reply? zmx_worker_send (worker, &reply, &reply_to): ZMX_OK;
+        if (rc == ZMX_ENOMEM)
+            zmx_log_error ("worker", "reply of %s refused: over %d bytes, the broker's frame "
+                           "limit; the client got an error reply instead",
+                           self->echo? "--echo": self->command [0], ZMX_BROKER_MAX_FRAME_SIZE);
+        else
+        if (rc != ZMX_OK)
             zmx_log_warning ("worker", "reply dropped: the broker connection was lost "
                              "(heartbeat %d ms x %d)", self->heartbeat, self->liveness);
         zmsg_destroy (&reply);
@@ -247,8 +266,8 @@ zmx_cli_worker (int argc, char *argv [])
     zsys_init ();               //  Installs the SIGINT/SIGTERM handler
     zmx_worker_t *worker = s_worker_new (&self, &rc);
     if (worker) {
-        zmx_log_notice ("worker", "serving '%s' at %s with %s", self.service,
-                        self.conn.endpoint, self.echo? "--echo": self.command [0]);
+        zmx_log_notice ("worker", "registering '%s' at %s; waiting for the broker to answer",
+                        self.service, self.conn.endpoint);
         s_serve (&self, worker);
         zmx_worker_destroy (&worker);
     }

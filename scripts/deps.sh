@@ -12,6 +12,10 @@ packages=(
     iproute2                            # network namespaces for multi-host tests
     jq                                  # tests parse the CLI's --json output
     nats-server libnats-dev             # benchmark baseline
+    scdoc                               # man pages
+    debhelper dpkg-dev fakeroot lintian # make deb
+    bash-completion                     # completion test
+    systemd                             # systemd-analyze verify of zmxd.service
 )
 
 missing=()

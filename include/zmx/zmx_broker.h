@@ -42,8 +42,11 @@
     Counters then also: bstar_state, bstar_dropped, bstar_state_changes,
     bstar_malformed.
 
-    Extension: "mmi.services" answers one frame per service,
-    "<workers> <queued> <name>".
+    Extension: "mmi.services" lists "<workers> <queued> <name>" per
+    service: one frame per service while they fit in an MDP message (at
+    most ZMX_MMI_SERVICES_FRAMES), else, or when the request's body is
+    ZMX_MMI_SERVICES_LIST, one frame of newline-ended lines
+    (docs/PROTOCOLS.md).
     =========================================================================
 */
 #ifndef ZMX_BROKER_H_INCLUDED

@@ -88,7 +88,9 @@ int
 //  Send `*request_p` to `service` and wait for the reply, retrying as set.
 //  Consumes *request_p on every path. Returns the reply body (caller owns)
 //  or NULL: zmx_client_error then says ZMX_ETIMEDOUT, ZMX_ETERM or
-//  ZMX_EINVAL (or ZMX_ESECURITY / ZMX_EADDR if no socket could be made).
+//  ZMX_EINVAL (or ZMX_ESECURITY / ZMX_EADDR if no socket could be made),
+//  or ZMX_EPROTO if the reply came with more than ZMX_MDP_MAX_FRAMES
+//  frames (logged as a warning; not retried, it would come back the same).
 zmsg_t *
     zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p);
 
@@ -103,7 +105,9 @@ int
 //  Returns its body and, if service_p is not NULL, the service name in
 //  *service_p (caller frees both); NULL on timeout or interrupt
 //  (zmx_client_error: ZMX_ETIMEDOUT, ZMX_ETERM; ZMX_EINVAL if nothing was
-//  ever sent).
+//  ever sent; ZMX_EPROTO if a reply came with more than ZMX_MDP_MAX_FRAMES
+//  frames: it is logged, and counts as the answer to one request in
+//  flight to its service).
 zmsg_t *
     zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p);
 

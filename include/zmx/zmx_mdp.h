@@ -109,6 +109,15 @@ extern "C" {
 #define ZMX_MDP_MAX_FRAMES    64    //  frames in one message, all included
 #define ZMX_MDP_MAX_CREDIT    100000
 
+//  mmi.services (zmx extension, docs/PROTOCOLS.md): a request whose body
+//  is this word gets the whole list in one frame, one newline-ended
+//  "<workers> <queued> <name>" line per service. Any other request gets
+//  one frame per service while there are at most ZMX_MMI_SERVICES_FRAMES
+//  of them (so that the reply stays within ZMX_MDP_MAX_FRAMES with its
+//  header), and the one-frame list beyond that.
+#define ZMX_MMI_SERVICES_LIST   "list"
+#define ZMX_MMI_SERVICES_FRAMES (ZMX_MDP_MAX_FRAMES - 4)
+
 typedef enum {
     ZMX_MDP_INVALID = 0,
     ZMX_MDP_CLIENT_REQUEST,     //  client -> broker

@@ -126,6 +126,8 @@ extern "C" {
 #define ZMX_NODE_MAX_HEADERS        1000    //  headers this node may set
 #define ZMX_NODE_UUID_STR           32      //  hex digits of a UUID string
 #define ZMX_NODE_LINGER             500     //  stop: time for queued messages
+#define ZMX_NODE_NEW_PEERS_RATE     100     //  new peers from beacons, per second
+#define ZMX_NODE_HELLO_TIMEOUT      5000    //  msec for a new peer's HELLO
 
 typedef struct _zmx_node_t zmx_node_t;
 
@@ -149,6 +151,12 @@ typedef struct {
     uint64_t events_dropped;        //  Events lost: nobody read them
     uint64_t nowait_unknown;        //  Nowait whispers to unknown peers (dropped)
     uint64_t linger_expired;        //  Stops whose linger ended with peers unconfirmed
+    uint64_t peers_pending;         //  Peers heard of that did not say HELLO yet, now
+    uint64_t peers_throttled;       //  New peers from beacons ignored: new-peers-per-second
+    uint64_t hello_timeouts;        //  Peers dropped for no HELLO within hello-timeout
+    uint64_t groups_refused;        //  JOINs ignored: the peer is in ZMX_ZRE_MAX_GROUPS
+    uint64_t peers_replaced;        //  Peers dropped: another node came on their endpoint
+    uint64_t sockets_failed;        //  Peer DEALERs that could not be made (out of sockets)
 } zmx_node_stats_t;
 
 //  -------------------------------------------------------------------------
@@ -225,6 +233,21 @@ int
 //  Returns ZMX_OK or ZMX_EINVAL.
 int
     zmx_node_set_max_peers (zmx_node_t *self, int max_peers);
+
+//  Most new peers made from beacons per second, 1..100000 (default
+//  ZMX_NODE_NEW_PEERS_RATE), with bursts of one second's worth. Beacons of
+//  unknown peers beyond it are ignored (counted: peers_throttled); the
+//  peer is made from a later beacon, or from its HELLO. Returns ZMX_OK or
+//  ZMX_EINVAL.
+int
+    zmx_node_set_new_peers_rate (zmx_node_t *self, int per_second);
+
+//  How long a peer heard of (by beacon) may take to say HELLO, msec,
+//  ZMX_NODE_TIME_MIN..ZMX_NODE_TIME_MAX (default ZMX_NODE_HELLO_TIMEOUT);
+//  then it is dropped with its socket (counted: hello_timeouts). Returns
+//  ZMX_OK or ZMX_EINVAL.
+int
+    zmx_node_set_hello_timeout (zmx_node_t *self, int msec);
 
 //  Outgoing queue bound per peer, messages, 1..1000000 (default
 //  ZMX_NODE_PEER_HWM). Returns ZMX_OK or ZMX_EINVAL.

@@ -92,15 +92,37 @@ zmsg_t *
 //  ZMX_OK, or ZMX_EAGAIN if the broker connection was lost meanwhile (the
 //  reply is dropped; the client's retry covers it), or ZMX_EINVAL if either
 //  is NULL. reply_to is opaque: pass back the frame recv gave, unchanged.
+//  A reply with a frame larger than the max frame size (see
+//  zmx_worker_set_max_frame) would make the broker cut the connection:
+//  it is not sent, an error is logged, the client gets an error reply
+//  (zmx_worker_send_error) instead, and the call returns ZMX_ENOMEM.
 int
     zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p);
+
+//  The first frame of a zmx error reply, whose second and last frame says
+//  why (docs/PROTOCOLS.md). MDP has no error reply; this is a zmx
+//  convention that `zmx call` reports as a failure.
+#define ZMX_WORKER_ERROR    "zmx.error"
+
+//  Answer the request of reply_to with an error reply: ZMX_WORKER_ERROR,
+//  then `reason`. Consumes *reply_to_p; returns as zmx_worker_send.
+int
+    zmx_worker_send_error (zmx_worker_t *self, zframe_t **reply_to_p, const char *reason);
+
+//  Largest reply frame zmx_worker_send sends, in bytes: the broker's
+//  max-frame-size (default ZMX_BROKER_MAX_FRAME_SIZE, 16 MiB).
+void
+    zmx_worker_set_max_frame (zmx_worker_t *self, size_t bytes);
 
 //  Keep the connection alive while the caller works on a request: send a
 //  heartbeat if one is due and handle what the broker sent, without
 //  waiting or reconnecting (requests that arrive are kept for the next
 //  recv). Call it several times per interval. Returns ZMX_OK, ZMX_EAGAIN
 //  if not connected (replies to earlier requests will be dropped; recv
-//  reconnects), or ZMX_ETERM if interrupted.
+//  reconnects), or ZMX_ETERM if interrupted. At most `credit` requests
+//  are kept: one beyond that breaks the credit the broker was given, and
+//  is dropped and counted (zmx_worker_dropped) with a warning at most
+//  once a second; its client's retry covers it.
 int
     zmx_worker_heartbeat (zmx_worker_t *self);
 
@@ -113,6 +135,20 @@ int
 //  (for several brokers, the sum over their connections).
 uint64_t
     zmx_worker_connects (zmx_worker_t *self);
+
+//  True if the broker has spoken on the current connection (for several
+//  brokers: on any link's), i.e. it has our READY and will send requests.
+//  A broker silent for liveness x interval is logged as a warning ("not
+//  answering" if it never spoke on that connection) and reconnected to;
+//  its return after that is logged as a notice.
+bool
+    zmx_worker_connected (zmx_worker_t *self);
+
+//  Requests dropped because the broker sent more than our credit while
+//  the caller worked (see zmx_worker_heartbeat); the sum over every
+//  broker of a list.
+uint64_t
+    zmx_worker_dropped (zmx_worker_t *self);
 
 //  The socket, for polling alongside others (readable = call recv).
 //  NULL for a worker of several brokers, before the first connect and

@@ -44,6 +44,8 @@ typedef struct {
     char *endpoint;                 //  Mailbox bind endpoint, or NULL
     zlist_t *fixed;                 //  Fixed peer endpoints (autofree)
     int max_peers;                  //  Peers tracked at once
+    int new_peers_rate;             //  New peers from beacons, per second
+    int hello_timeout;              //  Msec for a new peer's HELLO
     int peer_hwm;                   //  DEALER send HWM
     int events_hwm;                 //  Unread events kept
     int64_t max_message;            //  ROUTER ZMQ_MAXMSGSIZE

@@ -89,6 +89,8 @@ zmx_node_new (const char *name)
     cfg->evasive = ZMX_NODE_EVASIVE_TIMEOUT;
     cfg->expired = ZMX_NODE_EXPIRED_TIMEOUT;
     cfg->max_peers = ZMX_NODE_MAX_PEERS;
+    cfg->new_peers_rate = ZMX_NODE_NEW_PEERS_RATE;
+    cfg->hello_timeout = ZMX_NODE_HELLO_TIMEOUT;
     cfg->peer_hwm = ZMX_NODE_PEER_HWM;
     cfg->events_hwm = ZMX_NODE_EVENTS_HWM;
     cfg->max_message = ZMX_NODE_MAX_MESSAGE;
@@ -220,6 +222,19 @@ zmx_node_set_max_peers (zmx_node_t *self, int max_peers)
 }
 
 int
+zmx_node_set_new_peers_rate (zmx_node_t *self, int per_second)
+{
+    return s_set_int (self, &self->settings.new_peers_rate, per_second, 1, 100000);
+}
+
+int
+zmx_node_set_hello_timeout (zmx_node_t *self, int msec)
+{
+    return s_set_int (self, &self->settings.hello_timeout, msec, ZMX_NODE_TIME_MIN,
+                      ZMX_NODE_TIME_MAX);
+}
+
+int
 zmx_node_set_peer_hwm (zmx_node_t *self, int hwm)
 {
     return s_set_int (self, &self->settings.peer_hwm, hwm, 1, 1000000);
@@ -331,7 +346,9 @@ zmx_node_configure (zmx_node_t *self, zconfig_t *config)
         { "evasive", zmx_node_set_evasive_timeout }, { "expired", zmx_node_set_expired_timeout },
         { "max-peers", zmx_node_set_max_peers }, { "peer-hwm", zmx_node_set_peer_hwm },
         { "max-message", s_set_max_message_int }, { "events-hwm", zmx_node_set_events_hwm },
-        { "linger", zmx_node_set_linger }
+        { "linger", zmx_node_set_linger },
+        { "new-peers-per-second", zmx_node_set_new_peers_rate },
+        { "hello-timeout", zmx_node_set_hello_timeout }
     };
     bool valid = true;
     for (size_t index = 0; index < sizeof keys / sizeof keys [0] && valid; index++) {

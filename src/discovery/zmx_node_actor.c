@@ -73,7 +73,7 @@ s_iface_resolve (const char *wanted, s_iface_t *found)
 
 typedef struct {
     char uuid_str [ZMX_NODE_UUID_STR + 1];
-    zsock_t *dealer;                //  To its mailbox
+    void *dealer;                   //  To its mailbox (libzmq socket)
     char *endpoint;                 //  Where the DEALER connects
     char *advertised;               //  Endpoint from its HELLO, or NULL
     char *name;                     //  From HELLO ("" before)
@@ -83,6 +83,7 @@ typedef struct {
     uint16_t sent_seq;              //  Last sequence we sent it
     uint16_t want_seq;              //  Next sequence we expect from it
     uint8_t status;                 //  Its group status
+    int64_t created_at;             //  When we first heard of it
     int64_t heard_at;               //  Last beacon or message
     int64_t message_at;             //  Last ZRE message
     int64_t ping_at;                //  No PING before this
@@ -94,7 +95,7 @@ typedef struct {
 
 typedef struct {
     char *endpoint;                 //  Configured fixed endpoint
-    zsock_t *dealer;                //  Connected, HELLO queued
+    void *dealer;                   //  Connected, HELLO queued (libzmq socket)
     uint16_t sent_seq;              //  Last sequence sent on it
 } s_probe_t;
 
@@ -115,19 +116,34 @@ typedef struct {
     int64_t beacon_at;              //  Next beacon
     int64_t check_at;               //  Next liveness check
     int tick;                       //  Liveness check period, msec
-    bool refused_logged;            //  max_peers warning given
+    int64_t last_warning;           //  Network-triggered warnings: one a second
+    double tokens;                  //  New peers from beacons we may still make
+    int64_t tokens_at;              //  When tokens was last topped up
     zmx_node_stats_t stats;
     zmx_node_stats_t *final_stats;  //  The object's, written as we end
     bool terminated;
     bool stopping;                  //  Lingering: no new peers
 } s_self_t;
 
+//  Peer DEALERs are plain libzmq sockets, not zsock_t: zsock_new asserts
+//  when the context has no socket left, and how many peers there are is
+//  up to the network. zmq_socket fails cleanly instead, and the CZMQ
+//  calls we use on them (zmsg_send, zsock_set_*) take any socket.
+static void
+s_dealer_close (void **dealer_p)
+{
+    if (*dealer_p) {
+        zmq_close (*dealer_p);
+        *dealer_p = NULL;
+    }
+}
+
 static void
 s_peer_destroy (void *item)
 {
     s_peer_t *peer = (s_peer_t *) item;
     if (peer) {
-        zsock_destroy (&peer->dealer);
+        s_dealer_close (&peer->dealer);
         free (peer->endpoint);
         free (peer->advertised);
         free (peer->name);
@@ -142,11 +158,28 @@ s_probe_destroy (s_probe_t **probe_p)
 {
     s_probe_t *probe = *probe_p;
     if (probe) {
-        zsock_destroy (&probe->dealer);
+        s_dealer_close (&probe->dealer);
         free (probe->endpoint);
         free (probe);
         *probe_p = NULL;
     }
+}
+
+//  A warning caused by what came from the network: at most one a second
+//  reaches warning level, the rest go to debug, so a flood of bad input
+//  cannot flood the log (the counters still count every one).
+static void
+s_warn (s_self_t *self, const char *format, ...)
+{
+    zmx_log_level_t level = zmx__log_limited_level (zclock_mono (), &self->last_warning);
+    if (!zmx_log_enabled (level))
+        return;
+    va_list args;
+    va_start (args, format);
+    char *text = zsys_vprintf (format, args);
+    va_end (args);
+    zmx_log (level, S_LOG, "%s: %s", self->cfg->name, text? text: format);
+    zstr_free (&text);
 }
 
 static void
@@ -176,29 +209,34 @@ s_emit_peer (s_self_t *self, const char *event, s_peer_t *peer, const char *extr
 //  Sending
 
 //  A DEALER with our identity, connected to `endpoint`; NULL (logged) if
-//  it cannot be made.
-static zsock_t *
+//  it cannot be made, e.g. when the context is out of sockets.
+static void *
 s_dealer_new (s_self_t *self, const char *endpoint)
 {
-    zsock_t *dealer = zsock_new (ZMQ_DEALER);
-    if (!dealer)
+    void *dealer = zmq_socket (zsys_init (), ZMQ_DEALER);
+    if (!dealer) {
+        self->stats.sockets_failed++;
+        s_warn (self, "cannot make a socket for peer mailbox %s: %s", endpoint,
+                zmq_strerror (zmq_errno ()));
         return NULL;
+    }
     byte identity [ZMX_ZRE_IDENTITY_SIZE];
     identity [0] = ZMX_ZRE_IDENTITY_PREFIX;
     memcpy (identity + 1, self->cfg->uuid, ZMX_ZRE_UUID_SIZE);
-    zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID, identity, sizeof identity);
+    zmq_setsockopt (dealer, ZMQ_ROUTING_ID, identity, sizeof identity);
     zsock_set_sndhwm (dealer, self->cfg->peer_hwm);
     zsock_set_sndtimeo (dealer, 0);
     zsock_set_linger (dealer, 0);
     if (self->cfg->client_cert
-    &&  zmx_security_client_curve (dealer, self->cfg->client_cert, self->cfg->server_key)) {
-        zsock_destroy (&dealer);
+    &&  zmx_security_client_curve ((zsock_t *) dealer, self->cfg->client_cert,
+                                   self->cfg->server_key)) {
+        s_dealer_close (&dealer);
         return NULL;
     }
-    if (zsock_connect (dealer, "%s", endpoint) != 0) {
-        zmx_log_warning (S_LOG, "cannot connect to peer mailbox %s: %s", endpoint,
-                         zmq_strerror (zmq_errno ()));
-        zsock_destroy (&dealer);
+    if (zmq_connect (dealer, endpoint) != 0) {
+        s_warn (self, "cannot connect to peer mailbox %s: %s", endpoint,
+                zmq_strerror (zmq_errno ()));
+        s_dealer_close (&dealer);
     }
     return dealer;
 }
@@ -207,7 +245,7 @@ s_dealer_new (s_self_t *self, const char *endpoint)
 //  any, without blocking. Returns 0, or -1 if the queue is full (nothing
 //  sent, *seq unchanged).
 static int
-s_send_on (s_self_t *self, zsock_t *dealer, uint16_t *seq, zmx_zre_msg_t *msg, zmsg_t *content)
+s_send_on (s_self_t *self, void *dealer, uint16_t *seq, zmx_zre_msg_t *msg, zmsg_t *content)
 {
     msg->sequence = (uint16_t) (*seq + 1);
     zframe_t *header = zmx_zre_encode_header (msg);
@@ -244,7 +282,7 @@ s_hello_init (s_self_t *self, zmx_zre_msg_t *msg)
 
 //  Send HELLO on a fresh DEALER; -1 if even that does not fit.
 static int
-s_send_hello (s_self_t *self, zsock_t *dealer, uint16_t *seq)
+s_send_hello (s_self_t *self, void *dealer, uint16_t *seq)
 {
     zmx_zre_msg_t hello;
     s_hello_init (self, &hello);
@@ -274,6 +312,13 @@ s_peer_join (s_self_t *self, s_peer_t *peer, const char *group)
 {
     if (zhash_lookup (peer->groups, group))
         return;
+    //  A HELLO holds at most as many; JOINs must not add more
+    if (zhash_size (peer->groups) >= ZMX_ZRE_MAX_GROUPS) {
+        self->stats.groups_refused++;
+        s_warn (self, "peer %s is in %d groups already, JOIN %s ignored", peer->uuid_str,
+                ZMX_ZRE_MAX_GROUPS, group);
+        return;
+    }
     zhash_insert (peer->groups, group, (void *) "1");
     zhash_t *members = (zhash_t *) zhash_lookup (self->groups, group);
     if (!members) {
@@ -305,8 +350,10 @@ s_peer_leave (s_self_t *self, s_peer_t *peer, const char *group)
 static void
 s_peer_purge (s_self_t *self, s_peer_t *peer, const char *why)
 {
-    zmx_log_info (S_LOG, "%s: peer %s (%s) gone: %s", self->cfg->name, peer->uuid_str,
-                  peer->name? peer->name: "", why);
+    //  Only peers that said HELLO are worth an info line: anyone can send
+    //  beacons for peers that never will
+    zmx_log (peer->ready? ZMX_LOG_INFO: ZMX_LOG_DEBUG, S_LOG, "%s: peer %s (%s) gone: %s",
+             self->cfg->name, peer->uuid_str, peer->name? peer->name: "", why);
     if (peer->ready) {
         zlist_t *groups = zhash_keys (peer->groups);
         for (const char *group = (const char *) zlist_first (groups); group;
@@ -337,6 +384,32 @@ s_adopt_probe (s_self_t *self, s_peer_t *peer, const char *endpoint)
     return false;
 }
 
+//  A node that appears on the mailbox endpoint of a known peer means that
+//  peer is gone (it died without a word and the endpoint was reused):
+//  purge it at once, as Zyre does, rather than keep two connections to
+//  one mailbox until it expires.
+static void
+s_purge_endpoint (s_self_t *self, const char *uuid_str, const char *endpoint)
+{
+    zlist_t *stale = zlist_new ();
+    zlist_autofree (stale);
+    for (s_peer_t *peer = (s_peer_t *) zhash_first (self->peers); peer;
+         peer = (s_peer_t *) zhash_next (self->peers))
+        if (!streq (peer->uuid_str, uuid_str)
+        &&  (streq (peer->endpoint, endpoint)
+        ||   (peer->advertised && streq (peer->advertised, endpoint))))
+            zlist_append (stale, peer->uuid_str);
+    for (const char *uuid = (const char *) zlist_first (stale); uuid;
+         uuid = (const char *) zlist_next (stale)) {
+        s_peer_t *peer = s_peer_find (self, uuid);
+        if (peer) {
+            self->stats.peers_replaced++;
+            s_peer_purge (self, peer, "another node took its endpoint");
+        }
+    }
+    zlist_destroy (&stale);
+}
+
 //  A new peer heard at `endpoint`: connect to it and send our HELLO.
 //  Returns the peer, or NULL if it is refused (limit, bad endpoint).
 static s_peer_t *
@@ -345,27 +418,24 @@ s_peer_new (s_self_t *self, const char *uuid_str, const char *endpoint)
     //  A stopping node greets nobody new
     if (self->stopping)
         return NULL;
-    if (zhash_size (self->peers) >= (size_t) self->cfg->max_peers) {
-        self->stats.peers_refused++;
-        if (!self->refused_logged)
-            zmx_log_warning (S_LOG, "%s: %d peers already, new ones are ignored",
-                             self->cfg->name, self->cfg->max_peers);
-        self->refused_logged = true;
-        return NULL;
-    }
     //  Only network transports: an endpoint from the wire must not lead
     //  our DEALER into this process (inproc) or elsewhere
     if (strncmp (endpoint, "tcp://", 6) != 0 && strncmp (endpoint, "ipc://", 6) != 0) {
         self->stats.malformed++;
-        zmx_log_warning (S_LOG, "%s: peer %s advertises an unusable endpoint", self->cfg->name,
-                         uuid_str);
+        s_warn (self, "peer %s advertises an unusable endpoint", uuid_str);
+        return NULL;
+    }
+    s_purge_endpoint (self, uuid_str, endpoint);
+    if (zhash_size (self->peers) >= (size_t) self->cfg->max_peers) {
+        self->stats.peers_refused++;
+        s_warn (self, "%d peers already, new ones are ignored", self->cfg->max_peers);
         return NULL;
     }
     s_peer_t *peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
     snprintf (peer->uuid_str, sizeof peer->uuid_str, "%s", uuid_str);
     peer->endpoint = strdup (endpoint);
     peer->groups = zhash_new ();
-    peer->heard_at = peer->message_at = zclock_mono ();
+    peer->created_at = peer->heard_at = peer->message_at = zclock_mono ();
     peer->ping_at = peer->heard_at + self->cfg->evasive / 2;
     if (!s_adopt_probe (self, peer, endpoint)) {
         peer->dealer = s_dealer_new (self, endpoint);
@@ -434,6 +504,24 @@ s_beacon_send (s_self_t *self, uint16_t port)
         zmx_log_debug (S_LOG, "%s: beacon not sent: %s", self->cfg->name, strerror (errno));
 }
 
+//  Token bucket for new peers heard of by beacon: a beacon costs nothing
+//  to forge, and each new peer costs a socket and a TCP connection. Up to
+//  one second's worth may come at once.
+static bool
+s_new_peer_allowed (s_self_t *self)
+{
+    int64_t now = zclock_mono ();
+    double rate = self->cfg->new_peers_rate;
+    self->tokens += (double) (now - self->tokens_at) * rate / 1000.0;
+    if (self->tokens > rate)
+        self->tokens = rate;
+    self->tokens_at = now;
+    if (self->tokens < 1.0)
+        return false;
+    self->tokens -= 1.0;
+    return true;
+}
+
 static void
 s_beacon_recv (s_self_t *self)
 {
@@ -468,6 +556,12 @@ s_beacon_recv (s_self_t *self)
     }
     if (peer)
         s_peer_refresh (self, peer, false);
+    else
+    if (!s_new_peer_allowed (self)) {
+        self->stats.peers_throttled++;
+        zmx_log_debug (S_LOG, "%s: beacon of new peer %s from %s ignored: new-peers-per-second",
+                       self->cfg->name, uuid_str, address);
+    }
     else {
         char endpoint [ZMX_ZRE_MAX_STRING + 1];
         snprintf (endpoint, sizeof endpoint, "tcp://%s:%u", address, beacon.port);
@@ -492,6 +586,7 @@ s_on_hello (s_self_t *self, const char *uuid_str, zmx_zre_msg_t *msg)
         peer = s_peer_new (self, uuid_str, msg->endpoint);
     if (!peer)
         return;
+    s_purge_endpoint (self, uuid_str, msg->endpoint);
     peer->ready = true;
     peer->want_seq = 2;
     peer->status = msg->status;
@@ -608,8 +703,7 @@ static void
 s_on_malformed (s_self_t *self, const char *uuid_str, const char *error)
 {
     self->stats.malformed++;
-    zmx_log_warning (S_LOG, "%s: malformed ZRE message from %s: %s", self->cfg->name,
-                     uuid_str, error);
+    s_warn (self, "malformed ZRE message from %s: %s", uuid_str, error);
     s_peer_t *peer = s_peer_find (self, uuid_str);
     if (peer)
         s_peer_purge (self, peer, "malformed message");
@@ -645,8 +739,7 @@ s_mailbox_handle (s_self_t *self)
     zframe_destroy (&identity);
     if (!ours) {
         self->stats.malformed++;
-        zmx_log_warning (S_LOG, "%s: message from a routing id that is not a ZRE node's",
-                         self->cfg->name);
+        s_warn (self, "message from a routing id that is not a ZRE node's");
         zmsg_destroy (&wire);
         return;
     }
@@ -693,9 +786,8 @@ s_mailbox_handle (s_self_t *self)
         else
         if (msg.sequence != peer->want_seq) {
             self->stats.out_of_sequence++;
-            zmx_log_warning (S_LOG, "%s: %s from %s has sequence %u, expected %u",
-                             self->cfg->name, zmx_zre_command (msg.id), uuid_str,
-                             msg.sequence, peer->want_seq);
+            s_warn (self, "%s from %s has sequence %u, expected %u", zmx_zre_command (msg.id),
+                    uuid_str, msg.sequence, peer->want_seq);
             s_peer_purge (self, peer, "sequence gap");
         }
         else {
@@ -756,6 +848,12 @@ s_peer_check (s_self_t *self, s_peer_t *peer, int64_t now)
 {
     if (now - peer->heard_at >= self->cfg->expired)
         return "expired";
+    //  Beacons alone do not keep a peer: a forged one never says HELLO,
+    //  and must not hold its socket for long
+    if (!peer->ready && now - peer->created_at >= self->cfg->hello_timeout) {
+        self->stats.hello_timeouts++;
+        return "no HELLO in time";
+    }
     if (!peer->ready)
         return NULL;
     if (now >= peer->ping_at) {
@@ -924,9 +1022,12 @@ s_handle_pipe (s_self_t *self)
     else
     if (streq (command, ZMX__NODE_STATS)) {
         self->stats.peers = 0;
+        self->stats.peers_pending = 0;
         for (s_peer_t *peer = (s_peer_t *) zhash_first (self->peers); peer;
-             peer = (s_peer_t *) zhash_next (self->peers))
+             peer = (s_peer_t *) zhash_next (self->peers)) {
             self->stats.peers += peer->ready;
+            self->stats.peers_pending += !peer->ready;
+        }
         zsock_send (self->pipe, "b", &self->stats, sizeof self->stats);
     }
     else
@@ -1075,6 +1176,8 @@ s_self_new (zsock_t *pipe, zmx__node_args_t *args)
     self->peers = zhash_new ();
     self->groups = zhash_new ();
     self->probes = zlist_new ();
+    self->tokens = self->cfg->new_peers_rate;
+    self->tokens_at = zclock_mono ();
     int tick = self->cfg->evasive / 4;
     tick = tick < self->cfg->interval? tick: self->cfg->interval;
     self->tick = tick < ZMX_NODE_TIME_MIN? ZMX_NODE_TIME_MIN: tick;

@@ -162,7 +162,10 @@ s_send_counters (void *args)
         { "out_of_sequence", s.out_of_sequence }, { "before_hello", s.before_hello },
         { "pings_sent", s.pings_sent }, { "send_dropped", s.send_dropped },
         { "events_dropped", s.events_dropped }, { "nowait_unknown", s.nowait_unknown },
-        { "linger_expired", s.linger_expired }
+        { "linger_expired", s.linger_expired }, { "peers_pending", s.peers_pending },
+        { "peers_throttled", s.peers_throttled }, { "hello_timeouts", s.hello_timeouts },
+        { "groups_refused", s.groups_refused }, { "peers_replaced", s.peers_replaced },
+        { "sockets_failed", s.sockets_failed }
     };
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }

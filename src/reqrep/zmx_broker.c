@@ -553,6 +553,37 @@ s_mmi_reply_frames (s_self_t *self, s_message_t *message, int tag, const char *s
     free (body);
 }
 
+//  mmi.services: one frame per service, "<workers> <queued> <name>", while
+//  that fits in a message any MDP decoder takes (ZMX_MDP_MAX_FRAMES); a
+//  client that asks for ZMX_MMI_SERVICES_LIST, or a list too long for
+//  that, gets every service in one frame, each line ended by a newline
+//  (service names are printable, so they never hold one).
+static void
+s_mmi_services (s_self_t *self, const zmx_mdp_frame_t *asked, zlist_t *frames)
+{
+    bool list = (asked->size == strlen (ZMX_MMI_SERVICES_LIST)
+                 && memcmp (asked->data, ZMX_MMI_SERVICES_LIST, asked->size) == 0)
+             || zhashx_size (self->services) > ZMX_MMI_SERVICES_FRAMES;
+    zchunk_t *text = list? zchunk_new (NULL, 0): NULL;
+    for (s_service_t *each = (s_service_t *) zhashx_first (self->services); each;
+         each = (s_service_t *) zhashx_next (self->services)) {
+        char line [ZMX_MDP_MAX_SERVICE + 48];
+        int size = snprintf (line, sizeof line, list? "%zu %zu %s\n": "%zu %zu %s",
+                             each->workers, each->queue_size, each->name);
+        if (list)
+            zchunk_extend (text, line, (size_t) size);
+        else
+            zlist_append (frames, line);
+    }
+    if (list) {
+        zchunk_extend (text, "", 1);        //  zlist takes strings
+        zlist_append (frames, zchunk_data (text));
+        zchunk_destroy (&text);
+    }
+    if (zlist_size (frames) == 0)
+        zlist_append (frames, "");          //  MDP needs one body frame
+}
+
 static void
 s_handle_mmi (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view, int tag,
               const char *service)
@@ -574,17 +605,8 @@ s_handle_mmi (s_self_t *self, s_message_t *message, zmx_mdp_view_t *view, int ta
         zlist_append (frames, (found && found->workers) || remote? "200": "404");
     }
     else
-    if (streq (service, "mmi.services")) {
-        for (s_service_t *each = (s_service_t *) zhashx_first (self->services); each;
-             each = (s_service_t *) zhashx_next (self->services)) {
-            char line [ZMX_MDP_MAX_SERVICE + 48];
-            snprintf (line, sizeof line, "%zu %zu %s", each->workers, each->queue_size,
-                      each->name);
-            zlist_append (frames, line);
-        }
-        if (zlist_size (frames) == 0)
-            zlist_append (frames, "");      //  MDP needs one body frame
-    }
+    if (streq (service, "mmi.services"))
+        s_mmi_services (self, &message->frames [view->body], frames);
     else
         zlist_append (frames, "501");
     s_mmi_reply_frames (self, message, tag, service, frames);

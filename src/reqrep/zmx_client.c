@@ -424,6 +424,37 @@ s_client_unwrap (zmx_client_t *self, zmx__frames_t *frames, const char *expected
     return body;
 }
 
+//  True if `frames` is a reply to `expected` (NULL: to any service with
+//  asynchronous requests in flight, one of which it then takes back) that
+//  has more frames than any MDP decoder takes (ZMX_MDP_MAX_FRAMES): it can
+//  never be read, so waiting on or retrying would only hide it. A 0.1
+//  head must name the service; a packed one is taken as the reply to the
+//  request in flight.
+static bool
+s_client_oversize (zmx_client_t *self, zmx__frames_t *frames, const char *expected)
+{
+    size_t count = zmx__frames_count (frames);
+    if (count <= ZMX_MDP_MAX_FRAMES || frames->head_count < s_client_head (self))
+        return false;
+    const char *name = "(packed)";
+    if (self->version != ZMX_MDP_PACKED) {
+        zmq_msg_t *protocol = &frames->head [1];
+        zmq_msg_t *service = &frames->head [S_SERVICE];
+        name = (const char *) zmq_msg_data (service);
+        size_t size = zmq_msg_size (service);
+        if (zmq_msg_size (protocol) != sizeof ZMX_MDPC01 - 1
+            || memcmp (zmq_msg_data (protocol), ZMX_MDPC01, sizeof ZMX_MDPC01 - 1) != 0
+            || (expected && (size != strlen (expected) || memcmp (name, expected, size) != 0))
+            || (!expected && !s_client_pending (self, name, size, -1)))
+            return false;
+        name = expected? expected: self->hot;   //  s_client_pending made it hot
+    }
+    zmx_log_warning (S_LOG, "%s: reply from %s has %zu frames, more than MDP's %d: "
+                     "it cannot be read", expected? expected: name,
+                     self->endpoints [self->current], count, ZMX_MDP_MAX_FRAMES);
+    return true;
+}
+
 //  Send a packed REQUEST: one header frame holding the service and, when
 //  small, body frame 0; the other body frames follow as they are. Same
 //  contract as s_client_send_request.
@@ -501,7 +532,7 @@ s_client_send_request (zmx_client_t *self, const char *service, zmsg_t **body_p,
 
 //  One Lazy Pirate attempt: send, then wait for a valid reply until the
 //  timeout. Returns ZMX_OK with *reply_p set, or ZMX_ETIMEDOUT, ZMX_ETERM,
-//  ZMX_ESECURITY, ZMX_EADDR.
+//  ZMX_ESECURITY, ZMX_EADDR, or ZMX_EPROTO for a reply too long to read.
 static int
 s_client_attempt (zmx_client_t *self, const char *service, zmsg_t *request, zmsg_t **reply_p)
 {
@@ -519,9 +550,12 @@ s_client_attempt (zmx_client_t *self, const char *service, zmsg_t *request, zmsg
         if (s_client_wait (self, (int) left, &frames) != 0)
             return errno == EAGAIN? ZMX_ETIMEDOUT: ZMX_ETERM;
         *reply_p = s_client_unwrap (self, &frames, service, NULL);
+        bool oversize = !*reply_p && s_client_oversize (self, &frames, service);
         zmx__frames_close (&frames);
         if (*reply_p)
             return ZMX_OK;
+        if (oversize)
+            return ZMX_EPROTO;
         left = deadline - zclock_mono ();
         if (left <= 0)
             return ZMX_ETIMEDOUT;
@@ -703,7 +737,7 @@ zmx_client_request (zmx_client_t *self, const char *service, zmsg_t **request_p)
             }
         }
         rc = s_client_attempt (self, service, request, &reply);
-        if (rc == ZMX_OK || rc == ZMX_ETERM || rc == ZMX_ESECURITY)
+        if (rc == ZMX_OK || rc == ZMX_ETERM || rc == ZMX_ESECURITY || rc == ZMX_EPROTO)
             break;
         zmx_log_debug (S_LOG, "%s: no reply from %s within %d ms (attempt %d of %d)", service,
                        self->endpoints [self->current], self->timeout, attempt + 1,
@@ -768,6 +802,8 @@ zmx_client_recv (zmx_client_t *self, int timeout_ms, char **service_p)
         zmx__frames_t frames;
         if (s_client_wait (self, wait, &frames) == 0) {
             reply = s_client_unwrap (self, &frames, NULL, service_p);
+            if (!reply && s_client_oversize (self, &frames, NULL))
+                self->error = ZMX_EPROTO;
             zmx__frames_close (&frames);
         }
         else

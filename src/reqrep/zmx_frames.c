@@ -18,6 +18,36 @@
 */
 #include "zmx_reqrep_internal.h"
 
+//  Receive the frames left of the current message into self->tail, at
+//  most one more than a valid message has; drop and count the rest, so
+//  that a peer cannot make us hold an unbounded list. Returns 0 or -1.
+static int
+s_recv_tail (zmx__frames_t *self, zsock_t *socket)
+{
+    self->tail = zmsg_new ();
+    bool more = true;
+    while (more) {
+        if (self->head_count + zmsg_size (self->tail) <= ZMX_MDP_MAX_FRAMES) {
+            zframe_t *frame = zframe_recv (socket);
+            if (!frame)
+                return -1;
+            more = zframe_more (frame) != 0;
+            zmsg_append (self->tail, &frame);
+        }
+        else {
+            zmq_msg_t part;
+            zmq_msg_init (&part);
+            int rc = zmq_msg_recv (&part, zsock_resolve (socket), 0);
+            more = rc >= 0 && zmq_msg_more (&part);
+            zmq_msg_close (&part);
+            if (rc < 0)
+                return -1;
+            self->discarded++;
+        }
+    }
+    return 0;
+}
+
 int
 zmx__frames_recv (zmx__frames_t *self, zsock_t *socket, size_t head, int flags)
 {
@@ -25,6 +55,7 @@ zmx__frames_recv (zmx__frames_t *self, zsock_t *socket, size_t head, int flags)
     assert (head >= 1 && head <= ZMX__FRAMES_HEAD);
     self->head_count = 0;
     self->tail = NULL;
+    self->discarded = 0;
     void *handle = zsock_resolve (socket);
     bool more = true;
     while (more && self->head_count < head) {
@@ -42,15 +73,11 @@ zmx__frames_recv (zmx__frames_t *self, zsock_t *socket, size_t head, int flags)
         self->head_count++;
         more = zmq_msg_more (part) != 0;
     }
-    if (more) {
-        //  zmsg_recv picks up the frames left of the current message
-        self->tail = zmsg_recv (socket);
-        if (!self->tail) {
-            int error = zmq_errno ();
-            zmx__frames_close (self);
-            errno = error;
-            return -1;
-        }
+    if (more && s_recv_tail (self, socket) != 0) {
+        int error = zmq_errno ();
+        zmx__frames_close (self);
+        errno = error;
+        return -1;
     }
     return 0;
 }
@@ -60,7 +87,7 @@ zmx__frames_decode (zmx__frames_t *self, zmx_mdp_side_t side, zmx_mdp_view_t *vi
 {
     assert (self);
     assert (view);
-    size_t count = self->head_count + (self->tail? zmsg_size (self->tail): 0);
+    size_t count = zmx__frames_count (self);
     if (count > ZMX_MDP_MAX_FRAMES) {
         //  Same verdict as the decoder's, without filling views past the end
         memset (view, 0, sizeof *view);

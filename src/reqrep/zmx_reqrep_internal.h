@@ -20,10 +20,18 @@ typedef struct {
     zmq_msg_t head [ZMX__FRAMES_HEAD];
     size_t head_count;          //  Frames in head
     zmsg_t *tail;               //  Frames after head, or NULL
+    size_t discarded;           //  Frames past ZMX_MDP_MAX_FRAMES + 1, not kept
 } zmx__frames_t;
 
+//  The number of frames the message had, discarded ones included.
+#define zmx__frames_count(self) \
+    ((self)->head_count + ((self)->tail? zmsg_size ((self)->tail): 0) + (self)->discarded)
+
 //  Receive one whole message: at most `head` (1..ZMX__FRAMES_HEAD) frames
-//  into self->head, the rest, unbounded as zmsg_recv is, into self->tail.
+//  into self->head, the rest into self->tail. A peer's message is bounded
+//  here too: frames beyond ZMX_MDP_MAX_FRAMES + 1 (one more than any valid
+//  message has, so that decoding refuses it) are received, counted in
+//  self->discarded and dropped.
 //  `flags` (0 or ZMQ_DONTWAIT) apply to the first frame. Returns 0, or -1
 //  with errno as libzmq set it (EAGAIN: nothing came) and nothing held.
 int

@@ -10,7 +10,12 @@
     - zmx_worker_heartbeat must read everything the broker sent to see its
       heartbeats, so requests that come with them (credit > 1) are kept,
       reply_to frame first, for the next zmx_worker_recv. They are dropped
-      with their connection: their replies could not be delivered.
+      with their connection: their replies could not be delivered. At most
+      `credit` are kept: a broker that keeps to our credit never sends
+      more, so a request beyond that is the broker's fault. It is dropped
+      and counted (zmx_worker_dropped), with a warning at most once a
+      second; its client's retry covers it. Disconnecting instead would
+      also drop the requests already kept, for one broker's mistake.
     - Hot path: a request that is already queued costs one receive, one
       clock read, and no socket option change (a look without waiting uses
       ZMQ_DONTWAIT; the receive timeout is cached). The protocol frames are
@@ -82,6 +87,11 @@ struct _zmx_worker_t {
     bool sent;                  //  Sent something since the last tick
     int disconnects;            //  DISCONNECTs in a row, nothing else heard
     int error;                  //  Why the last recv returned NULL
+    uint64_t dropped;           //  Requests beyond credit dropped by heartbeat
+    bool heard;                 //  The broker spoke on this connection
+    size_t max_frame;           //  Largest reply frame we send, bytes
+    bool lost;                  //  A lost broker was logged, not its return
+    int64_t last_warning;       //  When the last drop was logged as a warning
     zmx_worker_t **links;       //  One worker per broker of a list, or NULL
     size_t link_count;          //  Entries in links
     size_t next_link;           //  Link looked at first by the next recv
@@ -164,6 +174,8 @@ zmx_worker_new (const char *endpoint, const char *service)
     self->pending = zlist_new ();
     self->rcvtimeo = -1;
     self->error = ZMX_OK;
+    self->last_warning = INT64_MIN / 2;     //  The first drop is a warning
+    self->max_frame = ZMX_BROKER_MAX_FRAME_SIZE;
     if (list && s_worker_links_new (self, endpoint))
         zmx_worker_destroy (&self);
     return self;
@@ -262,6 +274,15 @@ zmx_worker_set_credit (zmx_worker_t *self, uint32_t credit)
 }
 
 void
+zmx_worker_set_max_frame (zmx_worker_t *self, size_t bytes)
+{
+    assert (self && self->tag == S_TAG);
+    self->max_frame = bytes;
+    for (size_t index = 0; index < self->link_count; index++)
+        zmx_worker_set_max_frame (self->links [index], bytes);
+}
+
+void
 zmx_worker_set_version (zmx_worker_t *self, int version)
 {
     assert (self && self->tag == S_TAG);
@@ -340,6 +361,7 @@ s_worker_connect (zmx_worker_t *self, int64_t now)
     self->connects++;
     self->generation = (uint32_t) self->connects;
     self->socket_version = self->version;
+    self->heard = false;
     zmsg_t *ready = zmx_mdp_worker_ready (self->version, self->service, self->credit > 1? self->credit: 0);
     zmsg_send (&ready, self->socket);
     self->sent = true;
@@ -404,6 +426,13 @@ s_worker_handle (zmx_worker_t *self, zmx__frames_t *frames, int64_t now, zframe_
     self->expires_at = now + (int64_t) self->interval * self->liveness;
     self->backoff = self->backoff_initial;
     self->disconnects = 0;
+    if (!self->heard) {
+        //  The broker has our READY. A return after a logged loss is news.
+        zmx_log (self->lost? ZMX_LOG_NOTICE: ZMX_LOG_INFO, S_LOG, "%s: broker %s answered: "
+                 "registered", self->service, self->endpoint);
+        self->heard = true;
+        self->lost = false;
+    }
     //  A valid REQUEST always has its address and body where the receive
     //  split the frames; the check keeps that assumption explicit.
     size_t head = s_worker_head (self);
@@ -423,8 +452,16 @@ s_worker_tick (zmx_worker_t *self, int64_t now)
 {
     if (now >= self->expires_at) {
         int delay = s_worker_next_backoff (self);
-        zmx_log_warning (S_LOG, "%s: broker %s silent for %d ms, reconnecting in %d ms",
-                         self->service, self->endpoint, self->interval * self->liveness, delay);
+        //  Nothing at all on this connection: no broker there, or not yet
+        if (!self->heard)
+            zmx_log_warning (S_LOG, "%s: broker %s is not answering (nothing heard in %d ms); "
+                             "retrying in %d ms", self->service, self->endpoint,
+                             self->interval * self->liveness, delay);
+        else
+            zmx_log_warning (S_LOG, "%s: broker %s silent for %d ms, reconnecting in %d ms",
+                             self->service, self->endpoint, self->interval * self->liveness,
+                             delay);
+        self->lost = true;
         s_worker_drop (self, now, delay);
         return;
     }
@@ -624,6 +661,20 @@ zmx_worker_recv (zmx_worker_t *self, int timeout_ms, zframe_t **reply_to_p)
     return NULL;
 }
 
+//  A request beyond our credit came while the caller works: drop it,
+//  count it, and warn at most once a second (see the design notes).
+static void
+s_worker_overflow (zmx_worker_t *self, zmsg_t **request_p, zframe_t **reply_to_p)
+{
+    zmsg_destroy (request_p);
+    zframe_destroy (reply_to_p);
+    self->dropped++;
+    zmx_log (zmx__log_limited_level (zclock_mono (), &self->last_warning), S_LOG,
+             "%s: broker %s sent more requests than our credit of %" PRIu32 ": dropped "
+             "(%" PRIu64 " so far)", self->service, self->endpoint, self->credit,
+             self->dropped);
+}
+
 int
 zmx_worker_heartbeat (zmx_worker_t *self)
 {
@@ -638,6 +689,9 @@ zmx_worker_heartbeat (zmx_worker_t *self)
         zmsg_t *request = NULL;
         zframe_t *reply_to = NULL;
         rc = s_worker_receive (self, 0, &request, &reply_to);
+        if (request && zlist_size (self->pending) >= self->credit)
+            s_worker_overflow (self, &request, &reply_to);
+        else
         if (request) {
             zmsg_prepend (request, &reply_to);
             zlist_append (self->pending, request);
@@ -712,12 +766,47 @@ s_worker_send_reply (zmx_worker_t *self, zmsg_t **reply_p, zframe_t *reply_to)
     return zmx__frames_send_body (socket, reply_p);
 }
 
+//  Size of the largest frame of `reply` if one is over our max frame
+//  size, else 0.
+static size_t
+s_worker_oversize (zmx_worker_t *self, zmsg_t *reply)
+{
+    for (zframe_t *frame = reply? zmsg_first (reply): NULL; frame; frame = zmsg_next (reply))
+        if (zframe_size (frame) > self->max_frame)
+            return zframe_size (frame);
+    return 0;
+}
+
+int
+zmx_worker_send_error (zmx_worker_t *self, zframe_t **reply_to_p, const char *reason)
+{
+    assert (self && self->tag == S_TAG);
+    assert (reply_to_p);
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, ZMX_WORKER_ERROR);
+    zmsg_addstr (reply, reason? reason: "");
+    return zmx_worker_send (self, &reply, reply_to_p);
+}
+
 int
 zmx_worker_send (zmx_worker_t *self, zmsg_t **reply_p, zframe_t **reply_to_p)
 {
     assert (self && self->tag == S_TAG);
     assert (reply_p);
     assert (reply_to_p);
+    size_t oversize = s_worker_oversize (self, *reply_p);
+    if (oversize) {
+        //  The broker would cut the connection and the client would wait
+        //  out every retry for a reply that can never pass: say so instead
+        char reason [128];
+        snprintf (reason, sizeof reason, "reply frame of %zu bytes is over the limit of %zu",
+                  oversize, self->max_frame);
+        zmx_log_error (S_LOG, "%s: %s: not sent, the client gets an error reply",
+                       self->service, reason);
+        zmsg_destroy (reply_p);
+        int rc = zmx_worker_send_error (self, reply_to_p, reason);
+        return rc == ZMX_OK? ZMX_ENOMEM: rc;
+    }
     if (self->links)
         return s_worker_links_send (self, reply_p, reply_to_p);
     zmsg_t *reply = *reply_p;
@@ -759,6 +848,26 @@ zmx_worker_connects (zmx_worker_t *self)
     for (size_t index = 0; index < self->link_count; index++)
         connects += self->links [index]->connects;
     return connects;
+}
+
+bool
+zmx_worker_connected (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    bool connected = self->socket && self->heard;
+    for (size_t index = 0; index < self->link_count; index++)
+        connected |= zmx_worker_connected (self->links [index]);
+    return connected;
+}
+
+uint64_t
+zmx_worker_dropped (zmx_worker_t *self)
+{
+    assert (self && self->tag == S_TAG);
+    uint64_t dropped = self->dropped;
+    for (size_t index = 0; index < self->link_count; index++)
+        dropped += self->links [index]->dropped;
+    return dropped;
 }
 
 zsock_t *

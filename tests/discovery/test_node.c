@@ -16,6 +16,12 @@
 #define S_EVASIVE   500
 #define S_EXPIRED   1500
 #define S_WAIT      10000       //  Longest wait for any one event, msec
+//  Events timed by the liveness rules come within their timeout plus one
+//  liveness tick (S_INTERVAL here); the margin on top is for a loaded
+//  machine (a load of 12 on 2 cores delayed an EVASIVE by over 1.5 s).
+#define S_MARGIN    (2 * S_EXPIRED)
+//  An EXIT that must come at once (zero-port beacon), not by expiry
+#define S_PROMPT    S_EXPIRED
 
 //  A node on loopback with the test's short timeouts, not started.
 static zmx_node_t *
@@ -285,7 +291,7 @@ s_join_leave_events (void)
     event = s_expect (bob, ZMX_NODE_LEAVE, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zmx_node_uuid (alice), "alice", "g2", NULL));
     zmsg_destroy (&event);
-    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_WAIT));
+    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_PROMPT));
     ZMX_CHECK (zclock_mono () - stopped_at < S_EXPIRED);
     //  ...and sends nothing more: no beacon brings it back
     ZMX_CHECK (s_none (bob, ZMX_NODE_ENTER, 5 * S_INTERVAL));
@@ -327,11 +333,11 @@ s_evasive_then_exit (void)
     //  Both timeouts run from the last time alice heard the victim, which
     //  a loaded machine can put well before the kill: so the time between
     //  the two events is what is checked, with room for a late tick.
-    zmsg_t *event = s_expect (alice, ZMX_NODE_EVASIVE, uuid, S_WAIT);
+    zmsg_t *event = s_expect (alice, ZMX_NODE_EVASIVE, uuid, S_EVASIVE + S_MARGIN);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, uuid, "victim", NULL));
     zmsg_destroy (&event);
     int64_t evasive_at = zclock_mono ();
-    event = s_expect (alice, ZMX_NODE_EXIT, uuid, S_WAIT);
+    event = s_expect (alice, ZMX_NODE_EXIT, uuid, S_EXPIRED - S_EVASIVE + S_MARGIN);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, uuid, "victim", NULL));
     zmsg_destroy (&event);
     ZMX_CHECK (zclock_mono () - evasive_at >= (S_EXPIRED - S_EVASIVE) / 2);
@@ -562,7 +568,7 @@ s_raw_peer_wire (void)
     msg = s_raw_recv (&raw, alice);
     ZMX_CHECK (msg && s_frame_is (zmsg_first (msg), ZMX_ZRE_PING, 4));
     zmsg_destroy (&msg);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_WAIT));
+    ZMX_CHECK (s_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_EXPIRED + S_MARGIN));
     s_raw_close (&raw);
     zmx_node_destroy (&alice);
 }

@@ -53,15 +53,8 @@ s_send_junk (zsock_t *router, zframe_t *identity)
             zmsg_addstr (msg, junk [index][part]);
         zmsg_send (&msg, router);
     }
-    //  A well-formed reply with more frames than MDP allows (64)
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, zframe_data (identity), zframe_size (identity));
-    zmsg_addstr (msg, "");
-    zmsg_addstr (msg, "MDPC01");
-    zmsg_addstr (msg, S_SERVICE);
-    for (int part = 0; part < 67; part++)
-        zmsg_addstr (msg, "junk");
-    zmsg_send (&msg, router);
+    //  A well-formed reply with more frames than MDP allows (64) is not
+    //  junk to skip but an error: see oversize_reply_fails
 }
 
 static void
@@ -416,6 +409,67 @@ s_wrong_reply_dropped (void)
     s_rig_destroy (&rig);
 }
 
+//  zactor body: a fake broker on the ROUTER in args (handed over) that
+//  answers every request with a 0.1 REPLY of 100 body frames; on $TERM it
+//  sends the number of requests it got.
+static void
+s_oversize_broker (zsock_t *pipe, void *args)
+{
+    zsock_t *router = (zsock_t *) args;
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, router, NULL);
+    int requests = 0;
+    while (zpoller_wait (poller, -1) == router) {
+        zmsg_t *request = zmsg_recv (router);
+        zframe_t *identity = zmsg_pop (request);
+        zmsg_destroy (&request);
+        requests++;
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &identity);
+        zmsg_addstr (reply, "");
+        zmsg_addstr (reply, ZMX_MDPC01);
+        zmsg_addstr (reply, S_SERVICE);
+        for (int frame = 0; frame < 100; frame++)
+            zmsg_addstr (reply, "row");
+        zmsg_send (&reply, router);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&router);
+    zstr_sendf (pipe, "%d", requests);
+}
+
+//  A reply with more frames than MDP's limit can never be read: the
+//  request fails with ZMX_EPROTO at once, instead of being dropped
+//  silently and waited out for every retry.
+static void
+s_oversize_reply_fails (void)
+{
+    char *endpoint = NULL;
+    zsock_t *router = zmx_test_router_new (NULL, &endpoint);
+    zactor_t *broker = zactor_new (s_oversize_broker, router);
+    zmx_client_t *client = zmx_client_new (endpoint);
+    int timeout = 5000;
+    zmx_client_set_timeout (client, timeout);
+    zmx_client_set_retries (client, 2);
+    //  Dropped and waited out, it would end in ZMX_ETIMEDOUT after three
+    //  attempts, and the fake broker would count three requests
+    zmsg_t *request = s_body ("many");
+    ZMX_CHECK (zmx_client_request (client, S_SERVICE, &request) == NULL);
+    ZMX_CHECK (zmx_client_error (client) == ZMX_EPROTO);
+    //  Asynchronous: recv reports it
+    request = s_body ("many");
+    ZMX_CHECK (zmx_client_send (client, S_SERVICE, &request) == ZMX_OK);
+    ZMX_CHECK (zmx_client_recv (client, timeout, NULL) == NULL);
+    ZMX_CHECK (zmx_client_error (client) == ZMX_EPROTO);
+    zstr_send (broker, "$TERM");
+    char *requests = zstr_recv (broker);
+    ZMX_CHECK_STR (requests, "2");      //  Not retried
+    zstr_free (&requests);
+    zactor_destroy (&broker);
+    zmx_client_destroy (&client);
+    free (endpoint);
+}
+
 static void
 s_invalid_arguments (void)
 {
@@ -718,6 +772,7 @@ main (int argc, char *argv [])
         { "failover", s_failover, 10 },
         { "async_many", s_async_many, 10 },
         { "wrong_reply_dropped", s_wrong_reply_dropped, 10 },
+        { "oversize_reply_fails", s_oversize_reply_fails, 20 },
         { "invalid_arguments", s_invalid_arguments, 10 },
         { "interrupted", s_interrupted, 10 },
         { "curve_request", s_curve_request, 10 },

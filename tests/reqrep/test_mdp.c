@@ -6,6 +6,7 @@
     =========================================================================
 */
 #include "testing.h"
+#include "reqrep/zmx_reqrep_internal.h"
 
 //  Build a frame array from strings; "\x01"-style bytes are fine. A NULL
 //  entry ends the list; use "" for an empty frame.
@@ -483,6 +484,40 @@ s_encode_packed (void)
     zmsg_destroy (&msg);
 }
 
+//  The client's and worker's receive keeps at most one frame more than a
+//  valid message has: a peer that sends 100,000 frames in one message
+//  costs a count, not a list of 100,000 frames; decoding refuses it.
+static void
+s_receive_bounded (void)
+{
+    zsock_t *sink = zsock_new_pair ("@inproc://test-mdp-bounded");
+    zsock_t *source = zsock_new_pair (">inproc://test-mdp-bounded");
+    ZMX_CHECK (sink && source);
+    size_t sent = 100000;
+    zstr_sendm (source, "");
+    zstr_sendm (source, ZMX_MDPC01);
+    zstr_sendm (source, "echo");
+    for (size_t index = 3; index < sent; index++)
+        zmq_send (zsock_resolve (source), "x", 1, index + 1 < sent? ZMQ_SNDMORE: 0);
+    zmx__frames_t frames;
+    ZMX_CHECK (zmx__frames_recv (&frames, sink, 3, 0) == 0);
+    ZMX_CHECK (frames.head_count == 3 && zmsg_size (frames.tail) == ZMX_MDP_MAX_FRAMES - 2);
+    ZMX_CHECK (frames.discarded == sent - ZMX_MDP_MAX_FRAMES - 1);
+    ZMX_CHECK (zmx__frames_count (&frames) == sent);
+    zmx_mdp_view_t view;
+    ZMX_CHECK (zmx__frames_decode (&frames, ZMX_MDP_AT_CLIENT, &view) == -1);
+    ZMX_CHECK_STR (view.error, "too many frames");
+    zmx__frames_close (&frames);
+    //  The next message is received whole, as usual
+    zstr_sendx (source, "", ZMX_MDPC01, "echo", "hi", NULL);
+    ZMX_CHECK (zmx__frames_recv (&frames, sink, 3, 0) == 0);
+    ZMX_CHECK (frames.discarded == 0 && zmx__frames_count (&frames) == 4);
+    ZMX_CHECK (zmx__frames_decode (&frames, ZMX_MDP_AT_CLIENT, &view) == 0);
+    zmx__frames_close (&frames);
+    zsock_destroy (&source);
+    zsock_destroy (&sink);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -497,6 +532,7 @@ main (int argc, char *argv [])
         { "invalid_packed", s_invalid_packed, 10 },
         { "packed_limits", s_packed_limits, 10 },
         { "encode_packed", s_encode_packed, 10 },
+        { "receive_bounded", s_receive_bounded, 10 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }

@@ -291,6 +291,99 @@ s_rig_busy (s_rig_t *rig, zmsg_t **request_p, zframe_t **reply_to_p)
     return ready;
 }
 
+//  A reply frame over the max frame size is not sent (the broker would
+//  cut the connection and the client wait out every retry): the client
+//  gets a zmx error reply, and the call says ZMX_ENOMEM. One at the limit
+//  goes out as it is.
+static void
+s_oversize_reply_refused (void)
+{
+    s_rig_t rig;
+    s_rig_init (&rig);
+    zmsg_t *ready = s_rig_connect (&rig, 0);
+    zframe_t *identity = zmsg_first (ready);
+    zmx_worker_set_max_frame (rig.worker, 1000);
+    size_t sizes [2] = { 1000, 1001 };
+    for (int index = 0; index < 2; index++) {
+        s_send_request (rig.router, identity, "client-7", "big");
+        zframe_t *reply_to;
+        zmsg_t *request = zmx_worker_recv (rig.worker, 2000, &reply_to);
+        ZMX_CHECK (request);
+        zmsg_destroy (&request);
+        zmsg_t *reply = zmsg_new ();
+        zmsg_addstr (reply, "head");
+        zframe_t *big = zframe_new (NULL, sizes [index]);
+        memset (zframe_data (big), 'x', sizes [index]);
+        zmsg_append (reply, &big);
+        int rc = zmx_worker_send (rig.worker, &reply, &reply_to);
+        ZMX_CHECK (reply == NULL && reply_to == NULL);
+        zmsg_t *msg = s_expect (rig.router, 3, 2000);
+        //  Routing id, "", MDPW01, REPLY, address, "", then two body frames
+        ZMX_CHECK (msg && zmsg_size (msg) == 8);
+        zframe_t *last = zmsg_last (msg);
+        if (index == 0)
+            ZMX_CHECK (rc == ZMX_OK && zframe_size (last) == 1000);
+        else {
+            ZMX_CHECK (rc == ZMX_ENOMEM);
+            char *reason = zframe_strdup (last);
+            ZMX_CHECK_STR (reason, "reply frame of 1001 bytes is over the limit of 1000");
+            free (reason);
+            zmsg_remove (msg, last);
+            zframe_destroy (&last);
+            ZMX_CHECK (zframe_streq (zmsg_last (msg), ZMX_WORKER_ERROR));
+        }
+        zmsg_destroy (&msg);
+    }
+    zmsg_destroy (&ready);
+    s_rig_destroy (&rig);
+}
+
+//  A broker that floods a busy worker beyond its credit (2) cannot make it
+//  keep more than the credit: the rest is dropped and counted, and the
+//  worker stays connected and serves what it kept.
+static void
+s_flood_beyond_credit (void)
+{
+    s_rig_t rig;
+    s_rig_init (&rig);
+    //  The fake broker does not heartbeat: keep liveness out of the way
+    s_rig_worker (&rig, 2);
+    zmx_worker_set_heartbeat (rig.worker, 5000, 3);
+    zframe_t *reply_to;
+    zmx_worker_recv (rig.worker, 0, &reply_to);
+    zmsg_t *ready = s_expect (rig.router, 1, 2000);
+    ZMX_CHECK (ready);
+    zframe_t *identity = zmsg_first (ready);
+    s_send_request (rig.router, identity, "client-A", "A");
+    zmsg_t *request = zmx_worker_recv (rig.worker, 2000, &reply_to);
+    ZMX_CHECK (request);
+    int flood = 50;
+    for (int index = 0; index < flood; index++) {
+        char address [16];
+        snprintf (address, sizeof address, "client-%d", index);
+        s_send_request (rig.router, identity, address, "flood");
+    }
+    //  The worker works on A and heartbeats meanwhile, as a caller must;
+    //  the flood is on its way at once, 5 s only bound a hang
+    int64_t deadline = zclock_mono () + 5000;
+    while (zmx_worker_dropped (rig.worker) < (uint64_t) flood - 2) {
+        ZMX_CHECK (zmx_worker_heartbeat (rig.worker) == ZMX_OK);
+        ZMX_CHECK (zclock_mono () < deadline);
+        usleep (1000);
+    }
+    ZMX_CHECK (zmx_worker_heartbeat (rig.worker) == ZMX_OK);
+    ZMX_CHECK (zmx_worker_dropped (rig.worker) == (uint64_t) flood - 2);
+    ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
+    for (int index = 0; index < 2; index++) {
+        request = zmx_worker_recv (rig.worker, 0, &reply_to);
+        ZMX_CHECK (request && zmx_test_msg_is (request, 0, "flood", NULL));
+        ZMX_CHECK (zmx_worker_send (rig.worker, &request, &reply_to) == ZMX_OK);
+    }
+    ZMX_CHECK (zmx_worker_connects (rig.worker) == 1);
+    zmsg_destroy (&ready);
+    s_rig_destroy (&rig);
+}
+
 //  A caller that works on a request for two liveness windows stays
 //  connected by calling zmx_worker_heartbeat: heartbeats go out once per
 //  interval, and a request that arrives meanwhile waits for the next recv.
@@ -744,6 +837,8 @@ main (int argc, char *argv [])
         { "heartbeat_interval", s_heartbeat_interval, 10 },
         { "no_heartbeat_while_busy", s_no_heartbeat_while_busy, 10 },
         { "heartbeat_while_working", s_heartbeat_while_working, 10 },
+        { "flood_beyond_credit", s_flood_beyond_credit, 10 },
+        { "oversize_reply_refused", s_oversize_reply_refused, 10 },
         { "heartbeat_finds_silence", s_heartbeat_finds_silence, 10 },
         { "request_reply", s_request_reply, 10 },
         { "credit_out_of_order", s_credit_out_of_order, 10 },

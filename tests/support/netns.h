@@ -39,10 +39,10 @@
 #define ZMX_NETNS_SUBNET    "10.77.0"   //  The LAN is ZMX_NETNS_SUBNET.0/24
 #define ZMX_NETNS_SKIPPED   "skipped: needs root and ip netns"
 
-//  Return from the current case, as a pass, with the skip message printed,
-//  unless network namespaces can be made here.
+//  End the current case as skipped (zmx_test_skip, testing.h) unless
+//  network namespaces can be made here.
 #define ZMX_NETNS_REQUIRE() \
-    do { if (!zmx_netns_available ()) { printf ("%s\n", ZMX_NETNS_SKIPPED); return; } } while (0)
+    do { if (!zmx_netns_available ()) zmx_test_skip (ZMX_NETNS_SKIPPED); } while (0)
 
 typedef struct _zmx_netns_t zmx_netns_t;
 

@@ -11,7 +11,10 @@
 
     Each case runs in its own forked child with a time limit (seconds), so a
     crash or a hang fails that case only. "test_x NAME" runs one case.
-    Closing line: "N passed, N failed".
+    Closing line: "N passed, N failed, N skipped". A case that cannot run
+    here calls zmx_test_skip; the program then exits ZMX_TEST_SKIP_CODE
+    (unless a case failed), which CTest reports as skipped, never passed.
+    Exit codes: 0 all passed, 1 a case failed (or none ran), 77 skipped.
     =========================================================================
 */
 #ifndef ZMX_TESTING_H_INCLUDED
@@ -36,6 +39,14 @@ typedef struct {
          if (!a_ || strcmp (a_, e_) != 0) zmx_test_fail_str (__FILE__, __LINE__, a_, e_); } while (0)
 
 void zmx_test_fail (const char *file, int line, const char *what) __attribute__ ((noreturn));
+
+//  The program's exit code when a case was skipped and none failed: the
+//  SKIP_RETURN_CODE of every test in tests/CMakeLists.txt.
+#define ZMX_TEST_SKIP_CODE 77
+
+//  End the current case as skipped, printing why (it cannot run here:
+//  not root, a tool missing). Never use it for a case that could run.
+void zmx_test_skip (const char *why) __attribute__ ((noreturn));
 void zmx_test_fail_str (const char *file, int line, const char *actual, const char *expected)
     __attribute__ ((noreturn));
 

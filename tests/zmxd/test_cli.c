@@ -8,12 +8,14 @@
     =========================================================================
 */
 #include "testing.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define S_START_MSEC    5000    //  Longest a process may take to be ready
 #define S_CALL_MSEC     5000    //  Longest one `zmx` run may take
+#define S_BIG_CALL_MSEC 30000   //  The same moving tens of MB on a loaded machine
 #define S_MAX_ARGS      32
 #define S_MAX_WORKERS   8
 
@@ -68,6 +70,35 @@ s_zmx_logged (const char *log_path, int64_t *elapsed_p, ...)
     *elapsed_p = zclock_mono () - started;
     free (argv [0]);
     return rc;
+}
+
+//  Run `zmx ARGS... NULL` with stdin from in_path (NULL: /dev/null),
+//  stdout to out_path and stderr to err_path; returns the exit code (-1
+//  if it had to be killed after S_BIG_CALL_MSEC).
+static int
+s_zmx_files (const char *in_path, const char *out_path, const char *err_path, ...)
+{
+    char *argv [S_MAX_ARGS];
+    va_list args;
+    va_start (args, err_path);
+    s_build_argv (argv, args);
+    va_end (args);
+    pid_t pid = fork ();
+    ZMX_CHECK (pid >= 0);
+    if (pid == 0) {
+        int in = open (in_path? in_path: "/dev/null", O_RDONLY);
+        int out = open (out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open (err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (in < 0 || out < 0 || err < 0)
+            _exit (127);
+        dup2 (in, 0);
+        dup2 (out, 1);
+        dup2 (err, 2);
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    free (argv [0]);
+    return zmx_test_exit_code (pid, S_BIG_CALL_MSEC, 100);
 }
 
 //  Make the private directory and pick the broker's endpoint.
@@ -208,6 +239,70 @@ s_call_echo_prints_frames (void)
     s_env_stop (&env);
 }
 
+//  True if the file at `path` holds exactly `size` bytes of `data`.
+static bool
+s_file_is (const char *path, const void *data, size_t size)
+{
+    zchunk_t *chunk = zchunk_slurp (path, 0);
+    bool same = chunk && zchunk_size (chunk) == size && memcmp (zchunk_data (chunk), data,
+                                                                size) == 0;
+    zchunk_destroy (&chunk);
+    return same;
+}
+
+//  A FRAME of - is stdin and @FILE a file's contents, for bodies larger
+//  than a command line can hold (10 MB here); @@ escapes a leading @, and
+//  a missing FILE is a usage error.
+static void
+s_call_body_sources (void)
+{
+    s_env_t env;
+    s_env_start (&env);
+    s_env_worker (&env, "echo", "--echo", NULL);
+    s_env_wait_workers (&env, "echo", 1);
+    size_t size = 10 * 1000 * 1000;
+    char *body = (char *) malloc (size + 1);
+    for (size_t index = 0; index < size; index++)
+        body [index] = (char) ('a' + index % 26);
+    body [size] = '\n';         //  What zmx call prints after the frame
+    char *in = zsys_sprintf ("%s/body", env.dir);
+    FILE *file = fopen (in, "wb");
+    ZMX_CHECK (file && fwrite (body, 1, size, file) == size && fclose (file) == 0);
+    char *out = zsys_sprintf ("%s/out", env.dir), *err = zsys_sprintf ("%s/err", env.dir);
+    ZMX_CHECK (s_zmx_files (in, out, err, "call", "-b", env.endpoint, "-t", "8000", "-r", "1",
+                            "echo", "-", NULL) == 0);
+    ZMX_CHECK (s_file_is (out, body, size + 1));
+    char *at_file = zsys_sprintf ("@%s", in);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "-t", "8000", "-r", "1",
+                            "echo", at_file, NULL) == 0);
+    ZMX_CHECK (s_file_is (out, body, size + 1));
+    char *output = NULL;
+    ZMX_CHECK (s_zmx (&output, "call", "-b", env.endpoint, "echo", "@@home", "x@y", NULL) == 0);
+    ZMX_CHECK_STR (output, "@home\nx@y\n");
+    zstr_free (&output);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "echo",
+                            "@/nonexistent/body", NULL) == 2);
+    output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "cannot read /nonexistent/body"));
+    zstr_free (&output);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "echo", "-", "-", NULL)
+               == 2);
+    //  A frame over a default broker's limit is said to be so, not just
+    //  timed out as if no broker were there
+    ZMX_CHECK (truncate (in, ZMX_BROKER_MAX_FRAME_SIZE + 1) == 0);
+    ZMX_CHECK (s_zmx_files (in, out, err, "call", "-b", env.endpoint, "-t", "1000", "-r", "0",
+                            "echo", "-", NULL) == 3);
+    output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "a frame of 16777217 bytes is over"));
+    zstr_free (&output);
+    free (at_file);
+    free (out);
+    free (err);
+    free (in);
+    free (body);
+    s_env_stop (&env);
+}
+
 static void
 s_command_worker_replies (void)
 {
@@ -223,6 +318,41 @@ s_command_worker_replies (void)
     ZMX_CHECK (s_zmx (&output, "call", "-b", env.endpoint, "up", "a", "b", NULL) == 0);
     ZMX_CHECK_STR (output, "A\nB\n");
     free (output);
+    s_env_stop (&env);
+}
+
+//  A command's output up to the 16 MiB frame limit is the reply, whole;
+//  one byte more is never cut and passed off as the reply: the worker logs
+//  an error, and `zmx call` gets an error reply and exits 1, saying why.
+static void
+s_reply_over_frame_limit (void)
+{
+    s_env_t env;
+    s_env_start (&env);
+    char *limit = zsys_sprintf ("%d", ZMX_BROKER_MAX_FRAME_SIZE);
+    char *over = zsys_sprintf ("%d", ZMX_BROKER_MAX_FRAME_SIZE + 1);
+    s_env_worker (&env, "fits", "--", "head", "-c", limit, "/dev/zero", NULL);
+    s_env_worker (&env, "over", "--", "head", "-c", over, "/dev/zero", NULL);
+    s_env_wait_workers (&env, "fits", 1);
+    s_env_wait_workers (&env, "over", 1);
+    char *out = zsys_sprintf ("%s/out", env.dir), *err = zsys_sprintf ("%s/err", env.dir);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "-t", "8000", "-r", "1",
+                            "fits", "x", NULL) == 0);
+    struct stat info;
+    ZMX_CHECK (stat (out, &info) == 0 && info.st_size == ZMX_BROKER_MAX_FRAME_SIZE + 1);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "-b", env.endpoint, "-t", "8000", "-r", "1",
+                            "over", "x", NULL) == 1);
+    ZMX_CHECK (stat (out, &info) == 0 && info.st_size == 0);
+    char *output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "could not answer: reply frame of"));
+    free (output);
+    char *log = zsys_sprintf ("%s/worker-1.log", env.dir);
+    ZMX_CHECK (zmx_test_wait_for_text (log, "the client got an error reply", S_START_MSEC));
+    free (log);
+    free (out);
+    free (err);
+    free (over);
+    free (limit);
     s_env_stop (&env);
 }
 
@@ -343,6 +473,180 @@ s_services_lists_workers (void)
     s_env_stop (&env);
 }
 
+//  `zmx services` reads a broker with 10,000 services (queued requests:
+//  cheaper than workers), far past the 64 frames of an MDP message, and
+//  prints them all, sorted by name.
+static void
+s_services_many (void)
+{
+    int total = 10000;
+    zmx_service_t *broker = zmx_test_broker_new ("    max-services = 20000\n");
+    const char *endpoint = zmx_service_endpoint (broker);
+    zsock_t *client = zmx_test_dealer_new (endpoint, 2000);
+    //  Sent in reverse, so that the table's order is the command's doing
+    for (int index = total - 1; index >= 0; index--) {
+        char name [16];
+        snprintf (name, sizeof name, "s%05d", index);
+        zstr_sendx (client, "", ZMX_MDPC01, name, "x", NULL);
+    }
+    ZMX_CHECK (zmx_test_wait_counter (broker, "services", (uint64_t) total, 10000));
+    char *dir = zmx_test_tmpdir ();
+    char *out = zsys_sprintf ("%s/out", dir), *err = zsys_sprintf ("%s/err", dir);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "services", "-b", endpoint, NULL) == 0);
+    char *output = zmx_test_read_file (out);
+    char *line = output;
+    int rows = -1;              //  The header first
+    while (line && *line) {
+        char expected [64];
+        if (rows >= 0) {
+            snprintf (expected, sizeof expected, "s%05d        0       1\n", rows);
+            ZMX_CHECK (strncmp (line, expected, strlen (expected)) == 0);
+        }
+        rows++;
+        line = strchr (line, '\n');
+        line = line? line + 1: NULL;
+    }
+    ZMX_CHECK (rows == total);
+    free (output);
+    //  The same list in packed framing (the list frame travels as a frame
+    //  of its own after the header), and the table is the same
+    char *packed = zsys_sprintf ("%s/packed", dir);
+    ZMX_CHECK (s_zmx_files (NULL, packed, err, "services", "--packed", "-b", endpoint, NULL)
+               == 0);
+    output = zmx_test_read_file (out);
+    char *packed_output = zmx_test_read_file (packed);
+    ZMX_CHECK_STR (packed_output, output);
+    free (packed_output);
+    free (output);
+    free (packed);
+    free (out);
+    free (err);
+    zmx_test_rmdir (dir);
+    free (dir);
+    zsock_destroy (&client);
+    zmx_service_destroy (&broker);
+}
+
+//  A fake broker for zactor s_fake_broker: it answers every request on
+//  `router` with a 0.1 REPLY whose body is `frames`, or, for a service
+//  named in `by_service`, that entry's frames; until $TERM.
+typedef struct {
+    zsock_t *router;
+    const char *frames;         //  Reply body, frames separated by '|'
+    const char *(*by_service) [2];  //  { service, frames } pairs, or NULL
+    size_t services;            //  Pairs in by_service
+} s_fake_t;
+
+//  The reply body s_fake_broker gives for `service`.
+static const char *
+s_fake_frames (s_fake_t *fake, zframe_t *service)
+{
+    for (size_t index = 0; index < fake->services; index++)
+        if (zframe_streq (service, fake->by_service [index][0]))
+            return fake->by_service [index][1];
+    return fake->frames;
+}
+
+static void
+s_fake_broker (zsock_t *pipe, void *args)
+{
+    s_fake_t *fake = (s_fake_t *) args;
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, fake->router, NULL);
+    while (zpoller_wait (poller, -1) == fake->router) {
+        zmsg_t *request = zmsg_recv (fake->router);
+        zframe_t *identity = zmsg_pop (request);
+        zframe_t *empty = zmsg_pop (request);
+        zframe_destroy (&empty);
+        zframe_t *protocol = zmsg_pop (request);
+        zframe_t *service = zmsg_pop (request);
+        zmsg_destroy (&request);
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &identity);
+        zmsg_addstr (reply, "");
+        zmsg_append (reply, &protocol);
+        zmsg_add (reply, zframe_dup (service));
+        char *frames = strdup (s_fake_frames (fake, service)), *cursor = frames, *frame;
+        while ((frame = strsep (&cursor, "|")))
+            zmsg_addstr (reply, frame);
+        free (frames);
+        zframe_destroy (&service);
+        zmsg_send (&reply, fake->router);
+    }
+    zpoller_destroy (&poller);
+}
+
+//  A reply `zmx services` cannot read is an error (exit 1, said on
+//  stderr), not an empty table; rows of a broker that answers one frame
+//  per service (older zmx) are read and sorted too.
+static void
+s_services_unreadable_exits_1 (void)
+{
+    char *endpoint = NULL;
+    s_fake_t fake = { zmx_test_router_new (NULL, &endpoint), "2 0 zeta|1 3 alpha beta",
+                      NULL, 0 };
+    zactor_t *broker = zactor_new (s_fake_broker, &fake);
+    char *output = NULL;
+    ZMX_CHECK (s_zmx (&output, "services", "-b", endpoint, NULL) == 0);
+    ZMX_CHECK_STR (output, "SERVICE    WORKERS  QUEUED\nalpha beta       1       3\n"
+                           "zeta             2       0\n");
+    zstr_free (&output);
+    zactor_destroy (&broker);
+    fake.frames = "1 0 echo|garbage";
+    broker = zactor_new (s_fake_broker, &fake);
+    char *dir = zmx_test_tmpdir ();
+    char *out = zsys_sprintf ("%s/out", dir), *err = zsys_sprintf ("%s/err", dir);
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "services", "-b", endpoint, NULL) == 1);
+    output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "unexpected mmi.services line 'garbage'"));
+    zstr_free (&output);
+    zactor_destroy (&broker);
+    zsock_destroy (&fake.router);
+    free (out);
+    free (err);
+    zmx_test_rmdir (dir);
+    free (dir);
+    free (endpoint);
+}
+
+//  --durable: a titanic.reply of 500 is a failure (exit 1, said on
+//  stderr), not "still pending" waited out until exit 3.
+static void
+s_durable_500_exits_1 (void)
+{
+    char *endpoint = NULL;
+    const char *answers [][2] = {
+        { "mmi.service", "200" },
+        { ZMX_TITANIC_REQUEST, "200|0123456789ABCDEF0123456789ABCDEF" },
+        { ZMX_TITANIC_REPLY, "500" },
+    };
+    s_fake_t fake = { zmx_test_router_new (NULL, &endpoint), "", answers, 3 };
+    zactor_t *broker = zactor_new (s_fake_broker, &fake);
+    char *dir = zmx_test_tmpdir ();
+    char *out = zsys_sprintf ("%s/out", dir), *err = zsys_sprintf ("%s/err", dir);
+    //  Taken as pending, the 500 would be asked again until the whole wait
+    //  (4 x 1000 ms) was over, and the call would exit 3
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "--durable", "-b", endpoint, "-t", "1000",
+                            "-r", "3", "report", "x", NULL) == 1);
+    char *output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "status 500"));
+    zstr_free (&output);
+    //  A status TSP does not define is no "pending" either
+    answers [2][1] = "299";
+    ZMX_CHECK (s_zmx_files (NULL, out, err, "call", "--durable", "-b", endpoint, "-t", "1000",
+                            "-r", "3", "report", "x", NULL) == 1);
+    output = zmx_test_read_file (err);
+    ZMX_CHECK (strstr (output, "unexpected titanic.reply status '299'"));
+    zstr_free (&output);
+    zactor_destroy (&broker);
+    zsock_destroy (&fake.router);
+    free (out);
+    free (err);
+    zmx_test_rmdir (dir);
+    free (dir);
+    free (endpoint);
+}
+
 static void
 s_unknown_service_exits_4 (void)
 {
@@ -353,7 +657,8 @@ s_unknown_service_exits_4 (void)
     ZMX_CHECK (s_zmx_logged (log, &elapsed, "call", "-b", env.endpoint, "nosuch", "x", NULL)
                == 4);
     zsys_info ("zmx call nosuch exited in %" PRId64 " ms", elapsed);
-    ZMX_CHECK (elapsed < 1000);
+    //  At once: before the first attempt's default timeout (2500 ms) would end
+    ZMX_CHECK (elapsed < 2500);
     char *output = zmx_test_read_file (log);
     ZMX_CHECK (strstr (output, "no worker serves 'nosuch'"));
     ZMX_CHECK (strstr (output, "--queue"));
@@ -405,6 +710,10 @@ s_no_broker_exits_3 (void)
     ZMX_CHECK (strstr (output, "after 2 attempts"));
     ZMX_CHECK (strstr (output, endpoint));
     free (output);
+    //  zmx services likewise: no table, exit 3
+    ZMX_CHECK (s_zmx (&output, "services", "-b", endpoint, "-t", "200", "-r", "0", NULL) == 3);
+    ZMX_CHECK_STR (output, "");
+    free (output);
     free (log);
     free (endpoint);
     zmx_test_rmdir (dir);
@@ -451,6 +760,8 @@ s_bad_certificate_exits_5 (void)
     char *server_cert = zsys_sprintf ("%s.cert", name);
     ZMX_CHECK (s_zmx (NULL, "call", "-b", endpoint, "--curve-cert", "/nonexistent.cert",
                       "--server-key", server_cert, "echo", NULL) == 5);
+    ZMX_CHECK (s_zmx (NULL, "services", "-b", endpoint, "--curve-cert", "/nonexistent.cert",
+                      "--server-key", server_cert, NULL) == 5);
     //  Half a CURVE setup is a usage error
     ZMX_CHECK (s_zmx (NULL, "call", "-b", endpoint, "--server-key", server_cert, "echo", NULL)
                == 2);
@@ -542,6 +853,29 @@ s_usage_errors_exit_2 (void)
     free (output);
 }
 
+//  A worker started before its broker says the broker is not answering
+//  within its heartbeat x liveness (200 ms x 3), keeps retrying, and says
+//  "serving" once a zmxd starts there: within its longest reconnect delay
+//  (5 s) plus heartbeat x liveness, each wait with a start-up margin.
+static void
+s_worker_before_broker (void)
+{
+    s_env_t env;
+    s_env_init (&env);
+    s_env_worker (&env, "echo", "--echo", NULL);
+    char *log = zsys_sprintf ("%s/worker-0.log", env.dir);
+    ZMX_CHECK (zmx_test_wait_for_text (log, "registering 'echo'", S_START_MSEC));
+    ZMX_CHECK (zmx_test_wait_for_text (log, "is not answering", 600 + S_START_MSEC));
+    char *output = zmx_test_read_file (log);
+    ZMX_CHECK (!strstr (output, "serving"));
+    free (output);
+    s_env_launch (&env, NULL);
+    ZMX_CHECK (zmx_test_wait_for_text (log, "serving 'echo'", 5000 + 600 + S_START_MSEC));
+    s_env_wait_workers (&env, "echo", 1);
+    free (log);
+    s_env_stop (&env);
+}
+
 static void
 s_worker_stops_on_sigterm (void)
 {
@@ -563,12 +897,17 @@ main (int argc, char *argv [])
 {
     zmx_test_t cases [] = {
         { "call_echo_prints_frames", s_call_echo_prints_frames, 20 },
+        { "call_body_sources", s_call_body_sources, 120 },
         { "command_worker_replies", s_command_worker_replies, 20 },
+        { "reply_over_frame_limit", s_reply_over_frame_limit, 90 },
         { "command_failure_still_replies", s_command_failure_still_replies, 20 },
         { "slow_command_keeps_worker", s_slow_command_keeps_worker, 20 },
         { "command_outliving_stdout", s_command_outliving_stdout, 20 },
         { "services_lists_workers", s_services_lists_workers, 20 },
+        { "services_many", s_services_many, 90 },
+        { "services_unreadable_exits_1", s_services_unreadable_exits_1, 20 },
         { "packed_framing", s_packed_framing, 20 },
+        { "durable_500_exits_1", s_durable_500_exits_1, 20 },
         { "unknown_service_exits_4", s_unknown_service_exits_4, 20 },
         { "call_wait_queues", s_call_wait_queues, 20 },
         { "no_broker_exits_3", s_no_broker_exits_3, 10 },
@@ -577,6 +916,7 @@ main (int argc, char *argv [])
         { "curve_end_to_end", s_curve_end_to_end, 20 },
         { "usage_errors_exit_2", s_usage_errors_exit_2, 30 },
         { "worker_stops_on_sigterm", s_worker_stops_on_sigterm, 20 },
+        { "worker_before_broker", s_worker_before_broker, 30 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
