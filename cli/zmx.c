@@ -43,14 +43,18 @@ s_command_lookup (const char *name)
 static void
 s_usage (FILE *stream)
 {
-    fprintf (stream, "usage: zmx COMMAND [ARGS]\n\ncommands:\n");
+    fprintf (stream, "usage: zmx COMMAND [ARGS]\n"
+                     "       zmx -h|--help, zmx -V|--version\n\ncommands:\n");
     for (size_t index = 0; index < S_COMMAND_COUNT; index++)
         fprintf (stream, "  %-10s %s\n", s_commands [index].name, s_commands [index].summary);
     fprintf (stream,
         "\n`zmx COMMAND --help` shows a command's options. The broker endpoint\n"
-        "defaults to $%s, else %s.\n"
+        "defaults to $%s, else %s. --zmxd HOST[:BASE] (or\n"
+        "$ZMX_ZMXD) points every command at one zmxd: each service at BASE\n"
+        "plus its offset in the default layout (docs/CLI.md).\n"
         "Exit codes: 0 ok, 1 error, 2 usage, 3 timeout, 4 unknown service,\n"
-        "5 security (bad key or certificate). See docs/CLI.md.\n",
+        "5 security (bad key or certificate), 6 a host name that does not\n"
+        "resolve. See docs/CLI.md.\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT);
 }
 
@@ -63,7 +67,7 @@ s_help_usage (FILE *stream)
 static void
 s_version_usage (FILE *stream)
 {
-    fprintf (stream, "usage: zmx version\n");
+    fprintf (stream, "usage: zmx version (also zmx -V, zmx --version)\n");
 }
 
 static int
@@ -71,6 +75,10 @@ s_help (int argc, char *argv [])
 {
     if (argc < 2) {
         s_usage (stdout);
+        return ZMX_EXIT_OK;
+    }
+    if (streq (argv [1], "--help") || streq (argv [1], "-h")) {
+        s_help_usage (stdout);
         return ZMX_EXIT_OK;
     }
     const zmx_cli_command_t *command = s_command_lookup (argv [1]);
@@ -87,7 +95,8 @@ static int
 s_version (int argc, char *argv [])
 {
     if (argc > 1 && !streq (argv [1], "--help") && !streq (argv [1], "-h"))
-        return zmx_cli_usage_error (s_version_usage, "version takes no arguments");
+        return zmx_cli_usage_error (s_version_usage, "version takes no arguments, not '%s'",
+                                    argv [1]);
     if (argc > 1) {
         s_version_usage (stdout);
         return ZMX_EXIT_OK;
@@ -110,7 +119,7 @@ main (int argc, char *argv [])
     }
     if (streq (argv [1], "--help") || streq (argv [1], "-h"))
         return s_help (1, argv);
-    if (streq (argv [1], "--version"))
+    if (streq (argv [1], "--version") || streq (argv [1], "-V"))
         return s_version (1, argv);
     const zmx_cli_command_t *command = s_command_lookup (argv [1]);
     if (!command) {
@@ -118,6 +127,9 @@ main (int argc, char *argv [])
         s_usage (stderr);
         return ZMX_EXIT_USAGE;
     }
+    //  Help and version work whatever the environment says
+    if (command->run != s_help && command->run != s_version && zmx_cli_zmxd_setup ())
+        return ZMX_EXIT_USAGE;
     //  getopt prefixes its messages with argv [0]: make it "zmx NAME"
     char name [64];
     snprintf (name, sizeof name, "zmx %s", command->name);

@@ -24,9 +24,12 @@
 #define ZMX_EXIT_TIMEOUT    3   //  no reply after every retry
 #define ZMX_EXIT_NOSERVICE  4   //  the broker has no worker for the service
 #define ZMX_EXIT_SECURITY   5   //  a key or certificate is missing or invalid
+#define ZMX_EXIT_HOST       6   //  a host name of an endpoint cannot be resolved
 
 //  Defaults of the client options
 #define ZMX_CLI_ENV_BROKER  "ZMX_BROKER"
+#define ZMX_CLI_ENV_ZMXD    "ZMX_ZMXD"      //  HOST[:BASE] of every service
+#define ZMX_CLI_ENV_FILES   "ZMX_FILES"
 #define ZMX_CLI_TIMEOUT     2500
 #define ZMX_CLI_RETRIES     3
 
@@ -43,7 +46,10 @@ enum {
     ZMX_CLI_OPT_LIVENESS,
     ZMX_CLI_OPT_FOLLOW,
     ZMX_CLI_OPT_PATH,
-    ZMX_CLI_OPT_PACKED
+    ZMX_CLI_OPT_PACKED,
+    ZMX_CLI_OPT_ZMXD,
+    ZMX_CLI_OPT_JSON,
+    ZMX_CLI_OPT_QUEUE
 };
 
 //  Options every client-side subcommand takes
@@ -54,7 +60,28 @@ typedef struct {
     const char *curve_cert;     //  --curve-cert FILE, or NULL
     const char *server_key;     //  --server-key KEY|FILE, or NULL
     bool packed;                //  --packed: zmx packed MDP (zmx brokers only)
+    bool endpoint_given;        //  -b was given: --zmxd does not override it
 } zmx_cli_conn_t;
+
+//  Check $ZMX_ZMXD (HOST[:BASE]) and fill in, from it, each service's own
+//  variable ($ZMX_BROKER, $ZMX_CLONE, $ZMX_RESOLVER, $ZMX_FILES) that is
+//  not set. Returns 0, or -1 with the problem printed. zmx calls it once
+//  before any command.
+int
+    zmx_cli_zmxd_setup (void);
+
+//  Handle --zmxd HOST[:BASE]: point every service's variable at that zmxd
+//  (above the variables already set) and, unless `given` (the command's
+//  own -b or -e came first), set *endpoint_p (if not NULL) to the
+//  endpoint of service `which` (a zmx_layout_port_t) there. Returns 1, or
+//  -1 if the value is invalid (message printed).
+int
+    zmx_cli_zmxd_option (const char *value, int which, const char **endpoint_p, bool given);
+
+//  If --zmxd or $ZMX_ZMXD named a zmxd: its ZRE beacon port in *port_p,
+//  whether its host is loopback in *loopback_p, and true. Else false.
+bool
+    zmx_cli_zmxd_beacon (int *port_p, bool *loopback_p);
 
 //  A subcommand: takes its own argv (argv [0] is the command name) and
 //  returns the process exit code.
@@ -101,6 +128,8 @@ typedef struct {
     int timeout;                //  -t, msec to sync and to see a write
     int ttl;                    //  --ttl, seconds; 0 = none
     size_t max_value;           //  $ZMX_CLONE_MAX_VALUE, or the default
+    bool endpoint_given;        //  -e was given: --zmxd does not override it
+    bool json;                  //  --json: ls prints one JSON array
 } zmx_cli_store_t;
 
 //  Store options set to their defaults.
@@ -150,6 +179,13 @@ int
 char *
     zmx_cli_resolve (const char *endpoint, int timeout, int *exit_p);
 
+//  Look up the host of every tcp:// endpoint of a comma-separated list
+//  (DNS, /etc/hosts) before connecting to it, since libzmq would retry an
+//  unknown host silently forever. Returns 0, or -1 with the host named
+//  and *exit_p set to ZMX_EXIT_HOST.
+int
+    zmx_cli_check_hosts (const char *endpoints, int *exit_p);
+
 //  A client for conn ("name:NAME" resolved), or NULL with the problem
 //  printed; *exit_p is set to the exit code to use then.
 zmx_client_t *
@@ -192,5 +228,42 @@ zchunk_t *
     zmx_cli_exec (const char *path, char *const argv [], const char *input,
                   size_t input_size, size_t limit, const zmx_cli_tick_t *tick,
                   int *status_p);
+
+//  -------------------------------------------------------------------------
+//  JSON output of --json (cli/zmx_cli_json.c): one document, written as it
+//  goes; a newline and a flush end it.
+typedef struct _zmx_cli_json_t zmx_cli_json_t;
+
+//  A writer to `stream`. Caller destroys.
+zmx_cli_json_t *
+    zmx_cli_json_new (FILE *stream);
+void
+    zmx_cli_json_destroy (zmx_cli_json_t **self_p);
+
+//  Open a container: '[' or '{'.
+void
+    zmx_cli_json_open (zmx_cli_json_t *self, char bracket);
+
+//  Close the innermost container: ']' or '}'.
+void
+    zmx_cli_json_close (zmx_cli_json_t *self, char bracket);
+
+//  A string value made of any bytes: escaped, invalid UTF-8 as U+FFFD.
+void
+    zmx_cli_json_bytes (zmx_cli_json_t *self, const void *data, size_t size);
+void
+    zmx_cli_json_string (zmx_cli_json_t *self, const char *text);
+void
+    zmx_cli_json_number (zmx_cli_json_t *self, int64_t number);
+
+//  An object's key; its value is the next thing written.
+void
+    zmx_cli_json_key (zmx_cli_json_t *self, const char *key);
+
+//  "key": "text" and "key": number
+void
+    zmx_cli_json_pair (zmx_cli_json_t *self, const char *key, const char *text);
+void
+    zmx_cli_json_pair_number (zmx_cli_json_t *self, const char *key, int64_t number);
 
 #endif

@@ -1,7 +1,7 @@
 /*  =========================================================================
     zmx call - send one request to a service and print the reply
 
-    Unless told to --wait, it first asks the broker (mmi.service) whether
+    Unless told to --queue, it first asks the broker (mmi.service) whether
     any worker serves the service: a request to a service without workers
     would otherwise sit in the broker's queue until the client times out,
     which looks like a dead broker. mmi.* requests go straight through.
@@ -23,7 +23,7 @@
 typedef struct {
     zmx_cli_conn_t conn;        //  Broker and retry options
     bool hex;                   //  --hex: print frames as hex
-    bool wait;                  //  --wait: skip the mmi.service check
+    bool wait;                  //  --queue (or --wait): skip the mmi.service check
     bool durable;               //  --durable: through Titanic (9/TSP)
     const char *service;        //  Service to call
     char **frames;              //  Request frames, from the command line
@@ -35,7 +35,7 @@ void
 zmx_cli_call_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx call [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES] [--hex] [--wait]\n"
+        "usage: zmx call [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES] [--hex] [--queue]\n"
         "                [--durable] [--packed] [--curve-cert FILE --server-key KEY|FILE]\n"
         "                SERVICE [FRAME...]\n"
         "\n"
@@ -44,11 +44,14 @@ zmx_cli_call_usage (FILE *stream)
         "stdin, @FILE is the contents of FILE, @@TEXT is the text @TEXT.\n"
         "\n"
         "  -b, --broker ENDPOINT  broker (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]     the zmxd to use, its ports at BASE + their\n"
+        "                         offsets (default $ZMX_ZMXD); -b wins\n"
         "  -t, --timeout MS       wait per attempt (default %d)\n"
         "  -r, --retries N        attempts after the first (default %d)\n"
         "  --hex                  print reply frames in hexadecimal\n"
-        "  --wait                 queue the request even if no worker serves\n"
+        "  --queue                queue the request even if no worker serves\n"
         "                         SERVICE yet (skips the mmi.service check)\n"
+        "  --wait                 old name of --queue, kept as an alias\n"
         "  --durable              store the request with Titanic (9/TSP) first;\n"
         "                         prints its UUID on stderr and waits up to\n"
         "                         TIMEOUT_MS x (RETRIES + 1) for the reply\n"
@@ -58,7 +61,8 @@ zmx_cli_call_usage (FILE *stream)
         "  --server-key KEY|FILE  the broker's public key or certificate file\n"
         "\n"
         "Options go before SERVICE. Exit codes: 0 ok, 1 error, 2 usage,\n"
-        "3 no reply, 4 no worker for SERVICE, 5 bad key or certificate.\n",
+        "3 no reply, 4 no worker for SERVICE, 5 bad key or certificate,\n"
+        "6 the broker's host name does not resolve.\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT, ZMX_CLI_TIMEOUT, ZMX_CLI_RETRIES);
 }
 
@@ -70,11 +74,13 @@ s_parse (int argc, char *argv [], s_call_t *call)
         { "timeout", required_argument, NULL, 't' },
         { "retries", required_argument, NULL, 'r' },
         { "hex", no_argument, NULL, ZMX_CLI_OPT_HEX },
-        { "wait", no_argument, NULL, ZMX_CLI_OPT_WAIT },
+        { "queue", no_argument, NULL, ZMX_CLI_OPT_QUEUE },
+        { "wait", no_argument, NULL, ZMX_CLI_OPT_WAIT },     //  Old name of --queue
         { "durable", no_argument, NULL, S_OPT_DURABLE },
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
         { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -89,7 +95,7 @@ s_parse (int argc, char *argv [], s_call_t *call)
         if (option == ZMX_CLI_OPT_HEX)
             call->hex = true;
         else
-        if (option == ZMX_CLI_OPT_WAIT)
+        if (option == ZMX_CLI_OPT_QUEUE || option == ZMX_CLI_OPT_WAIT)
             call->wait = true;
         else
         if (option == S_OPT_DURABLE)
@@ -203,7 +209,7 @@ s_check_service (zmx_client_t *client, s_call_t *call, const char *service)
                      call->conn.endpoint);
         else
             fprintf (stderr, "zmx: no worker serves '%s' at %s; start one (e.g. zmx worker "
-                             "%s --echo) or pass --wait to queue the request\n",
+                             "%s --echo) or pass --queue to queue the request\n",
                      service, call->conn.endpoint, service);
         rc = ZMX_EXIT_NOSERVICE;
     }

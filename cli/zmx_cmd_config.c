@@ -13,6 +13,7 @@
     =========================================================================
 */
 #include "zmx_cli.h"
+#include "zmx_layout.h"
 
 #define S_CONTINUE      -1              //  s_parse: arguments fine, go on
 #define S_SUBTREE       "/config/"
@@ -28,18 +29,21 @@ zmx_cli_config_usage (FILE *stream)
         "  set KEY VALUE [--ttl S]  set a key (ephemeral for S seconds with --ttl)\n"
         "  get KEY                  print a key's value\n"
         "  rm KEY                   delete a key\n"
-        "  ls [PREFIX]              print every key below PREFIX with its value\n"
+        "  ls [PREFIX] [--json]     print every key below PREFIX with its value\n"
         "  watch [PREFIX]           print changes below PREFIX as they happen\n"
         "  load FILE [PREFIX]       set one key per value of the ZPL file\n"
         "  dump [PREFIX]            print the keys below PREFIX as ZPL\n"
         "\n"
         "KEY and PREFIX are taken below %s unless they start with '/'.\n"
         "\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -e, --endpoint ENDPOINT  clone server's snapshot endpoint (default $%s\n"
         "                           or %s; \"name:NAME\" resolves)\n"
         "  -t, --timeout MS         wait for the snapshot and for each write\n"
         "                           (default %d)\n"
-        "  --ttl S                  seconds before the server deletes the key\n",
+        "  --ttl S                  seconds before the server deletes the key\n"
+        "  --json                   ls: print one JSON array of {\"key\", \"value\"}\n",
         S_SUBTREE, ZMX_CLI_ENV_CLONE, ZMX_RESOLVER_DEFAULT_SERVER, ZMX_CLI_TIMEOUT);
 }
 
@@ -57,6 +61,8 @@ zmx_cli_store_init (zmx_cli_store_t *store)
     const char *max = getenv (ZMX_CLI_ENV_MAX_VALUE);
     long long value = max && *max? atoll (max): 0;
     store->max_value = value > 0 && value <= UINT32_MAX? (size_t) value: ZMX_CLONE_VALUE_MAX;
+    store->endpoint_given = false;
+    store->json = false;
 }
 
 int
@@ -65,6 +71,13 @@ zmx_cli_store_option (zmx_cli_store_t *store, int option, const char *value)
     switch (option) {
         case 'e':
             store->endpoint = value;
+            store->endpoint_given = true;
+            return 1;
+        case ZMX_CLI_OPT_ZMXD:
+            return zmx_cli_zmxd_option (value, ZMX_LAYOUT_CLONE, &store->endpoint,
+                                        store->endpoint_given);
+        case ZMX_CLI_OPT_JSON:
+            store->json = true;
             return 1;
         case 't':
             return zmx_cli_parse_int (value, "-t", 1, 3600000, &store->timeout)? -1: 1;
@@ -102,6 +115,10 @@ zmx_cli_store_open (const zmx_cli_store_t *store, const char *subtree, bool watc
         fprintf (stderr, "zmx: cannot resolve '%s': %s (see zmx names get)\n",
                  store->endpoint, rc == ZMX_EADDR? "no such name": zmx_strerror (rc));
         *exit_p = rc == ZMX_ETIMEDOUT? ZMX_EXIT_TIMEOUT: ZMX_EXIT_ERROR;
+        return NULL;
+    }
+    if (zmx_cli_check_hosts (servers, exit_p)) {
+        free (servers);
         return NULL;
     }
     zmx_clone_t *clone = zmx_clone_new (subtree);
@@ -232,18 +249,35 @@ s_remove (zmx_clone_t *clone, const zmx_cli_store_t *store, const char *key)
     return rc == ZMX_OK? ZMX_EXIT_OK: zmx_cli_store_failed (store, rc);
 }
 
+//  `ls`: "KEY = VALUE" lines, or with --json one array of
+//  {"key": KEY, "value": VALUE} objects.
 static int
-s_list (zmx_clone_t *clone, const char *prefix)
+s_list (zmx_clone_t *clone, const char *prefix, bool json)
 {
+    zmx_cli_json_t *writer = json? zmx_cli_json_new (stdout): NULL;
+    if (writer)
+        zmx_cli_json_open (writer, '[');
     zlist_t *keys = zmx_clone_keys (clone, prefix);
     for (const char *key = (const char *) zlist_first (keys); key;
          key = (const char *) zlist_next (keys)) {
-        char *value = zmx_clone_get (clone, key, NULL, NULL);
+        size_t size;
+        char *value = zmx_clone_get (clone, key, &size, NULL);
+        if (value && writer) {
+            zmx_cli_json_open (writer, '{');
+            zmx_cli_json_pair (writer, "key", key);
+            zmx_cli_json_key (writer, "value");
+            zmx_cli_json_bytes (writer, value, size);
+            zmx_cli_json_close (writer, '}');
+        }
+        else
         if (value)
             printf ("%s = %s\n", key, value);
         free (value);
     }
     zlist_destroy (&keys);
+    if (writer)
+        zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
     return ZMX_EXIT_OK;
 }
 
@@ -434,6 +468,8 @@ s_parse (int argc, char *argv [], zmx_cli_store_t *store)
         { "endpoint", required_argument, NULL, 'e' },
         { "timeout", required_argument, NULL, 't' },
         { "ttl", required_argument, NULL, ZMX_CLI_OPT_TTL },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
+        { "json", no_argument, NULL, ZMX_CLI_OPT_JSON },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -466,7 +502,7 @@ s_run (const s_subcommand_t *command, zmx_clone_t *clone, const zmx_cli_store_t 
     if (streq (name, "rm"))
         return s_remove (clone, store, key);
     if (streq (name, "ls"))
-        return s_list (clone, key);
+        return s_list (clone, key, store->json);
     if (streq (name, "watch"))
         return s_watch (clone, key);
     if (streq (name, "load"))

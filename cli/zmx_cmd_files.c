@@ -27,6 +27,7 @@
     =========================================================================
 */
 #include "zmx_cli.h"
+#include "zmx_layout.h"
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -50,7 +51,9 @@ typedef enum { S_SERVE, S_SYNC, S_LS } s_verb_t;
 
 typedef struct {
     s_verb_t verb;              //  Subcommand
-    const char *endpoint;       //  -e, or $ZMX_FILES, or the default
+    const char *endpoint;       //  -e, --zmxd, $ZMX_FILES, $ZMX_ZMXD, the default
+    bool endpoint_given;        //  -e was given: --zmxd does not override it
+    bool json;                  //  ls --json
     int timeout;                //  -t, msec to wait for the server
     bool follow;                //  sync --follow
     const char *path;           //  Virtual path (serve --path, sync, ls)
@@ -86,6 +89,8 @@ s_usage_serve (FILE *stream)
         "file is hashed and announced.\n"
         "\n"
         "  -e, --endpoint ENDPOINT  bind here (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]       bind where that zmxd's files service would\n"
+        "                           (default $ZMX_ZMXD); -e wins\n"
         "  --path /P                virtual path of DIR (default /)\n"
         "  --curve SERVER_CERT      require CURVE, with this server certificate\n"
         "                           (its secret in SERVER_CERT_secret)\n"
@@ -108,6 +113,8 @@ s_usage_sync (FILE *stream)
         "on a terminal, plain lines otherwise.\n"
         "\n"
         "  -e, --endpoint ENDPOINT  server (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -t, --timeout MS         wait this long for the server to answer\n"
         "                           (default %d)\n"
         "  --follow                 keep mirroring after the first sync\n"
@@ -123,7 +130,7 @@ static void
 s_usage_ls (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS]\n"
+        "usage: zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS] [--json]\n"
         "                    [--curve-cert FILE --server-key KEY|FILE] [/P]\n"
         "\n"
         "List the files a FILEMQ server publishes under /P (default /): one line\n"
@@ -132,10 +139,13 @@ s_usage_ls (FILE *stream)
         "discards its data, so it moves every byte over the network (not to disk).\n"
         "\n"
         "  -e, --endpoint ENDPOINT  server (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -t, --timeout MS         give up, exit 3, if the listing is not complete\n"
         "                           within this long (default %d)\n"
         "  --curve-cert FILE        use CURVE with this client certificate\n"
-        "  --server-key KEY|FILE    the server's public key or certificate file\n",
+        "  --server-key KEY|FILE    the server's public key or certificate file\n"
+        "  --json                   print one JSON array of {\"path\", \"size\"}\n",
         S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT, S_TIMEOUT);
 }
 
@@ -146,7 +156,7 @@ zmx_cli_files_usage (FILE *stream)
         "usage: zmx files serve [-e ENDPOINT] [--path /P] [--curve CERT --clients DIR|*] DIR\n"
         "       zmx files sync [-e ENDPOINT] [-t TIMEOUT_MS] [--follow] [--verify auto|sha1]\n"
         "                      [--curve-cert FILE --server-key KEY|FILE] /P LOCALDIR\n"
-        "       zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS]\n"
+        "       zmx files ls [-e ENDPOINT] [-t TIMEOUT_MS] [--json]\n"
         "                    [--curve-cert FILE --server-key KEY|FILE] [/P]\n"
         "\n"
         "Publish a directory (serve), mirror a virtual path into a local directory\n"
@@ -154,7 +164,8 @@ zmx_cli_files_usage (FILE *stream)
         "defaults to $%s, else %s. `zmx files VERB --help` shows\n"
         "one verb's options. Exit codes: 0 ok, 1 error (also: path not published,\n"
         "interrupted), 2 usage, 3 no answer from the server or ls incomplete\n"
-        "within -t, 5 bad key or certificate.\n", S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
+        "within -t, 5 bad key or certificate, 6 the host name does not resolve.\n",
+        S_ENV_FILES, ZMX_FILES_DEFAULT_ENDPOINT);
 }
 
 //  -------------------------------------------------------------------------
@@ -172,12 +183,19 @@ s_parse_option (s_files_t *self, int option, const char *value)
     switch (option) {
         case 'e':
             self->endpoint = value;
+            self->endpoint_given = true;
             return S_CONTINUE;
+        case ZMX_CLI_OPT_ZMXD:
+            return zmx_cli_zmxd_option (value, ZMX_LAYOUT_FILES, &self->endpoint,
+                                        self->endpoint_given) < 0? ZMX_EXIT_USAGE: S_CONTINUE;
         case 't':
             return zmx_cli_parse_int (value, "-t", 1, 3600000, &self->timeout)?
                    ZMX_EXIT_USAGE: S_CONTINUE;
         case ZMX_CLI_OPT_FOLLOW:
             self->follow = true;
+            return S_CONTINUE;
+        case ZMX_CLI_OPT_JSON:
+            self->json = true;
             return S_CONTINUE;
         case ZMX_CLI_OPT_PATH:
             self->path = value;
@@ -261,6 +279,8 @@ s_parse (int argc, char *argv [], s_files_t *self)
         { "curve", required_argument, NULL, S_OPT_CURVE },
         { "clients", required_argument, NULL, S_OPT_CLIENTS },
         { "verify", required_argument, NULL, S_OPT_VERIFY },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
+        { "json", no_argument, NULL, ZMX_CLI_OPT_JSON },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -269,6 +289,7 @@ s_parse (int argc, char *argv [], s_files_t *self)
         //  Each verb takes only its own options
         if ((option == 't' && self->verb == S_SERVE)
         ||  ((option == ZMX_CLI_OPT_FOLLOW || option == S_OPT_VERIFY) && self->verb != S_SYNC)
+        ||  (option == ZMX_CLI_OPT_JSON && self->verb != S_LS)
         ||  ((option == ZMX_CLI_OPT_PATH || option == S_OPT_CURVE || option == S_OPT_CLIENTS)
              && self->verb != S_SERVE)
         ||  ((option == ZMX_CLI_OPT_CURVE_CERT || option == ZMX_CLI_OPT_SERVER_KEY)
@@ -557,6 +578,35 @@ s_curve_check (const s_files_t *self)
     return ZMX_EXIT_SECURITY;
 }
 
+//  One line per file, "SIZE  PATH" sorted by path, or with --json one
+//  array of {"path", "size"} in the same order.
+static void
+s_ls_print (zhash_t *listing, bool json)
+{
+    zmx_cli_json_t *writer = json? zmx_cli_json_new (stdout): NULL;
+    if (writer)
+        zmx_cli_json_open (writer, '[');
+    zlist_t *names = zhash_keys (listing);
+    zlist_sort (names, NULL);
+    for (const char *name = (const char *) zlist_first (names); name;
+         name = (const char *) zlist_next (names)) {
+        const char *size = (const char *) zhash_lookup (listing, name);
+        if (writer) {
+            zmx_cli_json_open (writer, '{');
+            zmx_cli_json_pair (writer, "path", name);
+            if (*size >= '0' && *size <= '9')   //  A plain FILEMQ server says "?"
+                zmx_cli_json_pair_number (writer, "size", strtoll (size, NULL, 10));
+            zmx_cli_json_close (writer, '}');
+        }
+        else
+            printf ("%12s  %s\n", size, name);
+    }
+    zlist_destroy (&names);
+    if (writer)
+        zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
+}
+
 static int
 s_ls_run (s_files_t *self)
 {
@@ -574,14 +624,8 @@ s_ls_run (s_files_t *self)
     s_peer_close (&peer);
     //  An incomplete listing still shows what was seen; the exit code and
     //  the message on stderr say it is not all
-    if (rc == 0 || rc == ZMX_EXIT_TIMEOUT) {
-        zlist_t *names = zhash_keys (listing);
-        zlist_sort (names, NULL);
-        for (const char *name = (const char *) zlist_first (names); name;
-             name = (const char *) zlist_next (names))
-            printf ("%12s  %s\n", (const char *) zhash_lookup (listing, name), name);
-        zlist_destroy (&names);
-    }
+    if (rc == 0 || rc == ZMX_EXIT_TIMEOUT)
+        s_ls_print (listing, self->json);
     zhash_destroy (&listing);
     return rc;
 }
@@ -974,6 +1018,10 @@ zmx_cli_files (int argc, char *argv [])
                                     "sync or ls", verb);
     const char *endpoint = getenv (S_ENV_FILES);
     self.endpoint = endpoint && *endpoint? endpoint: ZMX_FILES_DEFAULT_ENDPOINT;
+    //  getopt prefixes its messages with argv [0]: make it "zmx files VERB"
+    char name [64];
+    snprintf (name, sizeof name, "zmx files %s", verb);
+    argv [1] = name;
     int rc = s_parse (argc - 1, argv + 1, &self);
     if (rc != S_CONTINUE)
         return rc;

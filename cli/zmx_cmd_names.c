@@ -40,9 +40,11 @@ zmx_cli_names_usage (FILE *stream)
         "                               stops, or S seconds after it dies\n"
         "  rm NAME [ENDPOINT]           unregister ENDPOINT, or every endpoint\n"
         "  get NAME                     print NAME's endpoints, one per line\n"
-        "  ls                           print every name and its endpoints\n"
+        "  ls [--json]                  print every name and its endpoints\n"
         "  watch                        print names as their endpoints change\n"
         "\n"
+        "  --zmxd HOST[:BASE]       the zmxd to use, its ports at BASE + their\n"
+        "                           offsets (default $ZMX_ZMXD); -e wins\n"
         "  -e, --endpoint ENDPOINT  clone server's snapshot endpoint (default $%s\n"
         "                           or %s; \"\" = none, lookup file only)\n"
         "  -t, --timeout MS         wait for the snapshot and for each write\n"
@@ -50,6 +52,8 @@ zmx_cli_names_usage (FILE *stream)
         "  --ttl S                  registration lifetime without refresh, seconds\n"
         "  --file FILE              lookup file (ZPL \"names\" section) that overrides\n"
         "                           the server's entries (default $%s)\n"
+        "  --json                   ls: print one JSON array of {\"name\",\n"
+        "                           \"endpoints\": [...]}\n"
         "\n"
         "A NAME is letters, digits, '.', '-' and '_'. Anywhere zmx takes an\n"
         "endpoint, \"name:NAME\" stands for NAME's endpoints.\n",
@@ -180,6 +184,8 @@ s_resolver_open (const s_options_t *options, const char *name, int *exit_p)
         fprintf (stderr, "zmx: cannot resolve '%s'\n", endpoint);
         *exit_p = ZMX_EXIT_ERROR;
     }
+    if (servers && *exit_p == ZMX_EXIT_OK)
+        zmx_cli_check_hosts (servers, exit_p);
     char *cursor = servers, *server;
     while (*exit_p == ZMX_EXIT_OK && cursor && (server = strsep (&cursor, ",")))
         if (zmx_resolver_add_server (resolver, server) != ZMX_OK) {
@@ -227,6 +233,32 @@ s_get (zmx_resolver_t *resolver, const char *name)
 }
 
 //  "NAME endpoint,endpoint" for each name, or "NAME gone" when it has none.
+//  `ls --json`: one array of {"name": NAME, "endpoints": [ENDPOINT...]}
+static void
+s_print_json (zmx_resolver_t *resolver, zlist_t *names)
+{
+    zmx_cli_json_t *writer = zmx_cli_json_new (stdout);
+    zmx_cli_json_open (writer, '[');
+    for (const char *name = (const char *) zlist_first (names); name;
+         name = (const char *) zlist_next (names)) {
+        char *endpoints = zmx_resolver_lookup (resolver, name);
+        if (!endpoints)
+            continue;
+        zmx_cli_json_open (writer, '{');
+        zmx_cli_json_pair (writer, "name", name);
+        zmx_cli_json_key (writer, "endpoints");
+        zmx_cli_json_open (writer, '[');
+        char *cursor = endpoints, *endpoint;
+        while ((endpoint = strsep (&cursor, ",")))
+            zmx_cli_json_string (writer, endpoint);
+        zmx_cli_json_close (writer, ']');
+        zmx_cli_json_close (writer, '}');
+        free (endpoints);
+    }
+    zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
+}
+
 static void
 s_print_names (zmx_resolver_t *resolver, zlist_t *names, bool show_gone)
 {
@@ -243,10 +275,13 @@ s_print_names (zmx_resolver_t *resolver, zlist_t *names, bool show_gone)
 }
 
 static int
-s_list (zmx_resolver_t *resolver)
+s_list (zmx_resolver_t *resolver, bool json)
 {
     zlist_t *names = zmx_resolver_names (resolver);
-    s_print_names (resolver, names, false);
+    if (json)
+        s_print_json (resolver, names);
+    else
+        s_print_names (resolver, names, false);
     zlist_destroy (&names);
     return ZMX_EXIT_OK;
 }
@@ -284,6 +319,8 @@ s_parse (int argc, char *argv [], s_options_t *options)
         { "timeout", required_argument, NULL, 't' },
         { "ttl", required_argument, NULL, ZMX_CLI_OPT_TTL },
         { "file", required_argument, NULL, ZMX_CLI_OPT_FILE },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
+        { "json", no_argument, NULL, ZMX_CLI_OPT_JSON },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -361,7 +398,7 @@ zmx_cli_names (int argc, char *argv [])
     zmx_resolver_t *resolver = s_resolver_open (&options, count? args [0]: NULL, &code);
     if (resolver)
         code = streq (command, "get")? s_get (resolver, args [0]):
-               streq (command, "ls")? s_list (resolver): s_watch (resolver);
+               streq (command, "ls")? s_list (resolver, options.store.json): s_watch (resolver);
     zmx_resolver_destroy (&resolver);
     return code;
 }

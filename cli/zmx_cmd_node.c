@@ -58,6 +58,7 @@ typedef struct {
     const char *name;           //  -n: node name, or NULL (from the UUID)
     const char *iface;          //  -i: beacon interface, or NULL
     int port;                   //  -p: beacon port
+    bool iface_given, port_given;       //  -i, -p given: --zmxd leaves them
     int interval, evasive, expired;     //  msec; 0 = library default
     const char *endpoint;       //  --endpoint: mailbox bind, or NULL
     zlist_t *fixed;             //  --peer endpoints
@@ -67,6 +68,7 @@ typedef struct {
     bool wait_given;            //  -w was given
     bool once;                  //  peers --once
     bool stats;                 //  peers --stats
+    bool json;                  //  peers --json
     int count;                  //  listen -c: stop after N messages (0: never)
     int members;                //  shout --members: wait for N members
     int linger;                 //  shout/whisper: the node's linger at stop
@@ -81,9 +83,13 @@ typedef struct {
     char *name;
     char *endpoint;
     char *headers;              //  " NAME=VALUE..." as printed, or ""
+    zhash_t *header_table;      //  The same as NAME -> VALUE (--json)
     zlist_t *groups;            //  Group names (autofree)
     bool shown;                 //  ENTER printed (peers --group)
 } s_peer_t;
+
+//  peers --json: events and the --once view as JSON, not text
+static bool s_json = false;
 
 //  -------------------------------------------------------------------------
 //  Usage
@@ -99,6 +105,9 @@ s_common_usage (FILE *stream)
         "                         $ZSYS_INTERFACE, else \"lo\" as zmxd's built-in\n"
         "                         config: this host only)\n"
         "  -p, --port PORT        UDP beacon port, 0 for none (default %d)\n"
+        "  --zmxd HOST[:BASE]     beacon on that zmxd's port (BASE + 115), on lo\n"
+        "                         if HOST is loopback (default $ZMX_ZMXD);\n"
+        "                         -i and -p win\n"
         "  --interval MS          beacon interval (default %d)\n"
         "  --evasive MS           silence before a peer is pinged (default %d)\n"
         "  --expired MS           silence before a peer is dropped (default %d)\n"
@@ -119,7 +128,8 @@ void
 zmx_cli_peers_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx peers [--group GROUP] [-w MS] [--once] [--stats] [node options]\n"
+        "usage: zmx peers [--group GROUP] [-w MS] [--once] [--stats | --json]\n"
+        "                 [node options]\n"
         "\n"
         "Print ZRE peers as they enter and leave, with their groups and headers,\n"
         "one line per event (ENTER, JOIN, LEAVE, EXIT, EVASIVE, SILENT), until\n"
@@ -130,7 +140,10 @@ zmx_cli_peers_usage (FILE *stream)
         "  --once                 collect for -w MS (default %d), then print one\n"
         "                         line per peer: NAME UUID ENDPOINT GROUPS HEADERS\n"
         "  --stats                at the end, print the node's counters on one\n"
-        "                         line: STATS NAME=VALUE...\n",
+        "                         line: STATS NAME=VALUE...\n"
+        "  --json                 each event as one JSON object per line; with\n"
+        "                         --once, one JSON array of peers (not with\n"
+        "                         --stats)\n",
         S_WAIT_ONCE);
     s_common_usage (stream);
 }
@@ -204,6 +217,20 @@ static void (*s_usage_of (int command)) (FILE *)
            command == S_CMD_WHISPER? zmx_cli_whisper_usage: zmx_cli_listen_usage;
 }
 
+//  Beacon on zmxd's port (from --zmxd or $ZMX_ZMXD), on lo if it is local.
+static void
+s_options_zmxd (s_options_t *options)
+{
+    int port;
+    bool loopback;
+    if (!zmx_cli_zmxd_beacon (&port, &loopback))
+        return;
+    if (!options->port_given)
+        options->port = port;
+    if (loopback && !options->iface_given)
+        options->iface = "lo";
+}
+
 //  Handle one option. Returns 0, or an exit code (usage, or 0 for --help).
 static int
 s_option (s_options_t *options, int option, const char *value)
@@ -212,8 +239,16 @@ s_option (s_options_t *options, int option, const char *value)
     int rc = 0;
     switch (option) {
         case 'n': options->name = value; break;
-        case 'i': options->iface = value; break;
-        case 'p': rc = zmx_cli_parse_int (value, "--port", 0, 65535, &options->port); break;
+        case 'i': options->iface = value; options->iface_given = true; break;
+        case 'p':
+            rc = zmx_cli_parse_int (value, "--port", 0, 65535, &options->port);
+            options->port_given = true;
+            break;
+        case ZMX_CLI_OPT_ZMXD:
+            rc = zmx_cli_zmxd_option (value, 0, NULL, false) < 0;
+            if (!rc)
+                s_options_zmxd (options);
+            break;
         case S_OPT_INTERVAL:
             rc = zmx_cli_parse_int (value, "--interval", ZMX_NODE_TIME_MIN,
                                     ZMX_NODE_TIME_MAX, &options->interval);
@@ -241,6 +276,7 @@ s_option (s_options_t *options, int option, const char *value)
             break;
         case S_OPT_ONCE: options->once = true; break;
         case S_OPT_STATS: options->stats = true; break;
+        case ZMX_CLI_OPT_JSON: options->json = true; break;
         case 'c': rc = zmx_cli_parse_int (value, "--count", 1, INT_MAX, &options->count); break;
         case S_OPT_MEMBERS:
             rc = zmx_cli_parse_int (value, "--members", 1, ZMX_NODE_MAX_PEERS * 100,
@@ -282,10 +318,12 @@ s_parse (int argc, char *argv [], s_options_t *options)
         { { "header", required_argument, NULL, 'H' }, S_CMD_ALL },
         { { "verbose", no_argument, NULL, S_OPT_VERBOSE }, S_CMD_ALL },
         { { "help", no_argument, NULL, ZMX_CLI_OPT_HELP }, S_CMD_ALL },
+        { { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD }, S_CMD_ALL },
         { { "wait", required_argument, NULL, 'w' }, S_CMD_ALL },
         { { "group", required_argument, NULL, 'g' }, S_CMD_PEERS },
         { { "once", no_argument, NULL, S_OPT_ONCE }, S_CMD_PEERS },
         { { "stats", no_argument, NULL, S_OPT_STATS }, S_CMD_PEERS },
+        { { "json", no_argument, NULL, ZMX_CLI_OPT_JSON }, S_CMD_PEERS },
         { { "count", required_argument, NULL, 'c' }, S_CMD_LISTEN },
         { { "members", required_argument, NULL, S_OPT_MEMBERS }, S_CMD_SHOUT },
         { { "linger", required_argument, NULL, S_OPT_LINGER }, S_CMD_SHOUT | S_CMD_WHISPER },
@@ -315,6 +353,7 @@ s_options_init (s_options_t *options, int command)
     memset (options, 0, sizeof *options);
     options->command = command;
     options->port = ZMX_NODE_BEACON_PORT;
+    s_options_zmxd (options);
     options->members = 0;       //  0: every member seen as discovery settles
     options->linger = S_LINGER;
     options->fixed = zlist_new ();
@@ -445,6 +484,7 @@ s_peer_free (void **item_p)
         free (peer->name);
         free (peer->endpoint);
         free (peer->headers);
+        zhash_destroy (&peer->header_table);
         zlist_destroy (&peer->groups);
         free (peer);
         *item_p = NULL;
@@ -469,9 +509,8 @@ s_print_frame (zframe_t *frame)
 
 //  The headers frame of ENTER as " NAME=VALUE..." (sorted by name).
 static char *
-s_headers_text (zframe_t *frame)
+s_headers_text (zhash_t *headers)
 {
-    zhash_t *headers = frame? zhash_unpack (frame): NULL;
     if (!headers)
         return strdup ("");
     zlist_t *keys = zhash_keys (headers);
@@ -484,7 +523,6 @@ s_headers_text (zframe_t *frame)
         text = longer;
     }
     zlist_destroy (&keys);
-    zhash_destroy (&headers);
     return text;
 }
 
@@ -503,7 +541,8 @@ s_peer_enter (zhashx_t *peers, zmsg_t *event)
         peer->uuid = uuid;
         peer->name = name;
         peer->endpoint = endpoint;
-        peer->headers = s_headers_text (headers);
+        peer->header_table = headers? zhash_unpack (headers): NULL;
+        peer->headers = s_headers_text (peer->header_table);
         peer->groups = zlist_new ();
         zlist_autofree (peer->groups);
         zlist_comparefn (peer->groups, (zlist_compare_fn *) strcmp);
@@ -517,22 +556,69 @@ s_peer_enter (zhashx_t *peers, zmsg_t *event)
     return peer;
 }
 
-//  Print to `out` unless it is NULL (peers --once collects quietly).
+//  "headers": {NAME: VALUE...}, sorted by name
 static void
-s_say (FILE *out, const char *format, ...)
+s_json_headers (zmx_cli_json_t *writer, s_peer_t *peer)
+{
+    zmx_cli_json_key (writer, "headers");
+    zmx_cli_json_open (writer, '{');
+    zlist_t *keys = peer->header_table? zhash_keys (peer->header_table): zlist_new ();
+    zlist_sort (keys, (zlist_compare_fn *) strcmp);
+    for (char *key = (char *) zlist_first (keys); key; key = (char *) zlist_next (keys))
+        zmx_cli_json_pair (writer, key, (char *) zhash_lookup (peer->header_table, key));
+    zlist_destroy (&keys);
+    zmx_cli_json_close (writer, '}');
+}
+
+//  With --json, one presence event as one object on one line: "event",
+//  "name", then "uuid" (ENTER, EXIT), "endpoint" and "headers" (ENTER),
+//  "group" (JOIN, LEAVE: `subject`).
+static void
+s_json_event (FILE *out, const char *type, s_peer_t *peer, const char *subject)
+{
+    zmx_cli_json_t *writer = zmx_cli_json_new (out);
+    zmx_cli_json_open (writer, '{');
+    zmx_cli_json_pair (writer, "event", type);
+    zmx_cli_json_pair (writer, "name", peer->name);
+    if (streq (type, ZMX_NODE_ENTER) || streq (type, ZMX_NODE_EXIT))
+        zmx_cli_json_pair (writer, "uuid", peer->uuid);
+    if (streq (type, ZMX_NODE_ENTER)) {
+        zmx_cli_json_pair (writer, "endpoint", peer->endpoint);
+        s_json_headers (writer, peer);
+    }
+    if (subject)
+        zmx_cli_json_pair (writer, "group", subject);
+    zmx_cli_json_close (writer, '}');
+    zmx_cli_json_destroy (&writer);
+}
+
+//  Print one presence event about `peer` on `out` (NULL: quiet), as the
+//  text line or as JSON.
+static void
+s_event_print (FILE *out, const char *type, s_peer_t *peer, const char *subject)
 {
     if (!out)
         return;
-    va_list args;
-    va_start (args, format);
-    vfprintf (out, format, args);
-    va_end (args);
+    if (s_json)
+        s_json_event (out, type, peer, subject);
+    else
+    if (streq (type, ZMX_NODE_ENTER))
+        fprintf (out, "ENTER %s %s %s%s\n", peer->name, peer->uuid, peer->endpoint,
+                 peer->headers);
+    else
+    if (subject)
+        fprintf (out, "%s %s %s\n", type, peer->name, subject);
+    else
+    if (streq (type, ZMX_NODE_EXIT))
+        fprintf (out, "EXIT %s %s\n", peer->name, peer->uuid);
+    else
+        fprintf (out, "%s %s\n", type, peer->name);
 }
 
 static void
 s_print_enter (FILE *out, s_peer_t *peer)
 {
-    s_say (out, "ENTER %s %s %s%s\n", peer->name, peer->uuid, peer->endpoint, peer->headers);
+    s_event_print (out, ZMX_NODE_ENTER, peer, NULL);
     peer->shown = true;
 }
 
@@ -564,27 +650,27 @@ s_presence (FILE *out, const char *group, zhashx_t *peers, const char *type, zms
         if (group && streq (group, subject) && !peer->shown)
             s_print_enter (out, peer);
         if (!group || streq (group, subject))
-            s_say (out, "JOIN %s %s\n", peer->name, subject);
+            s_event_print (out, ZMX_NODE_JOIN, peer, subject);
     }
     else
     if (streq (type, ZMX_NODE_LEAVE) && subject) {
         zlist_remove (peer->groups, subject);
         if (wanted)
-            s_say (out, "LEAVE %s %s\n", peer->name, subject);
+            s_event_print (out, ZMX_NODE_LEAVE, peer, subject);
         if (group && streq (group, subject) && peer->shown) {
-            s_say (out, "EXIT %s %s\n", peer->name, peer->uuid);
+            s_event_print (out, ZMX_NODE_EXIT, peer, NULL);
             peer->shown = false;
         }
     }
     else
     if (streq (type, ZMX_NODE_EXIT)) {
         if (!group || peer->shown)
-            s_say (out, "EXIT %s %s\n", peer->name, peer->uuid);
+            s_event_print (out, ZMX_NODE_EXIT, peer, NULL);
         zhashx_delete (peers, uuid);
     }
     else
     if ((streq (type, ZMX_NODE_EVASIVE) || streq (type, ZMX_NODE_SILENT)) && wanted)
-        s_say (out, "%s %s\n", type, peer->name);
+        s_event_print (out, type, peer, NULL);
     free (uuid);
     free (name);
     free (subject);
@@ -624,6 +710,24 @@ s_peer_compare (const void *item1, const void *item2)
     return order? order: strcmp (peer1->uuid, peer2->uuid);
 }
 
+//  One --once row as {"name", "uuid", "endpoint", "groups", "headers"}
+static void
+s_json_peer (zmx_cli_json_t *writer, s_peer_t *peer)
+{
+    zmx_cli_json_open (writer, '{');
+    zmx_cli_json_pair (writer, "name", peer->name);
+    zmx_cli_json_pair (writer, "uuid", peer->uuid);
+    zmx_cli_json_pair (writer, "endpoint", peer->endpoint);
+    zmx_cli_json_key (writer, "groups");
+    zmx_cli_json_open (writer, '[');
+    for (char *name = (char *) zlist_first (peer->groups); name;
+         name = (char *) zlist_next (peer->groups))
+        zmx_cli_json_string (writer, name);
+    zmx_cli_json_close (writer, ']');
+    s_json_headers (writer, peer);
+    zmx_cli_json_close (writer, '}');
+}
+
 static void
 s_print_view (zhashx_t *peers, const char *group)
 {
@@ -633,12 +737,20 @@ s_print_view (zhashx_t *peers, const char *group)
         zlistx_add_end (sorted, peer);
     zlistx_set_comparator (sorted, s_peer_compare);
     zlistx_sort (sorted);
-    printf ("NAME UUID ENDPOINT GROUPS HEADERS\n");
+    zmx_cli_json_t *writer = s_json? zmx_cli_json_new (stdout): NULL;
+    if (writer)
+        zmx_cli_json_open (writer, '[');
+    else
+        printf ("NAME UUID ENDPOINT GROUPS HEADERS\n");
     for (s_peer_t *peer = (s_peer_t *) zlistx_first (sorted); peer;
          peer = (s_peer_t *) zlistx_next (sorted)) {
         if (group && !zlist_exists (peer->groups, (void *) group))
             continue;
         zlist_sort (peer->groups, (zlist_compare_fn *) strcmp);
+        if (writer) {
+            s_json_peer (writer, peer);
+            continue;
+        }
         printf ("%s %s %s ", peer->name, peer->uuid, peer->endpoint);
         const char *separator = "";
         for (char *name = (char *) zlist_first (peer->groups); name;
@@ -646,6 +758,9 @@ s_print_view (zhashx_t *peers, const char *group)
             printf ("%s%s", separator, name);
         printf ("%s%s\n", zlist_size (peer->groups)? "": "-", peer->headers);
     }
+    if (writer)
+        zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
     zlistx_destroy (&sorted);
     fflush (stdout);
 }
@@ -741,6 +856,10 @@ zmx_cli_peers (int argc, char *argv [])
     s_options_t options;
     s_options_init (&options, S_CMD_PEERS);
     int rc = s_prepare (argc, argv, &options, 0, 0, "");
+    if (rc == S_CONTINUE && options.json && options.stats)
+        rc = zmx_cli_usage_error (zmx_cli_peers_usage, "--json and --stats do not go "
+                                  "together: the counters are not JSON");
+    s_json = options.json;
     zmx_node_t *node = NULL;
     if (rc == S_CONTINUE)
         node = s_node_start (&options, NULL, 0, &rc);

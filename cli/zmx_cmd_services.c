@@ -17,24 +17,28 @@ void
 zmx_cli_services_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmx services [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES]\n"
+        "usage: zmx services [-b ENDPOINT] [-t TIMEOUT_MS] [-r RETRIES] [--json]\n"
         "                    [--packed] [--curve-cert FILE --server-key KEY|FILE]\n"
         "\n"
         "Print the broker's services with their worker count and the number of\n"
         "requests queued for them.\n"
         "\n"
         "  -b, --broker ENDPOINT  broker (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]     the zmxd to use, its ports at BASE + their\n"
+        "                         offsets (default $ZMX_ZMXD); -b wins\n"
         "  -t, --timeout MS       wait per attempt (default %d)\n"
         "  -r, --retries N        attempts after the first (default %d)\n"
         "  --packed               speak zmx packed MDP: fewer frames per request;\n"
         "                         zmx brokers only (docs/PROTOCOLS.md)\n"
         "  --curve-cert FILE      use CURVE with this client certificate\n"
-        "  --server-key KEY|FILE  the broker's public key or certificate file\n",
+        "  --server-key KEY|FILE  the broker's public key or certificate file\n"
+        "  --json                 print one JSON array of {\"service\", \"workers\",\n"
+        "                         \"queued\"} instead of the table\n",
         ZMX_CLI_ENV_BROKER, ZMX_BROKER_DEFAULT_ENDPOINT, ZMX_CLI_TIMEOUT, ZMX_CLI_RETRIES);
 }
 
 static int
-s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
+s_parse (int argc, char *argv [], zmx_cli_conn_t *conn, bool *json_p)
 {
     static const struct option longopts [] = {
         { "broker", required_argument, NULL, 'b' },
@@ -43,6 +47,8 @@ s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
         { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
+        { "json", no_argument, NULL, ZMX_CLI_OPT_JSON },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };
@@ -53,6 +59,10 @@ s_parse (int argc, char *argv [], zmx_cli_conn_t *conn)
             return ZMX_EXIT_USAGE;
         if (shared > 0)
             continue;
+        if (option == ZMX_CLI_OPT_JSON) {
+            *json_p = true;
+            continue;
+        }
         if (option == ZMX_CLI_OPT_HELP) {
             zmx_cli_services_usage (stdout);
             return ZMX_EXIT_OK;
@@ -163,12 +173,40 @@ s_print_table (zmsg_t *reply)
     return rc;
 }
 
+//  The same as one JSON array of {"service", "workers", "queued"}, sorted
+//  by name. Returns the exit code as s_print_table does.
+static int
+s_print_json (zmsg_t *reply)
+{
+    char *text = s_reply_text (reply);
+    s_row_t *rows;
+    size_t bad = 0;
+    size_t count = s_parse_rows (text, &rows, &bad);
+    qsort (rows, count, sizeof (s_row_t), s_row_compare);
+    zmx_cli_json_t *writer = zmx_cli_json_new (stdout);
+    zmx_cli_json_open (writer, '[');
+    for (size_t index = 0; index < count; index++) {
+        zmx_cli_json_open (writer, '{');
+        zmx_cli_json_pair (writer, "service", rows [index].name);
+        zmx_cli_json_pair_number (writer, "workers", (int64_t) rows [index].workers);
+        zmx_cli_json_pair_number (writer, "queued", (int64_t) rows [index].queued);
+        zmx_cli_json_close (writer, '}');
+    }
+    zmx_cli_json_close (writer, ']');
+    zmx_cli_json_destroy (&writer);
+    int rc = !ferror (stdout) && !bad? ZMX_EXIT_OK: ZMX_EXIT_ERROR;
+    free (rows);
+    free (text);
+    return rc;
+}
+
 int
 zmx_cli_services (int argc, char *argv [])
 {
     zmx_cli_conn_t conn;
     zmx_cli_conn_init (&conn);
-    int rc = s_parse (argc, argv, &conn);
+    bool json = false;
+    int rc = s_parse (argc, argv, &conn, &json);
     if (rc != S_CONTINUE)
         return rc;
     zmx_client_t *client = zmx_cli_client_new (&conn, &rc);
@@ -178,6 +216,9 @@ zmx_cli_services (int argc, char *argv [])
     zmsg_t *request = zmsg_new ();
     zmsg_addstr (request, ZMX_MMI_SERVICES_LIST);
     zmsg_t *reply = zmx_client_request (client, "mmi.services", &request);
+    if (reply && json)
+        rc = s_print_json (reply);
+    else
     if (reply)
         rc = s_print_table (reply);
     else

@@ -44,6 +44,8 @@ zmx_cli_worker_usage (FILE *stream)
         "the reply is still its stdout.\n"
         "\n"
         "  -b, --broker ENDPOINT  broker (default $%s or %s)\n"
+        "  --zmxd HOST[:BASE]     the zmxd to use, its ports at BASE + their\n"
+        "                         offsets (default $ZMX_ZMXD); -b wins\n"
         "  --credit N             requests the broker may send ahead (default 1)\n"
         "  --heartbeat MS         heartbeat interval; match the broker's\n"
         "                         heartbeat-interval (default %d)\n"
@@ -97,6 +99,7 @@ s_parse (int argc, char *argv [], s_worker_t *self)
         { "curve-cert", required_argument, NULL, ZMX_CLI_OPT_CURVE_CERT },
         { "server-key", required_argument, NULL, ZMX_CLI_OPT_SERVER_KEY },
         { "packed", no_argument, NULL, ZMX_CLI_OPT_PACKED },
+        { "zmxd", required_argument, NULL, ZMX_CLI_OPT_ZMXD },
         { "help", no_argument, NULL, ZMX_CLI_OPT_HELP },
         { NULL, 0, NULL, 0 }
     };

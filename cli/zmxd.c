@@ -14,6 +14,8 @@
     =========================================================================
 */
 #include <zmx.h>
+#include "zmx_layout.h"
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -126,6 +128,7 @@ typedef struct {
     const char *config_path;    //  -c FILE, or NULL for the built-in config
     bool print_config;          //  --print-config: print and exit
     int log_level;              //  -v / -q, or -1 to take it from the config
+    const char *base_port;      //  --base-port N, or NULL for zmxd/base-port
 } s_options_t;
 
 typedef struct {
@@ -139,18 +142,20 @@ static void
 s_usage (FILE *stream)
 {
     fprintf (stream,
-        "usage: zmxd [-c FILE] [--print-config] [-v|--verbose] [-q|--quiet]\n"
-        "            [-h|--help] [--version]\n"
+        "usage: zmxd [-c FILE] [--base-port N] [--print-config] [-v|--verbose]\n"
+        "            [-q|--quiet] [-h|--help] [-V|--version]\n"
         "\n"
         "Run the zmx services named in the config (default: every service,\n"
         "bound on 127.0.0.1 only) until SIGINT or SIGTERM.\n"
         "\n"
         "  -c, --config FILE  read this ZPL config instead of the built-in one\n"
+        "  --base-port N      move every port of the default layout (5555 up)\n"
+        "                     to N plus its offset (also zmxd/base-port)\n"
         "  --print-config     print the effective config and exit\n"
         "  -v, --verbose      log at level debug\n"
         "  -q, --quiet        log errors only\n"
         "  -h, --help         show this help\n"
-        "  --version          show the version\n"
+        "  -V, --version      show the version\n"
         "\n"
         "Exit codes: 0 stopped cleanly, 1 bad config or a service failed to\n"
         "start, 2 usage error, 3 a service failed while running. See docs/CLI.md.\n");
@@ -161,27 +166,29 @@ s_usage (FILE *stream)
 static int
 s_parse_args (int argc, char *argv [], s_options_t *options)
 {
-    enum { OPT_PRINT_CONFIG = 256, OPT_VERSION };
+    enum { OPT_PRINT_CONFIG = 256, OPT_BASE_PORT };
     static const struct option longopts [] = {
         { "config", required_argument, NULL, 'c' },
         { "print-config", no_argument, NULL, OPT_PRINT_CONFIG },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, OPT_VERSION },
+        { "version", no_argument, NULL, 'V' },
+        { "base-port", required_argument, NULL, OPT_BASE_PORT },
         { NULL, 0, NULL, 0 }
     };
     int option;
-    while ((option = getopt_long (argc, argv, "c:vqh", longopts, NULL)) != -1) {
+    while ((option = getopt_long (argc, argv, "c:vqhV", longopts, NULL)) != -1) {
         switch (option) {
             case 'c': options->config_path = optarg; break;
             case OPT_PRINT_CONFIG: options->print_config = true; break;
+            case OPT_BASE_PORT: options->base_port = optarg; break;
             case 'v': options->log_level = ZMX_LOG_DEBUG; break;
             case 'q': options->log_level = ZMX_LOG_ERROR; break;
             case 'h':
                 s_usage (stdout);
                 return ZMXD_EXIT_OK;
-            case OPT_VERSION:
+            case 'V':
                 printf ("zmxd %d.%d.%d\n", ZMX_VERSION_MAJOR, ZMX_VERSION_MINOR,
                         ZMX_VERSION_PATCH);
                 return ZMXD_EXIT_OK;
@@ -264,8 +271,10 @@ s_check_zmxd_section (zconfig_t *section, const char *source)
 {
     for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
         const char *key = zconfig_name (item);
+        if (streq (key, "base-port"))
+            continue;           //  Checked where it is applied
         if (!streq (key, "log-level")) {
-            s_unknown_key (source, "zmxd", key, "log-level");
+            s_unknown_key (source, "zmxd", key, strstr (key, "port")? "base-port": "log-level");
             return -1;
         }
         if (zmx_log_level_from_name (zconfig_value (item)) < 0) {
@@ -330,6 +339,86 @@ s_config_check (zconfig_t *config, const char *source)
         }
         if (s_check_service_keys (name, section, "", source))
             return -1;
+    }
+    return 0;
+}
+
+//  The endpoint `endpoint` with a port of the default layout moved to
+//  `base`, and an ipc:// path made unique to it; NULL if it stays as it
+//  is. Caller frees.
+static char *
+s_endpoint_move (const char *endpoint, int base)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return zsys_sprintf ("%s-%d", endpoint, base);
+    const char *colon = strrchr (endpoint, ':');
+    if (strncmp (endpoint, "tcp://", 6) != 0 || !colon)
+        return NULL;
+    char *end;
+    long port = strtol (colon + 1, &end, 10);
+    if (end == colon + 1 || *end)
+        return NULL;
+    //  The beacon's udp port is the files' tcp one: the loop finds files
+    for (int which = 0; which < ZMX_LAYOUT_BEACON; which++)
+        if (zmx_layout_ports [which] == port)
+            return zsys_sprintf ("%.*s:%d", (int) (colon - endpoint), endpoint,
+                                 zmx_layout_port ((zmx_layout_port_t) which, base));
+    return NULL;
+}
+
+//  Move every endpoint of a comma-separated list in `item`'s value.
+static void
+s_item_move (zconfig_t *item, int base)
+{
+    char *list = strdup (zconfig_value (item));
+    char *moved = strdup (""), *cursor = list, *endpoint;
+    while ((endpoint = strsep (&cursor, ","))) {
+        char *one = s_endpoint_move (endpoint, base);
+        char *longer = zsys_sprintf ("%s%s%s", moved, *moved? ",": "", one? one: endpoint);
+        free (one);
+        free (moved);
+        moved = longer;
+    }
+    zconfig_set_value (item, "%s", moved);
+    free (moved);
+    free (list);
+}
+
+//  Apply the base port (--base-port, else zmxd/base-port): every port of
+//  the default layout in a service's values moves to base + its offset
+//  (zmx_layout.h), the node's beacon port too, and ipc:// paths get
+//  "-BASE" so that two zmxds on one host do not share them. Returns 0, or
+//  -1 with the problem printed.
+static int
+s_config_move (zconfig_t *config, const char *option, const char *source)
+{
+    const char *text = option? option: zconfig_get (config, "zmxd/base-port", NULL);
+    if (!text || !*text)
+        return 0;
+    char *end;
+    errno = 0;
+    long base = strtol (text, &end, 10);
+    if (errno || end == text || *end || base < 1 || base > ZMX_LAYOUT_BASE_MAX) {
+        fprintf (stderr, "zmxd: %s%s = \"%s\": use a port from 1 to %d (the broker's; "
+                 "the others follow at their default offsets)\n", option? "": source,
+                 option? "--base-port": ": zmxd/base-port", text, ZMX_LAYOUT_BASE_MAX);
+        return -1;
+    }
+    for (zconfig_t *section = zconfig_child (config); section;
+         section = zconfig_next (section)) {
+        if (!zmx_service_lookup (zconfig_name (section)))
+            continue;
+        for (zconfig_t *item = zconfig_child (section); item; item = zconfig_next (item)) {
+            const char *value = zconfig_value (item);
+            if (!value || zconfig_child (item))
+                continue;
+            if (streq (zconfig_name (section), "node") && streq (zconfig_name (item), "port")
+            &&  atoi (value) == zmx_layout_ports [ZMX_LAYOUT_BEACON])
+                zconfig_set_value (item, "%d",
+                                   zmx_layout_port (ZMX_LAYOUT_BEACON, (int) base));
+            else
+                s_item_move (item, (int) base);
+        }
     }
     return 0;
 }
@@ -590,14 +679,15 @@ s_node_run (s_node_t *node)
 int
 main (int argc, char *argv [])
 {
-    s_options_t options = { NULL, false, -1 };
+    s_options_t options = { NULL, false, -1, NULL };
     int rc = s_parse_args (argc, argv, &options);
     if (rc != ZMXD_CONTINUE)
         return rc;
 
     const char *source = options.config_path? options.config_path: "built-in config";
     s_node_t node = { s_config_load (options.config_path), NULL, NULL, 0 };
-    if (!node.config || s_config_check (node.config, source)) {
+    if (!node.config || s_config_check (node.config, source)
+    ||  s_config_move (node.config, options.base_port, source)) {
         zconfig_destroy (&node.config);
         return ZMXD_EXIT_CONFIG;
     }

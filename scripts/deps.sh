@@ -10,6 +10,7 @@ packages=(
     libxxhash-dev                       # XXH3-128: files transfer check
     clang libclang-rt-14-dev            # libFuzzer and sanitizer runtimes
     iproute2                            # network namespaces for multi-host tests
+    jq                                  # tests parse the CLI's --json output
     nats-server libnats-dev             # benchmark baseline
     scdoc                               # man pages
     debhelper dpkg-dev fakeroot lintian # make deb

@@ -661,7 +661,7 @@ s_unknown_service_exits_4 (void)
     ZMX_CHECK (elapsed < 2500);
     char *output = zmx_test_read_file (log);
     ZMX_CHECK (strstr (output, "no worker serves 'nosuch'"));
-    ZMX_CHECK (strstr (output, "--wait"));
+    ZMX_CHECK (strstr (output, "--queue"));
     free (output);
     free (log);
     s_env_stop (&env);
