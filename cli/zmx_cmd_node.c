@@ -925,18 +925,22 @@ s_wait_members (zmx_node_t *node, zpoller_t *poller, const s_options_t *options,
 }
 
 //  Stop the node, which lingers until the recipients confirm receipt
-//  (--linger). Returns 0, or 1 after saying so if one did not confirm.
+//  (--linger), and say so if one did not. A whisper names one peer, so
+//  that is an error (1); a shout goes to whoever is in the group, and a
+//  member that leaves right after reading it (zmx listen -c 1) cannot
+//  confirm, so for a shout it is a warning and the exit stays 0.
 static int
-s_stop_confirmed (zmx_node_t *node, const s_options_t *options, const char *to)
+s_stop_confirmed (zmx_node_t *node, const s_options_t *options, const char *to, bool required)
 {
     zmx_node_stop (node);
     zmx_node_stats_t stats;
     zmx_node_stats (node, &stats);
     if (options->linger == 0 || stats.linger_expired == 0)
         return ZMX_EXIT_OK;
-    fprintf (stderr, "zmx: sent to '%s', but not every recipient confirmed receipt within "
-             "%d ms (--linger): it may have left\n", to, options->linger);
-    return ZMX_EXIT_ERROR;
+    fprintf (stderr, "zmx: %s: sent to '%s', but not every recipient confirmed receipt within "
+             "%d ms (--linger): it may have left\n", required? "error": "warning", to,
+             options->linger);
+    return required? ZMX_EXIT_ERROR: ZMX_EXIT_OK;
 }
 
 int
@@ -960,7 +964,7 @@ zmx_cli_shout (int argc, char *argv [])
             if (sent != ZMX_OK)
                 fprintf (stderr, "zmx: cannot shout to '%s': %s\n", group,
                          zmx_strerror (sent));
-            rc = sent != ZMX_OK? ZMX_EXIT_ERROR: s_stop_confirmed (node, &options, group);
+            rc = sent != ZMX_OK? ZMX_EXIT_ERROR: s_stop_confirmed (node, &options, group, false);
         }
         else {
             fprintf (stderr, "zmx: %zu of %zu members of group '%s' seen within %d ms\n",
@@ -1029,7 +1033,7 @@ zmx_cli_whisper (int argc, char *argv [])
             zmsg_destroy (&event);
         }
         if (sent)
-            rc = s_stop_confirmed (node, &options, target);
+            rc = s_stop_confirmed (node, &options, target, true);
         else
         if (matched) {
             //  Known, but gone or not taking messages as we sent
