@@ -67,10 +67,15 @@ zsock_t *
 uint64_t
     zmx_security_refused (zmx_security_t *self);
 
+//  Largest message a service socket takes unless its service sets its own
+//  ZMQ_MAXMSGSIZE: a peer whose message claims more is disconnected.
+#define ZMX_SECURITY_MAX_MESSAGE    (16 * 1024 * 1024 + 4096)
+
 //  Create a socket of ZMQ type `type` with the policy applied, not yet
-//  bound. For services that set options (HWM, maximum message size) before
-//  binding: libzmq copies a socket's options into an endpoint when it binds,
-//  so options set afterwards do not apply to it. Bind with
+//  bound, and with ZMQ_MAXMSGSIZE at ZMX_SECURITY_MAX_MESSAGE. For
+//  services that set options (HWM, maximum message size) before binding:
+//  libzmq copies a socket's options into an endpoint when it binds, so
+//  options set afterwards do not apply to it. Bind with
 //  zmx_security_listen. Returns NULL (reason logged) for an unknown type.
 zsock_t *
     zmx_security_socket (zmx_security_t *self, int type);

@@ -629,6 +629,11 @@ zmx_security_socket (zmx_security_t *self, int type)
     }
     if (self && self->auth)
         zsock_set_zap_domain (sock, self->domain);
+    //  Without a bound, libzmq allocates whatever size a peer's frame
+    //  header claims, before a byte of it arrives (a random header asks
+    //  for exabytes): every service socket gets one here, and a service
+    //  that takes larger messages sets its own after this
+    zsock_set_maxmsgsize (sock, ZMX_SECURITY_MAX_MESSAGE);
     return sock;
 }
 

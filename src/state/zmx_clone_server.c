@@ -32,6 +32,7 @@
 #define S_FSYNC_PERIOD 1000         //  fsync = periodic: msec between fsyncs
 #define S_ROUTER_HWM 10000          //  KVSYNCs queued per snapshot reader
 #define S_RECORD_HEAD 8             //  Log record: u32 size, u32 crc
+#define S_SUBSCRIPTION_MAX 4096     //  A subscription frame: a subtree prefix
 #define S_RECORD_MAX (ZMX_CHP_KEY_MAX + ZMX_CHP_PROPERTIES_MAX + 64 + 256 * 1024 * 1024)
 #define S_SNAPSHOT_MAGIC "ZMXCLN1\n"
 #define S_LOG_FILE "clone.log"
@@ -1372,7 +1373,8 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
                                   S_ROUTER_HWM, 4096);
     self->publisher = self->router? s_self_socket (self, security, ZMQ_XPUB,
                                     zmx__config_str (config, "publisher-endpoint",
-                                                     ZMX_CLONE_PUBLISHER_ENDPOINT), hwm, 0)
+                                                     ZMX_CLONE_PUBLISHER_ENDPOINT), hwm,
+                                    S_SUBSCRIPTION_MAX)
                                   : NULL;
     self->collector = self->publisher? s_self_socket (self, security, ZMQ_SUB,
                                        zmx__config_str (config, "collector-endpoint",

@@ -187,6 +187,56 @@ s_flood_raw_tcp (int port)
     }
 }
 
+//  A ZMTP 3.0 peer (NULL mechanism) of `socket_type` that announces one
+//  frame of `claimed` bytes and sends none of it. Returns true if zmxd
+//  closes the connection within `msec`: a socket with a message size
+//  bound refuses the header at once, one without waits for the bytes
+//  (and libzmq has already allocated them).
+static bool
+s_claim_closes (int port, const char *socket_type, uint64_t claimed, int msec)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    ZMX_CHECK (fd >= 0);
+    struct sockaddr_in address = { 0 };
+    address.sin_family = AF_INET;
+    address.sin_port = htons ((uint16_t) port);
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    ZMX_CHECK (connect (fd, (struct sockaddr *) &address, sizeof address) == 0);
+    struct timeval timeout = { msec / 1000, (msec % 1000) * 1000 };
+    setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    byte greeting [64] = { 0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 0, 'N', 'U', 'L', 'L' };
+    byte ready [64];
+    size_t type_size = strlen (socket_type);
+    size_t body = 6 + 1 + 11 + 4 + type_size;
+    size_t at = 0;
+    ready [at++] = 0x04;                //  A short command
+    ready [at++] = (byte) body;
+    memcpy (ready + at, "\x05READY", 6), at += 6;
+    ready [at++] = 11;
+    memcpy (ready + at, "Socket-Type", 11), at += 11;
+    ready [at++] = 0, ready [at++] = 0, ready [at++] = 0, ready [at++] = (byte) type_size;
+    memcpy (ready + at, socket_type, type_size), at += type_size;
+    byte header [9] = { 0x02 };         //  A long message frame, no more
+    for (int index = 0; index < 8; index++)
+        header [1 + index] = (byte) (claimed >> (56 - 8 * index));
+    bool sent = send (fd, greeting, sizeof greeting, MSG_NOSIGNAL) == sizeof greeting
+             && send (fd, ready, at, MSG_NOSIGNAL) == (ssize_t) at
+             && send (fd, header, sizeof header, MSG_NOSIGNAL) == sizeof header;
+    ZMX_CHECK (sent);
+    //  Read zmxd's greeting and READY, then wait for the end
+    byte sink [256];
+    int64_t deadline = zclock_mono () + msec;
+    bool closed = false;
+    while (!closed && zclock_mono () < deadline) {
+        ssize_t size = recv (fd, sink, sizeof sink, 0);
+        closed = size == 0 || (size < 0 && errno != EAGAIN && errno != EINTR);
+        if (size < 0 && errno == EAGAIN)
+            break;
+    }
+    close (fd);
+    return closed;
+}
+
 //  Well-formed ZMTP connections of `type` sending random multipart
 //  messages (1 to 6 frames of 0 to 300 random bytes).
 static void
@@ -400,12 +450,49 @@ s_flood_with_few_descriptors (void)
     s_flood ();
 }
 
+//  A peer that announces a frame larger than any service takes is cut
+//  off at once on every TCP port, before libzmq allocates it: without a
+//  bound, a header claiming 2^62 bytes makes libzmq try to allocate that
+//  much (and a claim of a few GiB succeeds and is held).
+static void
+s_huge_frame_refused (void)
+{
+    s_zmxd_t self = { 0 };
+    s_zmxd_start (&self);
+    struct {
+        int port;
+        const char *peer_type;
+    } ports [] = {
+        { self.broker, "DEALER" }, { self.files, "DEALER" }, { self.clone, "DEALER" },
+        { self.clone + 1, "SUB" }, { self.clone + 2, "PUB" }, { self.resolver, "DEALER" },
+        { self.mailbox, "DEALER" },
+    };
+    uint64_t claims [] = { (uint64_t) 1 << 62, (uint64_t) 3 << 30 };
+    for (size_t index = 0; index < sizeof ports / sizeof ports [0]; index++)
+        for (size_t claim = 0; claim < 2; claim++) {
+            bool closed = s_claim_closes (ports [index].port, ports [index].peer_type,
+                                          claims [claim], 3000);
+            if (!closed)
+                fprintf (stderr, "    port %d (%s peer) kept a %" PRIu64 "-byte claim open\n",
+                         ports [index].port, ports [index].peer_type, claims [claim]);
+            ZMX_CHECK (closed);
+        }
+    ZMX_CHECK (zmx_test_wait (self.pid, 0) == -1);        //  Still running
+    s_check_resolver (self.ipc);
+    zmx_test_stop (self.pid, 5000);
+    zmx_test_rmdir (self.dir);
+    free (self.dir);
+    free (self.log);
+    free (self.ipc);
+}
+
 int
 main (int argc, char *argv [])
 {
     zmx_test_t cases [] = {
         { "flood_keeps_services_answering", s_flood_keeps_services_answering, 180 },
         { "flood_with_few_descriptors", s_flood_with_few_descriptors, 180 },
+        { "huge_frame_refused", s_huge_frame_refused, 120 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
