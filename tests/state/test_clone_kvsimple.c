@@ -5,7 +5,8 @@
     clonecli4 is, with plain sockets and frames built by hand: DEALER for
     the snapshot, SUB for updates, PUSH for its own updates. It must see
     CHP clients' updates and they its; garbage on each kvsimple socket is
-    dropped and counted; without the keys nothing is bound.
+    dropped and counted; without the keys nothing is bound; and zmxd
+    accepts the keys and serves such a client.
     =========================================================================
 */
 #include "testing.h"
@@ -406,6 +407,68 @@ s_off_by_default (void)
     zstr_free (&text);
 }
 
+//  -------------------------------------------------------------------------
+//  The same against zmxd: it accepts the keys and serves the client
+
+//  zmx_test_config_fn: the kvsimple endpoints on three more consecutive
+//  free ports, the first one stored in *(int *) args
+static char *
+s_zmxd_extra (int port, void *args)
+{
+    int other = 0;
+    for (int attempt = 0; attempt < 20 && !other; attempt++) {
+        other = zmx_test_free_port ();
+        if (other > 65000 || (other > port - 3 && other < port + 3)
+        ||  !zmx_test_port_free (other + 1)
+        ||  !zmx_test_port_free (other + 2))
+            other = 0;
+    }
+    ZMX_CHECK (other);
+    *(int *) args = other;
+    return zsys_sprintf ("    kvsimple-snapshot-endpoint = \"tcp://127.0.0.1:%d\"\n"
+                         "    kvsimple-publisher-endpoint = \"tcp://127.0.0.1:%d\"\n"
+                         "    kvsimple-collector-endpoint = \"tcp://127.0.0.1:%d\"\n",
+                         other, other + 1, other + 2);
+}
+
+static void
+s_zmxd (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    int port, kvsimple_port;
+    pid_t pid = zmx_test_clone_zmxd_start (dir, log, s_zmxd_extra, &kvsimple_port, NULL, 10000,
+                                           &port);
+    s_server_t server = { NULL, { NULL } };
+    for (int index = 0; index < 6; index++)
+        server.endpoints [index] = zsys_sprintf ("tcp://127.0.0.1:%d", index < 3
+                                                 ? port + index: kvsimple_port + index - 3);
+    s_cli4_t cli = s_cli4_new (&server);
+    uint64_t sequence;
+    zhash_t *map = s_cli4_snapshot (&cli, S_SUBTREE, &sequence);
+    ZMX_CHECK (sequence == 0 && zhash_size (map) == 0);
+    zhash_destroy (&map);
+    sequence = s_cli4_wait_live (&cli, sequence);
+    //  A CHP client of the same zmxd, by its port P, sees the update
+    zmx_clone_t *clone = zmx_clone_new (S_SUBTREE);
+    ZMX_CHECK (zmx_clone_add_server (clone, server.endpoints [0]) == ZMX_OK);
+    ZMX_CHECK (zmx_clone_wait_synced (clone, 10000) == ZMX_OK);
+    ZMX_CHECK (s_value_is (clone, S_SUBTREE "probe", "probe"));
+    ZMX_CHECK (zmx_clone_set (clone, S_SUBTREE "chp", "yes", 3, 0, 5000) == ZMX_OK);
+    s_kv_t kv = s_cli4_next (&cli, sequence);
+    ZMX_CHECK_STR (kv.key, S_SUBTREE "chp");
+    ZMX_CHECK_STR (kv.body, "yes");
+    s_kv_free (&kv);
+    zmx_clone_destroy (&clone);
+    s_cli4_destroy (&cli);
+    zmx_test_stop (pid, 3000);
+    for (int index = 0; index < 6; index++)
+        zstr_free (&server.endpoints [index]);
+    zmx_test_rmdir (dir);
+    zstr_free (&log);
+    zstr_free (&dir);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -413,6 +476,7 @@ main (int argc, char *argv [])
         { "guide_client", s_guide_client, 30 },
         { "garbage", s_garbage, 30 },
         { "off_by_default", s_off_by_default, 20 },
+        { "zmxd", s_zmxd, 60 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
