@@ -5,8 +5,9 @@
     clonecli4 is, with plain sockets and frames built by hand: DEALER for
     the snapshot, SUB for updates, PUSH for its own updates. It must see
     CHP clients' updates and they its; garbage on each kvsimple socket is
-    dropped and counted; without the keys nothing is bound; and zmxd
-    accepts the keys and serves such a client.
+    dropped and counted; without the keys nothing is bound; with CURVE on
+    only a CURVE client is served; and zmxd accepts the keys and serves
+    such a client.
     =========================================================================
 */
 #include "testing.h"
@@ -408,6 +409,74 @@ s_off_by_default (void)
 }
 
 //  -------------------------------------------------------------------------
+//  With CURVE on, the kvsimple sockets are CURVE servers like the others
+
+//  A socket of `type`, a CURVE client with these keys, connected
+static zsock_t *
+s_curve_socket (int type, const char *endpoint, const char *client_cert,
+                const char *server_cert)
+{
+    zsock_t *sock = zsock_new (type);
+    ZMX_CHECK (sock);
+    zsock_set_linger (sock, 0);
+    ZMX_CHECK (zmx_security_client_curve (sock, client_cert, server_cert) == ZMX_OK);
+    ZMX_CHECK (zsock_connect (sock, "%s", endpoint) == 0);
+    return sock;
+}
+
+static void
+s_curve (void)
+{
+    char *keys = zmx_test_tmpdir ();
+    char *server_cert = zsys_sprintf ("%s/server", keys);
+    char *client_cert = zsys_sprintf ("%s/client", keys);
+    zmx_security_t *security = zmx_test_curve_policy (server_cert, client_cert);
+    zconfig_t *root = zconfig_str_load ("clone\n    endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    publisher-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    collector-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    kvsimple-snapshot-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    kvsimple-publisher-endpoint = \"tcp://127.0.0.1:*\"\n"
+                                        "    kvsimple-collector-endpoint = \"tcp://127.0.0.1:*\"\n");
+    zmx_service_t *service = zmx_service_new ("clone", zmx_clone_server_actor,
+                                              zconfig_locate (root, "clone"), security);
+    ZMX_CHECK (service);
+    zlist_t *endpoints = zmx_service_endpoints (service);
+    ZMX_CHECK (zlist_size (endpoints) == 6);
+    const char *at [6];
+    at [0] = (const char *) zlist_first (endpoints);
+    for (int index = 1; index < 6; index++)
+        at [index] = (const char *) zlist_next (endpoints);
+    //  A plain client gets no snapshot
+    zsock_t *plain = zsock_new_dealer (at [3]);
+    ZMX_CHECK (plain);
+    zstr_sendx (plain, "ICANHAZ?", S_SUBTREE, NULL);
+    zmsg_t *msg = zmx_test_recv (plain, 500);
+    ZMX_CHECK (msg == NULL);
+    zsock_destroy (&plain);
+    //  A CURVE client is served on all three sockets
+    s_cli4_t cli;
+    cli.snapshot = s_curve_socket (ZMQ_DEALER, at [3], client_cert, server_cert);
+    cli.subscriber = s_curve_socket (ZMQ_SUB, at [4], client_cert, server_cert);
+    zsock_set_subscribe (cli.subscriber, S_SUBTREE);
+    cli.publisher = s_curve_socket (ZMQ_PUSH, at [5], client_cert, server_cert);
+    uint64_t sequence;
+    zhash_t *map = s_cli4_snapshot (&cli, S_SUBTREE, &sequence);
+    ZMX_CHECK (sequence == 0 && zhash_size (map) == 0);
+    zhash_destroy (&map);
+    ZMX_CHECK (s_cli4_wait_live (&cli, sequence) > 0);
+    ZMX_CHECK (zmx_service_counter (service, "kvsimple_malformed") == 0);
+    s_cli4_destroy (&cli);
+    zlist_destroy (&endpoints);
+    zmx_service_destroy (&service);
+    zmx_security_destroy (&security);
+    zconfig_destroy (&root);
+    zmx_test_rmdir (keys);
+    zstr_free (&server_cert);
+    zstr_free (&client_cert);
+    zstr_free (&keys);
+}
+
+//  -------------------------------------------------------------------------
 //  The same against zmxd: it accepts the keys and serves the client
 
 //  zmx_test_config_fn: the kvsimple endpoints on three more consecutive
@@ -476,6 +545,7 @@ main (int argc, char *argv [])
         { "guide_client", s_guide_client, 30 },
         { "garbage", s_garbage, 30 },
         { "off_by_default", s_off_by_default, 20 },
+        { "curve", s_curve, 30 },
         { "zmxd", s_zmxd, 60 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
