@@ -11,6 +11,9 @@
             publisher-endpoint = "tcp://127.0.0.1:5557" #  XPUB: KVPUB, HUGZ
             collector-endpoint = "tcp://127.0.0.1:5558" #  SUB: KVSET
             collector-pull-endpoint = ""    #  PULL: KVSET from PUSH clients
+            kvsimple-snapshot-endpoint = "" #  the Guide's clonecli4 (kvsimple
+            kvsimple-publisher-endpoint = ""#  frames): ROUTER, XPUB, PULL;
+            kvsimple-collector-endpoint = ""#  all three or none
             heartbeat-interval = 1000       #  msec between HUGZ
             max-keys = 1000000              #  keys held at once
             max-value-size = 65536          #  bytes in one value
@@ -54,6 +57,13 @@
     - A subscriber that reads too slowly misses updates once publish-hwm
       of them wait for it (PUB drops); it sees the jump in sequence and
       takes a new snapshot.
+    - kvsimple front end (optional): the Guide's Clone Model Four format,
+      [key][sequence][body]. Updates on its collector are checked (3
+      frames, 8-byte sequence, valid key, body within max-value-size;
+      else dropped and counted as kvsimple_malformed) and take the KVSET
+      path; every publication also goes out on its publisher; its
+      snapshot port answers ICANHAZ? + subtree with the subtree's keys,
+      then KTHXBAI with the sequence and the subtree as body.
 
     Pair (bstar section): two servers under zmx_bstar, one active. The
     passive one mirrors the active one (its snapshot, then its publisher,

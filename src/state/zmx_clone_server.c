@@ -18,6 +18,10 @@
       records above the snapshot's sequence, and cuts a torn tail.
     - Ephemeral keys are also kept in a second table so that the expiry
       sweep looks at them only, not at the whole store.
+    - An optional second set of sockets speaks the Guide's older kvsimple
+      format (clonecli4): its updates take the KVSET path, every
+      publication goes out in both formats, and its snapshots are
+      streamed like CHP ones, from the same entry references.
     =========================================================================
 */
 #include "zmx_state_internal.h"
@@ -66,6 +70,7 @@ typedef struct {
     size_t count, next;
     uint64_t sequence;          //  Sequence the snapshot was taken at
     char *subtree;
+    bool kvsimple;              //  For the kvsimple router, in its frames
 } s_snapshot_t;
 
 typedef struct {
@@ -77,7 +82,7 @@ typedef struct {
     uint64_t updates, deletes, expired, malformed, rejected, snapshots_sent;
     uint64_t snapshots_refused, compactions, fsyncs, log_records_loaded;
     uint64_t replicated, replica_snapshots, pending_applied, pending_dropped, takeovers;
-    uint64_t replica_dropped;
+    uint64_t replica_dropped, kvsimple_malformed;
 } s_counters_t;
 
 typedef struct {
@@ -87,7 +92,11 @@ typedef struct {
     zsock_t *publisher;         //  KVPUB and HUGZ (XPUB: sees subscriptions)
     zsock_t *collector;         //  KVSET from clients
     zsock_t *collector_pull;    //  KVSET from PUSH clients (the Guide's clonecli3-5), or NULL
+    zsock_t *kvsimple_router;   //  The Guide's kvsimple clients (clonecli4): snapshots,
+    zsock_t *kvsimple_publisher;//  updates out (XPUB, to read what peers send),
+    zsock_t *kvsimple_collector;//  updates in (PULL); all three or none (NULL)
     zlist_t *endpoints;         //  Bound endpoints: snapshot, publisher, collector[, pull]
+                                //  [, kvsimple snapshot, publisher, collector]
     zhashx_t *store;            //  key -> s_entry_t
     zhashx_t *ephemeral;        //  key -> s_entry_t (borrowed from store)
     zlistx_t *snapshots;        //  s_snapshot_t being sent
@@ -573,9 +582,15 @@ s_commit (s_self_t *self)
     }
     void *publisher = zsock_resolve (self->publisher);
     for (size_t index = 0; index < self->batch_size; index++) {
+        s_entry_t *entry = self->batch [index];
         if (!self->terminated) {
-            zmx_chp_view_t view = s_entry_view (self->batch [index], ZMX_CHP_KVPUB);
+            zmx_chp_view_t view = s_entry_view (entry, ZMX_CHP_KVPUB);
             zmx_chp_send (publisher, NULL, &view, ZMQ_DONTWAIT);
+            //  The same update for kvsimple subscribers: no uuid, no ttl
+            if (self->kvsimple_publisher)
+                zmx__kvsimple_send (zsock_resolve (self->kvsimple_publisher), NULL, entry->key,
+                                    entry->key_size, entry->sequence, entry->value,
+                                    entry->value_size, ZMQ_DONTWAIT);
         }
         s_entry_release (&self->batch [index]);
     }
@@ -657,6 +672,39 @@ s_handle_collector (s_self_t *self, zsock_t *socket)
     s_commit (self);
 }
 
+static void
+s_kvsimple_malformed (s_self_t *self, const char *what, const char *error)
+{
+    self->counters.kvsimple_malformed++;
+    zmx__log_limited (self->name, &self->last_warning, "malformed kvsimple %s dropped: %s "
+                      "(%" PRIu64 " so far)", what, error, self->counters.kvsimple_malformed);
+}
+
+//  Updates from the Guide's kvsimple clients (PUSH), checked, then taken
+//  as KVSETs without uuid or properties: numbered, logged and published
+//  to both kinds of client like any other.
+static void
+s_handle_kvsimple_collector (s_self_t *self)
+{
+    void *collector = zsock_resolve (self->kvsimple_collector);
+    zmx_chp_msg_t msg;
+    while (self->batch_size < S_BATCH && zmx_chp_recv (&msg, collector, ZMQ_DONTWAIT) == 0) {
+        zmx__kvsimple_view_t kv;
+        const char *error;
+        if (zmx__kvsimple_decode_msg (&msg, 0, ZMX__KVSIMPLE_UPDATE, self->max_value_size,
+                                      &kv, &error) == 0) {
+            zmx_chp_view_t view = { .command = ZMX_CHP_KVSET, .key = kv.key,
+                                    .key_size = kv.key_size, .value = kv.body,
+                                    .value_size = kv.body_size };
+            s_handle_kvset (self, &view);
+        }
+        else
+            s_kvsimple_malformed (self, "update", error);
+        zmx_chp_msg_close (&msg);
+    }
+    s_commit (self);
+}
+
 //  Delete the ephemeral keys whose time has come, publishing each.
 static void
 s_sweep (s_self_t *self)
@@ -697,7 +745,8 @@ s_snapshot_free (void **item_p)
 }
 
 static void
-s_start_snapshot (s_self_t *self, zmx_chp_msg_t *msg, const zmx_chp_view_t *view)
+s_start_snapshot (s_self_t *self, zmx_chp_msg_t *msg, const zmx_chp_view_t *view,
+                  bool kvsimple)
 {
     if (zlistx_size (self->snapshots) >= self->max_snapshots) {
         //  The client times out and asks again (or asks another server)
@@ -713,6 +762,7 @@ s_start_snapshot (s_self_t *self, zmx_chp_msg_t *msg, const zmx_chp_view_t *view
     snapshot->subtree = (char *) zmalloc (view->subtree_size + 1);
     memcpy (snapshot->subtree, view->subtree, view->subtree_size);
     snapshot->sequence = self->sequence;
+    snapshot->kvsimple = kvsimple;
     snapshot->entries = (s_entry_t **) malloc (sizeof (s_entry_t *) * (zhashx_size (self->store) + 1));
     assert (snapshot->entries);
     for (s_entry_t *entry = (s_entry_t *) zhashx_first (self->store); entry;
@@ -739,7 +789,7 @@ s_handle_router (s_self_t *self)
             //  whose peer is gone takes over on one
             if (self->active || zmx_bstar_client_request (self->bstar) == 0) {
                 s_become_active (self);
-                s_start_snapshot (self, &msg, &view);
+                s_start_snapshot (self, &msg, &view, false);
             }
             else
                 self->counters.snapshots_refused++;
@@ -753,23 +803,68 @@ s_handle_router (s_self_t *self)
     }
 }
 
+//  Snapshot requests of the Guide's kvsimple clients: served from the
+//  same entry references as CHP ones, while this server is active (they
+//  are not Binary Star votes: such a client knows one server only).
+static void
+s_handle_kvsimple_router (s_self_t *self)
+{
+    void *router = zsock_resolve (self->kvsimple_router);
+    zmx_chp_msg_t msg;
+    for (int count = 0; count < S_ICANHAZ_BATCH
+                     && zmx_chp_recv (&msg, router, ZMQ_DONTWAIT) == 0; count++) {
+        zmx__kvsimple_view_t kv;
+        const char *error;
+        if (zmx__kvsimple_decode_msg (&msg, 1, ZMX__KVSIMPLE_REQUEST, 0, &kv, &error))
+            s_kvsimple_malformed (self, "snapshot request", error);
+        else
+        if (self->active) {
+            zmx_chp_view_t view = { .command = ZMX_CHP_ICANHAZ, .subtree = kv.subtree,
+                                    .subtree_size = kv.subtree_size };
+            s_start_snapshot (self, &msg, &view, true);
+        }
+        else
+            self->counters.snapshots_refused++;
+        zmx_chp_msg_close (&msg);
+    }
+}
+
+//  Send the next message of a snapshot: an entry, or the closing one.
+//  Returns 0, or -1 with errno.
+static int
+s_snapshot_send (s_self_t *self, s_snapshot_t *snapshot, bool last)
+{
+    if (snapshot->kvsimple) {
+        void *router = zsock_resolve (self->kvsimple_router);
+        if (last)
+            return zmx__kvsimple_send (router, &snapshot->routing, ZMX_CHP_KTHXBAI_WORD,
+                                       strlen (ZMX_CHP_KTHXBAI_WORD), snapshot->sequence,
+                                       snapshot->subtree, strlen (snapshot->subtree),
+                                       ZMQ_DONTWAIT);
+        s_entry_t *entry = snapshot->entries [snapshot->next];
+        return zmx__kvsimple_send (router, &snapshot->routing, entry->key, entry->key_size,
+                                   entry->sequence, entry->value, entry->value_size,
+                                   ZMQ_DONTWAIT);
+    }
+    zmx_chp_view_t view;
+    if (last)
+        view = (zmx_chp_view_t) { .command = ZMX_CHP_KTHXBAI, .sequence = snapshot->sequence,
+                                  .subtree = snapshot->subtree,
+                                  .subtree_size = strlen (snapshot->subtree) };
+    else
+        view = s_entry_view (snapshot->entries [snapshot->next], ZMX_CHP_KVSYNC);
+    return zmx_chp_send (zsock_resolve (self->router), &snapshot->routing, &view,
+                         ZMQ_DONTWAIT);
+}
+
 //  Send more of one snapshot. Returns 1 when it is finished (or its
 //  reader is gone), 0 if the reader's queue is full, -1 if it can go on.
 static int
 s_snapshot_pump (s_self_t *self, s_snapshot_t *snapshot)
 {
-    void *router = zsock_resolve (self->router);
     for (int count = 0; count < S_SNAPSHOT_BATCH; count++) {
-        zmx_chp_view_t view;
         bool last = snapshot->next == snapshot->count;
-        if (last)
-            view = (zmx_chp_view_t) { .command = ZMX_CHP_KTHXBAI,
-                                      .sequence = snapshot->sequence,
-                                      .subtree = snapshot->subtree,
-                                      .subtree_size = strlen (snapshot->subtree) };
-        else
-            view = s_entry_view (snapshot->entries [snapshot->next], ZMX_CHP_KVSYNC);
-        if (zmx_chp_send (router, &snapshot->routing, &view, ZMQ_DONTWAIT)) {
+        if (s_snapshot_send (self, snapshot, last)) {
             if (errno == EAGAIN)
                 return 0;
             return 1;           //  EHOSTUNREACH: the reader is gone
@@ -1113,6 +1208,7 @@ s_handle_bstar (s_self_t *self)
 //  any other)
 const char *const zmx__clone_server_keys [] = {
     "endpoint", "publisher-endpoint", "collector-endpoint", "collector-pull-endpoint",
+    "kvsimple-snapshot-endpoint", "kvsimple-publisher-endpoint", "kvsimple-collector-endpoint",
     "heartbeat-interval", "max-keys",
     "max-value-size", "max-bytes", "compact-bytes", "max-snapshots", "fsync", "data-directory",
     "publish-hwm", "bstar/primary", "bstar/heartbeat", "bstar/max-pending", "bstar/local",
@@ -1192,6 +1288,36 @@ s_handle_publisher (s_self_t *self)
         s_send_hugz (self);
 }
 
+//  The kvsimple publisher is an XPUB so that what its peers send is read,
+//  and counted, rather than dropped unseen: subscriptions (one frame,
+//  0 or 1 then a prefix) are fine, anything else is garbage.
+static void
+s_handle_kvsimple_publisher (s_self_t *self)
+{
+    void *publisher = zsock_resolve (self->kvsimple_publisher);
+    zmx_chp_msg_t msg;
+    for (int batch = 0; batch < S_BATCH
+                     && zmx_chp_recv (&msg, publisher, ZMQ_DONTWAIT) == 0; batch++) {
+        const byte *data = (const byte *) zmq_msg_data (&msg.frames [0]);
+        if (msg.count != 1 || zmq_msg_size (&msg.frames [0]) == 0 || data [0] > 1)
+            s_kvsimple_malformed (self, "message to the publisher", "not a subscription");
+        zmx_chp_msg_close (&msg);
+    }
+}
+
+//  Serve whichever kvsimple sockets have input (polled, when they exist,
+//  among the optional sockets).
+static void
+s_handle_kvsimple (s_self_t *self)
+{
+    if (zsock_events (self->kvsimple_collector) & ZMQ_POLLIN)
+        s_handle_kvsimple_collector (self);
+    if (zsock_events (self->kvsimple_router) & ZMQ_POLLIN)
+        s_handle_kvsimple_router (self);
+    if (zsock_events (self->kvsimple_publisher) & ZMQ_POLLIN)
+        s_handle_kvsimple_publisher (self);
+}
+
 static void
 s_timers (s_self_t *self)
 {
@@ -1247,7 +1373,8 @@ s_send_counters (void *args)
         { "replica_dropped", self->counters.replica_dropped },
         { "pending_applied", c->pending_applied },
         { "pending_dropped", c->pending_dropped },
-        { "takeovers", c->takeovers }
+        { "takeovers", c->takeovers },
+        { "kvsimple_malformed", c->kvsimple_malformed }
     };
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
 }
@@ -1282,6 +1409,9 @@ s_self_destroy (s_self_t **self_p)
         zsock_destroy (&self->publisher);
         zsock_destroy (&self->collector);
         zsock_destroy (&self->collector_pull);
+        zsock_destroy (&self->kvsimple_router);
+        zsock_destroy (&self->kvsimple_publisher);
+        zsock_destroy (&self->kvsimple_collector);
         zlist_destroy (&self->endpoints);
         free (self->log_buffer.data);
         free (self->directory);
@@ -1357,6 +1487,48 @@ s_self_socket (s_self_t *self, zmx_security_t *security, int type, const char *l
     return sock;
 }
 
+//  Optional: the kvsimple front end for the Guide's clonecli4, made and
+//  bound like the CHP sockets. A client needs all three, so all three
+//  endpoints are given or none. Returns 0, or -1 (logged).
+static int
+s_kvsimple_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security, int hwm,
+                 int64_t max_message)
+{
+    const char *snapshot = zmx__config_str (config, "kvsimple-snapshot-endpoint", "");
+    const char *publisher = zmx__config_str (config, "kvsimple-publisher-endpoint", "");
+    const char *collector = zmx__config_str (config, "kvsimple-collector-endpoint", "");
+    int given = (*snapshot != 0) + (*publisher != 0) + (*collector != 0);
+    if (given == 0)
+        return 0;
+    if (given < 3) {
+        zmx_log_error (self->name, "kvsimple-snapshot-endpoint, kvsimple-publisher-endpoint "
+                       "and kvsimple-collector-endpoint: set all three or none");
+        return -1;
+    }
+    //  What a kvsimple peer may send the router or the publisher is small
+    //  (a request, a subscription); more disconnects it
+    self->kvsimple_router = s_self_socket (self, security, ZMQ_ROUTER, snapshot, S_ROUTER_HWM,
+                                           4096);
+    self->kvsimple_publisher = self->kvsimple_router
+                             ? s_self_socket (self, security, ZMQ_XPUB, publisher, hwm, 4096)
+                             : NULL;
+    self->kvsimple_collector = self->kvsimple_publisher
+                             ? s_self_socket (self, security, ZMQ_PULL, collector, hwm,
+                                              max_message)
+                             : NULL;
+    if (!self->kvsimple_collector)
+        return -1;
+    //  The last three bound endpoints are ours
+    const char *bound [3] = { zlist_first (self->endpoints) };
+    for (size_t index = 3; index < zlist_size (self->endpoints); index++)
+        bound [0] = (const char *) zlist_next (self->endpoints);
+    bound [1] = (const char *) zlist_next (self->endpoints);
+    bound [2] = (const char *) zlist_next (self->endpoints);
+    zmx_log_info (self->name, "kvsimple (the Guide's clonecli4): snapshot %s, publisher %s, "
+                  "collector %s", bound [0], bound [1], bound [2]);
+    return 0;
+}
+
 static int
 s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
 {
@@ -1385,7 +1557,9 @@ s_self_bind (s_self_t *self, zconfig_t *config, zmx_security_t *security)
     const char *pull = zmx__config_str (config, "collector-pull-endpoint", "");
     if (self->collector && *pull)
         self->collector_pull = s_self_socket (self, security, ZMQ_PULL, pull, hwm, max_message);
-    return self->collector && (!*pull || self->collector_pull)? 0: -1;
+    if (!self->collector || (*pull && !self->collector_pull))
+        return -1;
+    return s_kvsimple_bind (self, config, security, hwm, max_message);
 }
 
 static int
@@ -1439,9 +1613,10 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
 }
 
 //  The sockets to poll: pipe, collector, router, publisher, then those
-//  that exist of the PULL collector, Binary Star and the peer sockets
-//  (which come and go with replication, so the list is made anew each
-//  time). Sets where the PULL collector and Binary Star are (-1: absent).
+//  that exist of the PULL collector, Binary Star, the peer sockets (which
+//  come and go with replication, so the list is made anew each time) and
+//  the kvsimple ones. Sets where the PULL collector and Binary Star are
+//  (-1: absent).
 static int
 s_poll_items (s_self_t *self, zsock_t *pipe, zmq_pollitem_t *items, int *pull_at,
               int *bstar_at)
@@ -1449,12 +1624,13 @@ s_poll_items (s_self_t *self, zsock_t *pipe, zmq_pollitem_t *items, int *pull_at
     zsock_t *fixed [] = { pipe, self->collector, self->router, self->publisher };
     zsock_t *optional [] = { self->collector_pull,
                              self->bstar? zmx_bstar_socket (self->bstar): NULL,
-                             self->peer_sub, self->peer_dealer };
+                             self->peer_sub, self->peer_dealer, self->kvsimple_collector,
+                             self->kvsimple_router, self->kvsimple_publisher };
     int count = 0;
     for (int index = 0; index < 4; index++)
         items [count++] = (zmq_pollitem_t) { zsock_resolve (fixed [index]), 0, ZMQ_POLLIN, 0 };
     *pull_at = *bstar_at = -1;
-    for (int index = 0; index < 4; index++)
+    for (size_t index = 0; index < sizeof optional / sizeof optional [0]; index++)
         if (optional [index]) {
             if (index == 0)
                 *pull_at = count;
@@ -1483,7 +1659,7 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
         //  A snapshot whose reader is full is retried every millisecond
         long timeout = more? 0: zlistx_size (self->snapshots)? 1
                      : wake > now? (long) (wake - now): 0;
-        zmq_pollitem_t items [8];
+        zmq_pollitem_t items [12];
         int pull_at, bstar_at;
         int count = s_poll_items (self, pipe, items, &pull_at, &bstar_at);
         if (zmq_poll (items, count, timeout) < 0) {
@@ -1504,6 +1680,8 @@ zmx_clone_server_actor (zsock_t *pipe, void *args)
             s_handle_publisher (self);
         if (bstar_at > 0 && (items [bstar_at].revents & ZMQ_POLLIN))
             s_handle_bstar (self);
+        if (self->kvsimple_router)
+            s_handle_kvsimple (self);
         for (int batch = 0; batch < S_BATCH && self->peer_sub
                          && (zsock_events (self->peer_sub) & ZMQ_POLLIN); batch++)
             s_handle_peer_sub (self);

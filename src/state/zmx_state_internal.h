@@ -32,4 +32,53 @@ int
 extern const char *const zmx__clone_server_keys [];
 extern const char *const zmx__resolver_keys [];
 
+//  -------------------------------------------------------------------------
+//  kvsimple (zmx_kvsimple.c): the Guide's Clone Model Four format, which
+//  the clone server speaks on its optional legacy sockets. A message is
+//  [key][sequence: 8 bytes, network order][body] (empty body: delete); a
+//  snapshot request is ["ICANHAZ?"][subtree]; a snapshot ends with
+//  ["KTHXBAI"][sequence][subtree].
+
+#define ZMX__KVSIMPLE_FRAMES 3
+
+typedef enum {
+    ZMX__KVSIMPLE_UPDATE = 1,   //  Server's PULL: [key][sequence][body]
+    ZMX__KVSIMPLE_REQUEST = 2   //  Server's ROUTER: ["ICANHAZ?"][subtree]
+} zmx__kvsimple_side_t;
+
+//  One decoded message; pointers refer into its frames (not terminated).
+typedef struct {
+    const char *key;            //  UPDATE: a valid CHP key
+    size_t key_size;
+    uint64_t sequence;          //  UPDATE: as sent (the server numbers anew)
+    const byte *body;           //  UPDATE: at most max_body bytes
+    size_t body_size;
+    const char *subtree;        //  REQUEST: printable, at most ZMX_CHP_KEY_MAX
+    size_t subtree_size;        //  0: every key
+} zmx__kvsimple_view_t;
+
+//  Decode the frames of one message read on `side` (without a ROUTER
+//  identity): exactly 3 frames with a valid key, an 8-byte sequence and a
+//  body of at most max_body bytes (UPDATE), or exactly "ICANHAZ?" and a
+//  printable subtree of at most ZMX_CHP_KEY_MAX bytes (REQUEST). Returns
+//  0 with *view filled, or -1 with *error (may be NULL) a static reason
+//  and *view zeroed.
+int
+    zmx__kvsimple_decode (const zmx_frame_t *frames, size_t count, zmx__kvsimple_side_t side,
+                          size_t max_body, zmx__kvsimple_view_t *view, const char **error);
+
+//  The same for a message received with zmx_chp_recv, skipping its first
+//  `skip` frames (1: a ROUTER identity); more frames than kept fail.
+int
+    zmx__kvsimple_decode_msg (zmx_chp_msg_t *msg, size_t skip, zmx__kvsimple_side_t side,
+                              size_t max_body, zmx__kvsimple_view_t *view, const char **error);
+
+//  Send [key][sequence][body] to a libzmq socket, after `routing_id` if
+//  not NULL, with `flags` (0 or ZMQ_DONTWAIT) on the first frame. Returns
+//  0, or -1 with errno as libzmq set it (EAGAIN: nothing sent).
+int
+    zmx__kvsimple_send (void *socket, const zmx_frame_t *routing_id, const char *key,
+                        size_t key_size, uint64_t sequence, const void *body, size_t body_size,
+                        int flags);
+
 #endif
