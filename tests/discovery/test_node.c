@@ -45,44 +45,11 @@ s_started (const char *name, int beacon_port)
     return node;
 }
 
-//  The next event named `event` (from `peer`, if not NULL) within
-//  timeout_ms; other events are skipped. NULL if none came.
-static zmsg_t *
-s_expect (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (zclock_mono () < deadline) {
-        zmsg_t *msg = zmx_test_recv (zmx_node_socket (node),
-                                     (int) (deadline - zclock_mono ()) + 1);
-        if (!msg)
-            return NULL;
-        char *name = zmsg_popstr (msg);
-        zframe_t *from = zmsg_first (msg);
-        bool match = name && streq (name, event) && (!peer || zframe_streq (from, peer));
-        zstr_free (&name);
-        if (match)
-            return msg;
-        zmsg_destroy (&msg);
-    }
-    return NULL;
-}
-
-//  True if an event named `event` (from `peer`, if not NULL) comes within
-//  timeout_ms, as s_expect, which see.
-static bool
-s_got (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
-{
-    zmsg_t *msg = s_expect (node, event, peer, timeout_ms);
-    bool got = msg != NULL;
-    zmsg_destroy (&msg);
-    return got;
-}
-
 //  True if no event named `event` comes within timeout_ms.
 static bool
 s_none (zmx_node_t *node, const char *event, int timeout_ms)
 {
-    zmsg_t *msg = s_expect (node, event, NULL, timeout_ms);
+    zmsg_t *msg = zmx_test_node_expect (node, event, NULL, timeout_ms);
     bool none = msg == NULL;
     zmsg_destroy (&msg);
     return none;
@@ -130,7 +97,7 @@ s_discovery_and_whisper (void)
     ZMX_CHECK (strncmp (zmx_node_endpoint (alice), "tcp://127.0.0.1:", 16) == 0);
     zmx_node_t *bob = s_started ("bob", port);
 
-    zmsg_t *enter = s_expect (bob, ZMX_NODE_ENTER, zmx_node_uuid (alice), S_WAIT);
+    zmsg_t *enter = zmx_test_node_expect (bob, ZMX_NODE_ENTER, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (enter && zmsg_size (enter) == 4);
     char *uuid = zmsg_popstr (enter), *name = zmsg_popstr (enter);
     ZMX_CHECK_STR (uuid, zmx_node_uuid (alice));
@@ -174,15 +141,15 @@ s_discovery_and_whisper (void)
     zmsg_addmem (msg, "", 0);
     zmsg_addstr (msg, "bob");
     ZMX_CHECK (zmx_node_whisper (alice, lower, &msg) == ZMX_OK && msg == NULL);
-    zmsg_t *whisper = s_expect (bob, ZMX_NODE_WHISPER, zmx_node_uuid (alice), S_WAIT);
+    zmsg_t *whisper = zmx_test_node_expect (bob, ZMX_NODE_WHISPER, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (whisper && zmsg_size (whisper) == 5);
-    zframe_t *sender = zmsg_pop (whisper);      //  (checked by s_expect)
+    zframe_t *sender = zmsg_pop (whisper);      //  (checked by zmx_test_node_expect)
     zframe_destroy (&sender);
     ZMX_CHECK (zmx_test_msg_is (whisper, 0, "alice", "hello", "", "bob", NULL));
     zmsg_destroy (&whisper);
 
     ZMX_CHECK (zmx_node_whisper_str (bob, zmx_node_uuid (alice), "n=%d", 42) == ZMX_OK);
-    whisper = s_expect (alice, ZMX_NODE_WHISPER, zmx_node_uuid (bob), S_WAIT);
+    whisper = zmx_test_node_expect (alice, ZMX_NODE_WHISPER, zmx_node_uuid (bob), S_WAIT);
     ZMX_CHECK (whisper && zmx_test_msg_is (whisper, 0, zmx_node_uuid (bob), "bob", "n=42", NULL));
     zmsg_destroy (&whisper);
 
@@ -212,7 +179,7 @@ s_shout_only_members (void)
     zmx_node_t *carol = s_started ("carol", port);
     //  JOIN follows bob's ENTER at once (the groups of his HELLO)
     s_meet (alice, bob);
-    zmsg_t *join = s_expect (alice, ZMX_NODE_JOIN, zmx_node_uuid (bob), S_WAIT);
+    zmsg_t *join = zmx_test_node_expect (alice, ZMX_NODE_JOIN, zmx_node_uuid (bob), S_WAIT);
     ZMX_CHECK (join && zmx_test_msg_is (join, 0, zmx_node_uuid (bob), "bob", "weather", NULL));
     zmsg_destroy (&join);
     s_meet (alice, carol);
@@ -230,7 +197,7 @@ s_shout_only_members (void)
     //  Then a whisper to carol on the same connection: had the shout gone
     //  to her, it would come first
     ZMX_CHECK (zmx_node_whisper_str (alice, zmx_node_uuid (carol), "marker") == ZMX_OK);
-    zmsg_t *shout = s_expect (bob, ZMX_NODE_SHOUT, zmx_node_uuid (alice), S_WAIT);
+    zmsg_t *shout = zmx_test_node_expect (bob, ZMX_NODE_SHOUT, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (shout && zmx_test_msg_is (shout, 0, zmx_node_uuid (alice), "alice", "weather",
                                          "rain", NULL));
     zmsg_destroy (&shout);
@@ -265,10 +232,10 @@ s_join_leave_events (void)
     ZMX_CHECK (zmx_node_join (alice, "g1") == ZMX_OK);
     ZMX_CHECK (zmx_node_join (alice, "g1") == ZMX_OK);         //  no-op
     ZMX_CHECK (zmx_node_join (alice, "g2") == ZMX_OK);
-    zmsg_t *event = s_expect (bob, ZMX_NODE_JOIN, zmx_node_uuid (alice), S_WAIT);
+    zmsg_t *event = zmx_test_node_expect (bob, ZMX_NODE_JOIN, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zmx_node_uuid (alice), "alice", "g1", NULL));
     zmsg_destroy (&event);
-    event = s_expect (bob, ZMX_NODE_JOIN, zmx_node_uuid (alice), S_WAIT);
+    event = zmx_test_node_expect (bob, ZMX_NODE_JOIN, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zmx_node_uuid (alice), "alice", "g2", NULL));
     zmsg_destroy (&event);
     zlist_t *own = zmx_node_own_groups (alice);
@@ -277,7 +244,7 @@ s_join_leave_events (void)
 
     ZMX_CHECK (zmx_node_leave (alice, "g1") == ZMX_OK);
     ZMX_CHECK (zmx_node_leave (alice, "never") == ZMX_OK);     //  no-op
-    event = s_expect (bob, ZMX_NODE_LEAVE, zmx_node_uuid (alice), S_WAIT);
+    event = zmx_test_node_expect (bob, ZMX_NODE_LEAVE, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zmx_node_uuid (alice), "alice", "g1", NULL));
     zmsg_destroy (&event);
     zlist_t *members = zmx_node_peers_by_group (bob, "g1");
@@ -288,10 +255,10 @@ s_join_leave_events (void)
     //  (the zero-port beacon), long before the expired timeout
     int64_t stopped_at = zclock_mono ();
     zmx_node_stop (alice);
-    event = s_expect (bob, ZMX_NODE_LEAVE, zmx_node_uuid (alice), S_WAIT);
+    event = zmx_test_node_expect (bob, ZMX_NODE_LEAVE, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zmx_node_uuid (alice), "alice", "g2", NULL));
     zmsg_destroy (&event);
-    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_PROMPT));
+    ZMX_CHECK (zmx_test_node_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_PROMPT));
     ZMX_CHECK (zclock_mono () - stopped_at < S_EXPIRED);
     //  ...and sends nothing more: no beacon brings it back
     ZMX_CHECK (s_none (bob, ZMX_NODE_ENTER, 5 * S_INTERVAL));
@@ -327,17 +294,17 @@ s_evasive_then_exit (void)
     zmx_node_t *alice = s_started ("alice", port);
     char uuid [ZMX_NODE_UUID_STR + 1] = { 0 };
     ZMX_CHECK (read (pipe_fds [0], uuid, ZMX_NODE_UUID_STR) == ZMX_NODE_UUID_STR);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, uuid, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, uuid, S_WAIT));
     kill (child, SIGKILL);
     waitpid (child, NULL, 0);
     //  Both timeouts run from the last time alice heard the victim, which
     //  a loaded machine can put well before the kill: so the time between
     //  the two events is what is checked, with room for a late tick.
-    zmsg_t *event = s_expect (alice, ZMX_NODE_EVASIVE, uuid, S_EVASIVE + S_MARGIN);
+    zmsg_t *event = zmx_test_node_expect (alice, ZMX_NODE_EVASIVE, uuid, S_EVASIVE + S_MARGIN);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, uuid, "victim", NULL));
     zmsg_destroy (&event);
     int64_t evasive_at = zclock_mono ();
-    event = s_expect (alice, ZMX_NODE_EXIT, uuid, S_EXPIRED - S_EVASIVE + S_MARGIN);
+    event = zmx_test_node_expect (alice, ZMX_NODE_EXIT, uuid, S_EXPIRED - S_EVASIVE + S_MARGIN);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, uuid, "victim", NULL));
     zmsg_destroy (&event);
     ZMX_CHECK (zclock_mono () - evasive_at >= (S_EXPIRED - S_EVASIVE) / 2);
@@ -483,7 +450,7 @@ s_raw_entered (s_raw_t *raw, zmx_node_t *node)
 {
     s_raw_open (raw, zmx_node_endpoint (node));
     s_raw_hello (raw);
-    ZMX_CHECK (s_got (node, ZMX_NODE_ENTER, raw->uuid_str, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (node, ZMX_NODE_ENTER, raw->uuid_str, S_WAIT));
 }
 
 //  What the node sent to the raw peer's ROUTER: check the identity is the
@@ -523,10 +490,10 @@ s_raw_peer_wire (void)
     s_raw_open (&raw, zmx_node_endpoint (alice));
     s_raw_hello (&raw);
 
-    zmsg_t *event = s_expect (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT);
+    zmsg_t *event = zmx_test_node_expect (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT);
     ZMX_CHECK (event && zmsg_size (event) == 4);
     zmsg_destroy (&event);
-    event = s_expect (alice, ZMX_NODE_JOIN, raw.uuid_str, S_WAIT);
+    event = zmx_test_node_expect (alice, ZMX_NODE_JOIN, raw.uuid_str, S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, raw.uuid_str, "raw", "g", NULL));
     zmsg_destroy (&event);
 
@@ -552,7 +519,7 @@ s_raw_peer_wire (void)
     //  SHOUT from the raw peer to a group alice is in, then PING
     const byte group [] = { 1, 'g' };
     s_raw_send (&raw, ZMX_ZRE_SHOUT, 2, group, sizeof group, "from raw");
-    event = s_expect (alice, ZMX_NODE_SHOUT, raw.uuid_str, S_WAIT);
+    event = zmx_test_node_expect (alice, ZMX_NODE_SHOUT, raw.uuid_str, S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, raw.uuid_str, "raw", "g", "from raw", NULL));
     zmsg_destroy (&event);
     s_raw_send (&raw, ZMX_ZRE_PING, 3, NULL, 0, NULL);
@@ -564,11 +531,11 @@ s_raw_peer_wire (void)
     //  LEAVE by hand, then silence: alice pings, then expires the peer
     const byte leave [] = { 1, 'g', 2 };
     s_raw_send (&raw, ZMX_ZRE_LEAVE, 4, leave, sizeof leave, NULL);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_LEAVE, raw.uuid_str, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_LEAVE, raw.uuid_str, S_WAIT));
     msg = s_raw_recv (&raw, alice);
     ZMX_CHECK (msg && s_frame_is (zmsg_first (msg), ZMX_ZRE_PING, 4));
     zmsg_destroy (&msg);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_EXPIRED + S_MARGIN));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_EXPIRED + S_MARGIN));
     s_raw_close (&raw);
     zmx_node_destroy (&alice);
 }
@@ -589,7 +556,7 @@ s_silent_peer (void)
     int64_t deadline = zclock_mono () + S_WAIT;
     while (!event && zclock_mono () < deadline) {
         s_udp_send (port, beacon, sizeof beacon);
-        event = s_expect (alice, ZMX_NODE_SILENT, raw.uuid_str, S_INTERVAL);
+        event = zmx_test_node_expect (alice, ZMX_NODE_SILENT, raw.uuid_str, S_INTERVAL);
     }
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, raw.uuid_str, "raw", NULL));
     zmsg_destroy (&event);
@@ -607,7 +574,7 @@ s_silent_peer (void)
 static void
 s_expect_dropped (zmx_node_t *node, s_raw_t *raw)
 {
-    ZMX_CHECK (s_got (node, ZMX_NODE_EXIT, raw->uuid_str, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (node, ZMX_NODE_EXIT, raw->uuid_str, S_WAIT));
 }
 
 static void
@@ -686,10 +653,10 @@ s_fixed_peers (void)
     s_meet (bob, alice);
     ZMX_CHECK (zmx_node_whisper_str (alice, zmx_node_uuid (bob), "a->b") == ZMX_OK);
     ZMX_CHECK (zmx_node_whisper_str (bob, zmx_node_uuid (alice), "b->a") == ZMX_OK);
-    zmsg_t *event = s_expect (bob, ZMX_NODE_WHISPER, zmx_node_uuid (alice), S_WAIT);
+    zmsg_t *event = zmx_test_node_expect (bob, ZMX_NODE_WHISPER, zmx_node_uuid (alice), S_WAIT);
     ZMX_CHECK (event && zframe_streq (zmsg_last (event), "a->b"));
     zmsg_destroy (&event);
-    event = s_expect (alice, ZMX_NODE_WHISPER, zmx_node_uuid (bob), S_WAIT);
+    event = zmx_test_node_expect (alice, ZMX_NODE_WHISPER, zmx_node_uuid (bob), S_WAIT);
     ZMX_CHECK (event && zframe_streq (zmsg_last (event), "b->a"));
     zmsg_destroy (&event);
     //  Pings keep quiet peers alive without beacons: no EVASIVE, no EXIT
@@ -706,7 +673,7 @@ s_fixed_peers (void)
     //  Alice restarts as a new node on the same endpoint: bob's probe
     //  finds her again
     zmx_node_destroy (&alice);
-    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, NULL, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (bob, ZMX_NODE_EXIT, NULL, S_WAIT));
     alice = s_node ("alice2", 0);
     ZMX_CHECK (zmx_node_set_endpoint (alice, endpoint) == ZMX_OK);
     //  The old listener closes in the background: retry the bind a while
@@ -729,7 +696,7 @@ s_limits (void)
     ZMX_CHECK (zmx_node_start (alice) == ZMX_OK);
     zmx_node_t *bob = s_started ("bob", port);
     zmx_node_t *carol = s_started ("carol", port);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, NULL, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, NULL, S_WAIT));
     zmx_node_stats_t stats = { 0 };
     int64_t deadline = zclock_mono () + S_WAIT;
     while (stats.peers_refused == 0 && zclock_mono () < deadline) {
@@ -748,7 +715,7 @@ static bool
 s_got_numbered (zmx_node_t *node, const char *event, const char *peer, int count)
 {
     for (int index = 0; index < count; index++) {
-        zmsg_t *msg = s_expect (node, event, peer, S_WAIT);
+        zmsg_t *msg = zmx_test_node_expect (node, event, peer, S_WAIT);
         zframe_t *last = msg? zmsg_last (msg): NULL;
         char expected [16];
         snprintf (expected, sizeof expected, "%d", index);
@@ -853,7 +820,7 @@ s_nowait_full_queue (void)
         zclock_sleep (10);
     }
     ZMX_CHECK (stats.send_dropped > 0 && stats.nowait_unknown > 0);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_EXIT, raw.uuid_str, S_WAIT));
     s_raw_close (&raw);
     zmx_node_destroy (&alice);
 }
@@ -889,7 +856,7 @@ s_linger_on_stop (void)
     ZMX_CHECK (stats.linger_expired == 0);
     ZMX_CHECK (s_got_numbered (bob, ZMX_NODE_SHOUT, zmx_node_uuid (alice), count));
     //  After the messages, the zero-port beacon: alice leaves at once
-    ZMX_CHECK (s_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (bob, ZMX_NODE_EXIT, zmx_node_uuid (alice), S_WAIT));
     zmx_node_destroy (&alice);
     zmx_node_destroy (&bob);
 }
@@ -990,10 +957,10 @@ s_curve (void)
                                               zmx_security_public_key (security)) == ZMX_OK);
         ZMX_CHECK (zmx_node_start (nodes [index]) == ZMX_OK);
     }
-    ZMX_CHECK (s_got (nodes [0], ZMX_NODE_ENTER, zmx_node_uuid (nodes [1]), S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (nodes [0], ZMX_NODE_ENTER, zmx_node_uuid (nodes [1]), S_WAIT));
     s_meet (nodes [1], nodes [0]);
     ZMX_CHECK (zmx_node_whisper_str (nodes [0], zmx_node_uuid (nodes [1]), "secret") == ZMX_OK);
-    zmsg_t *event = s_expect (nodes [1], ZMX_NODE_WHISPER, zmx_node_uuid (nodes [0]), S_WAIT);
+    zmsg_t *event = zmx_test_node_expect (nodes [1], ZMX_NODE_WHISPER, zmx_node_uuid (nodes [0]), S_WAIT);
     ZMX_CHECK (event && zframe_streq (zmsg_last (event), "secret"));
     zmsg_destroy (&event);
 

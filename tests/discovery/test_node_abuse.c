@@ -31,37 +31,6 @@ s_node (const char *name, int beacon_port)
     return node;
 }
 
-//  The next event named `event` (from `peer`, if not NULL) within
-//  timeout_ms; other events are skipped. NULL if none came.
-static zmsg_t *
-s_expect (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (zclock_mono () < deadline) {
-        zmsg_t *msg = zmx_test_recv (zmx_node_socket (node),
-                                     (int) (deadline - zclock_mono ()) + 1);
-        if (!msg)
-            return NULL;
-        char *name = zmsg_popstr (msg);
-        zframe_t *from = zmsg_first (msg);
-        bool match = name && streq (name, event) && (!peer || zframe_streq (from, peer));
-        zstr_free (&name);
-        if (match)
-            return msg;
-        zmsg_destroy (&msg);
-    }
-    return NULL;
-}
-
-static bool
-s_got (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
-{
-    zmsg_t *msg = s_expect (node, event, peer, timeout_ms);
-    bool got = msg != NULL;
-    zmsg_destroy (&msg);
-    return got;
-}
-
 static zmx_node_stats_t
 s_stats (zmx_node_t *node)
 {
@@ -165,7 +134,7 @@ s_beacon_flood_one_address (void)
     ZMX_CHECK (s_wait_no_pending (alice, ZMX_NODE_HELLO_TIMEOUT + S_WAIT));
     zmx_node_t *bob = s_node ("bob", port);
     ZMX_CHECK (zmx_node_start (bob) == ZMX_OK);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, zmx_node_uuid (bob), S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, zmx_node_uuid (bob), S_WAIT));
     zmx_node_destroy (&bob);
     zmx_node_destroy (&alice);
 }
@@ -197,8 +166,8 @@ s_beacon_flood_rate_limited (void)
     ZMX_CHECK (stats.hello_timeouts > 0 && stats.peers == 0 && stats.peers_entered == 0);
     zmx_node_t *bob = s_node ("bob", port);
     ZMX_CHECK (zmx_node_start (bob) == ZMX_OK);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, zmx_node_uuid (bob), S_WAIT));
-    ZMX_CHECK (s_got (bob, ZMX_NODE_ENTER, zmx_node_uuid (alice), S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, zmx_node_uuid (bob), S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (bob, ZMX_NODE_ENTER, zmx_node_uuid (alice), S_WAIT));
     zmx_node_destroy (&bob);
     zmx_node_destroy (&alice);
 }
@@ -222,7 +191,7 @@ s_beacon_flood_out_of_sockets (void)
     ZMX_CHECK (s_wait_no_pending (alice, 500 + S_WAIT));
     zmx_node_t *bob = s_node ("bob", port);
     ZMX_CHECK (zmx_node_start (bob) == ZMX_OK);
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, zmx_node_uuid (bob), S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, zmx_node_uuid (bob), S_WAIT));
     zmx_node_destroy (&bob);
     zmx_node_destroy (&alice);
 }
@@ -349,7 +318,7 @@ s_join_cap (void)
     s_raw_t raw;
     s_raw_open (&raw, zmx_node_endpoint (alice), NULL);
     s_raw_hello (&raw, "joiner");
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, raw.uuid_str, S_WAIT));
     int extra = 5;
     for (int index = 0; index < ZMX_ZRE_MAX_GROUPS + extra; index++) {
         zmx_zre_msg_t msg;
@@ -407,7 +376,7 @@ s_endpoint_reuse (void)
     s_raw_t first;
     s_raw_open (&first, zmx_node_endpoint (alice), endpoint);
     s_raw_hello (&first, "first");
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, first.uuid_str, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, first.uuid_str, S_WAIT));
     uint16_t last = 0;
     s_raw_serve (&first, 100, &last);
     char first_uuid [ZMX_NODE_UUID_STR + 1];
@@ -424,11 +393,11 @@ s_endpoint_reuse (void)
     int64_t hello_at = zclock_mono ();
     printf ("bound again after %" PRId64 " ms\n", hello_at - bound_at);
     s_raw_hello (&second, "second");
-    zmsg_t *event = s_expect (alice, ZMX_NODE_EXIT, first_uuid, 4000);
+    zmsg_t *event = zmx_test_node_expect (alice, ZMX_NODE_EXIT, first_uuid, 4000);
     ZMX_CHECK (event);
     zmsg_destroy (&event);
     int64_t exit_after = zclock_mono () - hello_at;
-    ZMX_CHECK (s_got (alice, ZMX_NODE_ENTER, second.uuid_str, S_WAIT));
+    ZMX_CHECK (zmx_test_node_got (alice, ZMX_NODE_ENTER, second.uuid_str, S_WAIT));
     //  Several PING rounds (every evasive / 2): all in order, answered,
     //  and no EXIT of the second node meanwhile
     last = 0;

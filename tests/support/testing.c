@@ -832,3 +832,32 @@ zmx_test_count_lines (const char *path, const char *text)
     free (content);
     return count;
 }
+
+zmsg_t *
+zmx_test_node_expect (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (zclock_mono () < deadline) {
+        zmsg_t *msg = zmx_test_recv (zmx_node_socket (node),
+                                     (int) (deadline - zclock_mono ()) + 1);
+        if (!msg)
+            continue;           //  A signal (a child's SIGCHLD) can end the wait early
+        char *name = zmsg_popstr (msg);
+        zframe_t *from = zmsg_first (msg);
+        bool match = name && streq (name, event) && (!peer || zframe_streq (from, peer));
+        zstr_free (&name);
+        if (match)
+            return msg;
+        zmsg_destroy (&msg);
+    }
+    return NULL;
+}
+
+bool
+zmx_test_node_got (zmx_node_t *node, const char *event, const char *peer, int timeout_ms)
+{
+    zmsg_t *msg = zmx_test_node_expect (node, event, peer, timeout_ms);
+    bool got = msg != NULL;
+    zmsg_destroy (&msg);
+    return got;
+}

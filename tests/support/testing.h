@@ -243,4 +243,14 @@ int zmx_test_count_lines (const char *path, const char *text);
 //  without fsync and retrying every 50 msec. Caller destroys it.
 zconfig_t *zmx_test_titanic_config (const char *endpoint, const char *dir);
 
+//  The next event named `event` (from `peer`, if not NULL) on a node's
+//  socket within timeout_ms; other events are skipped. NULL if none came.
+zmsg_t *
+    zmx_test_node_expect (zmx_node_t *node, const char *event, const char *peer,
+                          int timeout_ms);
+
+//  True if such an event comes within timeout_ms (zmx_test_node_expect).
+bool
+    zmx_test_node_got (zmx_node_t *node, const char *event, const char *peer, int timeout_ms);
+
 #endif

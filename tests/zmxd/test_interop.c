@@ -81,25 +81,6 @@ s_zre_send (zsock_t *dealer, byte id, byte version, uint16_t sequence, const byt
     ZMX_CHECK (zsock_send (dealer, "b", frame, 6 + size) == 0);
 }
 
-//  Next event named `name` from the node (others skipped), or NULL.
-static zmsg_t *
-s_event (zmx_node_t *node, const char *name, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (zclock_mono () < deadline) {
-        zmsg_t *msg = zmx_test_recv (zmx_node_socket (node), (int) (deadline - zclock_mono ()) + 1);
-        if (!msg)
-            return NULL;
-        char *first = zmsg_popstr (msg);
-        bool match = first && streq (first, name);
-        zstr_free (&first);
-        if (match)
-            return msg;
-        zmsg_destroy (&msg);
-    }
-    return NULL;
-}
-
 //  The next message on the raw mailbox: checks the node's routing id is
 //  %x01 followed by its binary UUID, returns the frames after it.
 static zmsg_t *
@@ -187,7 +168,7 @@ s_zre_traffic (zmx_node_t *alice, zsock_t *dealer, zsock_t *mailbox, const byte 
     //  WHISPER with two content frames, one empty: frames kept as sent
     zsock_send (dealer, "bbs", (byte []) { 0xAA, 0xA1, 2, 2, 0, 4 }, (size_t) 6, "", (size_t) 0,
                 "two");
-    zmsg_t *event = s_event (alice, ZMX_NODE_WHISPER, S_WAIT);
+    zmsg_t *event = zmx_test_node_expect (alice, ZMX_NODE_WHISPER, NULL, S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zuuid_str (uuid), "rfc", "", "two", NULL));
     zmsg_destroy (&event);
     //  The sequence is 16 bits and cyclic: 65535 is followed by 0. JOINs
@@ -200,7 +181,7 @@ s_zre_traffic (zmx_node_t *alice, zsock_t *dealer, zsock_t *mailbox, const byte 
     msg = s_mailbox_recv (mailbox, node_uuid);
     s_check_prefix (zmsg_first (msg), 7, 4);
     zmsg_destroy (&msg);
-    event = s_event (alice, ZMX_NODE_JOIN, S_WAIT);
+    event = zmx_test_node_expect (alice, ZMX_NODE_JOIN, NULL, S_WAIT);
     ZMX_CHECK (event && zmx_test_msg_is (event, 0, zuuid_str (uuid), "rfc", "g2", NULL));
     zmsg_destroy (&event);
 }
@@ -247,7 +228,7 @@ s_zre_beacon_peer (void)
     byte fields [512];
     size_t size = s_peer_hello (fields, mailbox_endpoint);
     s_zre_send (dealer, 1, 2, 1, fields, size);
-    zmsg_t *event = s_event (alice, ZMX_NODE_ENTER, S_WAIT);
+    zmsg_t *event = zmx_test_node_expect (alice, ZMX_NODE_ENTER, zuuid_str (uuid), S_WAIT);
     ZMX_CHECK (event && zmsg_size (event) == 4);
     char *peer = zmsg_popstr (event), *name = zmsg_popstr (event);
     ZMX_CHECK_STR (peer, zuuid_str (uuid));
@@ -261,14 +242,14 @@ s_zre_beacon_peer (void)
     zframe_destroy (&packed);
     zmsg_destroy (&event);
     for (int index = 0; index < 2; index++) {
-        event = s_event (alice, ZMX_NODE_JOIN, S_WAIT);
+        event = zmx_test_node_expect (alice, ZMX_NODE_JOIN, zuuid_str (uuid), S_WAIT);
         ZMX_CHECK (event && zmsg_size (event) == 3);
         zmsg_destroy (&event);
     }
     s_zre_traffic (alice, dealer, mailbox, zuuid_data (node_uuid), uuid);
     //  A beacon with port 0: the peer is leaving
     s_beacon_send (udp_port, zuuid_data (uuid), 0);
-    event = s_event (alice, ZMX_NODE_EXIT, S_WAIT);
+    event = zmx_test_node_expect (alice, ZMX_NODE_EXIT, zuuid_str (uuid), S_WAIT);
     ZMX_CHECK (event);
     zmsg_destroy (&event);
     zmx_node_stats_t stats;
