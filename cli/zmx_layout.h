@@ -21,6 +21,8 @@ typedef enum {
     ZMX_LAYOUT_PUBLISHER,       //  Clone updates
     ZMX_LAYOUT_COLLECTOR,       //  Clone collector
     ZMX_LAYOUT_RESOLVER,        //  Name resolver, tcp
+    ZMX_LAYOUT_LOG_INGEST,      //  Log ingest (plain PUB in)
+    ZMX_LAYOUT_LOG_STREAMS,     //  Streams protocol (ZMXS1)
     ZMX_LAYOUT_FILES,           //  FILEMQ
     ZMX_LAYOUT_BEACON,          //  ZRE beacons, udp
     ZMX_LAYOUT_COUNT
@@ -28,7 +30,7 @@ typedef enum {
 
 //  The default port of each entry, in the order of zmx_layout_port_t
 static const int zmx_layout_ports [ZMX_LAYOUT_COUNT] = {
-    5555, 5556, 5557, 5558, 5559, 5670, 5670
+    5555, 5556, 5557, 5558, 5559, 5560, 5561, 5670, 5670
 };
 
 //  The port of `which` when the base is `base`.

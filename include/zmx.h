@@ -37,5 +37,7 @@
 #include "zmx/zmx_zre.h"
 #include "zmx/zmx_node.h"
 #include "zmx/zmx_stream_store.h"
+#include "zmx/zmx_stream_msg.h"
+#include "zmx/zmx_stream.h"
 
 #endif
