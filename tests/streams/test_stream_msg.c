@@ -236,7 +236,25 @@ s_round_trips_server_commands (void)
                                  .first = 90 };
     s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
 
-    //  RECORDS: two delivered records, walked back with the iterator
+    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_OK, .tag = 8 };
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
+    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_ERROR, .tag = 0, .code = 404,
+                                 .reason = "no such stream", .reason_size = 14 };
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
+    view.reason_size = 0;
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
+    s_pair_close (&pair);
+}
+
+//  RECORDS and STREAMINFO, built with the blob builders and walked back
+static void
+s_round_trips_records_infos (void)
+{
+    s_pair_t pair;
+    s_pair_open (&pair);
+    zmx_stream_view_t view = { .command = ZMX_STREAM_MSG_PING };
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_SERVER);     //  Learns the identity
+
     byte headers [64];
     zmx_stream_header_t header = { "k", 1, "v", 1 };
     int64_t headers_size = zmx_stream_msg_headers_encode (&header, 1, headers, sizeof headers);
@@ -287,13 +305,6 @@ s_round_trips_server_commands (void)
     }
     ZMX_CHECK (!zmx_stream_msg_info_next (&at, info_blob + info_size, &info));
 
-    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_OK, .tag = 8 };
-    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
-    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_ERROR, .tag = 0, .code = 404,
-                                 .reason = "no such stream", .reason_size = 14 };
-    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
-    view.reason_size = 0;
-    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
     s_pair_close (&pair);
 }
 
@@ -634,6 +645,7 @@ main (int argc, char *argv [])
     zmx_test_t cases [] = {
         { "round_trips_client_commands", s_round_trips_client_commands, 30 },
         { "round_trips_server_commands", s_round_trips_server_commands, 30 },
+        { "round_trips_records_infos", s_round_trips_records_infos, 30 },
         { "batch_iterator", s_batch_iterator, 10 },
         { "headers", s_headers, 10 },
         { "refuse_frames", s_refuse_frames, 10 },
