@@ -146,6 +146,12 @@ s_name_valid (const char *name)
     return true;
 }
 
+bool
+zmx__stream_name_valid (const char *name)
+{
+    return s_name_valid (name);
+}
+
 static int64_t
 s_wall_ns (void)
 {
