@@ -155,6 +155,7 @@ typedef struct {
     byte *out;                  //  RECORDS being built
     size_t out_max;
     int64_t ticked_at;
+    int64_t unsynced_since;     //  First append the store may still owe an fsync for; 0: none
     int64_t last_warning;
     s_counters_t counters;
     bool terminated;
@@ -682,6 +683,7 @@ s_subscription_destroy (s_self_t *self, s_subscription_t **sub_p)
         s_consumer_update (sub->consumer);
         sub->consumer->owner = NULL;
         sub->consumer->pending_count = 0;
+        freen (sub->consumer->pending);
         if (sub->consumer->position != sub->consumer->saved)
             s_consumer_save (self, sub->consumer);
     }
@@ -858,6 +860,8 @@ s_handle_append (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
 static void
 s_flush_touched (s_self_t *self)
 {
+    if (zhashx_size (self->touched) && !self->unsynced_since)
+        self->unsynced_since = zclock_mono ();
     for (void *value = zhashx_first (self->touched); value; value = zhashx_next (self->touched)) {
         const char *stream = (const char *) zhashx_cursor (self->touched);
         if (zmx_stream_store_flush (self->store, stream) != ZMX_OK)
@@ -997,6 +1001,9 @@ s_handle_subscribe (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
     if (consumer) {
         consumer->owner = sub;
         consumer->pending_count = 0;
+        //  Allocated while attached only: an idle consumer costs no array
+        consumer->pending = (s_pending_t *) zmalloc (self->config.max_ack_pending
+                                                    * sizeof (s_pending_t));
         sub->cursor = zmx_stream_cursor_new (self->store, stream, ZMX_STREAM_FROM_SEQUENCE,
                                              consumer->position, sub->pattern);
     }
@@ -1517,6 +1524,10 @@ s_tick (s_self_t *self)
 {
     if (zmx_stream_store_tick (self->store) != ZMX_OK)
         zmx__log_limited (self->name, &self->last_warning, "store tick failed");
+    //  A tick a whole interval after the first append has started its fsync
+    if (self->unsynced_since
+    &&  zclock_mono () - self->unsynced_since > self->config.store.fsync_interval_ms)
+        self->unsynced_since = 0;
     //  Retention may have dropped records under a cursor: wake them all
     for (s_client_t *client = (s_client_t *) zhashx_first (self->clients); client;
          client = (s_client_t *) zhashx_next (self->clients))
@@ -1646,18 +1657,30 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     return self;
 }
 
-//  How long the loop may sleep: 0 with deliveries to make, the fsync
-//  interval with batches waiting to be durable, else until the next tick.
+//  Milliseconds between ticks: the fsync interval while the store may
+//  owe an fsync (the store wants a tick that often) or batches wait to
+//  be durable, else S_TICK_MAX_MSEC; at most half a heartbeat.
+static int64_t
+s_tick_period (s_self_t *self)
+{
+    int64_t period = S_TICK_MAX_MSEC;
+    if ((zlistx_size (self->appends) || self->unsynced_since)
+    &&  self->config.store.fsync != ZMX_STREAM_FSYNC_NEVER
+    &&  self->config.store.fsync_interval_ms < period)
+        period = self->config.store.fsync_interval_ms;
+    if (period > (int64_t) self->config.heartbeat_ms / 2)
+        period = self->config.heartbeat_ms / 2;
+    return period;
+}
+
+//  How long the loop may sleep: 0 with deliveries to make, else until
+//  the next tick.
 static int
 s_poll_timeout (s_self_t *self)
 {
     if (s_work_left (self))
         return 0;
-    int64_t wait = zlistx_size (self->appends)? self->config.store.fsync_interval_ms
-                                              : S_TICK_MAX_MSEC;
-    if (wait > (int64_t) self->config.heartbeat_ms / 2)
-        wait = self->config.heartbeat_ms / 2;
-    int64_t left = self->ticked_at + wait - zclock_mono ();
+    int64_t left = self->ticked_at + s_tick_period (self) - zclock_mono ();
     return left < 0? 0: (int) left;
 }
 
@@ -1686,9 +1709,7 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
             ;
         s_flush_touched (self);
         s_acks_send (self);
-        if (zclock_mono () - self->ticked_at >= (zlistx_size (self->appends)?
-                                                 self->config.store.fsync_interval_ms
-                                                 : S_TICK_MAX_MSEC))
+        if (zclock_mono () - self->ticked_at >= s_tick_period (self))
             s_tick (self);
         s_deliver_all (self);
     }
