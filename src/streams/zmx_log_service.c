@@ -104,6 +104,7 @@ struct _s_subscription_t {
     char *pattern;              //  NULL: every subject
     zmx_stream_cursor_t *cursor;
     uint64_t credit;            //  Records it may still be sent
+    uint64_t position;          //  Sequence it reads next, as far as known
     bool live_sent;             //  LIVE went out
     bool idle;                  //  Read to the end: wait for an append
     int64_t retry_at;           //  After a full send queue: not before this
@@ -1013,6 +1014,7 @@ s_handle_subscribe (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
     uint64_t position = consumer? consumer->position
                                 : s_start_position (self, stream, (zmx_stream_from_t) view->from,
                                                     view->value);
+    sub->position = position;
     zlistx_add_end (client->subscriptions, sub);
     self->subscription_count++;
     zmx_stream_view_t reply = { .command = ZMX_STREAM_MSG_SUBSCRIBED, .tag = view->tag,
@@ -1107,6 +1109,7 @@ s_subscription_rewind (s_self_t *self, s_subscription_t *sub, uint64_t sequence,
     sub->cursor = zmx_stream_cursor_new (self->store, sub->stream, ZMX_STREAM_FROM_SEQUENCE,
                                          sequence, sub->pattern);
     sub->credit += count;
+    sub->position = sequence;
     if (sub->consumer)
         while (sub->consumer->pending_count
         &&     sub->consumer->pending [sub->consumer->pending_count - 1].sequence >= sequence)
@@ -1158,7 +1161,8 @@ s_subscription_deliver (s_self_t *self, s_subscription_t *sub)
         zmx_stream_record_t record;
         int rc = zmx_stream_cursor_next (sub->cursor, &record);
         if (rc == ZMX_EDROPPED) {
-            s_send_dropped (self, sub, before);
+            s_send_dropped (self, sub, before > sub->position? before: sub->position);
+            sub->position = zmx_stream_cursor_position (sub->cursor);
             continue;
         }
         if (rc != ZMX_OK) {
@@ -1170,6 +1174,7 @@ s_subscription_deliver (s_self_t *self, s_subscription_t *sub)
         }
         if (!first)
             first = record.sequence;
+        sub->position = record.sequence + 1;
         if (!s_records_put (self, sub, &record, &size, &count)) {
             s_subscription_rewind (self, sub, first, fresh);
             return;
