@@ -26,6 +26,7 @@
 */
 #include "zmx_classes.h"
 #include "zmx_log_service.h"
+#include "zmx_log_dedup.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -37,8 +38,6 @@
 #define S_DRAIN_LIMIT           256     //  Messages read per wakeup
 #define S_TURN_RECORDS          256     //  Records per subscription per turn
 #define S_TICK_MAX_MSEC         100     //  Longest sleep between ticks
-#define S_MSG_ID_HEADER         "msg-id"
-#define S_DEDUP_KEY_MAX         (ZMX_STREAM_NAME_MAX + 1 + 2 * ZMX_STREAM_MSG_ID_MAX + 1)
 #define S_IDENTITY_MAX          255
 
 //  Every config key the service reads
@@ -134,12 +133,6 @@ typedef struct {
 } s_append_t;
 
 typedef struct {
-    char key [S_DEDUP_KEY_MAX];
-    uint64_t sequence;
-    int64_t time_ms;            //  Wall clock when stored
-} s_dedup_t;
-
-typedef struct {
     zsock_t *pipe;
     zsock_t *router;
     char *name;
@@ -149,8 +142,7 @@ typedef struct {
     zhashx_t *clients;          //  key -> s_client_t
     zhashx_t *consumers;        //  key -> s_consumer_t
     zlistx_t *appends;          //  s_append_t *, oldest first
-    zhashx_t *dedup;            //  key -> s_dedup_t (owned by dedup_order)
-    zlistx_t *dedup_order;      //  s_dedup_t *, oldest first
+    zmx__log_dedup_t *dedup;    //  Message ids of the window
     zhashx_t *touched;          //  Streams appended to this turn
     size_t subscription_count;
     byte *out;                  //  RECORDS being built
@@ -177,12 +169,6 @@ s_hex (const byte *data, size_t size, char *out)
         out [2 * at + 1] = digits [data [at] & 15];
     }
     out [2 * size] = '\0';
-}
-
-static int64_t
-s_wall_ms (void)
-{
-    return zclock_time ();
 }
 
 //  Same rule as the store's: [A-Za-z0-9_.-], 1 to 64, no leading '.',
@@ -328,114 +314,6 @@ s_config_read (s_self_t *self, zconfig_t *config)
                                              &valid);
     c->send_hwm = (int) zmx__config_int (config, "send-hwm", 1000, 10, 1000000, &valid);
     return valid && c->endpoint && c->directory? 0: -1;
-}
-
-//  -------------------------------------------------------------------------
-//  De-duplication
-
-static void
-s_dedup_key (const char *stream, const byte *id, size_t size, char *key)
-{
-    size_t length = strlen (stream);
-    memcpy (key, stream, length);
-    key [length] = '/';
-    s_hex (id, size, key + length + 1);
-}
-
-//  Drop the oldest entries past the window's age or count.
-static void
-s_dedup_expire (s_self_t *self)
-{
-    int64_t oldest = s_wall_ms () - self->config.dedup_window_ms;
-    s_dedup_t *entry;
-    while ((entry = (s_dedup_t *) zlistx_first (self->dedup_order))
-    &&     (zlistx_size (self->dedup_order) > self->config.dedup_max
-    ||      entry->time_ms < oldest)) {
-        if (zhashx_lookup (self->dedup, entry->key) == entry)
-            zhashx_delete (self->dedup, entry->key);
-        zlistx_delete (self->dedup_order, zlistx_cursor (self->dedup_order));
-    }
-}
-
-//  The sequence a message id was stored with within the window, or 0.
-static uint64_t
-s_dedup_find (s_self_t *self, const char *key)
-{
-    s_dedup_t *entry = (s_dedup_t *) zhashx_lookup (self->dedup, key);
-    if (entry && entry->time_ms >= s_wall_ms () - self->config.dedup_window_ms)
-        return entry->sequence;
-    return 0;
-}
-
-static void
-s_dedup_add (s_self_t *self, const char *key, uint64_t sequence, int64_t time_ms)
-{
-    if (self->config.dedup_max == 0 || self->config.dedup_window_ms == 0)
-        return;
-    s_dedup_t *entry = (s_dedup_t *) zmalloc (sizeof (s_dedup_t));
-    snprintf (entry->key, sizeof entry->key, "%s", key);
-    entry->sequence = sequence;
-    entry->time_ms = time_ms;
-    zlistx_add_end (self->dedup_order, entry);
-    zhashx_update (self->dedup, entry->key, entry);
-    if (zlistx_size (self->dedup_order) > self->config.dedup_max)
-        s_dedup_expire (self);
-}
-
-//  Forget the ids of one stream (deleted or purged: its sequences changed
-//  meaning).
-static void
-s_dedup_forget (s_self_t *self, const char *stream)
-{
-    size_t length = strlen (stream);
-    s_dedup_t *entry = (s_dedup_t *) zlistx_first (self->dedup_order);
-    while (entry) {
-        //  Deleting an item other than the cursor's keeps the walk going
-        void *handle = zlistx_cursor (self->dedup_order);
-        s_dedup_t *next = (s_dedup_t *) zlistx_next (self->dedup_order);
-        if (strncmp (entry->key, stream, length) == 0 && entry->key [length] == '/') {
-            if (zhashx_lookup (self->dedup, entry->key) == entry)
-                zhashx_delete (self->dedup, entry->key);
-            zlistx_delete (self->dedup_order, handle);
-        }
-        entry = next;
-    }
-}
-
-//  Read the ids of the window from the tail of every stream, so that a
-//  producer's retry after a restart is still recognised.
-static void
-s_dedup_rebuild (s_self_t *self)
-{
-    if (self->config.dedup_max == 0 || self->config.dedup_window_ms == 0)
-        return;
-    int64_t since_ns = (s_wall_ms () - self->config.dedup_window_ms) * 1000000;
-    zlist_t *streams = zmx_stream_store_streams (self->store);
-    for (const char *stream = (const char *) zlist_first (streams); stream;
-         stream = (const char *) zlist_next (streams)) {
-        zmx_stream_cursor_t *cursor = zmx_stream_cursor_new (self->store, stream,
-                                                             ZMX_STREAM_FROM_LAST,
-                                                             self->config.dedup_max, NULL);
-        zmx_stream_record_t record;
-        int rc;
-        while (cursor && (rc = zmx_stream_cursor_next (cursor, &record)) != ZMX_EAGAIN
-        &&     rc != ZMX_EIO) {
-            if (rc != ZMX_OK || record.time_ns < since_ns)
-                continue;
-            zmx_stream_header_t header;
-            for (size_t index = 0; zmx_stream_record_header (&record, index, &header); index++)
-                if (header.name_size == strlen (S_MSG_ID_HEADER)
-                &&  memcmp (header.name, S_MSG_ID_HEADER, header.name_size) == 0
-                &&  header.value_size <= ZMX_STREAM_MSG_ID_MAX) {
-                    char key [S_DEDUP_KEY_MAX];
-                    s_dedup_key (stream, (const byte *) header.value, header.value_size, key);
-                    s_dedup_add (self, key, record.sequence, record.time_ns / 1000000);
-                    break;
-                }
-        }
-        zmx_stream_cursor_destroy (&cursor);
-    }
-    zlist_destroy (&streams);
 }
 
 //  -------------------------------------------------------------------------
@@ -747,7 +625,7 @@ s_append_check (s_self_t *self, zmx_stream_view_t *view, const char **reason)
     const byte *at = view->blob, *end = view->blob + view->blob_size;
     zmx_stream_batch_record_t record;
     while (zmx_stream_msg_batch_next (&at, end, &record)) {
-        size_t id_header = record.msg_id_size? 1 + strlen (S_MSG_ID_HEADER) + 2
+        size_t id_header = record.msg_id_size? 1 + strlen (ZMX__LOG_MSG_ID_HEADER) + 2
                                                + record.msg_id_size: 0;
         if (record.header_count + (record.msg_id_size? 1: 0) > ZMX_STREAM_HEADERS_MAX) {
             *reason = "too many headers (a message id takes one)";
@@ -769,10 +647,10 @@ static int
 s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *record,
                  uint64_t *sequence)
 {
-    char key [S_DEDUP_KEY_MAX];
     if (record->msg_id_size) {
-        s_dedup_key (stream, record->msg_id, record->msg_id_size, key);
-        if ((*sequence = s_dedup_find (self, key))) {
+        *sequence = zmx__log_dedup_find (self->dedup, stream, record->msg_id,
+                                         record->msg_id_size);
+        if (*sequence) {
             self->counters.duplicates++;
             return ZMX_OK;
         }
@@ -783,7 +661,8 @@ s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *
     if (count < 0 || (record->msg_id_size && count >= ZMX_STREAM_HEADERS_MAX))
         return ZMX_EINVAL;
     if (record->msg_id_size)
-        headers [count++] = (zmx_stream_header_t) { S_MSG_ID_HEADER, strlen (S_MSG_ID_HEADER),
+        headers [count++] = (zmx_stream_header_t) { ZMX__LOG_MSG_ID_HEADER,
+                                                    strlen (ZMX__LOG_MSG_ID_HEADER),
                                                     record->msg_id, record->msg_id_size };
     char subject [ZMX_SUBJECT_MAX + 1];
     memcpy (subject, record->subject, record->subject_size);
@@ -793,7 +672,8 @@ s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *
     if (rc == ZMX_OK) {
         self->counters.appended++;
         if (record->msg_id_size)
-            s_dedup_add (self, key, *sequence, s_wall_ms ());
+            zmx__log_dedup_add (self->dedup, stream, record->msg_id, record->msg_id_size,
+                                *sequence, zclock_time ());
     }
     return rc;
 }
@@ -1366,7 +1246,7 @@ s_stream_forget (s_self_t *self, const char *stream)
         zhashx_delete (self->consumers, consumer->key);
     }
     zlist_destroy (&gone);
-    s_dedup_forget (self, stream);
+    zmx__log_dedup_forget (self->dedup, stream);
 }
 
 static void
@@ -1394,7 +1274,7 @@ s_handle_delete (s_self_t *self, s_client_t *client, zmx_stream_view_t *view, bo
     int rc;
     if (purge) {
         rc = zmx_stream_store_purge (self->store, stream);
-        s_dedup_forget (self, stream);
+        zmx__log_dedup_forget (self->dedup, stream);
         s_wake_stream (self, stream);       //  Their cursors see DROPPED
     }
     else {
@@ -1544,7 +1424,7 @@ s_tick (s_self_t *self)
     s_acks_send (self);
     s_heartbeat (self);
     s_consumers_persist (self);
-    s_dedup_expire (self);
+    zmx__log_dedup_expire (self->dedup);
     self->ticked_at = zclock_mono ();
 }
 
@@ -1573,7 +1453,7 @@ s_send_counters (void *args)
         { "consumers", zhashx_size (self->consumers) },
         { "streams", zlist_size (streams) },
         { "pending_appends", zlistx_size (self->appends) },
-        { "dedup_entries", zlistx_size (self->dedup_order) }
+        { "dedup_entries", zmx__log_dedup_size (self->dedup) }
     };
     zlist_destroy (&streams);
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
@@ -1596,8 +1476,7 @@ s_self_destroy (s_self_t **self_p)
         s_consumers_persist (self);
     zhashx_destroy (&self->consumers);
     zlistx_destroy (&self->appends);
-    zhashx_destroy (&self->dedup);
-    zlistx_destroy (&self->dedup_order);
+    zmx__log_dedup_destroy (&self->dedup);
     zhashx_destroy (&self->touched);
     zmx_stream_store_destroy (&self->store);
     zsock_destroy (&self->router);
@@ -1608,12 +1487,6 @@ s_self_destroy (s_self_t **self_p)
     freen (self->name);
     freen (self);
     *self_p = NULL;
-}
-
-static void
-s_dedup_free (void **item)
-{
-    freen (*item);
 }
 
 static s_self_t *
@@ -1629,9 +1502,6 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     zhashx_set_destructor (self->consumers, (zhashx_destructor_fn *) s_consumer_destroy);
     self->appends = zlistx_new ();
     zlistx_set_destructor (self->appends, (zlistx_destructor_fn *) s_append_destroy);
-    self->dedup = zhashx_new ();
-    self->dedup_order = zlistx_new ();
-    zlistx_set_destructor (self->dedup_order, s_dedup_free);
     self->touched = zhashx_new ();
     zconfig_t *config = args? args->config: NULL;
     zmx_security_t *security = args? args->security: NULL;
@@ -1639,6 +1509,7 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
         s_self_destroy (&self);
         return NULL;
     }
+    self->dedup = zmx__log_dedup_new (self->config.dedup_window_ms, self->config.dedup_max);
     self->out_max = self->config.records_bytes;
     self->out = (byte *) malloc (self->out_max);
     self->store = zmx_stream_store_new (self->config.directory, &self->config.store);
@@ -1646,7 +1517,7 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
         s_self_destroy (&self);
         return NULL;
     }
-    s_dedup_rebuild (self);
+    zmx__log_dedup_load (self->dedup, self->store);
     self->router = zmx_security_socket (security, ZMQ_ROUTER);
     if (self->router) {
         zsock_set_sndhwm (self->router, self->config.send_hwm);

@@ -138,9 +138,11 @@ s_expect_error (zsock_t *client, uint64_t tag, uint16_t code)
 {
     s_reply_t reply = { 0 };
     s_recv (client, &reply);
-    if (reply.view.command != ZMX_STREAM_MSG_ERROR || reply.view.code != code)
-        fprintf (stderr, "expected ERROR %u, got %s %u %.*s\n", code,
-                 zmx_stream_msg_command_name (reply.view.command), reply.view.code,
+    if (reply.view.command != ZMX_STREAM_MSG_ERROR || reply.view.code != code
+    ||  reply.view.tag != tag)
+        fprintf (stderr, "expected ERROR %u tag %" PRIu64 ", got %s %u tag %" PRIu64 " %.*s\n",
+                 code, tag, zmx_stream_msg_command_name (reply.view.command), reply.view.code,
+                 reply.view.tag,
                  (int) reply.view.reason_size, reply.view.reason? reply.view.reason: "");
     ZMX_CHECK (reply.view.command == ZMX_STREAM_MSG_ERROR);
     ZMX_CHECK (reply.view.code == code);
@@ -828,7 +830,7 @@ s_garbage (void)
     for (int index = 0; index < 20; index++)
         zmsg_addmem (msg, tag, 8);
     zmsg_send (&msg, bad);
-    s_expect_error (bad, 0, 400);
+    s_expect_error (bad, 42, 400);                      //  The tag could be read
     s_send_raw (bad, "#2000000", NULL);                 //  A huge command word
     s_expect_error (bad, 0, 400);
     s_send_raw (bad, "WELCOME", NULL);                  //  A server's command
