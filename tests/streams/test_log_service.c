@@ -958,6 +958,39 @@ s_limits (void)
     s_server_destroy (&server);
 }
 
+//  max-ack-pending stops new records to a consumer until an ACK;
+//  dedup-max forgets the oldest id.
+static void
+s_limits_consumer_dedup (void)
+{
+    const char *keys [] = { "max-ack-pending", "3", "dedup-max", "2", NULL };
+    s_server_t server;
+    s_server_new (&server, keys);
+    zsock_t *client = s_client (&server);
+    s_append (client, "a", 0, 10, NULL);
+    s_subscribe (client, 1, "a", "", 0, 0, 10, "slow");
+    s_got_t *got = (s_got_t *) zmalloc (sizeof (s_got_t));
+    ZMX_CHECK (s_collect (client, 1, got, 3, false, S_TIMEOUT_MS));
+    s_expect_silence (client, 300);
+    s_check_run (got, 1, 3);
+    uint64_t first = 1;
+    s_ack (client, 1, &first, 1, true);
+    ZMX_CHECK (s_collect (client, 1, got, 4, false, S_TIMEOUT_MS));
+    s_expect_silence (client, 300);
+    s_check_run (got, 1, 4);
+    zsock_t *producer = s_client (&server);
+    const char *ids [] = { "a", "b", "c", "a" };
+    uint64_t sequences [4];
+    s_append_ids (producer, 1, "ids", ids, 4);
+    s_appended (producer, 1, sequences, 4);
+    ZMX_CHECK (sequences [3] == 4);         //  "a" was forgotten: stored again
+    ZMX_CHECK (zmx_service_counter (server.service, "dedup_entries") == 2);
+    free (got);
+    zsock_destroy (&producer);
+    zsock_destroy (&client);
+    s_server_destroy (&server);
+}
+
 static size_t
 s_rss_kib (void)
 {
@@ -1014,6 +1047,7 @@ main (int argc, char *argv [])
         { "garbage", s_garbage, 30 },
         { "client_expiry", s_client_expiry, 30 },
         { "limits", s_limits, 30 },
+        { "limits_consumer_dedup", s_limits_consumer_dedup, 30 },
         { "slow_subscriber", s_slow_subscriber, 50 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
