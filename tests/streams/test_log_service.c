@@ -35,6 +35,7 @@ typedef struct {
     char *data;                 //  data-directory
     zmx_service_t *service;
     char *endpoint;
+    zmx_security_t *security;   //  Socket policy, NULL: plain
 } s_server_t;
 
 //  Start the service on a free port with `keys` (NULL-terminated name,
@@ -47,7 +48,7 @@ s_server_start_keys (s_server_t *server, const char *const *keys)
     zconfig_put (config, "data-directory", server->data);
     for (size_t at = 0; keys && keys [at]; at += 2)
         zconfig_put (config, keys [at], keys [at + 1]);
-    server->service = zmx_service_new ("log", zmx_log_service_actor, config, NULL);
+    server->service = zmx_service_new ("log", zmx_log_service_actor, config, server->security);
     zconfig_destroy (&config);
     ZMX_CHECK (server->service);
     freen (server->endpoint);
@@ -991,6 +992,38 @@ s_limits_consumer_dedup (void)
     s_server_destroy (&server);
 }
 
+//  With CURVE on, as every service socket: a plain client gets nothing,
+//  a CURVE client with an allowed key is served.
+static void
+s_curve (void)
+{
+    s_server_t server;
+    memset (&server, 0, sizeof server);
+    server.dir = zmx_test_tmpdir ();
+    server.data = zsys_sprintf ("%s/streams", server.dir);
+    char *server_cert = zsys_sprintf ("%s/server.cert", server.dir);
+    char *client_cert = zsys_sprintf ("%s/client.cert", server.dir);
+    server.security = zmx_test_curve_policy (server_cert, client_cert);
+    s_server_start_keys (&server, NULL);
+    zsock_t *plain = s_client (&server);
+    s_append_send (plain, 1, "c", "app.c", 0, 1, NULL, 0);
+    s_reply_t reply = { 0 };
+    ZMX_CHECK (!s_recv_within (plain, &reply, 500));
+    zsock_t *sealed = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (sealed, 0);
+    ZMX_CHECK (zmx_security_client_curve (sealed, client_cert, server_cert) == ZMX_OK);
+    ZMX_CHECK (zsock_connect (sealed, "%s", server.endpoint) == 0);
+    ZMX_CHECK (s_append (sealed, "c", 0, 3, NULL) == 3);
+    ZMX_CHECK (zmx_service_counter (server.service, "appended") == 3);
+    zsock_destroy (&sealed);
+    zsock_destroy (&plain);
+    zmx_service_destroy (&server.service);
+    zmx_security_destroy (&server.security);
+    zstr_free (&server_cert);
+    zstr_free (&client_cert);
+    s_server_destroy (&server);
+}
+
 static size_t
 s_rss_kib (void)
 {
@@ -1048,6 +1081,7 @@ main (int argc, char *argv [])
         { "client_expiry", s_client_expiry, 30 },
         { "limits", s_limits, 30 },
         { "limits_consumer_dedup", s_limits_consumer_dedup, 30 },
+        { "curve", s_curve, 30 },
         { "slow_subscriber", s_slow_subscriber, 50 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
