@@ -284,7 +284,7 @@ s_config_read (s_self_t *self, zconfig_t *config)
                                                        1000000, &valid);
     c->store.max_record = (uint32_t) zmx__config_int (config, "max-record", 1 << 20, 64,
                                                       ZMX_STREAM_RECORD_HARD_MAX, &valid);
-    c->max_batch = (uint32_t) zmx__config_int (config, "max-batch", 1000, 1,
+    c->max_batch = (uint32_t) zmx__config_int (config, "max-batch", 1024, 1,
                                                ZMX_STREAM_MSG_BATCH_MAX, &valid);
     c->max_message_size = (int) zmx__config_int (config, "max-message-size",
                                                  ZMX_SECURITY_MAX_MESSAGE, 4096,

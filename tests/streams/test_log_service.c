@@ -362,7 +362,7 @@ s_basic (void)
     s_reply_t reply = { 0 };
     s_recv (client, &reply);
     ZMX_CHECK (reply.view.command == ZMX_STREAM_MSG_WELCOME);
-    ZMX_CHECK (reply.view.max_record == 1 << 20 && reply.view.max_batch == 1000);
+    ZMX_CHECK (reply.view.max_record == 1 << 20 && reply.view.max_batch == 1024);
     zmx_stream_view_t ping = { .command = ZMX_STREAM_MSG_PING };
     s_send (client, &ping);
     zsock_set_rcvtimeo (client, S_TIMEOUT_MS);
