@@ -1259,8 +1259,9 @@ s_handle_delete (s_self_t *self, s_client_t *client, zmx_stream_view_t *view, bo
         s_send_error (self, client, view->tag, 404, "no such stream");
         return;
     }
-    //  Batches waiting on it are answered now: durable no longer applies
-    s_append_t *append = (s_append_t *) zlistx_first (self->appends);
+    //  Batches waiting on a deleted stream are answered now: durable no
+    //  longer applies (a purge keeps the sequence: they are acknowledged)
+    s_append_t *append = purge? NULL: (s_append_t *) zlistx_first (self->appends);
     while (append) {
         void *handle = zlistx_cursor (self->appends);
         s_append_t *next = (s_append_t *) zlistx_next (self->appends);
