@@ -38,6 +38,7 @@
 #define S_DRAIN_LIMIT           256     //  Messages read per wakeup
 #define S_TURN_RECORDS          256     //  Records per subscription per turn
 #define S_TICK_MAX_MSEC         100     //  Longest sleep between ticks
+#define S_SAVE_MSEC             100     //  Least time between two writes of a consumer
 #define S_IDENTITY_MAX          255
 
 //  Every config key the service reads
@@ -91,6 +92,7 @@ typedef struct {
     char *name;
     uint64_t position;          //  First sequence not acknowledged
     uint64_t saved;             //  Position last written to disk
+    int64_t saved_at;           //  zclock_mono of that write
     s_subscription_t *owner;    //  Subscription using it, or NULL
     s_pending_t *pending;       //  Sorted by sequence
     size_t pending_count;
@@ -372,6 +374,7 @@ s_consumer_save (s_self_t *self, s_consumer_t *consumer)
         done = fsync (dir) == 0;
         close (dir);
     }
+    consumer->saved_at = zclock_mono ();     //  A failed write is tried again later
     if (done)
         consumer->saved = consumer->position;
     else {
@@ -1394,13 +1397,17 @@ s_heartbeat (s_self_t *self)
     zlist_destroy (&expired);
 }
 
+//  Write the positions that moved: at most every S_SAVE_MSEC per consumer
+//  (each write is two fsyncs), or all of them now when `all`.
 static void
-s_consumers_persist (s_self_t *self)
+s_consumers_persist (s_self_t *self, bool all)
 {
+    int64_t now = zclock_mono ();
     for (s_consumer_t *consumer = (s_consumer_t *) zhashx_first (self->consumers); consumer;
          consumer = (s_consumer_t *) zhashx_next (self->consumers)) {
         s_consumer_update (consumer);
-        if (consumer->position != consumer->saved)
+        if (consumer->position != consumer->saved
+        &&  (all || now - consumer->saved_at >= S_SAVE_MSEC))
             s_consumer_save (self, consumer);
     }
 }
@@ -1424,7 +1431,7 @@ s_tick (s_self_t *self)
                 sub->idle = false;
     s_acks_send (self);
     s_heartbeat (self);
-    s_consumers_persist (self);
+    s_consumers_persist (self, false);
     zmx__log_dedup_expire (self->dedup);
     self->ticked_at = zclock_mono ();
 }
@@ -1474,7 +1481,7 @@ s_self_destroy (s_self_t **self_p)
     }
     zhashx_destroy (&self->clients);
     if (self->consumers)
-        s_consumers_persist (self);
+        s_consumers_persist (self, true);
     zhashx_destroy (&self->consumers);
     zlistx_destroy (&self->appends);
     zmx__log_dedup_destroy (&self->dedup);
