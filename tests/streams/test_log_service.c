@@ -46,6 +46,9 @@ s_server_start_keys (s_server_t *server, const char *const *keys)
     zconfig_t *config = zconfig_new ("log", NULL);
     zconfig_put (config, "endpoint", "tcp://127.0.0.1:*");
     zconfig_put (config, "data-directory", server->data);
+    //  Never the default ingest ports in a test: none unless a case asks
+    zconfig_put (config, "ingest-endpoint", "");
+    zconfig_put (config, "syslog-endpoint", "");
     for (size_t at = 0; keys && keys [at]; at += 2)
         zconfig_put (config, keys [at], keys [at + 1]);
     server->service = zmx_service_new ("log", zmx_log_service_actor, config, server->security);
