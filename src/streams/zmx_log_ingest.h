@@ -70,7 +70,8 @@ void
 void
     zmx__log_ingest_handle_udp (zmx__log_ingest_t *self);
 
-//  Append the bound endpoints (ports resolved; "udp://HOST:PORT") to `list`.
+//  Append the bound endpoints (ports resolved; "udp://HOST:PORT") to `list`:
+//  copies when the list has autofree set, else strings the ingest owns.
 void
     zmx__log_ingest_endpoints (zmx__log_ingest_t *self, zlist_t *list);
 
