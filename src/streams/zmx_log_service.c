@@ -27,6 +27,7 @@
 #include "zmx_classes.h"
 #include "zmx_log_service.h"
 #include "zmx_log_dedup.h"
+#include "zmx_log_ingest.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -54,6 +55,10 @@ const char *const zmx__log_service_keys [] = {
 typedef struct {
     char *endpoint;
     char *directory;
+    char *ingest_endpoint;      //  "" = no ingest SUB
+    char *syslog_endpoint;      //  "" = no syslog UDP
+    char *default_stream;       //  Where ingested entries go
+    char *default_subject;      //  Subject of an ingested message without one
     zmx_stream_config_t store;  //  Store settings (fsync, retention, limits)
     uint32_t heartbeat_ms;      //  The server's interval
     uint32_t liveness;          //  Intervals without traffic before expiry
@@ -145,6 +150,7 @@ typedef struct {
     zhashx_t *consumers;        //  key -> s_consumer_t
     zlistx_t *appends;          //  s_append_t *, oldest first
     zmx__log_dedup_t *dedup;    //  Message ids of the window
+    zmx__log_ingest_t *ingest;  //  SUB and syslog ways in, or NULL
     zhashx_t *touched;          //  Streams appended to this turn
     size_t subscription_count;
     byte *out;                  //  RECORDS being built
@@ -267,6 +273,23 @@ s_config_read (s_self_t *self, zconfig_t *config)
     c->store.max_header_bytes = ZMX_STREAM_HEADER_BYTES_MAX;
     c->endpoint = strdup (zmx__config_str (config, "endpoint", S_DEFAULT_ENDPOINT));
     c->directory = strdup (zmx__config_str (config, "data-directory", S_DEFAULT_DIRECTORY));
+    c->ingest_endpoint = strdup (zmx__config_str (config, "ingest-endpoint",
+                                                  "tcp://127.0.0.1:5560"));
+    c->syslog_endpoint = strdup (zmx__config_str (config, "syslog-endpoint",
+                                                  "udp://127.0.0.1:5514"));
+    c->default_stream = strdup (zmx__config_str (config, "default-stream", "log"));
+    c->default_subject = strdup (zmx__config_str (config, "default-subject", "log.ingest"));
+    char name [ZMX_STREAM_NAME_MAX + 1];
+    if (!s_stream_name (c->default_stream, strlen (c->default_stream), name)) {
+        zmx_log_error (self->name, "default-stream = \"%s\" is not a stream name",
+                       c->default_stream);
+        valid = false;
+    }
+    if (!zmx_subject_valid (c->default_subject, strlen (c->default_subject))) {
+        zmx_log_error (self->name, "default-subject = \"%s\" is not a subject",
+                       c->default_subject);
+        valid = false;
+    }
     const char *fsync = zmx__config_str (config, "fsync", "interval");
     if (!s_config_fsync (fsync, &c->store.fsync)) {
         zmx_log_error (self->name, "fsync = \"%s\": use always, interval or never", fsync);
@@ -1445,6 +1468,9 @@ s_send_counters (void *args)
     s_self_t *self = (s_self_t *) args;
     const s_counters_t *c = &self->counters;
     zlist_t *streams = zmx_stream_store_streams (self->store);
+    zmx__log_ingest_counters_t ingest = { 0 };
+    if (self->ingest)
+        zmx__log_ingest_counters (self->ingest, &ingest);
     const zmx_service_counter_t counters [] = {
         { "appended", c->appended },
         { "duplicates", c->duplicates },
@@ -1461,7 +1487,15 @@ s_send_counters (void *args)
         { "consumers", zhashx_size (self->consumers) },
         { "streams", zlist_size (streams) },
         { "pending_appends", zlistx_size (self->appends) },
-        { "dedup_entries", zmx__log_dedup_size (self->dedup) }
+        { "dedup_entries", zmx__log_dedup_size (self->dedup) },
+        { "ingest_received", ingest.zmq_received },
+        { "ingest_appended", ingest.zmq_appended },
+        { "ingest_invalid", ingest.zmq_invalid },
+        { "ingest_failed", ingest.zmq_failed },
+        { "syslog_received", ingest.syslog_received },
+        { "syslog_appended", ingest.syslog_appended },
+        { "syslog_invalid", ingest.syslog_invalid },
+        { "syslog_failed", ingest.syslog_failed }
     };
     zlist_destroy (&streams);
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
@@ -1486,15 +1520,56 @@ s_self_destroy (s_self_t **self_p)
     zlistx_destroy (&self->appends);
     zmx__log_dedup_destroy (&self->dedup);
     zhashx_destroy (&self->touched);
+    zmx__log_ingest_destroy (&self->ingest);
     zmx_stream_store_destroy (&self->store);
     zsock_destroy (&self->router);
     zlist_destroy (&self->endpoints);
     freen (self->out);
     freen (self->config.endpoint);
     freen (self->config.directory);
+    freen (self->config.ingest_endpoint);
+    freen (self->config.syslog_endpoint);
+    freen (self->config.default_stream);
+    freen (self->config.default_subject);
     freen (self->name);
     freen (self);
     *self_p = NULL;
+}
+
+//  An entry from the ingest: appended to the default stream like any
+//  record of an APPEND (flushed with the turn's batch, delivered live).
+static int
+s_ingest_append (void *arg, const zmx__log_entry_t *entry)
+{
+    s_self_t *self = (s_self_t *) arg;
+    int rc = zmx_stream_store_append (self->store, self->config.default_stream, entry->subject,
+                                      entry->headers, entry->header_count, entry->body,
+                                      entry->body_size, NULL);
+    if (rc == ZMX_OK) {
+        self->counters.appended++;
+        zhashx_update (self->touched, self->config.default_stream, self);
+    }
+    return rc;
+}
+
+//  Bind the ingest's sockets when either endpoint is set. Returns 0 or -1
+//  (logged).
+static int
+s_ingest_start (s_self_t *self, zmx_security_t *security)
+{
+    if (!*self->config.ingest_endpoint && !*self->config.syslog_endpoint)
+        return 0;
+    const char *reason = NULL;
+    self->ingest = zmx__log_ingest_new (security, self->config.ingest_endpoint,
+                                        self->config.syslog_endpoint,
+                                        self->config.default_subject, s_ingest_append, self,
+                                        &reason);
+    if (!self->ingest) {
+        zmx_log_error (self->name, "ingest: %s", reason? reason: "cannot start");
+        return -1;
+    }
+    zmx__log_ingest_endpoints (self->ingest, self->endpoints);
+    return 0;
 }
 
 static s_self_t *
@@ -1536,7 +1611,8 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     }
     if (!self->router
     ||  zmx__listen_list (security, self->router, self->config.endpoint, self->endpoints,
-                          self->name))
+                          self->name)
+    ||  s_ingest_start (self, security))
         s_self_destroy (&self);
     return self;
 }
@@ -1575,13 +1651,24 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
     if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
                                    "invalid configuration, data directory or endpoint (see log)"))
         return;
-    zmq_pollitem_t items [] = {
+    zsock_t *sub = self->ingest? zmx__log_ingest_socket (self->ingest): NULL;
+    int udp = self->ingest? zmx__log_ingest_udp_fd (self->ingest): -1;
+    zmq_pollitem_t items [4] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 }
     };
+    int count = 2, sub_item = -1, udp_item = -1;
+    if (sub) {
+        items [count] = (zmq_pollitem_t) { zsock_resolve (sub), 0, ZMQ_POLLIN, 0 };
+        sub_item = count++;
+    }
+    if (udp >= 0) {
+        items [count] = (zmq_pollitem_t) { NULL, udp, ZMQ_POLLIN, 0 };
+        udp_item = count++;
+    }
     self->ticked_at = zclock_mono ();
     while (!self->terminated) {
-        if (zmq_poll (items, 2, s_poll_timeout (self)) < 0) {
+        if (zmq_poll (items, count, s_poll_timeout (self)) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             break;                  //  Context terminated
@@ -1589,8 +1676,12 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
         if (items [0].revents & ZMQ_POLLIN)
             self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
                                                        s_send_counters, self);
-        for (int count = 0; count < S_DRAIN_LIMIT && s_handle_message (self); count++)
+        for (int drained = 0; drained < S_DRAIN_LIMIT && s_handle_message (self); drained++)
             ;
+        if (sub_item >= 0 && (items [sub_item].revents & ZMQ_POLLIN))
+            zmx__log_ingest_handle_zmq (self->ingest);
+        if (udp_item >= 0 && (items [udp_item].revents & ZMQ_POLLIN))
+            zmx__log_ingest_handle_udp (self->ingest);
         s_flush_touched (self);
         s_acks_send (self);
         if (zclock_mono () - self->ticked_at >= s_tick_period (self))
