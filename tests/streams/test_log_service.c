@@ -1059,13 +1059,13 @@ s_ingest (void)
     zsock_set_linger (pub, 0);
     ZMX_CHECK (zsock_connect (pub, "%s", ingest) == 0);
     int64_t deadline = zclock_mono () + S_TIMEOUT_MS;
-    while (zmx_service_counter (server.service, "ingest_appended") == 0
+    while (zmx_service_counter (server.service, "zmq_appended") == 0
     &&     zclock_mono () < deadline) {
         zstr_sendm (pub, "app.pub");
         zstr_send (pub, "hello");
         zclock_sleep (20);
     }
-    uint64_t published = zmx_service_counter (server.service, "ingest_appended");
+    uint64_t published = zmx_service_counter (server.service, "zmq_appended");
     ZMX_CHECK (published >= 1);
     //  Syslog: one RFC 3164 datagram
     int udp = socket (AF_INET, SOCK_DGRAM, 0);
