@@ -16,26 +16,20 @@
 
     Durable consumers keep a sorted array of delivered, unacknowledged
     sequences; their position (the first sequence not acknowledged) is
-    written to DIR/.consumers/ (a name the store never takes for a stream)
-    with temp file, fsync, rename, fsync of the folder.
+    written to DIR/.consumers/ by zmx_log_positions (crash-safe writes).
 
-    Message-id de-duplication: one table of "stream/hex(id)" -> sequence
-    for all streams, expired oldest first by age and by count, rebuilt at
-    start from each stream's tail (the id is stored as header "msg-id").
+    Message-id de-duplication is zmx_log_dedup's; the ingest's ways in
+    (SUB, syslog) are zmx_log_ingest's: this file polls their sockets.
     =========================================================================
 */
 #include "zmx_classes.h"
 #include "zmx_log_service.h"
 #include "zmx_log_dedup.h"
 #include "zmx_log_ingest.h"
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "zmx_log_positions.h"
 
 #define S_DEFAULT_ENDPOINT      "tcp://127.0.0.1:5561"
 #define S_DEFAULT_DIRECTORY     "zmxd-data/streams"
-#define S_CONSUMERS_DIR         ".consumers"    //  Not a stream name: starts with '.'
 #define S_DRAIN_LIMIT           256     //  Messages read per wakeup
 #define S_TURN_RECORDS          256     //  Records per subscription per turn
 #define S_TICK_MAX_MSEC         100     //  Longest sleep between ticks
@@ -150,6 +144,7 @@ typedef struct {
     zhashx_t *consumers;        //  key -> s_consumer_t
     zlistx_t *appends;          //  s_append_t *, oldest first
     zmx__log_dedup_t *dedup;    //  Message ids of the window
+    zmx__log_positions_t *positions;    //  Consumers' position files
     zmx__log_ingest_t *ingest;  //  SUB and syslog ways in, or NULL
     zhashx_t *touched;          //  Streams appended to this turn
     size_t subscription_count;
@@ -342,21 +337,15 @@ s_config_read (s_self_t *self, zconfig_t *config)
 }
 
 //  -------------------------------------------------------------------------
-//  Durable consumers: position files under DIR/.consumers/
-
-static char *
-s_consumer_path (s_self_t *self, const char *key, const char *suffix)
-{
-    return zsys_sprintf ("%s/%s/%s%s", self->config.directory, S_CONSUMERS_DIR, key, suffix);
-}
+//  Durable consumers (their files: zmx_log_positions)
 
 static s_consumer_t *
 s_consumer_new (const char *stream, const char *name, uint64_t position)
 {
     s_consumer_t *consumer = (s_consumer_t *) zmalloc (sizeof (s_consumer_t));
-    char hex [2 * ZMX_STREAM_MSG_DURABLE_MAX + 1];
-    s_hex ((const byte *) name, strlen (name), hex);
-    consumer->key = zsys_sprintf ("%s~%s", stream, hex);
+    char key [ZMX__LOG_POSITION_KEY_MAX];
+    zmx__log_positions_key (stream, name, key);
+    consumer->key = strdup (key);
     consumer->stream = strdup (stream);
     consumer->name = strdup (name);
     consumer->position = consumer->saved = position;
@@ -377,103 +366,29 @@ s_consumer_destroy (s_consumer_t **consumer_p)
     }
 }
 
-//  Write the position crash-safely: temp file, fsync, rename, fsync dir.
+//  Write the position; a failed write is tried again S_SAVE_MSEC later.
 static void
 s_consumer_save (s_self_t *self, s_consumer_t *consumer)
 {
-    char *path = s_consumer_path (self, consumer->key, "");
-    char *temp = s_consumer_path (self, consumer->key, ".tmp");
-    char *folder = zsys_sprintf ("%s/%s", self->config.directory, S_CONSUMERS_DIR);
-    char text [128];
-    int size = snprintf (text, sizeof text, "zmx-consumer 1\nposition %" PRIu64 "\n",
-                         consumer->position);
-    int fd = open (temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool done = fd >= 0 && write (fd, text, (size_t) size) == size && fsync (fd) == 0;
-    if (fd >= 0)
-        close (fd);
-    done = done && rename (temp, path) == 0;
-    int dir = done? open (folder, O_RDONLY | O_DIRECTORY): -1;
-    if (dir >= 0) {
-        done = fsync (dir) == 0;
-        close (dir);
-    }
-    consumer->saved_at = zclock_mono ();     //  A failed write is tried again later
-    if (done)
+    consumer->saved_at = zclock_mono ();
+    if (zmx__log_positions_save (self->positions, consumer->key, consumer->position) == 0)
         consumer->saved = consumer->position;
-    else {
-        zmx_log_error (self->name, "cannot save consumer %s: %s", path, strerror (errno));
-        unlink (temp);
-    }
-    free (path);
-    free (temp);
-    free (folder);
 }
 
-//  Decode "STREAM~HEXNAME" back into its parts; false if it is not one.
-static bool
-s_consumer_parse_key (const char *key, char *stream, char *name)
-{
-    const char *tilde = strchr (key, '~');
-    size_t hex_size = tilde? strlen (tilde + 1): 0;
-    if (!tilde || !s_stream_name (key, (size_t) (tilde - key), stream)
-    ||  hex_size == 0 || hex_size % 2 || hex_size > 2 * ZMX_STREAM_MSG_DURABLE_MAX)
-        return false;
-    for (size_t at = 0; at < hex_size / 2; at++) {
-        unsigned int value;
-        if (sscanf (tilde + 1 + 2 * at, "%2x", &value) != 1 || value < 0x20 || value > 0x7e)
-            return false;
-        name [at] = (char) value;
-    }
-    name [hex_size / 2] = '\0';
-    return true;
-}
-
-//  Load every consumer file; leftover temp files go.
-static int
-s_consumers_load (s_self_t *self)
-{
-    char *folder = zsys_sprintf ("%s/%s", self->config.directory, S_CONSUMERS_DIR);
-    if (mkdir (folder, 0755) != 0 && errno != EEXIST) {
-        zmx_log_error (self->name, "cannot create %s: %s", folder, strerror (errno));
-        free (folder);
-        return -1;
-    }
-    DIR *dir = opendir (folder);
-    struct dirent *entry;
-    while (dir && (entry = readdir (dir))) {
-        char stream [ZMX_STREAM_NAME_MAX + 1], name [ZMX_STREAM_MSG_DURABLE_MAX + 1];
-        char *path = zsys_sprintf ("%s/%s", folder, entry->d_name);
-        size_t length = strlen (entry->d_name);
-        if (length > 4 && streq (entry->d_name + length - 4, ".tmp"))
-            unlink (path);
-        else
-        if (s_consumer_parse_key (entry->d_name, stream, name)) {
-            FILE *file = fopen (path, "r");
-            uint64_t position = 0;
-            if (file && fscanf (file, "zmx-consumer 1\nposition %" SCNu64, &position) == 1
-            &&  zhashx_size (self->consumers) < self->config.max_consumers) {
-                s_consumer_t *consumer = s_consumer_new (stream, name, position);
-                zhashx_insert (self->consumers, consumer->key, consumer);
-            }
-            else
-                zmx_log_warning (self->name, "consumer file %s ignored", path);
-            if (file)
-                fclose (file);
-        }
-        free (path);
-    }
-    if (dir)
-        closedir (dir);
-    free (folder);
-    return 0;
-}
-
+//  A consumer file read at start; past max-consumers the rest are left.
 static void
-s_consumer_remove_file (s_self_t *self, s_consumer_t *consumer)
+s_consumer_loaded (void *arg, const char *stream, const char *name, uint64_t position)
 {
-    char *path = s_consumer_path (self, consumer->key, "");
-    unlink (path);
-    free (path);
+    s_self_t *self = (s_self_t *) arg;
+    char valid [ZMX_STREAM_NAME_MAX + 1];
+    if (!s_stream_name (stream, strlen (stream), valid)
+    ||  zhashx_size (self->consumers) >= self->config.max_consumers) {
+        zmx_log_warning (self->name, "consumer %s of %s not loaded (bad stream name or "
+                         "max-consumers)", name, stream);
+        return;
+    }
+    s_consumer_t *consumer = s_consumer_new (stream, name, position);
+    zhashx_insert (self->consumers, consumer->key, consumer);
 }
 
 //  The position to store: the first pending record, else where the
@@ -1268,7 +1183,7 @@ s_stream_forget (s_self_t *self, const char *stream)
             zlist_append (gone, consumer);
     for (s_consumer_t *consumer = (s_consumer_t *) zlist_first (gone); consumer;
          consumer = (s_consumer_t *) zlist_next (gone)) {
-        s_consumer_remove_file (self, consumer);
+        zmx__log_positions_remove (self->positions, consumer->key);
         zhashx_delete (self->consumers, consumer->key);
     }
     zlist_destroy (&gone);
@@ -1521,6 +1436,7 @@ s_self_destroy (s_self_t **self_p)
     zmx__log_dedup_destroy (&self->dedup);
     zhashx_destroy (&self->touched);
     zmx__log_ingest_destroy (&self->ingest);
+    zmx__log_positions_destroy (&self->positions);
     zmx_stream_store_destroy (&self->store);
     zsock_destroy (&self->router);
     zlist_destroy (&self->endpoints);
@@ -1596,10 +1512,13 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     self->out_max = self->config.records_bytes;
     self->out = (byte *) malloc (self->out_max);
     self->store = zmx_stream_store_new (self->config.directory, &self->config.store);
-    if (!self->store || !self->out || s_consumers_load (self)) {
+    if (self->store)
+        self->positions = zmx__log_positions_new (self->config.directory);
+    if (!self->store || !self->out || !self->positions) {
         s_self_destroy (&self);
         return NULL;
     }
+    zmx__log_positions_load (self->positions, s_consumer_loaded, self);
     zmx__log_dedup_load (self->dedup, self->store);
     self->router = zmx_security_socket (security, ZMQ_ROUTER);
     if (self->router) {
