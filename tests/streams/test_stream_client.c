@@ -547,21 +547,20 @@ s_slow_subscriber (void)
                                      NULL) == ZMX_OK);
     //  Warm up zmxd's allocator and buffers before the baseline
     for (uint64_t number = 1; number <= 2000; number++)
-        s_append_numbered (producer, number, 1000);
+        s_append_numbered (producer, number, 1500);
     ZMX_CHECK (zmx_stream_sync (producer, S_WAIT_MSEC) == ZMX_OK);
     uint64_t baseline = s_rss_kib (zmxd.pid);
     ZMX_CHECK (baseline > 0);
 
-    const uint64_t count = 80000;         //  About 80 MB
+    const uint64_t count = 50000;         //  About 75 MB
     uint64_t expected = 1, peak = baseline;
     zmx_stream_event_t event;
     for (uint64_t number = 2001; number <= count; number++) {
-        s_append_numbered (producer, number, 1000);
+        s_append_numbered (producer, number, 1500);
         if (number % 1000 == 0) {
             //  The reader takes one record per thousand appended
-            ZMX_CHECK (zmx_stream_next (reader, &event, S_WAIT_MSEC) == ZMX_OK);
-            ZMX_CHECK (event.type == ZMX_STREAM_EVENT_RECORD
-                    && event.record.sequence == expected);
+            s_next_record (reader, &event);
+            ZMX_CHECK (event.record.sequence == expected);
             expected++;
             uint64_t rss = s_rss_kib (zmxd.pid);
             if (rss > peak)
@@ -574,8 +573,10 @@ s_slow_subscriber (void)
         peak = rss;
     printf ("zmxd RSS: %" PRIu64 " KiB at start, peak %" PRIu64 " KiB, %" PRIu64
             " MB appended, reader at %" PRIu64 "\n", baseline, peak,
-            count * 1010 / 1000000, expected);
-    ZMX_CHECK (peak < baseline + 32 * 1024);
+            count * 1510 / 1000000, expected);
+    //  It holds message ids and buffers, not the records the reader
+    //  has not read: far less than the 75 MB appended
+    ZMX_CHECK (peak < baseline + 40 * 1024);
 
     //  Then it reads the rest at full speed, no gap
     while (expected <= count) {
