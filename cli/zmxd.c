@@ -494,7 +494,9 @@ s_apply_log_forward (zconfig_t *config)
                             "to a plain ingest endpoint)");
             return 0;
         }
-        endpoint = s_log_ingest_endpoint (zconfig_get (log, "ingest-endpoint", ""));
+        //  The service's own default when the key is absent
+        endpoint = s_log_ingest_endpoint (zconfig_get (log, "ingest-endpoint",
+                                                       "tcp://127.0.0.1:5560"));
     }
     else
         endpoint = strdup (value);
