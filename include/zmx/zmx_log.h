@@ -21,8 +21,9 @@
 
     Forwarding never blocks a log call and never changes what is printed:
     a line that cannot be queued (ZMX_LOG_FORWARD_HWM lines are waiting,
-    or no subscriber is connected) is left out of the forward and counted
-    by zmx_log_forward_dropped. The connection is plain (no CURVE): it
+    or no subscriber is connected and ZMX_LOG_FORWARD_BACKLOG lines are
+    kept for when one comes) is left out of the forward and counted by
+    zmx_log_forward_dropped. The connection is plain (no CURVE): it
     carries log text to a local or trusted collector. At exit the
     forwarder flushes for at most ZMX_LOG_FORWARD_LINGER msec; it uses a
     libzmq context of its own, so CZMQ's zsys_shutdown never sees it.
@@ -74,6 +75,12 @@ void
 //  Lines the forwarder may hold queued for a slow or stalled collector;
 //  more are dropped (and counted), never waited for.
 #define ZMX_LOG_FORWARD_HWM     1000
+
+//  Lines kept while no collector has subscribed yet (a PUB-style socket
+//  drops what it sends before the subscription arrives), sent once one
+//  does; more are dropped. At exit they get ZMX_LOG_FORWARD_LINGER msec
+//  for a collector to subscribe.
+#define ZMX_LOG_FORWARD_BACKLOG 100
 
 //  Longest wait at exit, or after zmx_log_forward stops or moves the
 //  forwarder, for queued lines to go out (msec).

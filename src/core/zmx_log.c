@@ -52,6 +52,8 @@ typedef struct {
     void *socket;               //  XPUB connected to the endpoint, or NULL
     char *endpoint;             //  What socket connects to, or NULL
     int subscriptions;          //  Subscribe minus unsubscribe notices seen
+    char *backlog [ZMX_LOG_FORWARD_BACKLOG];    //  Lines logged before any
+    size_t backlog_count;       //  subscriber: level digit, then the body
     bool exiting;               //  The atexit handler ran: stay off
     bool hooks_set;             //  atexit and pthread_atfork are registered
     void *orphan;               //  A parent's context after fork: kept so
@@ -248,8 +250,48 @@ s_forward_drain (void)
             s_forward.subscriptions--;
 }
 
-//  Send one line, or count it as dropped. Never blocks beyond the mutex,
-//  which is held only for non-blocking calls.
+//  Hand one line to the socket; count it as sent or dropped.
+static void
+s_forward_put (int level, const char *body, size_t size)
+{
+    char subject [sizeof s_forward.prefix + 8];
+    int subject_size = snprintf (subject, sizeof subject, "%s%s", s_forward.prefix,
+                                 s_names [level <= ZMX_LOG_DEBUG? level: ZMX_LOG_DEBUG]);
+    //  With XPUB_NODROP libzmq admits a message whole: once its first
+    //  frame is in, the rest goes in too (the queue counts messages).
+    if (zmq_send (s_forward.socket, subject, (size_t) subject_size,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == subject_size
+    &&  zmq_send (s_forward.socket, body, size, ZMQ_DONTWAIT) == (int) size)
+        atomic_fetch_add (&s_forward.sent, 1);
+    else
+        atomic_fetch_add (&s_forward.dropped, 1);
+}
+
+//  Send the lines kept while nobody was subscribed, oldest first.
+static void
+s_forward_flush (void)
+{
+    for (size_t index = 0; index < s_forward.backlog_count; index++) {
+        char *entry = s_forward.backlog [index];
+        s_forward_put (entry [0] - '0', entry + 1, strlen (entry + 1));
+        free (entry);
+    }
+    s_forward.backlog_count = 0;
+}
+
+//  Forget the kept lines, counting them as dropped.
+static void
+s_forward_backlog_clear (void)
+{
+    for (size_t index = 0; index < s_forward.backlog_count; index++)
+        free (s_forward.backlog [index]);
+    atomic_fetch_add (&s_forward.dropped, s_forward.backlog_count);
+    s_forward.backlog_count = 0;
+}
+
+//  Send one line, or keep it while no subscriber has arrived yet (the
+//  first ZMX_LOG_FORWARD_BACKLOG only), or count it as dropped. Never
+//  blocks beyond the mutex, which is held only for non-blocking calls.
 static void
 s_forward_send (zmx_log_level_t level, const char *body, size_t size)
 {
@@ -259,21 +301,40 @@ s_forward_send (zmx_log_level_t level, const char *body, size_t size)
     pthread_mutex_lock (&s_forward.mutex);
     if (s_forward.socket) {
         s_forward_drain ();
-        char subject [sizeof s_forward.prefix + 8];
-        int subject_size = snprintf (subject, sizeof subject, "%s%s", s_forward.prefix,
-                                     s_names [level <= ZMX_LOG_DEBUG? level: ZMX_LOG_DEBUG]);
-        //  With XPUB_NODROP libzmq admits a message whole: once its first
-        //  frame is in, the rest goes in too (the queue counts messages).
-        if (s_forward.subscriptions > 0
-        &&  zmq_send (s_forward.socket, subject, (size_t) subject_size,
-                      ZMQ_SNDMORE | ZMQ_DONTWAIT) == subject_size
-        &&  zmq_send (s_forward.socket, body, size, ZMQ_DONTWAIT) == (int) size)
-            atomic_fetch_add (&s_forward.sent, 1);
+        if (s_forward.subscriptions > 0) {
+            s_forward_flush ();
+            s_forward_put (level, body, size);
+        }
+        else
+        if (s_forward.backlog_count < ZMX_LOG_FORWARD_BACKLOG
+        &&  (s_forward.backlog [s_forward.backlog_count] =
+                 zsys_sprintf ("%c%.*s", '0' + level, (int) size, body)))
+            s_forward.backlog_count++;
         else
             atomic_fetch_add (&s_forward.dropped, 1);
     }
     pthread_mutex_unlock (&s_forward.mutex);
     s_forwarding = false;
+}
+
+//  At exit with lines kept: wait up to ZMX_LOG_FORWARD_LINGER for a
+//  subscriber (a short program may end before its connection is made),
+//  then send them, or count them as dropped. Called with the mutex held.
+static void
+s_forward_last_flush (void)
+{
+    int64_t deadline = zclock_mono () + ZMX_LOG_FORWARD_LINGER;
+    s_forward_drain ();
+    while (s_forward.backlog_count && s_forward.subscriptions == 0
+       &&  zclock_mono () < deadline) {
+        zmq_pollitem_t item = { s_forward.socket, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, (long) (deadline - zclock_mono ())) < 0)
+            break;
+        s_forward_drain ();
+    }
+    if (s_forward.subscriptions > 0)
+        s_forward_flush ();
+    s_forward_backlog_clear ();
 }
 
 //  Close a socket the forwarder no longer uses; queued lines get
@@ -297,6 +358,8 @@ s_forward_atexit (void)
     pthread_mutex_lock (&s_forward.mutex);
     s_forward.exiting = true;
     atomic_store (&s_forward.on, false);
+    if (s_forward.socket)
+        s_forward_last_flush ();
     void *socket = s_forward.socket, *context = s_forward.context;
     s_forward.socket = NULL;
     s_forward.context = NULL;
@@ -327,6 +390,9 @@ s_forward_postfork_child (void)
 {
     if (s_forward.context)
         s_forward.orphan = s_forward.context;
+    for (size_t index = 0; index < s_forward.backlog_count; index++)
+        free (s_forward.backlog [index]);
+    s_forward.backlog_count = 0;
     s_forward.context = NULL;
     s_forward.socket = NULL;
     free (s_forward.endpoint);
@@ -389,6 +455,7 @@ s_forward_start (const char *endpoint)
         pthread_mutex_unlock (&s_forward.mutex);
         return ZMX_EADDR;
     }
+    s_forward_backlog_clear ();         //  They were for the old endpoint
     void *old = s_forward.socket;
     s_forward.socket = socket;
     s_forward.subscriptions = 0;
