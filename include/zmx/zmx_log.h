@@ -25,7 +25,8 @@
     kept for when one comes) is left out of the forward and counted by
     zmx_log_forward_dropped. The connection is plain (no CURVE): it
     carries log text to a local or trusted collector. At exit the
-    forwarder flushes for at most ZMX_LOG_FORWARD_LINGER msec; it uses a
+    forwarder waits at most twice ZMX_LOG_FORWARD_LINGER msec (kept
+    lines, then queued ones); it uses a
     libzmq context of its own, so CZMQ's zsys_shutdown never sees it.
     =========================================================================
 */
