@@ -14,10 +14,16 @@
     ENDPOINT"), which forwards and returns from main with the forwarder
     on, and checks that it exits at once, cleanly, with no complaint from
     CZMQ.
+
+    The end-to-end case runs zmxd with its log service and the built-in
+    "auto" forward, provokes a real warning (garbage to the service's
+    ZMXS1 socket), stops zmxd and reads the record from its store.
     =========================================================================
 */
+#define _GNU_SOURCE             //  memmem
 #include "testing.h"
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #define S_WAIT_MS       5000        //  Deadline for a line to arrive
@@ -502,6 +508,98 @@ s_exit_clean (void)
     free (dir);
 }
 
+//  -------------------------------------------------------------------------
+//  End to end: zmxd with its log service forwards its own warning (a
+//  client sent garbage to the service) into the default stream
+
+//  Start zmxd with only the log service on free ports, its store in dir;
+//  *endpoint_p gets the ZMXS1 endpoint. Retries with other ports.
+static pid_t
+s_zmxd_log_start (const char *dir, const char *log, char **endpoint_p)
+{
+    pid_t pid = 0;
+    for (int attempt = 0; attempt < 5 && !pid; attempt++) {
+        int port = zmx_test_free_port (), ingest = zmx_test_free_port ();
+        char *config = zsys_sprintf ("%s/zmxd.cfg", dir);
+        char *text = zsys_sprintf (
+            "zmxd\n"
+            "    log-forward = \"auto\"\n"
+            "log\n"
+            "    endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    ingest-endpoint = \"tcp://127.0.0.1:%d\"\n"
+            "    syslog-endpoint = \"\"\n"
+            "    data-directory = \"%s/streams\"\n"
+            "    fsync = \"never\"\n", port, ingest, dir);
+        char *ready = zsys_sprintf ("log on tcp://127.0.0.1:%d", port);
+        pid = zmx_test_zmxd_start (config, text, log, ready, 10000);
+        if (pid)
+            *endpoint_p = zsys_sprintf ("tcp://127.0.0.1:%d", port);
+        free (ready);
+        free (text);
+        free (config);
+    }
+    ZMX_CHECK (pid);
+    return pid;
+}
+
+static void
+s_zmxd_end_to_end (void)
+{
+    char *dir = zmx_test_tmpdir ();
+    char *log = zsys_sprintf ("%s/zmxd.log", dir);
+    char *endpoint;
+    pid_t pid = s_zmxd_log_start (dir, log, &endpoint);
+
+    //  Garbage to the ZMXS1 ROUTER: the service warns (at most once a
+    //  second). By the third warning printed the first has long been
+    //  forwarded, ingested and stored.
+    zsock_t *dealer = zmx_test_dealer_new (endpoint, 100);
+    int64_t deadline = zclock_mono () + 20000;
+    while (zmx_test_count_lines (log, "invalid message") < 3 && zclock_mono () < deadline) {
+        zstr_send (dealer, "GARBAGE");
+        zclock_sleep (100);
+    }
+    zsock_destroy (&dealer);
+    ZMX_CHECK (zmx_test_count_lines (log, "invalid message") >= 3);
+    ZMX_CHECK (zmx_test_exit_code ((kill (pid, SIGTERM), pid), 10000, 1000) == 0);
+
+    //  zmxd has stopped: read its store
+    char *streams = zsys_sprintf ("%s/streams", dir);
+    zmx_stream_store_t *store = zmx_stream_store_new (streams, NULL);
+    ZMX_CHECK (store);
+    char name [256] = "";
+    gethostname (name, sizeof name - 1);
+    name [strcspn (name, ".")] = 0;
+    char *pattern = zsys_sprintf ("log.%s.zmxd.warning", name);
+    zmx_stream_cursor_t *cursor = zmx_stream_cursor_new (store, "log", ZMX_STREAM_FROM_FIRST, 0,
+                                                         pattern);
+    ZMX_CHECK (cursor);
+    zmx_stream_record_t record;
+    int found = 0;
+    while (zmx_stream_cursor_next (cursor, &record) == ZMX_OK) {
+        if (!memmem (record.body, record.body_size, "invalid message", 15))
+            continue;
+        //  The ingest made the level the RFC 5424 severity
+        zmx_stream_header_t header;
+        bool warning = false;
+        for (size_t index = 0; zmx_stream_record_header (&record, index, &header); index++)
+            if (header.name_size == 8 && memcmp (header.name, "severity", 8) == 0)
+                warning = header.value_size == 1 && *(const char *) header.value == '4';
+        ZMX_CHECK (warning);
+        found++;
+    }
+    printf ("%d forwarded warnings under %s\n", found, pattern);
+    ZMX_CHECK (found >= 1);
+    zmx_stream_cursor_destroy (&cursor);
+    zmx_stream_store_destroy (&store);
+    free (pattern);
+    free (streams);
+    free (endpoint);
+    free (log);
+    zmx_test_rmdir (dir);
+    free (dir);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -513,7 +611,8 @@ main (int argc, char *argv [])
         { "backlog", s_backlog, 30 },
         { "flood", s_flood, 50 },
         { "nobody", s_nobody, 30 },
-        { "exit_clean", s_exit_clean, 50 }
+        { "exit_clean", s_exit_clean, 50 },
+        { "zmxd_end_to_end", s_zmxd_end_to_end, 50 }
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
