@@ -537,6 +537,11 @@ s_apply_log_forward (zconfig_t *config)
         //  The service's own default when the key is absent
         endpoint = s_log_ingest_endpoint (zconfig_get (log, "ingest-endpoint",
                                                        "tcp://127.0.0.1:5560"));
+        //  Debug lines of the service's own (one per message it fails to
+        //  store, past the rate limit) would come back to it as new
+        //  messages: to its own ingest, forward info and above only
+        if (!getenv ("ZMX_LOG_FORWARD_LEVEL") && zmx_log_level () == ZMX_LOG_DEBUG)
+            zmx_log_forward_set_level (ZMX_LOG_INFO);
     }
     else
         endpoint = strdup (value);
