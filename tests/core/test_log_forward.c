@@ -527,9 +527,9 @@ s_zmxd_log_start (const char *dir, const char *log, char **endpoint_p)
             "log\n"
             "    endpoint = \"tcp://127.0.0.1:%d\"\n"
             "    ingest-endpoint = \"tcp://127.0.0.1:%d\"\n"
-            "    syslog-endpoint = \"\"\n"
+            "    syslog-endpoint = \"udp://127.0.0.1:%d\"\n"
             "    data-directory = \"%s/streams\"\n"
-            "    fsync = \"never\"\n", port, ingest, dir);
+            "    fsync = \"never\"\n", port, ingest, zmx_test_free_udp_port (), dir);
         char *ready = zsys_sprintf ("log on tcp://127.0.0.1:%d", port);
         pid = zmx_test_zmxd_start (config, text, log, ready, 10000);
         if (pid)
