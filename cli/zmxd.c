@@ -53,6 +53,7 @@ static const char *s_default_config =
     "#   zmxd built-in configuration: all services, loopback only\n"
     "zmxd\n"
     "    log-level = notice\n"
+    "    log-forward = \"auto\"\n"
     "security\n"
     "    curve = 0\n"
     "broker\n"
@@ -306,6 +307,15 @@ s_check_zmxd_section (zconfig_t *section, const char *source)
         const char *key = zconfig_name (item);
         if (streq (key, "base-port"))
             continue;           //  Checked where it is applied
+        if (streq (key, "log-forward")) {
+            const char *value = zconfig_value (item);
+            if (*value && !streq (value, "auto") && !strstr (value, "://")) {
+                fprintf (stderr, "zmxd: zmxd/log-forward = \"%s\": use \"auto\", \"\" "
+                                 "(off) or an endpoint such as tcp://HOST:5560\n", value);
+                return -1;
+            }
+            continue;
+        }
         if (!streq (key, "log-level")) {
             s_unknown_key (source, "zmxd", key, strstr (key, "port")? "base-port": "log-level");
             return -1;
@@ -478,6 +488,72 @@ s_apply_log_level (zconfig_t *config, const s_options_t *options)
         int level = zmx_log_level_from_name (zconfig_get (config, "zmxd/log-level", "notice"));
         zmx_log_set_level (level < 0? ZMX_LOG_NOTICE: (zmx_log_level_t) level);
     }
+}
+
+//  The endpoint to connect to for the first endpoint of a bind list: a
+//  wildcard host becomes 127.0.0.1. NULL if there is none or its port is
+//  chosen at bind time. Caller frees.
+static char *
+s_log_ingest_endpoint (const char *list)
+{
+    char *endpoint = strndup (list, strcspn (list, ","));
+    char *host = strstr (endpoint, "://");
+    const char *port = strrchr (endpoint, ':');
+    if (!*endpoint || !host || !port || streq (port, ":*") || streq (port, ":0")) {
+        free (endpoint);
+        return NULL;
+    }
+    host += 3;
+    if (strncmp (endpoint, "tcp://", 6) == 0
+    &&  (strncmp (host, "*:", 2) == 0 || strncmp (host, "0.0.0.0:", 8) == 0)) {
+        char *local = zsys_sprintf ("tcp://127.0.0.1%s", port);
+        free (endpoint);
+        endpoint = local;
+    }
+    return endpoint;
+}
+
+//  zmxd/log-forward: "auto" forwards zmxd's own log lines to the ingest
+//  of the log service it runs (none if it runs none, or under CURVE: the
+//  forwarder connects plain), "" never, anything else is the endpoint.
+//  $ZMX_LOG_ENDPOINT, when set, wins: zmx_log has acted on it already.
+//  Returns 0, or -1 with the reason logged.
+static int
+s_apply_log_forward (zconfig_t *config)
+{
+    if (getenv ("ZMX_LOG_ENDPOINT"))
+        return 0;
+    const char *value = zconfig_get (config, "zmxd/log-forward", "auto");
+    char *endpoint = NULL;
+    if (streq (value, "auto")) {
+        zconfig_t *log = zconfig_locate (config, "log");
+        if (!log || streq (zconfig_get (log, "enabled", "1"), "0"))
+            return 0;
+        if (streq (zconfig_get (config, "security/curve", "0"), "1")) {
+            zmx_log_notice ("zmxd", "log-forward auto: off under CURVE (set zmxd/log-forward "
+                            "to a plain ingest endpoint)");
+            return 0;
+        }
+        //  The service's own default when the key is absent
+        endpoint = s_log_ingest_endpoint (zconfig_get (log, "ingest-endpoint",
+                                                       "tcp://127.0.0.1:5560"));
+        //  Debug lines of the service's own (one per message it fails to
+        //  store, past the rate limit) would come back to it as new
+        //  messages: to its own ingest, forward info and above only
+        if (!getenv ("ZMX_LOG_FORWARD_LEVEL") && zmx_log_level () == ZMX_LOG_DEBUG)
+            zmx_log_forward_set_level (ZMX_LOG_INFO);
+    }
+    else
+        endpoint = strdup (value);
+    int rc = endpoint && *endpoint? zmx_log_forward (endpoint): ZMX_OK;
+    if (rc != ZMX_OK)
+        zmx_log_error ("zmxd", "zmxd/log-forward: cannot forward to \"%s\": %s", endpoint,
+                       zmx_strerror (rc));
+    else
+    if (endpoint && *endpoint)
+        zmx_log_info ("zmxd", "log lines forwarded to %s", endpoint);
+    free (endpoint);
+    return rc == ZMX_OK? 0: -1;
 }
 
 static void
@@ -747,7 +823,7 @@ main (int argc, char *argv [])
     zsys_init ();
     node.max_sockets = s_size_sockets ();
     rc = ZMXD_EXIT_CONFIG;
-    if (s_node_start (&node, source) == 0) {
+    if (s_node_start (&node, source) == 0 && s_apply_log_forward (node.config) == 0) {
         s_node_print_endpoints (&node);
         rc = s_node_run (&node);
     }
