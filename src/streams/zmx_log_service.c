@@ -26,6 +26,7 @@
 */
 #include "zmx_classes.h"
 #include "zmx_log_service.h"
+#include "zmx_log_dedup.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -37,8 +38,7 @@
 #define S_DRAIN_LIMIT           256     //  Messages read per wakeup
 #define S_TURN_RECORDS          256     //  Records per subscription per turn
 #define S_TICK_MAX_MSEC         100     //  Longest sleep between ticks
-#define S_MSG_ID_HEADER         "msg-id"
-#define S_DEDUP_KEY_MAX         (ZMX_STREAM_NAME_MAX + 1 + 2 * ZMX_STREAM_MSG_ID_MAX + 1)
+#define S_SAVE_MSEC             100     //  Least time between two writes of a consumer
 #define S_IDENTITY_MAX          255
 
 //  Every config key the service reads
@@ -92,6 +92,7 @@ typedef struct {
     char *name;
     uint64_t position;          //  First sequence not acknowledged
     uint64_t saved;             //  Position last written to disk
+    int64_t saved_at;           //  zclock_mono of that write
     s_subscription_t *owner;    //  Subscription using it, or NULL
     s_pending_t *pending;       //  Sorted by sequence
     size_t pending_count;
@@ -104,6 +105,7 @@ struct _s_subscription_t {
     char *pattern;              //  NULL: every subject
     zmx_stream_cursor_t *cursor;
     uint64_t credit;            //  Records it may still be sent
+    uint64_t position;          //  Sequence it reads next, as far as known
     bool live_sent;             //  LIVE went out
     bool idle;                  //  Read to the end: wait for an append
     int64_t retry_at;           //  After a full send queue: not before this
@@ -133,12 +135,6 @@ typedef struct {
 } s_append_t;
 
 typedef struct {
-    char key [S_DEDUP_KEY_MAX];
-    uint64_t sequence;
-    int64_t time_ms;            //  Wall clock when stored
-} s_dedup_t;
-
-typedef struct {
     zsock_t *pipe;
     zsock_t *router;
     char *name;
@@ -148,13 +144,13 @@ typedef struct {
     zhashx_t *clients;          //  key -> s_client_t
     zhashx_t *consumers;        //  key -> s_consumer_t
     zlistx_t *appends;          //  s_append_t *, oldest first
-    zhashx_t *dedup;            //  key -> s_dedup_t (owned by dedup_order)
-    zlistx_t *dedup_order;      //  s_dedup_t *, oldest first
+    zmx__log_dedup_t *dedup;    //  Message ids of the window
     zhashx_t *touched;          //  Streams appended to this turn
     size_t subscription_count;
     byte *out;                  //  RECORDS being built
     size_t out_max;
     int64_t ticked_at;
+    int64_t unsynced_since;     //  First append the store may still owe an fsync for; 0: none
     int64_t last_warning;
     s_counters_t counters;
     bool terminated;
@@ -175,12 +171,6 @@ s_hex (const byte *data, size_t size, char *out)
         out [2 * at + 1] = digits [data [at] & 15];
     }
     out [2 * size] = '\0';
-}
-
-static int64_t
-s_wall_ms (void)
-{
-    return zclock_time ();
 }
 
 //  Same rule as the store's: [A-Za-z0-9_.-], 1 to 64, no leading '.',
@@ -296,7 +286,7 @@ s_config_read (s_self_t *self, zconfig_t *config)
                                                        1000000, &valid);
     c->store.max_record = (uint32_t) zmx__config_int (config, "max-record", 1 << 20, 64,
                                                       ZMX_STREAM_RECORD_HARD_MAX, &valid);
-    c->max_batch = (uint32_t) zmx__config_int (config, "max-batch", 1000, 1,
+    c->max_batch = (uint32_t) zmx__config_int (config, "max-batch", 1024, 1,
                                                ZMX_STREAM_MSG_BATCH_MAX, &valid);
     c->max_message_size = (int) zmx__config_int (config, "max-message-size",
                                                  ZMX_SECURITY_MAX_MESSAGE, 4096,
@@ -326,114 +316,6 @@ s_config_read (s_self_t *self, zconfig_t *config)
                                              &valid);
     c->send_hwm = (int) zmx__config_int (config, "send-hwm", 1000, 10, 1000000, &valid);
     return valid && c->endpoint && c->directory? 0: -1;
-}
-
-//  -------------------------------------------------------------------------
-//  De-duplication
-
-static void
-s_dedup_key (const char *stream, const byte *id, size_t size, char *key)
-{
-    size_t length = strlen (stream);
-    memcpy (key, stream, length);
-    key [length] = '/';
-    s_hex (id, size, key + length + 1);
-}
-
-//  Drop the oldest entries past the window's age or count.
-static void
-s_dedup_expire (s_self_t *self)
-{
-    int64_t oldest = s_wall_ms () - self->config.dedup_window_ms;
-    s_dedup_t *entry;
-    while ((entry = (s_dedup_t *) zlistx_first (self->dedup_order))
-    &&     (zlistx_size (self->dedup_order) > self->config.dedup_max
-    ||      entry->time_ms < oldest)) {
-        if (zhashx_lookup (self->dedup, entry->key) == entry)
-            zhashx_delete (self->dedup, entry->key);
-        zlistx_delete (self->dedup_order, zlistx_cursor (self->dedup_order));
-    }
-}
-
-//  The sequence a message id was stored with within the window, or 0.
-static uint64_t
-s_dedup_find (s_self_t *self, const char *key)
-{
-    s_dedup_t *entry = (s_dedup_t *) zhashx_lookup (self->dedup, key);
-    if (entry && entry->time_ms >= s_wall_ms () - self->config.dedup_window_ms)
-        return entry->sequence;
-    return 0;
-}
-
-static void
-s_dedup_add (s_self_t *self, const char *key, uint64_t sequence, int64_t time_ms)
-{
-    if (self->config.dedup_max == 0 || self->config.dedup_window_ms == 0)
-        return;
-    s_dedup_t *entry = (s_dedup_t *) zmalloc (sizeof (s_dedup_t));
-    snprintf (entry->key, sizeof entry->key, "%s", key);
-    entry->sequence = sequence;
-    entry->time_ms = time_ms;
-    zlistx_add_end (self->dedup_order, entry);
-    zhashx_update (self->dedup, entry->key, entry);
-    if (zlistx_size (self->dedup_order) > self->config.dedup_max)
-        s_dedup_expire (self);
-}
-
-//  Forget the ids of one stream (deleted or purged: its sequences changed
-//  meaning).
-static void
-s_dedup_forget (s_self_t *self, const char *stream)
-{
-    size_t length = strlen (stream);
-    s_dedup_t *entry = (s_dedup_t *) zlistx_first (self->dedup_order);
-    while (entry) {
-        //  Deleting an item other than the cursor's keeps the walk going
-        void *handle = zlistx_cursor (self->dedup_order);
-        s_dedup_t *next = (s_dedup_t *) zlistx_next (self->dedup_order);
-        if (strncmp (entry->key, stream, length) == 0 && entry->key [length] == '/') {
-            if (zhashx_lookup (self->dedup, entry->key) == entry)
-                zhashx_delete (self->dedup, entry->key);
-            zlistx_delete (self->dedup_order, handle);
-        }
-        entry = next;
-    }
-}
-
-//  Read the ids of the window from the tail of every stream, so that a
-//  producer's retry after a restart is still recognised.
-static void
-s_dedup_rebuild (s_self_t *self)
-{
-    if (self->config.dedup_max == 0 || self->config.dedup_window_ms == 0)
-        return;
-    int64_t since_ns = (s_wall_ms () - self->config.dedup_window_ms) * 1000000;
-    zlist_t *streams = zmx_stream_store_streams (self->store);
-    for (const char *stream = (const char *) zlist_first (streams); stream;
-         stream = (const char *) zlist_next (streams)) {
-        zmx_stream_cursor_t *cursor = zmx_stream_cursor_new (self->store, stream,
-                                                             ZMX_STREAM_FROM_LAST,
-                                                             self->config.dedup_max, NULL);
-        zmx_stream_record_t record;
-        int rc;
-        while (cursor && (rc = zmx_stream_cursor_next (cursor, &record)) != ZMX_EAGAIN
-        &&     rc != ZMX_EIO) {
-            if (rc != ZMX_OK || record.time_ns < since_ns)
-                continue;
-            zmx_stream_header_t header;
-            for (size_t index = 0; zmx_stream_record_header (&record, index, &header); index++)
-                if (header.name_size == strlen (S_MSG_ID_HEADER)
-                &&  memcmp (header.name, S_MSG_ID_HEADER, header.name_size) == 0
-                &&  header.value_size <= ZMX_STREAM_MSG_ID_MAX) {
-                    char key [S_DEDUP_KEY_MAX];
-                    s_dedup_key (stream, (const byte *) header.value, header.value_size, key);
-                    s_dedup_add (self, key, record.sequence, record.time_ns / 1000000);
-                    break;
-                }
-        }
-        zmx_stream_cursor_destroy (&cursor);
-    }
-    zlist_destroy (&streams);
 }
 
 //  -------------------------------------------------------------------------
@@ -492,6 +374,7 @@ s_consumer_save (s_self_t *self, s_consumer_t *consumer)
         done = fsync (dir) == 0;
         close (dir);
     }
+    consumer->saved_at = zclock_mono ();     //  A failed write is tried again later
     if (done)
         consumer->saved = consumer->position;
     else {
@@ -682,6 +565,7 @@ s_subscription_destroy (s_self_t *self, s_subscription_t **sub_p)
         s_consumer_update (sub->consumer);
         sub->consumer->owner = NULL;
         sub->consumer->pending_count = 0;
+        freen (sub->consumer->pending);
         if (sub->consumer->position != sub->consumer->saved)
             s_consumer_save (self, sub->consumer);
     }
@@ -744,7 +628,7 @@ s_append_check (s_self_t *self, zmx_stream_view_t *view, const char **reason)
     const byte *at = view->blob, *end = view->blob + view->blob_size;
     zmx_stream_batch_record_t record;
     while (zmx_stream_msg_batch_next (&at, end, &record)) {
-        size_t id_header = record.msg_id_size? 1 + strlen (S_MSG_ID_HEADER) + 2
+        size_t id_header = record.msg_id_size? 1 + strlen (ZMX__LOG_MSG_ID_HEADER) + 2
                                                + record.msg_id_size: 0;
         if (record.header_count + (record.msg_id_size? 1: 0) > ZMX_STREAM_HEADERS_MAX) {
             *reason = "too many headers (a message id takes one)";
@@ -766,10 +650,10 @@ static int
 s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *record,
                  uint64_t *sequence)
 {
-    char key [S_DEDUP_KEY_MAX];
     if (record->msg_id_size) {
-        s_dedup_key (stream, record->msg_id, record->msg_id_size, key);
-        if ((*sequence = s_dedup_find (self, key))) {
+        *sequence = zmx__log_dedup_find (self->dedup, stream, record->msg_id,
+                                         record->msg_id_size);
+        if (*sequence) {
             self->counters.duplicates++;
             return ZMX_OK;
         }
@@ -780,7 +664,8 @@ s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *
     if (count < 0 || (record->msg_id_size && count >= ZMX_STREAM_HEADERS_MAX))
         return ZMX_EINVAL;
     if (record->msg_id_size)
-        headers [count++] = (zmx_stream_header_t) { S_MSG_ID_HEADER, strlen (S_MSG_ID_HEADER),
+        headers [count++] = (zmx_stream_header_t) { ZMX__LOG_MSG_ID_HEADER,
+                                                    strlen (ZMX__LOG_MSG_ID_HEADER),
                                                     record->msg_id, record->msg_id_size };
     char subject [ZMX_SUBJECT_MAX + 1];
     memcpy (subject, record->subject, record->subject_size);
@@ -790,7 +675,8 @@ s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *
     if (rc == ZMX_OK) {
         self->counters.appended++;
         if (record->msg_id_size)
-            s_dedup_add (self, key, *sequence, s_wall_ms ());
+            zmx__log_dedup_add (self->dedup, stream, record->msg_id, record->msg_id_size,
+                                *sequence, zclock_time ());
     }
     return rc;
 }
@@ -858,6 +744,8 @@ s_handle_append (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
 static void
 s_flush_touched (s_self_t *self)
 {
+    if (zhashx_size (self->touched) && !self->unsynced_since)
+        self->unsynced_since = zclock_mono ();
     for (void *value = zhashx_first (self->touched); value; value = zhashx_next (self->touched)) {
         const char *stream = (const char *) zhashx_cursor (self->touched);
         if (zmx_stream_store_flush (self->store, stream) != ZMX_OK)
@@ -997,6 +885,9 @@ s_handle_subscribe (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
     if (consumer) {
         consumer->owner = sub;
         consumer->pending_count = 0;
+        //  Allocated while attached only: an idle consumer costs no array
+        consumer->pending = (s_pending_t *) zmalloc (self->config.max_ack_pending
+                                                    * sizeof (s_pending_t));
         sub->cursor = zmx_stream_cursor_new (self->store, stream, ZMX_STREAM_FROM_SEQUENCE,
                                              consumer->position, sub->pattern);
     }
@@ -1006,6 +897,7 @@ s_handle_subscribe (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
     uint64_t position = consumer? consumer->position
                                 : s_start_position (self, stream, (zmx_stream_from_t) view->from,
                                                     view->value);
+    sub->position = position;
     zlistx_add_end (client->subscriptions, sub);
     self->subscription_count++;
     zmx_stream_view_t reply = { .command = ZMX_STREAM_MSG_SUBSCRIBED, .tag = view->tag,
@@ -1100,6 +992,7 @@ s_subscription_rewind (s_self_t *self, s_subscription_t *sub, uint64_t sequence,
     sub->cursor = zmx_stream_cursor_new (self->store, sub->stream, ZMX_STREAM_FROM_SEQUENCE,
                                          sequence, sub->pattern);
     sub->credit += count;
+    sub->position = sequence;
     if (sub->consumer)
         while (sub->consumer->pending_count
         &&     sub->consumer->pending [sub->consumer->pending_count - 1].sequence >= sequence)
@@ -1151,7 +1044,8 @@ s_subscription_deliver (s_self_t *self, s_subscription_t *sub)
         zmx_stream_record_t record;
         int rc = zmx_stream_cursor_next (sub->cursor, &record);
         if (rc == ZMX_EDROPPED) {
-            s_send_dropped (self, sub, before);
+            s_send_dropped (self, sub, before > sub->position? before: sub->position);
+            sub->position = zmx_stream_cursor_position (sub->cursor);
             continue;
         }
         if (rc != ZMX_OK) {
@@ -1163,6 +1057,7 @@ s_subscription_deliver (s_self_t *self, s_subscription_t *sub)
         }
         if (!first)
             first = record.sequence;
+        sub->position = record.sequence + 1;
         if (!s_records_put (self, sub, &record, &size, &count)) {
             s_subscription_rewind (self, sub, first, fresh);
             return;
@@ -1354,7 +1249,7 @@ s_stream_forget (s_self_t *self, const char *stream)
         zhashx_delete (self->consumers, consumer->key);
     }
     zlist_destroy (&gone);
-    s_dedup_forget (self, stream);
+    zmx__log_dedup_forget (self->dedup, stream);
 }
 
 static void
@@ -1367,8 +1262,9 @@ s_handle_delete (s_self_t *self, s_client_t *client, zmx_stream_view_t *view, bo
         s_send_error (self, client, view->tag, 404, "no such stream");
         return;
     }
-    //  Batches waiting on it are answered now: durable no longer applies
-    s_append_t *append = (s_append_t *) zlistx_first (self->appends);
+    //  Batches waiting on a deleted stream are answered now: durable no
+    //  longer applies (a purge keeps the sequence: they are acknowledged)
+    s_append_t *append = purge? NULL: (s_append_t *) zlistx_first (self->appends);
     while (append) {
         void *handle = zlistx_cursor (self->appends);
         s_append_t *next = (s_append_t *) zlistx_next (self->appends);
@@ -1382,7 +1278,7 @@ s_handle_delete (s_self_t *self, s_client_t *client, zmx_stream_view_t *view, bo
     int rc;
     if (purge) {
         rc = zmx_stream_store_purge (self->store, stream);
-        s_dedup_forget (self, stream);
+        zmx__log_dedup_forget (self->dedup, stream);
         s_wake_stream (self, stream);       //  Their cursors see DROPPED
     }
     else {
@@ -1501,13 +1397,17 @@ s_heartbeat (s_self_t *self)
     zlist_destroy (&expired);
 }
 
+//  Write the positions that moved: at most every S_SAVE_MSEC per consumer
+//  (each write is two fsyncs), or all of them now when `all`.
 static void
-s_consumers_persist (s_self_t *self)
+s_consumers_persist (s_self_t *self, bool all)
 {
+    int64_t now = zclock_mono ();
     for (s_consumer_t *consumer = (s_consumer_t *) zhashx_first (self->consumers); consumer;
          consumer = (s_consumer_t *) zhashx_next (self->consumers)) {
         s_consumer_update (consumer);
-        if (consumer->position != consumer->saved)
+        if (consumer->position != consumer->saved
+        &&  (all || now - consumer->saved_at >= S_SAVE_MSEC))
             s_consumer_save (self, consumer);
     }
 }
@@ -1517,6 +1417,10 @@ s_tick (s_self_t *self)
 {
     if (zmx_stream_store_tick (self->store) != ZMX_OK)
         zmx__log_limited (self->name, &self->last_warning, "store tick failed");
+    //  A tick a whole interval after the first append has started its fsync
+    if (self->unsynced_since
+    &&  zclock_mono () - self->unsynced_since > self->config.store.fsync_interval_ms)
+        self->unsynced_since = 0;
     //  Retention may have dropped records under a cursor: wake them all
     for (s_client_t *client = (s_client_t *) zhashx_first (self->clients); client;
          client = (s_client_t *) zhashx_next (self->clients))
@@ -1527,8 +1431,8 @@ s_tick (s_self_t *self)
                 sub->idle = false;
     s_acks_send (self);
     s_heartbeat (self);
-    s_consumers_persist (self);
-    s_dedup_expire (self);
+    s_consumers_persist (self, false);
+    zmx__log_dedup_expire (self->dedup);
     self->ticked_at = zclock_mono ();
 }
 
@@ -1557,7 +1461,7 @@ s_send_counters (void *args)
         { "consumers", zhashx_size (self->consumers) },
         { "streams", zlist_size (streams) },
         { "pending_appends", zlistx_size (self->appends) },
-        { "dedup_entries", zlistx_size (self->dedup_order) }
+        { "dedup_entries", zmx__log_dedup_size (self->dedup) }
     };
     zlist_destroy (&streams);
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
@@ -1577,11 +1481,10 @@ s_self_destroy (s_self_t **self_p)
     }
     zhashx_destroy (&self->clients);
     if (self->consumers)
-        s_consumers_persist (self);
+        s_consumers_persist (self, true);
     zhashx_destroy (&self->consumers);
     zlistx_destroy (&self->appends);
-    zhashx_destroy (&self->dedup);
-    zlistx_destroy (&self->dedup_order);
+    zmx__log_dedup_destroy (&self->dedup);
     zhashx_destroy (&self->touched);
     zmx_stream_store_destroy (&self->store);
     zsock_destroy (&self->router);
@@ -1592,12 +1495,6 @@ s_self_destroy (s_self_t **self_p)
     freen (self->name);
     freen (self);
     *self_p = NULL;
-}
-
-static void
-s_dedup_free (void **item)
-{
-    freen (*item);
 }
 
 static s_self_t *
@@ -1613,9 +1510,6 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     zhashx_set_destructor (self->consumers, (zhashx_destructor_fn *) s_consumer_destroy);
     self->appends = zlistx_new ();
     zlistx_set_destructor (self->appends, (zlistx_destructor_fn *) s_append_destroy);
-    self->dedup = zhashx_new ();
-    self->dedup_order = zlistx_new ();
-    zlistx_set_destructor (self->dedup_order, s_dedup_free);
     self->touched = zhashx_new ();
     zconfig_t *config = args? args->config: NULL;
     zmx_security_t *security = args? args->security: NULL;
@@ -1623,6 +1517,7 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
         s_self_destroy (&self);
         return NULL;
     }
+    self->dedup = zmx__log_dedup_new (self->config.dedup_window_ms, self->config.dedup_max);
     self->out_max = self->config.records_bytes;
     self->out = (byte *) malloc (self->out_max);
     self->store = zmx_stream_store_new (self->config.directory, &self->config.store);
@@ -1630,7 +1525,7 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
         s_self_destroy (&self);
         return NULL;
     }
-    s_dedup_rebuild (self);
+    zmx__log_dedup_load (self->dedup, self->store);
     self->router = zmx_security_socket (security, ZMQ_ROUTER);
     if (self->router) {
         zsock_set_sndhwm (self->router, self->config.send_hwm);
@@ -1646,18 +1541,30 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     return self;
 }
 
-//  How long the loop may sleep: 0 with deliveries to make, the fsync
-//  interval with batches waiting to be durable, else until the next tick.
+//  Milliseconds between ticks: the fsync interval while the store may
+//  owe an fsync (the store wants a tick that often) or batches wait to
+//  be durable, else S_TICK_MAX_MSEC; at most half a heartbeat.
+static int64_t
+s_tick_period (s_self_t *self)
+{
+    int64_t period = S_TICK_MAX_MSEC;
+    if ((zlistx_size (self->appends) || self->unsynced_since)
+    &&  self->config.store.fsync != ZMX_STREAM_FSYNC_NEVER
+    &&  self->config.store.fsync_interval_ms < period)
+        period = self->config.store.fsync_interval_ms;
+    if (period > (int64_t) self->config.heartbeat_ms / 2)
+        period = self->config.heartbeat_ms / 2;
+    return period;
+}
+
+//  How long the loop may sleep: 0 with deliveries to make, else until
+//  the next tick.
 static int
 s_poll_timeout (s_self_t *self)
 {
     if (s_work_left (self))
         return 0;
-    int64_t wait = zlistx_size (self->appends)? self->config.store.fsync_interval_ms
-                                              : S_TICK_MAX_MSEC;
-    if (wait > (int64_t) self->config.heartbeat_ms / 2)
-        wait = self->config.heartbeat_ms / 2;
-    int64_t left = self->ticked_at + wait - zclock_mono ();
+    int64_t left = self->ticked_at + s_tick_period (self) - zclock_mono ();
     return left < 0? 0: (int) left;
 }
 
@@ -1686,9 +1593,7 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
             ;
         s_flush_touched (self);
         s_acks_send (self);
-        if (zclock_mono () - self->ticked_at >= (zlistx_size (self->appends)?
-                                                 self->config.store.fsync_interval_ms
-                                                 : S_TICK_MAX_MSEC))
+        if (zclock_mono () - self->ticked_at >= s_tick_period (self))
             s_tick (self);
         s_deliver_all (self);
     }
