@@ -168,7 +168,8 @@ static void
 s_header (s_console_t *self, bool first)
 {
     int64_t now = zclock_mono ();
-    double seconds = first? (double) self->since_ns / 1e9: (double) (now - self->header_at) / 1e3;
+    double seconds = first? (double) self->since_ns / 1e9
+                          : (double) (now - self->header_at) / 1e3;
     double rate = seconds > 0? (double) (self->shown - self->shown_before) / seconds: 0;
     if (self->color)
         fputs (S_COLOR_HEADER, stdout);
@@ -179,7 +180,7 @@ s_header (s_console_t *self, bool first)
     if (rate >= 1)
         printf (" | %.1f/s --", rate);
     else
-        printf (" | %.1f/min --", rate * 60);
+        printf (" | %.2f/min --", rate * 60);
     if (self->color)
         fputs (S_COLOR_RESET, stdout);
     putchar ('\n');
@@ -245,8 +246,8 @@ s_follow (s_console_t *self, zmx_stream_t *client)
         }
         else
         if (rc == ZMX_OK && event.type == ZMX_STREAM_EVENT_DROPPED)
-            fprintf (stderr, "zmx: records from %" PRIu64 " were dropped by retention before "
-                     "they were shown; going on at %" PRIu64 "\n", event.sequence,
+            fprintf (stderr, "zmx: records from %" PRIu64 " were dropped (retention or "
+                     "purge) before they were shown; going on at %" PRIu64 "\n", event.sequence,
                      event.first);
         if (live && self->changed && zclock_mono () - self->header_at >= S_HEADER_MSEC)
             s_header (self, false);

@@ -530,8 +530,9 @@ s_tail (s_log_t *self, zmx_stream_t *client)
         }
         else
         if (event.type == ZMX_STREAM_EVENT_DROPPED)
-            fprintf (stderr, "zmx: records from %" PRIu64 " were dropped by retention before "
-                     "they were read; going on at %" PRIu64 "\n", event.sequence, event.first);
+            fprintf (stderr, "zmx: records from %" PRIu64 " were dropped (retention or "
+                     "purge) before they were read; going on at %" PRIu64 "\n", event.sequence,
+                     event.first);
     }
     if (self->durable && (rc == ZMX_OK || rc == ZMX_ETERM))
         s_durable_release (self, client);
