@@ -314,6 +314,28 @@ s_durable_resumes (void)
     ZMX_CHECK (s_zmx (at, NULL, &output, "streams", "--json", NULL) == 0);
     ZMX_CHECK (strstr (output, "\"consumers\":2}"));
     free (output);
+
+    //  -f: history, then live records; after SIGINT (exit 0) what it
+    //  printed is acknowledged, so the next run has nothing
+    char *path = zsys_sprintf ("%s/follow.log", daemon.dir);
+    char *argv [] = { zmx_test_bin ("zmx"), "log", "tail", "-e", (char *) at, "-f",
+                      "--stream", "work", "--durable", "c3", "--from-start", NULL };
+    pid_t pid = zmx_test_spawn (argv, path);
+    ZMX_CHECK (zmx_test_wait_for_text (path, " b2\n", S_RUN_MSEC));
+    ZMX_CHECK (s_zmx (at, "c1\n", NULL, "log send", "--stream", "work", NULL) == 0);
+    ZMX_CHECK (zmx_test_wait_for_text (path, " 6 log.", S_RUN_MSEC));
+    ZMX_CHECK (zmx_test_wait_for_text (path, " c1\n", S_RUN_MSEC));
+    kill (pid, SIGINT);
+    ZMX_CHECK (zmx_test_exit_code (pid, S_RUN_MSEC, 100) == 0);
+    output = zmx_test_read_file (path);
+    ZMX_CHECK (s_lines (output) == 6);
+    free (output);
+    ZMX_CHECK (s_zmx (at, NULL, &output, "log tail", "--stream", "work", "--durable", "c3",
+                      NULL) == 0);
+    ZMX_CHECK (s_lines (output) == 0);
+    free (output);
+    free (argv [0]);
+    free (path);
     s_daemon_stop (&daemon);
 }
 
