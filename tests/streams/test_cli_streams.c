@@ -41,7 +41,8 @@ s_daemon_start (s_daemon_t *daemon)
         char *text = zsys_sprintf (
             "log\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
             "    ingest-endpoint = \"\"\n    syslog-endpoint = \"\"\n"
-            "    data-directory = \"%s/streams\"\n    heartbeat-interval = 250\n",
+            "    data-directory = \"%s/streams\"\n    heartbeat-interval = 250\n"
+            "    max-record = 65536\n",
             port, daemon->dir);
         char *ready = zsys_sprintf ("log on tcp://127.0.0.1:%d", port);
         daemon->pid = zmx_test_zmxd_start (config, text, daemon->log, ready, S_START_MSEC);
@@ -189,6 +190,14 @@ s_send_tail (void)
                          "(.[1].subject | test(\"^log\\\\.[^.]+\\\\.zmx\\\\.warning$\")) and "
                          ".[2].sequence == 3 and .[2].time_ns > 0"));
     free (output);
+
+    //  A record the service refuses: exit 1 with its reason
+    char *big = (char *) zmalloc (70001);
+    memset (big, 'x', 70000);
+    ZMX_CHECK (s_zmx_all (at, &output, "log send", "-s", "app.big", big, NULL) == 1);
+    ZMX_CHECK (strstr (output, "0 of 1 records acknowledged") && strstr (output, "max-record"));
+    free (output);
+    free (big);
     s_daemon_stop (&daemon);
 }
 
