@@ -511,7 +511,8 @@ s_console (void)
     s_daemon_stop (&daemon);
 }
 
-//  Exit codes: no server 3, bad arguments and subjects 2, unknown host 6
+//  Exit codes: no server 3, bad arguments and subjects 2, bad CURVE keys 5,
+//  unknown host 6
 static void
 s_exit_codes (void)
 {
@@ -571,6 +572,10 @@ s_exit_codes (void)
         free (output);
     }
     char *output = NULL;
+    ZMX_CHECK (s_zmx_all (dead, &output, "log tail", "--curve-cert", "/nosuch.cert",
+                          "--server-key", "/nosuch", NULL) == 5);
+    ZMX_CHECK (strstr (output, "cannot use CURVE"));
+    free (output);
     ZMX_CHECK (s_zmx_all ("tcp://nosuch.invalid:5561", &output, "streams", NULL) == 6);
     ZMX_CHECK (strstr (output, "cannot resolve host 'nosuch.invalid'"));
     free (output);
