@@ -64,8 +64,8 @@ typedef struct {
 } zmx_cli_conn_t;
 
 //  Check $ZMX_ZMXD (HOST[:BASE]) and fill in, from it, each service's own
-//  variable ($ZMX_BROKER, $ZMX_CLONE, $ZMX_RESOLVER, $ZMX_FILES) that is
-//  not set. Returns 0, or -1 with the problem printed. zmx calls it once
+//  variable ($ZMX_BROKER, $ZMX_CLONE, $ZMX_RESOLVER, $ZMX_FILES,
+//  $ZMX_STREAMS) that is not set. Returns 0, or -1 with the problem printed. zmx calls it once
 //  before any command.
 int
     zmx_cli_zmxd_setup (void);
