@@ -16,25 +16,20 @@
 
     Durable consumers keep a sorted array of delivered, unacknowledged
     sequences; their position (the first sequence not acknowledged) is
-    written to DIR/.consumers/ (a name the store never takes for a stream)
-    with temp file, fsync, rename, fsync of the folder.
+    written to DIR/.consumers/ by zmx_log_positions (crash-safe writes).
 
-    Message-id de-duplication: one table of "stream/hex(id)" -> sequence
-    for all streams, expired oldest first by age and by count, rebuilt at
-    start from each stream's tail (the id is stored as header "msg-id").
+    Message-id de-duplication is zmx_log_dedup's; the ingest's ways in
+    (SUB, syslog) are zmx_log_ingest's: this file polls their sockets.
     =========================================================================
 */
 #include "zmx_classes.h"
 #include "zmx_log_service.h"
 #include "zmx_log_dedup.h"
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "zmx_log_ingest.h"
+#include "zmx_log_positions.h"
 
 #define S_DEFAULT_ENDPOINT      "tcp://127.0.0.1:5561"
 #define S_DEFAULT_DIRECTORY     "zmxd-data/streams"
-#define S_CONSUMERS_DIR         ".consumers"    //  Not a stream name: starts with '.'
 #define S_DRAIN_LIMIT           256     //  Messages read per wakeup
 #define S_TURN_RECORDS          256     //  Records per subscription per turn
 #define S_TICK_MAX_MSEC         100     //  Longest sleep between ticks
@@ -54,6 +49,10 @@ const char *const zmx__log_service_keys [] = {
 typedef struct {
     char *endpoint;
     char *directory;
+    char *ingest_endpoint;      //  "" = no ingest SUB
+    char *syslog_endpoint;      //  "" = no syslog UDP
+    char *default_stream;       //  Where ingested entries go
+    char *default_subject;      //  Subject of an ingested message without one
     zmx_stream_config_t store;  //  Store settings (fsync, retention, limits)
     uint32_t heartbeat_ms;      //  The server's interval
     uint32_t liveness;          //  Intervals without traffic before expiry
@@ -145,6 +144,8 @@ typedef struct {
     zhashx_t *consumers;        //  key -> s_consumer_t
     zlistx_t *appends;          //  s_append_t *, oldest first
     zmx__log_dedup_t *dedup;    //  Message ids of the window
+    zmx__log_positions_t *positions;    //  Consumers' position files
+    zmx__log_ingest_t *ingest;  //  SUB and syslog ways in, or NULL
     zhashx_t *touched;          //  Streams appended to this turn
     size_t subscription_count;
     byte *out;                  //  RECORDS being built
@@ -267,6 +268,23 @@ s_config_read (s_self_t *self, zconfig_t *config)
     c->store.max_header_bytes = ZMX_STREAM_HEADER_BYTES_MAX;
     c->endpoint = strdup (zmx__config_str (config, "endpoint", S_DEFAULT_ENDPOINT));
     c->directory = strdup (zmx__config_str (config, "data-directory", S_DEFAULT_DIRECTORY));
+    c->ingest_endpoint = strdup (zmx__config_str (config, "ingest-endpoint",
+                                                  "tcp://127.0.0.1:5560"));
+    c->syslog_endpoint = strdup (zmx__config_str (config, "syslog-endpoint",
+                                                  "udp://127.0.0.1:5514"));
+    c->default_stream = strdup (zmx__config_str (config, "default-stream", "log"));
+    c->default_subject = strdup (zmx__config_str (config, "default-subject", "log.ingest"));
+    char name [ZMX_STREAM_NAME_MAX + 1];
+    if (!s_stream_name (c->default_stream, strlen (c->default_stream), name)) {
+        zmx_log_error (self->name, "default-stream = \"%s\" is not a stream name",
+                       c->default_stream);
+        valid = false;
+    }
+    if (!zmx_subject_valid (c->default_subject, strlen (c->default_subject))) {
+        zmx_log_error (self->name, "default-subject = \"%s\" is not a subject",
+                       c->default_subject);
+        valid = false;
+    }
     const char *fsync = zmx__config_str (config, "fsync", "interval");
     if (!s_config_fsync (fsync, &c->store.fsync)) {
         zmx_log_error (self->name, "fsync = \"%s\": use always, interval or never", fsync);
@@ -319,21 +337,15 @@ s_config_read (s_self_t *self, zconfig_t *config)
 }
 
 //  -------------------------------------------------------------------------
-//  Durable consumers: position files under DIR/.consumers/
-
-static char *
-s_consumer_path (s_self_t *self, const char *key, const char *suffix)
-{
-    return zsys_sprintf ("%s/%s/%s%s", self->config.directory, S_CONSUMERS_DIR, key, suffix);
-}
+//  Durable consumers (their files: zmx_log_positions)
 
 static s_consumer_t *
 s_consumer_new (const char *stream, const char *name, uint64_t position)
 {
     s_consumer_t *consumer = (s_consumer_t *) zmalloc (sizeof (s_consumer_t));
-    char hex [2 * ZMX_STREAM_MSG_DURABLE_MAX + 1];
-    s_hex ((const byte *) name, strlen (name), hex);
-    consumer->key = zsys_sprintf ("%s~%s", stream, hex);
+    char key [ZMX__LOG_POSITION_KEY_MAX];
+    zmx__log_positions_key (stream, name, key);
+    consumer->key = strdup (key);
     consumer->stream = strdup (stream);
     consumer->name = strdup (name);
     consumer->position = consumer->saved = position;
@@ -354,103 +366,29 @@ s_consumer_destroy (s_consumer_t **consumer_p)
     }
 }
 
-//  Write the position crash-safely: temp file, fsync, rename, fsync dir.
+//  Write the position; a failed write is tried again S_SAVE_MSEC later.
 static void
 s_consumer_save (s_self_t *self, s_consumer_t *consumer)
 {
-    char *path = s_consumer_path (self, consumer->key, "");
-    char *temp = s_consumer_path (self, consumer->key, ".tmp");
-    char *folder = zsys_sprintf ("%s/%s", self->config.directory, S_CONSUMERS_DIR);
-    char text [128];
-    int size = snprintf (text, sizeof text, "zmx-consumer 1\nposition %" PRIu64 "\n",
-                         consumer->position);
-    int fd = open (temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool done = fd >= 0 && write (fd, text, (size_t) size) == size && fsync (fd) == 0;
-    if (fd >= 0)
-        close (fd);
-    done = done && rename (temp, path) == 0;
-    int dir = done? open (folder, O_RDONLY | O_DIRECTORY): -1;
-    if (dir >= 0) {
-        done = fsync (dir) == 0;
-        close (dir);
-    }
-    consumer->saved_at = zclock_mono ();     //  A failed write is tried again later
-    if (done)
+    consumer->saved_at = zclock_mono ();
+    if (zmx__log_positions_save (self->positions, consumer->key, consumer->position) == 0)
         consumer->saved = consumer->position;
-    else {
-        zmx_log_error (self->name, "cannot save consumer %s: %s", path, strerror (errno));
-        unlink (temp);
-    }
-    free (path);
-    free (temp);
-    free (folder);
 }
 
-//  Decode "STREAM~HEXNAME" back into its parts; false if it is not one.
-static bool
-s_consumer_parse_key (const char *key, char *stream, char *name)
-{
-    const char *tilde = strchr (key, '~');
-    size_t hex_size = tilde? strlen (tilde + 1): 0;
-    if (!tilde || !s_stream_name (key, (size_t) (tilde - key), stream)
-    ||  hex_size == 0 || hex_size % 2 || hex_size > 2 * ZMX_STREAM_MSG_DURABLE_MAX)
-        return false;
-    for (size_t at = 0; at < hex_size / 2; at++) {
-        unsigned int value;
-        if (sscanf (tilde + 1 + 2 * at, "%2x", &value) != 1 || value < 0x20 || value > 0x7e)
-            return false;
-        name [at] = (char) value;
-    }
-    name [hex_size / 2] = '\0';
-    return true;
-}
-
-//  Load every consumer file; leftover temp files go.
-static int
-s_consumers_load (s_self_t *self)
-{
-    char *folder = zsys_sprintf ("%s/%s", self->config.directory, S_CONSUMERS_DIR);
-    if (mkdir (folder, 0755) != 0 && errno != EEXIST) {
-        zmx_log_error (self->name, "cannot create %s: %s", folder, strerror (errno));
-        free (folder);
-        return -1;
-    }
-    DIR *dir = opendir (folder);
-    struct dirent *entry;
-    while (dir && (entry = readdir (dir))) {
-        char stream [ZMX_STREAM_NAME_MAX + 1], name [ZMX_STREAM_MSG_DURABLE_MAX + 1];
-        char *path = zsys_sprintf ("%s/%s", folder, entry->d_name);
-        size_t length = strlen (entry->d_name);
-        if (length > 4 && streq (entry->d_name + length - 4, ".tmp"))
-            unlink (path);
-        else
-        if (s_consumer_parse_key (entry->d_name, stream, name)) {
-            FILE *file = fopen (path, "r");
-            uint64_t position = 0;
-            if (file && fscanf (file, "zmx-consumer 1\nposition %" SCNu64, &position) == 1
-            &&  zhashx_size (self->consumers) < self->config.max_consumers) {
-                s_consumer_t *consumer = s_consumer_new (stream, name, position);
-                zhashx_insert (self->consumers, consumer->key, consumer);
-            }
-            else
-                zmx_log_warning (self->name, "consumer file %s ignored", path);
-            if (file)
-                fclose (file);
-        }
-        free (path);
-    }
-    if (dir)
-        closedir (dir);
-    free (folder);
-    return 0;
-}
-
+//  A consumer file read at start; past max-consumers the rest are left.
 static void
-s_consumer_remove_file (s_self_t *self, s_consumer_t *consumer)
+s_consumer_loaded (void *arg, const char *stream, const char *name, uint64_t position)
 {
-    char *path = s_consumer_path (self, consumer->key, "");
-    unlink (path);
-    free (path);
+    s_self_t *self = (s_self_t *) arg;
+    char valid [ZMX_STREAM_NAME_MAX + 1];
+    if (!s_stream_name (stream, strlen (stream), valid)
+    ||  zhashx_size (self->consumers) >= self->config.max_consumers) {
+        zmx_log_warning (self->name, "consumer %s of %s not loaded (bad stream name or "
+                         "max-consumers)", name, stream);
+        return;
+    }
+    s_consumer_t *consumer = s_consumer_new (stream, name, position);
+    zhashx_insert (self->consumers, consumer->key, consumer);
 }
 
 //  The position to store: the first pending record, else where the
@@ -1245,7 +1183,7 @@ s_stream_forget (s_self_t *self, const char *stream)
             zlist_append (gone, consumer);
     for (s_consumer_t *consumer = (s_consumer_t *) zlist_first (gone); consumer;
          consumer = (s_consumer_t *) zlist_next (gone)) {
-        s_consumer_remove_file (self, consumer);
+        zmx__log_positions_remove (self->positions, consumer->key);
         zhashx_delete (self->consumers, consumer->key);
     }
     zlist_destroy (&gone);
@@ -1445,6 +1383,9 @@ s_send_counters (void *args)
     s_self_t *self = (s_self_t *) args;
     const s_counters_t *c = &self->counters;
     zlist_t *streams = zmx_stream_store_streams (self->store);
+    zmx__log_ingest_counters_t ingest = { 0 };
+    if (self->ingest)
+        zmx__log_ingest_counters (self->ingest, &ingest);
     const zmx_service_counter_t counters [] = {
         { "appended", c->appended },
         { "duplicates", c->duplicates },
@@ -1461,7 +1402,15 @@ s_send_counters (void *args)
         { "consumers", zhashx_size (self->consumers) },
         { "streams", zlist_size (streams) },
         { "pending_appends", zlistx_size (self->appends) },
-        { "dedup_entries", zmx__log_dedup_size (self->dedup) }
+        { "dedup_entries", zmx__log_dedup_size (self->dedup) },
+        { "zmq_received", ingest.zmq_received },
+        { "zmq_appended", ingest.zmq_appended },
+        { "zmq_invalid", ingest.zmq_invalid },
+        { "zmq_failed", ingest.zmq_failed },
+        { "syslog_received", ingest.syslog_received },
+        { "syslog_appended", ingest.syslog_appended },
+        { "syslog_invalid", ingest.syslog_invalid },
+        { "syslog_failed", ingest.syslog_failed }
     };
     zlist_destroy (&streams);
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
@@ -1486,15 +1435,57 @@ s_self_destroy (s_self_t **self_p)
     zlistx_destroy (&self->appends);
     zmx__log_dedup_destroy (&self->dedup);
     zhashx_destroy (&self->touched);
+    zmx__log_ingest_destroy (&self->ingest);
+    zmx__log_positions_destroy (&self->positions);
     zmx_stream_store_destroy (&self->store);
     zsock_destroy (&self->router);
     zlist_destroy (&self->endpoints);
     freen (self->out);
     freen (self->config.endpoint);
     freen (self->config.directory);
+    freen (self->config.ingest_endpoint);
+    freen (self->config.syslog_endpoint);
+    freen (self->config.default_stream);
+    freen (self->config.default_subject);
     freen (self->name);
     freen (self);
     *self_p = NULL;
+}
+
+//  An entry from the ingest: appended to the default stream like any
+//  record of an APPEND (flushed with the turn's batch, delivered live).
+static int
+s_ingest_append (void *arg, const zmx__log_entry_t *entry)
+{
+    s_self_t *self = (s_self_t *) arg;
+    int rc = zmx_stream_store_append (self->store, self->config.default_stream, entry->subject,
+                                      entry->headers, entry->header_count, entry->body,
+                                      entry->body_size, NULL);
+    if (rc == ZMX_OK) {
+        self->counters.appended++;
+        zhashx_update (self->touched, self->config.default_stream, self);
+    }
+    return rc;
+}
+
+//  Bind the ingest's sockets when either endpoint is set. Returns 0 or -1
+//  (logged).
+static int
+s_ingest_start (s_self_t *self, zmx_security_t *security)
+{
+    if (!*self->config.ingest_endpoint && !*self->config.syslog_endpoint)
+        return 0;
+    const char *reason = NULL;
+    self->ingest = zmx__log_ingest_new (security, self->config.ingest_endpoint,
+                                        self->config.syslog_endpoint,
+                                        self->config.default_subject, s_ingest_append, self,
+                                        &reason);
+    if (!self->ingest) {
+        zmx_log_error (self->name, "ingest: %s", reason? reason: "cannot start");
+        return -1;
+    }
+    zmx__log_ingest_endpoints (self->ingest, self->endpoints);
+    return 0;
 }
 
 static s_self_t *
@@ -1521,10 +1512,13 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     self->out_max = self->config.records_bytes;
     self->out = (byte *) malloc (self->out_max);
     self->store = zmx_stream_store_new (self->config.directory, &self->config.store);
-    if (!self->store || !self->out || s_consumers_load (self)) {
+    if (self->store)
+        self->positions = zmx__log_positions_new (self->config.directory);
+    if (!self->store || !self->out || !self->positions) {
         s_self_destroy (&self);
         return NULL;
     }
+    zmx__log_positions_load (self->positions, s_consumer_loaded, self);
     zmx__log_dedup_load (self->dedup, self->store);
     self->router = zmx_security_socket (security, ZMQ_ROUTER);
     if (self->router) {
@@ -1536,7 +1530,8 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     }
     if (!self->router
     ||  zmx__listen_list (security, self->router, self->config.endpoint, self->endpoints,
-                          self->name))
+                          self->name)
+    ||  s_ingest_start (self, security))
         s_self_destroy (&self);
     return self;
 }
@@ -1575,13 +1570,24 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
     if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
                                    "invalid configuration, data directory or endpoint (see log)"))
         return;
-    zmq_pollitem_t items [] = {
+    zsock_t *sub = self->ingest? zmx__log_ingest_socket (self->ingest): NULL;
+    int udp = self->ingest? zmx__log_ingest_udp_fd (self->ingest): -1;
+    zmq_pollitem_t items [4] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 }
     };
+    int count = 2, sub_item = -1, udp_item = -1;
+    if (sub) {
+        items [count] = (zmq_pollitem_t) { zsock_resolve (sub), 0, ZMQ_POLLIN, 0 };
+        sub_item = count++;
+    }
+    if (udp >= 0) {
+        items [count] = (zmq_pollitem_t) { NULL, udp, ZMQ_POLLIN, 0 };
+        udp_item = count++;
+    }
     self->ticked_at = zclock_mono ();
     while (!self->terminated) {
-        if (zmq_poll (items, 2, s_poll_timeout (self)) < 0) {
+        if (zmq_poll (items, count, s_poll_timeout (self)) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             break;                  //  Context terminated
@@ -1589,8 +1595,12 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
         if (items [0].revents & ZMQ_POLLIN)
             self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
                                                        s_send_counters, self);
-        for (int count = 0; count < S_DRAIN_LIMIT && s_handle_message (self); count++)
+        for (int drained = 0; drained < S_DRAIN_LIMIT && s_handle_message (self); drained++)
             ;
+        if (sub_item >= 0 && (items [sub_item].revents & ZMQ_POLLIN))
+            zmx__log_ingest_handle_zmq (self->ingest);
+        if (udp_item >= 0 && (items [udp_item].revents & ZMQ_POLLIN))
+            zmx__log_ingest_handle_udp (self->ingest);
         s_flush_touched (self);
         s_acks_send (self);
         if (zclock_mono () - self->ticked_at >= s_tick_period (self))

@@ -9,6 +9,10 @@
 */
 #include "testing.h"
 #include "streams/zmx_log_service.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define S_TIMEOUT_MS    5000
 
@@ -1027,6 +1031,68 @@ s_curve (void)
     s_server_destroy (&server);
 }
 
+//  The ingest's ways in: a plain PUB and a syslog datagram become records
+//  of the default stream, delivered live to a subscriber; the endpoints
+//  are in READY, the counters in COUNTERS.
+static void
+s_ingest (void)
+{
+    const char *keys [] = { "ingest-endpoint", "tcp://127.0.0.1:*", "syslog-endpoint",
+                            "udp://127.0.0.1:0", NULL };
+    s_server_t server;
+    s_server_new (&server, keys);
+    zlist_t *endpoints = zmx_service_endpoints (server.service);
+    ZMX_CHECK (zlist_size (endpoints) == 3);
+    ZMX_CHECK_STR ((const char *) zlist_first (endpoints), server.endpoint);
+    char *ingest = strdup ((const char *) zlist_next (endpoints));
+    ZMX_CHECK (strncmp (ingest, "tcp://127.0.0.1:", 16) == 0);
+    char *syslog = strdup ((const char *) zlist_next (endpoints));
+    ZMX_CHECK (strncmp (syslog, "udp://127.0.0.1:", 16) == 0 && !strstr (syslog, ":0"));
+    zlist_destroy (&endpoints);
+    zsock_t *client = s_client (&server);
+    s_subscribe (client, 1, "log", "", 0, 0, 1000, "");
+    s_got_t *got = (s_got_t *) zmalloc (sizeof (s_got_t));
+    ZMX_CHECK (s_collect (client, 1, got, 0, true, S_TIMEOUT_MS));
+    //  A PUB's first messages may go before the connection is up: send
+    //  until one is stored, then one more
+    zsock_t *pub = zsock_new (ZMQ_PUB);
+    zsock_set_linger (pub, 0);
+    ZMX_CHECK (zsock_connect (pub, "%s", ingest) == 0);
+    int64_t deadline = zclock_mono () + S_TIMEOUT_MS;
+    while (zmx_service_counter (server.service, "zmq_appended") == 0
+    &&     zclock_mono () < deadline) {
+        zstr_sendm (pub, "app.pub");
+        zstr_send (pub, "hello");
+        zclock_sleep (20);
+    }
+    uint64_t published = zmx_service_counter (server.service, "zmq_appended");
+    ZMX_CHECK (published >= 1);
+    //  Syslog: one RFC 3164 datagram
+    int udp = socket (AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET };
+    address.sin_port = htons ((uint16_t) atoi (strrchr (syslog, ':') + 1));
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    const char *line = "<11>Dec  4 10:00:00 myhost myapp[42]: disk full";
+    ZMX_CHECK (sendto (udp, line, strlen (line), 0, (struct sockaddr *) &address,
+                       sizeof address) == (ssize_t) strlen (line));
+    close (udp);
+    ZMX_CHECK (zmx_test_wait_counter (server.service, "syslog_appended", 1, S_TIMEOUT_MS));
+    //  Delivered live, in order, all of them (a late PUB message too)
+    uint64_t total = 0;
+    while (total != zmx_service_counter (server.service, "appended")) {
+        total = zmx_service_counter (server.service, "appended");
+        ZMX_CHECK (s_collect (client, 1, got, (size_t) total, false, S_TIMEOUT_MS));
+    }
+    ZMX_CHECK (total >= 2);
+    s_check_run (got, 1, (size_t) total);
+    free (got);
+    free (ingest);
+    free (syslog);
+    zsock_destroy (&pub);
+    zsock_destroy (&client);
+    s_server_destroy (&server);
+}
+
 static size_t
 s_rss_kib (void)
 {
@@ -1085,6 +1151,7 @@ main (int argc, char *argv [])
         { "limits", s_limits, 30 },
         { "limits_consumer_dedup", s_limits_consumer_dedup, 30 },
         { "curve", s_curve, 30 },
+        { "ingest", s_ingest, 30 },
         { "slow_subscriber", s_slow_subscriber, 50 },
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
