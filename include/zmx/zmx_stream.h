@@ -112,7 +112,7 @@ uint64_t
 
 //  ---- Subscribing
 
-//  Start a subscription `id` (any number not in use here) on `stream`
+//  Start a subscription `id` (any number below 2^63 not in use here) on `stream`
 //  for subjects matching `pattern` (NULL: all), from `from` (with `value`
 //  for SEQUENCE, TIME and LAST). `durable` (NULL: none) names a durable
 //  consumer: its records must be acknowledged (zmx_stream_ack). Returns

@@ -562,12 +562,65 @@ s_handle_appended (zmx_stream_t *self, const zmx_stream_view_t *view)
     s_acks_deliver (self);
 }
 
+//  Split a batch the server refused as over its max batch (it was sent
+//  before WELCOME gave the limit) into batches within the limit, sent in
+//  its place.
+static void
+s_batch_split (zmx_stream_t *self, s_batch_t *batch)
+{
+    zlist_t *pending = zlist_new ();
+    assert (pending);
+    s_batch_t *item;
+    while ((item = (s_batch_t *) zlist_pop (self->pending))) {
+        if (item != batch) {
+            zlist_append (pending, item);
+            continue;
+        }
+        const byte *at = batch->data, *end = batch->data + batch->size;
+        s_batch_t *piece = NULL;
+        zmx_stream_batch_record_t record;
+        uint64_t number = batch->first_number;
+        while (true) {
+            const byte *start = at;
+            bool more = zmx_stream_msg_batch_next (&at, end, &record);
+            if (piece && (!more || piece->count == self->max_batch)) {
+                zlist_append (pending, piece);
+                s_batch_send (self, piece);
+                piece = NULL;
+            }
+            if (!more)
+                break;
+            if (!piece) {
+                piece = (s_batch_t *) zmalloc (sizeof (s_batch_t));
+                assert (piece);
+                piece->tag = s_tag_new (self);
+                strcpy (piece->stream, batch->stream);
+                piece->first_number = number;
+                piece->max = (size_t) (end - start);     //  Room for the rest
+                piece->data = (byte *) malloc (piece->max);
+                assert (piece->data);
+            }
+            memcpy (piece->data + piece->size, start, (size_t) (at - start));
+            piece->size += (size_t) (at - start);
+            piece->count++;
+            number++;
+        }
+        s_batch_destroy (&batch);
+    }
+    zlist_destroy (&self->pending);
+    self->pending = pending;
+}
+
 static void
 s_handle_error (zmx_stream_t *self, const zmx_stream_view_t *view, s_held_t **held_p)
 {
     s_set_error (self, view->reason, view->reason_size);
     s_batch_t *batch = s_batch_find (self, view->tag);
     s_sub_t *sub = (view->tag & S_INTERNAL)? NULL: s_sub_find (self, view->tag);
+    if (batch && !batch->done && view->code == 413 && self->max_batch
+    &&  batch->count > self->max_batch)
+        s_batch_split (self, batch);    //  Sent before WELCOME told the limit
+    else
     if (batch && !batch->done) {
         batch->done = true;
         batch->error = s_code_error (view->code);

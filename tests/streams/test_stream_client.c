@@ -22,6 +22,21 @@
 #define S_START_MSEC    10000       //  zmxd start
 #define S_WAIT_MSEC     15000       //  Any single wait in a case
 
+//  zmxd's RSS growth allowed past a slow subscriber: looser under ASan
+//  (shadow memory; its quarantine is kept small for that zmxd, below)
+#if defined (__SANITIZE_ADDRESS__)
+#   define S_ASAN 1
+#elif defined (__has_feature)
+#   if __has_feature (address_sanitizer)
+#       define S_ASAN 1
+#   endif
+#endif
+#ifdef S_ASAN
+#   define S_RSS_GROWTH_KIB (64 * 1024)
+#else
+#   define S_RSS_GROWTH_KIB (40 * 1024)
+#endif
+
 //  -------------------------------------------------------------------------
 //  zmxd as a child process
 
@@ -539,6 +554,14 @@ static void
 s_slow_subscriber (void)
 {
     s_zmxd_t zmxd;
+#ifdef S_ASAN
+    //  Freed blocks held in quarantine would count as RSS
+    const char *options = getenv ("ASAN_OPTIONS");
+    char *with_quarantine = zsys_sprintf ("%s%squarantine_size_mb=8", options? options: "",
+                                          options? ":": "");
+    setenv ("ASAN_OPTIONS", with_quarantine, 1);
+    free (with_quarantine);
+#endif
     s_zmxd_new (&zmxd, "    fsync = \"never\"\n");
     zmx_stream_t *producer = s_client_new (zmxd.endpoint);
     zmx_stream_t *reader = s_client_new (zmxd.endpoint);
@@ -547,21 +570,20 @@ s_slow_subscriber (void)
                                      NULL) == ZMX_OK);
     //  Warm up zmxd's allocator and buffers before the baseline
     for (uint64_t number = 1; number <= 2000; number++)
-        s_append_numbered (producer, number, 1000);
+        s_append_numbered (producer, number, 1500);
     ZMX_CHECK (zmx_stream_sync (producer, S_WAIT_MSEC) == ZMX_OK);
     uint64_t baseline = s_rss_kib (zmxd.pid);
     ZMX_CHECK (baseline > 0);
 
-    const uint64_t count = 80000;         //  About 80 MB
+    const uint64_t count = 50000;         //  About 75 MB
     uint64_t expected = 1, peak = baseline;
     zmx_stream_event_t event;
     for (uint64_t number = 2001; number <= count; number++) {
-        s_append_numbered (producer, number, 1000);
+        s_append_numbered (producer, number, 1500);
         if (number % 1000 == 0) {
             //  The reader takes one record per thousand appended
-            ZMX_CHECK (zmx_stream_next (reader, &event, S_WAIT_MSEC) == ZMX_OK);
-            ZMX_CHECK (event.type == ZMX_STREAM_EVENT_RECORD
-                    && event.record.sequence == expected);
+            s_next_record (reader, &event);
+            ZMX_CHECK (event.record.sequence == expected);
             expected++;
             uint64_t rss = s_rss_kib (zmxd.pid);
             if (rss > peak)
@@ -574,8 +596,10 @@ s_slow_subscriber (void)
         peak = rss;
     printf ("zmxd RSS: %" PRIu64 " KiB at start, peak %" PRIu64 " KiB, %" PRIu64
             " MB appended, reader at %" PRIu64 "\n", baseline, peak,
-            count * 1010 / 1000000, expected);
-    ZMX_CHECK (peak < baseline + 32 * 1024);
+            count * 1510 / 1000000, expected);
+    //  It holds message ids and buffers, not the records the reader
+    //  has not read: far less than the 75 MB appended
+    ZMX_CHECK (peak < baseline + S_RSS_GROWTH_KIB);
 
     //  Then it reads the rest at full speed, no gap
     while (expected <= count) {
