@@ -26,6 +26,7 @@ static const struct {
     { ZMX_CLI_ENV_CLONE, ZMX_LAYOUT_CLONE },
     { ZMX_RESOLVER_ENV_SERVICE, ZMX_LAYOUT_RESOLVER },
     { ZMX_CLI_ENV_FILES, ZMX_LAYOUT_FILES },
+    { ZMX_CLI_ENV_STREAMS, ZMX_LAYOUT_LOG_STREAMS },
 };
 
 //  Split "HOST[:BASE]" (a leading tcp:// is allowed, IPv6 as [ADDR]) into

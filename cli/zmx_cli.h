@@ -64,8 +64,8 @@ typedef struct {
 } zmx_cli_conn_t;
 
 //  Check $ZMX_ZMXD (HOST[:BASE]) and fill in, from it, each service's own
-//  variable ($ZMX_BROKER, $ZMX_CLONE, $ZMX_RESOLVER, $ZMX_FILES) that is
-//  not set. Returns 0, or -1 with the problem printed. zmx calls it once
+//  variable ($ZMX_BROKER, $ZMX_CLONE, $ZMX_RESOLVER, $ZMX_FILES,
+//  $ZMX_STREAMS) that is not set. Returns 0, or -1 with the problem printed. zmx calls it once
 //  before any command.
 int
     zmx_cli_zmxd_setup (void);
@@ -117,6 +117,12 @@ int zmx_cli_config (int argc, char *argv []);
 void zmx_cli_config_usage (FILE *stream);
 int zmx_cli_names (int argc, char *argv []);
 void zmx_cli_names_usage (FILE *stream);
+int zmx_cli_log (int argc, char *argv []);
+void zmx_cli_log_usage (FILE *stream);
+int zmx_cli_streams (int argc, char *argv []);
+void zmx_cli_streams_usage (FILE *stream);
+int zmx_cli_console (int argc, char *argv []);
+void zmx_cli_console_usage (FILE *stream);
 
 //  Clone store options of `zmx config` and `zmx names` (cli/zmx_cmd_config.c)
 #define ZMX_CLI_ENV_CLONE   "ZMX_CLONE"
@@ -260,10 +266,117 @@ void
 void
     zmx_cli_json_key (zmx_cli_json_t *self, const char *key);
 
+//  Length of the valid UTF-8 sequence at data (size bytes left, at least
+//  1), or 0: no overlong forms, no surrogates, nothing above U+10FFFF.
+size_t
+    zmx_cli_utf8_length (const unsigned char *data, size_t size);
+
 //  "key": "text" and "key": number
 void
     zmx_cli_json_pair (zmx_cli_json_t *self, const char *key, const char *text);
 void
     zmx_cli_json_pair_number (zmx_cli_json_t *self, const char *key, int64_t number);
+
+//  -------------------------------------------------------------------------
+//  The streams commands: zmx log, zmx streams, zmx console
+//  (cli/zmx_cli_stream.c). They talk ZMXS1 to zmxd's log service.
+#define ZMX_CLI_ENV_STREAMS     "ZMX_STREAMS"
+#define ZMX_CLI_STREAMS_DEFAULT "tcp://127.0.0.1:5561"
+#define ZMX_CLI_STREAM_DEFAULT  "log"       //  The log service's default stream
+
+//  Long-only options of the streams commands
+enum {
+    ZMX_CLI_OPT_STREAM = 1200,
+    ZMX_CLI_OPT_LEVEL,
+    ZMX_CLI_OPT_SUBJECT,
+    ZMX_CLI_OPT_FROM_START,
+    ZMX_CLI_OPT_SEQ,
+    ZMX_CLI_OPT_SINCE,
+    ZMX_CLI_OPT_LAST,
+    ZMX_CLI_OPT_DURABLE,
+    ZMX_CLI_OPT_ID,
+    ZMX_CLI_OPT_GREP,
+    ZMX_CLI_OPT_YES
+};
+
+//  Options every streams command takes
+typedef struct {
+    const char *endpoint;       //  -e, or $ZMX_STREAMS, or the default
+    int timeout;                //  -t, msec to wait for the service
+    const char *curve_cert;     //  --curve-cert FILE, or NULL
+    const char *server_key;     //  --server-key KEY|FILE, or NULL
+    const char *stream;         //  --stream, default ZMX_CLI_STREAM_DEFAULT
+    bool endpoint_given;        //  -e was given: --zmxd does not override it
+    bool json;                  //  --json
+} zmx_cli_streams_t;
+
+//  Options set to their defaults.
+void
+    zmx_cli_streams_init (zmx_cli_streams_t *self);
+
+//  Handle -e, --zmxd, -t, --curve-cert, --server-key, --stream or --json.
+//  Returns 1 if it was one (and valid), 0 if not, -1 if its value is
+//  invalid (message printed).
+int
+    zmx_cli_streams_option (zmx_cli_streams_t *self, int option, const char *value);
+
+//  Check the options as a whole. Returns 0, or -1 with the problem printed.
+int
+    zmx_cli_streams_check (const zmx_cli_streams_t *self);
+
+//  True if `name` is a valid stream name (1 to 64 bytes of
+//  [A-Za-z0-9_.-], not starting with '.', not "lock"); if not, says so.
+bool
+    zmx_cli_stream_name_ok (const char *name, const char *option);
+
+//  A client of the streams service, or NULL with the problem printed and
+//  *exit_p set.
+zmx_stream_t *
+    zmx_cli_streams_open (const zmx_cli_streams_t *self, int *exit_p);
+
+//  Print why `what` failed with zmx_stream error `rc` (the server's reason
+//  when it gave one) and return the exit code it maps to: timeout 3,
+//  security 5, others 1.
+int
+    zmx_cli_streams_failed (zmx_stream_t *client, const zmx_cli_streams_t *self, int rc,
+                            const char *what);
+
+//  RFC 5424 severities, 0 (emerg) to 7 (debug): from a name ("error",
+//  "err", "warn", ...) or a digit; -1 if it is neither.
+int
+    zmx_cli_severity_parse (const char *text);
+
+//  The name of a severity ("error"), or "-" for -1.
+const char *
+    zmx_cli_severity_name (int severity);
+
+//  The severity of an event's record: its `severity` header, else the
+//  last token of its subject when that is a level name; -1 if neither.
+int
+    zmx_cli_record_severity (const zmx_stream_event_t *event);
+
+//  Parse a duration ("90s", "10m", "2h", "1d", "500ms"; a bare number is
+//  seconds) into nanoseconds. Returns 0, or -1 with the problem printed.
+int
+    zmx_cli_parse_duration (const char *text, const char *option, int64_t *ns_p);
+
+//  Parse a whole number of 1 or more into *value_p. Returns 0, or -1 with
+//  the problem printed.
+int
+    zmx_cli_parse_u64 (const char *text, const char *option, uint64_t *value_p);
+
+//  Write bytes as one line of text: printable ASCII and valid UTF-8 as
+//  they are, '\\', \n, \r, \t, and \xHH for every other byte.
+void
+    zmx_cli_print_escaped (FILE *stream, const void *data, size_t size);
+
+//  "YYYY-MM-DD HH:MM:SS.mmm" in local time for ns since the epoch, with
+//  `separator` between the date and the time.
+void
+    zmx_cli_format_time (int64_t time_ns, char separator, char *buffer, size_t size);
+
+//  A record event as one JSON object (and its line end).
+void
+    zmx_cli_record_json (FILE *stream, const zmx_stream_event_t *event);
 
 #endif

@@ -74,8 +74,8 @@ zmx_cli_json_close (zmx_cli_json_t *self, char bracket)
 
 //  Length of the valid UTF-8 sequence at data (size bytes left), or 0:
 //  no overlong forms, no surrogates, nothing above U+10FFFF.
-static size_t
-s_utf8_length (const unsigned char *data, size_t size)
+size_t
+zmx_cli_utf8_length (const unsigned char *data, size_t size)
 {
     unsigned char byte = data [0];
     size_t length = byte >= 0xF0 && byte <= 0xF4? 4: byte >= 0xE0? 3: byte >= 0xC2? 2: 0;
@@ -111,7 +111,7 @@ zmx_cli_json_bytes (zmx_cli_json_t *self, const void *data, size_t size)
         if (byte < 0x80)
             fputc (byte, stream);
         else {
-            size_t length = s_utf8_length (bytes + index, size - index);
+            size_t length = zmx_cli_utf8_length (bytes + index, size - index);
             if (length) {
                 fwrite (bytes + index, 1, length, stream);
                 index += length - 1;

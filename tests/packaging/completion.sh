@@ -63,6 +63,13 @@ expect "zmx names get --f" exactly --file
 expect "zmx peers --interf" exactly --interface
 expect "zmx peers -i " has lo
 expect "zmx help wor" exactly worker
+expect "zmx log " exactly send tail
+expect "zmx log tail --" has --follow --from-start --since --durable --json
+expect "zmx log tail --" lacks --level --id
+expect "zmx log send --le" exactly --level
+expect "zmx log send --level e" exactly emerg error
+expect "zmx streams " has rm purge
+expect "zmx console --gr" exactly --grep
 exit $((failures > 0))
 SCRIPT
 }
