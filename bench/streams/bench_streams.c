@@ -68,7 +68,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #ifdef ZMX_HAVE_NATS
 #include <nats/nats.h>
 #endif
@@ -82,6 +86,7 @@
 #define S_NATS_PENDING      8192        //  js_PublishAsync in flight (libnats: 4000)
 #define S_NATS_FETCH        1024        //  Pull consumer batch
 #define S_RSS_SUBSCRIBERS   10
+#define S_ZMX_CREDIT        100000      //  Credit of a replaying subscription
 
 typedef enum { S_NEVER, S_INTERVAL, S_ALWAYS, S_POLICIES } s_policy_t;
 static const char *s_policy_names [] = { "never", "interval", "always" };
@@ -117,6 +122,7 @@ typedef struct {
 #ifdef ZMX_HAVE_NATS
     natsConnection *nats;
     jsCtx *js;
+    atomic_int_fast64_t nats_publish_errors;    //  Counted by libnats' thread
 #endif
 } s_bench_t;
 
@@ -184,6 +190,17 @@ static double
 s_ratio (s_point_t a, s_point_t b)
 {
     return a.measured && b.measured && b.rate > 0? a.rate / b.rate: 0;
+}
+
+//  "1.23 x" into `text`, or "-" when either side was not measured
+static const char *
+s_ratio_text (s_point_t a, s_point_t b, char *text, size_t size)
+{
+    if (a.measured && b.measured && b.rate > 0)
+        snprintf (text, size, "%6.2f x", a.rate / b.rate);
+    else
+        snprintf (text, size, "%6s  ", "-");
+    return text;
 }
 
 static void
@@ -356,14 +373,12 @@ s_nats_server_start (s_bench_t *self)
 //  JetStream through libnats
 
 #ifdef ZMX_HAVE_NATS
-static atomic_int_fast64_t s_nats_publish_errors;
-
 static void
 s_nats_on_publish_error (jsCtx *js, jsPubAckErr *error, void *closure)
 {
     (void) js;
-    (void) closure;
-    if (atomic_fetch_add (&s_nats_publish_errors, 1) == 0)
+    s_bench_t *self = (s_bench_t *) closure;
+    if (atomic_fetch_add (&self->nats_publish_errors, 1) == 0)
         fprintf (stderr, "bench_streams: JetStream publish failed: %s\n",
                  error->ErrText? error->ErrText: natsStatus_GetText (error->Err));
 }
@@ -394,6 +409,7 @@ s_nats_connect (s_bench_t *self)
     js_options.Wait = 30000;
     js_options.PublishAsync.MaxPending = S_NATS_PENDING;
     js_options.PublishAsync.ErrHandler = s_nats_on_publish_error;
+    js_options.PublishAsync.ErrHandlerClosure = self;
     if (status == NATS_OK)
         status = natsConnection_JetStream (&self->js, self->nats, &js_options);
     if (status != NATS_OK) {
@@ -448,7 +464,7 @@ s_nats_publish (s_bench_t *self, const char *name, size_t body, int64_t count, b
     snprintf (subject, sizeof subject, "%s.%s", name, S_SUBJECT);
     byte *data = (byte *) malloc (body);
     memset (data, 'b', body);
-    atomic_store (&s_nats_publish_errors, 0);
+    atomic_store (&self->nats_publish_errors, 0);
     int64_t start = bench_now_ns (), deadline = s_deadline (self), records = 0;
     natsStatus status = NATS_OK;
     while (records < count && (all || (records & 1023) || bench_now_ns () < deadline)) {
@@ -466,9 +482,9 @@ s_nats_publish (s_bench_t *self, const char *name, size_t body, int64_t count, b
         status = js_PublishAsyncComplete (self->js, &options);
     *elapsed_p = bench_now_ns () - start;
     free (data);
-    if (status != NATS_OK || atomic_load (&s_nats_publish_errors)) {
+    if (status != NATS_OK || atomic_load (&self->nats_publish_errors)) {
         fprintf (stderr, "bench_streams: JetStream publish: %s, %" PRId64 " errors\n",
-                 natsStatus_GetText (status), (int64_t) atomic_load (&s_nats_publish_errors));
+                 natsStatus_GetText (status), (int64_t) atomic_load (&self->nats_publish_errors));
         return -1;
     }
     return records;
@@ -664,13 +680,279 @@ s_nats_replay (s_bench_t *self, s_nats_replay_fn *replay)
 //  -------------------------------------------------------------------------
 //  zmx points (zmxd with the log service, through zmx_stream)
 
+#define S_ZMX_REPLAY_STREAM "r100"
+
+static bool
+s_port_accepts (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port) };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    bool accepted = fd >= 0 && connect (fd, (struct sockaddr *) &address, sizeof address) == 0;
+    if (fd >= 0)
+        close (fd);
+    return accepted;
+}
+
+//  Start zmxd running only the log service with `policy`, its store in
+//  the scratch directory (the same one each time). Returns 0 or -1.
+static int
+s_zmxd_start (s_bench_t *self, s_policy_t policy)
+{
+    int port = bench_free_port ();
+    if (port < 0)
+        return -1;
+    char *config_path = zsys_sprintf ("%s/zmxd.cfg", self->dir);
+    char *log_path = zsys_sprintf ("%s/zmxd.log", self->dir);
+    char *zmxd_path = zsys_sprintf ("%s/zmxd", self->exe_dir);
+    FILE *file = fopen (config_path, "w");
+    if (file) {
+        //  max-credit: let one subscription hold the large credit a
+        //  replaying client gives it
+        fprintf (file, "zmxd\n    log-level = warning\n"
+                       "log\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
+                       "    data-directory = \"%s/zmx\"\n"
+                       "    fsync = \"%s\"\n    fsync-interval = %d\n"
+                       "    max-credit = %d\n",
+                 port, self->dir, s_policy_names [policy], S_SYNC_INTERVAL_MS, S_ZMX_CREDIT);
+        fclose (file);
+        char *argv [] = { zmxd_path, "-c", config_path, NULL };
+        self->zmxd_pid = bench_spawn (argv, log_path);
+    }
+    int64_t deadline = bench_now_us () + S_START_TIMEOUT_MS * 1000LL;
+    bool ready = false;
+    while (self->zmxd_pid > 0 && !ready && bench_now_us () < deadline
+       && waitpid (self->zmxd_pid, NULL, WNOHANG) == 0) {
+        ready = s_port_accepts (port);
+        if (!ready)
+            zclock_sleep (10);
+    }
+    if (!ready) {
+        fprintf (stderr, "bench_streams: %s did not start listening on port %d\n", zmxd_path,
+                 port);
+        bench_stop (&self->zmxd_pid);
+        bench_print_log (log_path, 40);
+    }
+    snprintf (self->zmxd_endpoint, sizeof self->zmxd_endpoint, "tcp://127.0.0.1:%d", port);
+    zstr_free (&config_path);
+    zstr_free (&log_path);
+    zstr_free (&zmxd_path);
+    return ready? 0: -1;
+}
+
+#ifdef ZMX_HAVE_STREAM_CLIENT
+//  Append `count` records of `body` bytes to `stream`, pipelined with the
+//  client's window, bounded by time unless `all`; the clock stops when the
+//  last is acknowledged. Returns the records acknowledged, or -1.
+static int64_t
+s_zmx_publish (s_bench_t *self, const char *stream, size_t body, int64_t count, bool all,
+               int64_t *elapsed_p)
+{
+    zmx_stream_t *client = zmx_stream_new (self->zmxd_endpoint);
+    if (!client)
+        return -1;
+    byte *data = (byte *) malloc (body);
+    memset (data, 'b', body);
+    int64_t start = bench_now_ns (), deadline = s_deadline (self), records = 0;
+    int rc = ZMX_OK;
+    while (records < count && (all || (records & 1023) || bench_now_ns () < deadline)) {
+        rc = zmx_stream_append (client, stream, S_SUBJECT, NULL, 0, data, body, NULL, 0, NULL);
+        if (rc != ZMX_OK)
+            break;
+        records++;
+    }
+    if (rc == ZMX_OK)
+        rc = zmx_stream_sync (client, 120000);
+    *elapsed_p = bench_now_ns () - start;
+    if (rc != ZMX_OK || zmx_stream_acknowledged (client) != (uint64_t) records) {
+        fprintf (stderr, "bench_streams: zmx append: %s (%s), %" PRIu64 " of %" PRId64
+                 " acknowledged\n", zmx_strerror (rc), zmx_stream_error (client),
+                 zmx_stream_acknowledged (client), records);
+        records = -1;
+    }
+    zmx_stream_destroy (&client);
+    free (data);
+    return records;
+}
+
+static void
+s_zmx_delete_stream (s_bench_t *self, const char *stream)
+{
+    zmx_stream_t *client = zmx_stream_new (self->zmxd_endpoint);
+    if (client)
+        zmx_stream_delete (client, stream, 30000);
+    zmx_stream_destroy (&client);
+}
+
+#endif
+
+#ifndef ZMX_HAVE_STREAM_CLIENT
+//  Built before zmx_stream existed: no zmx points
+static int64_t
+s_zmx_publish (s_bench_t *self, const char *stream, size_t body, int64_t count, bool all,
+               int64_t *elapsed_p)
+{
+    (void) self, (void) stream, (void) body, (void) count, (void) all, (void) elapsed_p;
+    return -1;
+}
+
+static void
+s_zmx_delete_stream (s_bench_t *self, const char *stream)
+{
+    (void) self, (void) stream;
+}
+
+static int64_t
+s_zmx_read (const char *endpoint, const char *stream, int64_t count, size_t body,
+            int64_t *elapsed_p)
+{
+    (void) endpoint, (void) stream, (void) count, (void) body, (void) elapsed_p;
+    return -1;
+}
+#endif
+
 static s_point_t
 s_zmx_append (s_bench_t *self, size_t body, s_policy_t policy)
 {
-    (void) self;
-    (void) body;
-    (void) policy;
-    return (s_point_t) { 0 };
+    int64_t records [S_MAX_RUNS], elapsed [S_MAX_RUNS];
+    int done = 0;
+    if (s_zmxd_start (self, policy))
+        return (s_point_t) { 0 };
+    for (int run = 0; run < self->opt.runs; run++) {
+        char name [32];
+        snprintf (name, sizeof name, "a%zu-%s-%d", body, s_policy_names [policy], run);
+        records [done] = s_zmx_publish (self, name, body, self->opt.records, false,
+                                        &elapsed [done]);
+        s_zmx_delete_stream (self, name);
+        if (records [done] < 0)
+            break;
+        done++;
+    }
+    bench_stop (&self->zmxd_pid);
+    return s_median (records, elapsed, done, body);
+}
+
+#ifdef ZMX_HAVE_STREAM_CLIENT
+//  Read `count` records of `body` bytes from the first through one
+//  subscription, checking each sequence. Returns the records read or -1.
+static int64_t
+s_zmx_read (const char *endpoint, const char *stream, int64_t count, size_t body,
+            int64_t *elapsed_p)
+{
+    zmx_stream_t *client = zmx_stream_new (endpoint);
+    if (!client)
+        return -1;
+    zmx_stream_set_credit (client, S_ZMX_CREDIT);
+    int64_t start = bench_now_ns (), received = 0;
+    int rc = zmx_stream_subscribe (client, 1, stream, NULL, ZMX_STREAM_FROM_FIRST, 0, NULL);
+    zmx_stream_event_t event;
+    while (rc == ZMX_OK && received < count
+       && (rc = zmx_stream_next (client, &event, 10000)) == ZMX_OK) {
+        if (event.type != ZMX_STREAM_EVENT_RECORD)
+            continue;
+        if (event.record.sequence != (uint64_t) received + 1 || event.record.body_size != body) {
+            fprintf (stderr, "bench_streams: zmx replay: record %" PRIu64 " where %" PRId64
+                     " was due\n", event.record.sequence, received + 1);
+            rc = ZMX_EPROTO;
+            break;
+        }
+        received++;
+    }
+    *elapsed_p = bench_now_ns () - start;
+    if (rc != ZMX_OK || received != count) {
+        fprintf (stderr, "bench_streams: zmx replay: %s (%s), %" PRId64 " of %" PRId64
+                 " records\n", zmx_strerror (rc), zmx_stream_error (client), received, count);
+        received = -1;
+    }
+    zmx_stream_destroy (&client);
+    return received;
+}
+
+#endif
+
+static s_point_t
+s_zmx_replay (s_bench_t *self)
+{
+    int64_t records [S_MAX_RUNS], elapsed [S_MAX_RUNS];
+    int done = 0;
+    for (int run = 0; run < self->opt.runs; run++) {
+        records [done] = s_zmx_read (self->zmxd_endpoint, S_ZMX_REPLAY_STREAM, self->opt.replay,
+                                     100, &elapsed [done]);
+        if (records [done] < 0)
+            break;
+        done++;
+    }
+    return s_median (records, elapsed, done, 100);
+}
+
+//  ---- zmxd's RSS while S_RSS_SUBSCRIBERS replay one large stream
+
+typedef struct {
+    const char *endpoint;
+    int64_t count;
+    int64_t received;           //  -1 on failure
+    int64_t elapsed;
+    atomic_int *finished;       //  Readers done, shared
+} s_reader_t;
+
+static void *
+s_reader (void *arg)
+{
+    s_reader_t *reader = (s_reader_t *) arg;
+    reader->received = s_zmx_read (reader->endpoint, "rss", reader->count, 1024,
+                                   &reader->elapsed);
+    atomic_fetch_add (reader->finished, 1);
+    return NULL;
+}
+
+//  Fills stream "rss" with `gib` GiB of 1 KiB records, then replays it with
+//  S_RSS_SUBSCRIBERS clients at once (one thread each), sampling zmxd's
+//  VmRSS every 20 ms. Prints the figures; returns the peak in KiB or -1.
+static long
+s_zmx_rss (s_bench_t *self, double gib)
+{
+    int64_t count = (int64_t) (gib * (1 << 30) / (double) s_disk_bytes (1024));
+    int64_t elapsed;
+    printf ("\nzmxd's RSS while %d subscribers replay %" PRId64 " records of 1 KiB "
+            "(%.1f GiB on disk) from the first:\n", S_RSS_SUBSCRIBERS, count,
+            (double) count * s_disk_bytes (1024) / (1 << 30));
+    long idle_kib = bench_rss_kib (self->zmxd_pid);
+    if (s_zmx_publish (self, "rss", 1024, count, true, &elapsed) != count)
+        return -1;
+    printf ("  filled in %.1f s (%.0f rec/s); zmxd RSS %ld KiB before, %ld KiB after\n",
+            elapsed / 1e9, count / (elapsed / 1e9), idle_kib, bench_rss_kib (self->zmxd_pid));
+    s_reader_t readers [S_RSS_SUBSCRIBERS];
+    pthread_t threads [S_RSS_SUBSCRIBERS];
+    atomic_int finished = 0;
+    for (int index = 0; index < S_RSS_SUBSCRIBERS; index++) {
+        readers [index] = (s_reader_t) { self->zmxd_endpoint, count, 0, 0, &finished };
+        pthread_create (&threads [index], NULL, s_reader, &readers [index]);
+    }
+    //  Sample until every reader is done (they end on their own: each stops
+    //  at count or after 10 s without a record)
+    long peak = 0;
+    int64_t start = bench_now_ns ();
+    while (atomic_load (&finished) < S_RSS_SUBSCRIBERS) {
+        long rss = bench_rss_kib (self->zmxd_pid);
+        if (rss > peak)
+            peak = rss;
+        zclock_sleep (20);
+    }
+    for (int index = 0; index < S_RSS_SUBSCRIBERS; index++)
+        pthread_join (threads [index], NULL);
+    double seconds = (bench_now_ns () - start) / 1e9;
+    int64_t total = 0;
+    bool failed = false;
+    for (int index = 0; index < S_RSS_SUBSCRIBERS; index++) {
+        failed |= readers [index].received != count;
+        total += readers [index].received > 0? readers [index].received: 0;
+    }
+    printf ("  %" PRId64 " records delivered in %.1f s (%.0f rec/s in all)%s; zmxd peak RSS "
+            "%.1f MiB sampled, VmHWM %.1f MiB\n", total, seconds, total / seconds,
+            failed? ", SOME SUBSCRIBERS FAILED": "", peak / 1024.0,
+            bench_proc_kib (self->zmxd_pid, "VmHWM:") / 1024.0);
+    s_zmx_delete_stream (self, "rss");
+    return failed? -1: peak;
 }
 
 //  -------------------------------------------------------------------------
@@ -770,6 +1052,104 @@ s_print_machine (s_bench_t *self)
             self->opt.records, self->opt.seconds, self->opt.replay, self->opt.runs);
 }
 
+//  Cold replay: stop both servers, drop the page cache, start them again
+//  on the same data, replay once each; --runs times
+static void
+s_replay_cold (s_bench_t *self, bool nats_ordered, s_point_t *zmx_p, s_point_t *nats_p)
+{
+    int64_t zmx_records [S_MAX_RUNS], zmx_elapsed [S_MAX_RUNS];
+    int64_t nats_records [S_MAX_RUNS], nats_elapsed [S_MAX_RUNS];
+    int zmx_done = 0, nats_done = 0;
+    char why [128] = "";
+    for (int run = 0; run < self->opt.runs && !why [0]; run++) {
+        bool zmx = self->zmxd_pid > 0, nats = self->opt.want_nats;
+        if (!zmx && !nats)
+            break;
+        bench_stop (&self->zmxd_pid);
+#ifdef ZMX_HAVE_NATS
+        if (nats)
+            s_nats_stop (self);
+#endif
+        if (s_drop_caches (why, sizeof why))
+            nats = false;
+        if (zmx && s_zmxd_start (self, S_NEVER) == 0 && !why [0]) {
+            zmx_records [zmx_done] = s_zmx_read (self->zmxd_endpoint, S_ZMX_REPLAY_STREAM,
+                                                 self->opt.replay, 100, &zmx_elapsed [zmx_done]);
+            if (zmx_records [zmx_done] >= 0)
+                zmx_done++;
+        }
+#ifdef ZMX_HAVE_NATS
+        if (self->opt.want_nats && s_nats_restart (self) == 0 && nats) {
+            nats_records [nats_done] = nats_ordered
+                ? s_nats_replay_ordered (self, S_NATS_REPLAY_STREAM, self->opt.replay,
+                                         &nats_elapsed [nats_done])
+                : s_nats_replay_pull (self, S_NATS_REPLAY_STREAM, self->opt.replay,
+                                      &nats_elapsed [nats_done]);
+            if (nats_records [nats_done] >= 0)
+                nats_done++;
+        }
+#else
+        (void) nats_ordered;
+#endif
+    }
+    *zmx_p = s_median (zmx_records, zmx_elapsed, zmx_done, 100);
+    *nats_p = s_median (nats_records, nats_elapsed, nats_done, 100);
+    if (why [0])
+        printf ("  cold: not measured (%s)\n", why);
+}
+
+//  Ratios, published figures and the targets
+static void
+s_report (s_bench_t *self, s_point_t raw [2][S_POLICIES], s_point_t zmx [2][S_POLICIES],
+          s_point_t nats [2], s_point_t zmx_replay, s_point_t nats_replay, bool nats_ordered,
+          long peak_kib, double gib)
+{
+    printf ("\nratios (records/s):\n");
+    const char *sizes [] = { "100 B", "1 KiB" };
+    char one [16], two [16];
+    for (int size = 0; size < 2; size++)
+        for (int policy = 0; policy < S_POLICIES; policy++)
+            printf ("  zmx append %s, fsync %-8s  %s raw (same fsync)   %s JetStream\n",
+                    sizes [size], s_policy_names [policy],
+                    s_ratio_text (zmx [size][policy], raw [size][policy], one, sizeof one),
+                    s_ratio_text (zmx [size][policy], nats [size], two, sizeof two));
+    printf ("  zmx replay 100 B, warm            %s JetStream (%s consumer)\n",
+            s_ratio_text (zmx_replay, nats_replay, one, sizeof one),
+            nats_ordered? "ordered": "pull");
+    printf ("published for scale: Kafka 821 k rec/s from one producer (100 B, 2014); "
+            "JetStream 272 k msg/s\nasync publish and 777 k msg/s ordered replay (NATS docs, "
+            "one laptop)\n\ntargets:\n");
+    char figure [96];
+    s_point_t append = zmx [0][S_INTERVAL];
+    snprintf (figure, sizeof figure, "%.2f M rec/s", append.rate / 1e6);
+    s_target ("append, fsync interval, 100 B >= 1 M records/s", append.measured,
+              append.rate >= 1e6, figure);
+    snprintf (figure, sizeof figure, "%.2f x", s_ratio (append, nats [0]));
+    s_target ("append, fsync interval, 100 B >= 2 x JetStream", append.measured
+              && nats [0].measured, s_ratio (append, nats [0]) >= 2, figure);
+    snprintf (figure, sizeof figure, "%.2f M rec/s", zmx_replay.rate / 1e6);
+    s_target ("replay >= 3 M records/s", zmx_replay.measured, zmx_replay.rate >= 3e6, figure);
+    snprintf (figure, sizeof figure, "%.2f x", s_ratio (zmx_replay, nats_replay));
+    s_target ("replay >= 3 x JetStream", zmx_replay.measured && nats_replay.measured,
+              s_ratio (zmx_replay, nats_replay) >= 3, figure);
+    //  Bandwidth: the store's bytes on disk against raw write() of the same
+    double zmx_mbps = zmx [1][S_INTERVAL].rate * s_disk_bytes (1024) / 1e6;
+    double raw_mbps = raw [1][S_NEVER].rate * s_disk_bytes (1024) / 1e6;
+    snprintf (figure, sizeof figure, "%.0f of %.0f MB/s: %.0f %%", zmx_mbps, raw_mbps,
+              raw_mbps > 0? 100 * zmx_mbps / raw_mbps: 0);
+    s_target ("append, fsync interval, 1 KiB >= 50 % of raw write()",
+              zmx [1][S_INTERVAL].measured, zmx_mbps >= raw_mbps / 2, figure);
+    if (peak_kib >= 0 || self->opt.rss) {
+        snprintf (figure, sizeof figure, "%.1f MiB, %d subscribers, %.1f GiB stream",
+                  peak_kib / 1024.0, S_RSS_SUBSCRIBERS, gib);
+        s_target ("zmxd RSS < 64 MiB, 10 subscribers replaying", peak_kib >= 0,
+                  peak_kib < 64 * 1024, figure);
+    }
+    else
+        printf ("  target %-56s not measured (--rss or --full)\n",
+                "zmxd RSS < 64 MiB, 10 subscribers replaying");
+}
+
 static void
 s_print_vs (const char *what, s_point_t point, s_point_t base, const char *base_name)
 {
@@ -798,6 +1178,11 @@ main (int argc, char *argv [])
     self->exe_dir = strdup (exe);
     s_print_machine (self);
 
+#ifndef ZMX_HAVE_STREAM_CLIENT
+    if (self->opt.want_zmx)
+        fprintf (stderr, "bench_streams: built without zmx_stream: zmx skipped\n");
+    self->opt.want_zmx = false;
+#endif
 #ifdef ZMX_HAVE_NATS
     if (self->opt.want_nats && (s_nats_server_start (self) || s_nats_connect (self))) {
         s_nats_stop (self);
@@ -839,10 +1224,20 @@ main (int argc, char *argv [])
         s_print ("JetStream publish async (2.9: as never)", nats [size], NULL);
     }
 
-    //  (c), (d): replay
-    s_point_t nats_ordered = { 0 }, nats_pull = { 0 }, nats_cold = { 0 };
-    char cold_why [128] = "";
+    //  (c), (d): replay, warm then cold
     printf ("\nreplay of %" PRId64 " records of 100 B from the first:\n", self->opt.replay);
+    s_point_t zmx_warm = { 0 }, zmx_cold = { 0 }, nats_ordered = { 0 }, nats_pull = { 0 };
+    int64_t elapsed = 0;
+    if (self->opt.want_zmx
+    && (s_zmxd_start (self, S_NEVER)
+        || s_zmx_publish (self, S_ZMX_REPLAY_STREAM, 100, self->opt.replay, true, &elapsed)
+           != self->opt.replay)) {
+        bench_stop (&self->zmxd_pid);
+        self->opt.want_zmx = false;
+    }
+    if (self->opt.want_zmx)
+        zmx_warm = s_zmx_replay (self);
+    s_print ("zmx subscription, warm", zmx_warm, NULL);
 #ifdef ZMX_HAVE_NATS
     if (self->opt.want_nats && s_nats_fill (self) == 0) {
         nats_ordered = s_nats_replay (self, s_nats_replay_ordered);
@@ -852,40 +1247,37 @@ main (int argc, char *argv [])
     s_print ("JetStream ordered consumer, warm", nats_ordered, NULL);
     s_print ("JetStream pull consumer, warm", nats_pull, NULL);
     bool nats_ordered_best = nats_ordered.rate >= nats_pull.rate;
-    s_point_t nats_warm = nats_ordered_best? nats_ordered: nats_pull;
-    //  Cold: stop the servers, drop the page cache, start them again
-    int64_t records [S_MAX_RUNS], elapsed [S_MAX_RUNS];
-    int done = 0;
-    for (int run = 0; run < self->opt.runs && !cold_why [0]; run++) {
-#ifdef ZMX_HAVE_NATS
-        if (self->opt.want_nats) {
-            s_nats_stop (self);
-            if (s_drop_caches (cold_why, sizeof cold_why) == 0 && s_nats_restart (self) == 0) {
-                records [done] = nats_ordered_best
-                    ? s_nats_replay_ordered (self, S_NATS_REPLAY_STREAM, self->opt.replay,
-                                             &elapsed [done])
-                    : s_nats_replay_pull (self, S_NATS_REPLAY_STREAM, self->opt.replay,
-                                          &elapsed [done]);
-                if (records [done] >= 0)
-                    done++;
-            }
-        }
-#endif
-    }
-    nats_cold = s_median (records, elapsed, done, 100);
-    if (cold_why [0])
-        printf ("  cold: not measured (%s)\n", cold_why);
-    else
+    s_point_t nats_warm = nats_ordered_best? nats_ordered: nats_pull, nats_cold = { 0 };
+    s_replay_cold (self, nats_ordered_best, &zmx_cold, &nats_cold);
+    if (zmx_cold.measured || nats_cold.measured) {
+        s_print ("zmx subscription, cold", zmx_cold, NULL);
         s_print (nats_ordered_best? "JetStream ordered consumer, cold"
                                   : "JetStream pull consumer, cold", nats_cold, NULL);
-
+    }
 #ifdef ZMX_HAVE_NATS
     if (self->opt.want_nats) {
         s_nats_delete_stream (self, S_NATS_REPLAY_STREAM);
         s_nats_stop (self);
     }
 #endif
-    (void) nats_warm;
+    if (self->zmxd_pid > 0)
+        s_zmx_delete_stream (self, S_ZMX_REPLAY_STREAM);
+
+    //  RSS under 10 subscribers
+    long peak_kib = -1;
+    double gib = self->opt.rss_gib;
+    if (self->opt.rss && self->zmxd_pid > 0) {
+        if (gib == 0) {
+            struct statvfs disk;
+            double free_gib = statvfs (self->dir, &disk) == 0
+                            ? (double) disk.f_bavail * disk.f_frsize / (1 << 30): 0;
+            gib = free_gib / 3 < 10? free_gib / 3: 10;
+        }
+        peak_kib = s_zmx_rss (self, gib);
+    }
+    bench_stop (&self->zmxd_pid);
+
+    s_report (self, raw, zmx, nats, zmx_warm, nats_warm, nats_ordered_best, peak_kib, gib);
     zdir_t *dir = zdir_new (self->dir, NULL);
     zdir_remove (dir, true);
     zdir_destroy (&dir);
