@@ -182,6 +182,21 @@ int
                                     uint64_t max_bytes, uint64_t max_age_ms,
                                     uint64_t max_records);
 
+//  Remove `stream`: its segment files and folder are deleted and the name
+//  is free again (a later append starts it anew at sequence 1). Cursors on
+//  it stay safe: they read nothing until the name is used again, then go
+//  on from their position in the new stream. Returns ZMX_OK, ZMX_EINVAL
+//  (no such stream) or ZMX_EIO (a file could not be removed; logged).
+int
+    zmx_stream_store_remove (zmx_stream_store_t *self, const char *stream);
+
+//  Drop every record of `stream` but keep its sequence: the next record
+//  gets the sequence it would have had. Cursors on it get ZMX_EDROPPED
+//  once and go on at the new first sequence. Returns ZMX_OK, ZMX_EINVAL
+//  (no such stream) or ZMX_EIO.
+int
+    zmx_stream_store_purge (zmx_stream_store_t *self, const char *stream);
+
 //  Counters of `stream` into *stats. Returns ZMX_OK or ZMX_EINVAL.
 int
     zmx_stream_store_stats (zmx_stream_store_t *self, const char *stream,

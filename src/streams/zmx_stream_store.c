@@ -146,6 +146,12 @@ s_name_valid (const char *name)
     return true;
 }
 
+bool
+zmx__stream_name_valid (const char *name)
+{
+    return s_name_valid (name);
+}
+
 static int64_t
 s_wall_ns (void)
 {
@@ -966,6 +972,82 @@ zmx_stream_store_tick (zmx_stream_store_t *self)
         if (rc == ZMX_OK)
             rc = result;
     }
+    return rc;
+}
+
+//  -------------------------------------------------------------------------
+//  Remove and purge
+
+//  Wait until the fsync thread holds no request of `stream` (it keeps a
+//  pointer to it). An fsync takes milliseconds; this is a rare call.
+static void
+s_stream_quiesce (zmx_stream_store_t *self, zmx__stream_t *stream)
+{
+    while (self->syncer_started) {
+        pthread_mutex_lock (&self->mutex);
+        bool pending = stream->sync_pending;
+        pthread_mutex_unlock (&self->mutex);
+        if (!pending)
+            break;
+        zclock_sleep (1);
+    }
+    s_stream_collect (self, stream);
+}
+
+int
+zmx_stream_store_remove (zmx_stream_store_t *self, const char *stream_name)
+{
+    assert (self);
+    zmx__stream_t *stream = stream_name?
+        (zmx__stream_t *) zhashx_lookup (self->streams, stream_name): NULL;
+    if (!stream)
+        return ZMX_EINVAL;
+    s_stream_quiesce (self, stream);
+    int rc = ZMX_OK;
+    for (size_t index = 0; index < stream->segment_count; index++) {
+        char path [PATH_MAX];
+        s_segment_path (stream, stream->segments [index].first_sequence, path, sizeof path, "");
+        s_segment_close (self, &stream->segments [index]);
+        if (unlink (path) != 0 && errno != ENOENT) {
+            zmx_log_error (S_COMPONENT, "cannot remove %s: %s", path, strerror (errno));
+            rc = ZMX_EIO;
+        }
+    }
+    if (rc == ZMX_OK && rmdir (stream->path) != 0) {
+        zmx_log_error (S_COMPONENT, "cannot remove %s: %s", stream->path, strerror (errno));
+        rc = ZMX_EIO;
+    }
+    if (rc == ZMX_OK && self->config.fsync != ZMX_STREAM_FSYNC_NEVER)
+        s_sync_dir (self->dir);
+    //  Forgotten even when a file stayed: its records may be gone already
+    for (size_t at = 0; at < self->list_count; at++)
+        if (self->list [at] == stream) {
+            memmove (&self->list [at], &self->list [at + 1],
+                     (self->list_count - at - 1) * sizeof (zmx__stream_t *));
+            self->list_count--;
+            break;
+        }
+    zhashx_delete (self->streams, stream_name);
+    s_stream_destroy (self, &stream);
+    return rc;
+}
+
+int
+zmx_stream_store_purge (zmx_stream_store_t *self, const char *stream_name)
+{
+    assert (self);
+    zmx__stream_t *stream = stream_name?
+        (zmx__stream_t *) zhashx_lookup (self->streams, stream_name): NULL;
+    if (!stream)
+        return ZMX_EINVAL;
+    if (stream->failed)
+        return ZMX_EIO;
+    //  A new empty segment named by the next sequence keeps the sequence
+    //  on disk, then every older segment goes
+    zmx__stream_segment_t *last = &stream->segments [stream->segment_count - 1];
+    int rc = last->records? s_stream_roll (self, stream): ZMX_OK;
+    while (rc == ZMX_OK && stream->segment_count > 1)
+        s_segment_drop (self, stream);
     return rc;
 }
 

@@ -55,6 +55,11 @@ int64_t
     zmx__stream_record_parse (const byte *data, size_t size, uint32_t max_record,
                               zmx_stream_record_t *record, size_t *need_p);
 
+//  True if the string `name` is a valid stream name (the store's rule, which
+//  the ZMXS1 codec applies to names on the wire).
+bool
+    zmx__stream_name_valid (const char *name);
+
 //  Check headers (count, names, sizes) and set *size_p to their encoded
 //  size. Returns ZMX_OK, ZMX_EINVAL or ZMX_ENOMEM (over max_bytes).
 int

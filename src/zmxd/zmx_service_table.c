@@ -12,6 +12,7 @@
 #include "../files/zmx_files_internal.h"
 #include "../reqrep/zmx_reqrep_internal.h"
 #include "../state/zmx_state_internal.h"
+#include "../streams/zmx_log_service.h"
 
 #define S_MAX_KEY_LISTS 3
 
@@ -30,10 +31,11 @@ static const s_service_type_t s_service_table [] = {
     { "resolver", zmx_resolver_actor, { zmx__resolver_keys } },
     { "titanic", zmx_titanic_actor, { zmx__titanic_keys } },
     { "node", zmx__node_service_actor, { zmx__node_keys, zmx__node_service_keys } },
+    { "log", zmx_log_service_actor, { zmx__log_service_keys } },
 };
 
 static const char *s_service_type_names [] = { "broker", "files", "titanic", "clone", "resolver", "node",
-                                                NULL };
+                                                "log", NULL };
 
 static const s_service_type_t *
 s_service_find (const char *type)

@@ -24,7 +24,7 @@ allowed () {
         discovery)  echo "" ;;
         state)      echo "" ;;
         streams)    echo "state" ;;
-        zmxd)       echo "reqrep files discovery state" ;;
+        zmxd)       echo "reqrep files discovery state streams" ;;
         *)          echo "UNKNOWN" ;;
     esac
 }
