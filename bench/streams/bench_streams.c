@@ -912,7 +912,7 @@ static long
 s_zmx_rss (s_bench_t *self, double gib)
 {
     int64_t count = (int64_t) (gib * (1 << 30) / (double) s_disk_bytes (1024));
-    int64_t elapsed;
+    int64_t elapsed = 0;
     printf ("\nzmxd's RSS while %d subscribers replay %" PRId64 " records of 1 KiB "
             "(%.1f GiB on disk) from the first:\n", S_RSS_SUBSCRIBERS, count,
             (double) count * s_disk_bytes (1024) / (1 << 30));
@@ -961,7 +961,7 @@ s_zmx_rss (s_bench_t *self, double gib)
 static void
 s_parse (s_options_t *options, int argc, char *argv [])
 {
-    *options = (s_options_t) { 500000, 1000000, 3, 30, false, 0, true, true, NULL };
+    *options = (s_options_t) { 500000, 1000000, 3, 10, false, 0, true, true, NULL };
     options->base = getenv ("TMPDIR")? getenv ("TMPDIR"): "/var/tmp";
     bool full = false;
     for (int index = 1; index < argc; index++) {
@@ -1004,7 +1004,7 @@ s_parse (s_options_t *options, int argc, char *argv [])
                 "  --records N   records per append run (default 500000)\n"
                 "  --replay N    records in the replayed stream (default 1000000)\n"
                 "  --runs R      runs per point, median printed (default 3, at most 9)\n"
-                "  --seconds S   seconds per append run, at most (default 30)\n"
+                "  --seconds S   seconds per append run, at most (default 10)\n"
                 "  --full        the issue's sizes: --replay 10000000 --rss\n"
                 "  --rss         zmxd's RSS while 10 subscribers replay one stream\n"
                 "  --rss-gib G   that stream's size (default: 10 GiB, less if the\n"
