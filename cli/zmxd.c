@@ -117,6 +117,36 @@ static const char *s_default_config =
     "    heartbeat-interval = 2500\n"
     "    heartbeat-liveness = 3\n"
     "    max-message-size = 16777216\n"
+    "log\n"
+    "    endpoint = \"tcp://127.0.0.1:5561\"\n"
+    "    ingest-endpoint = \"tcp://127.0.0.1:5560\"\n"
+    "    syslog-endpoint = \"udp://127.0.0.1:5514\"\n"
+    "    default-stream = \"log\"\n"
+    "    default-subject = \"log.ingest\"\n"
+    "    data-directory = \"zmxd-data/streams\"\n"
+    "    fsync = \"interval\"\n"
+    "    fsync-interval = 5\n"
+    "    segment-size = 67108864\n"
+    "    max-bytes = 0\n"
+    "    max-age = 0\n"
+    "    max-records = 0\n"
+    "    max-streams = 1024\n"
+    "    max-record = 1048576\n"
+    "    max-batch = 1000\n"
+    "    max-message-size = 16781312\n"
+    "    heartbeat-interval = 1000\n"
+    "    heartbeat-liveness = 3\n"
+    "    max-clients = 1000\n"
+    "    max-subscriptions = 64\n"
+    "    max-consumers = 1024\n"
+    "    max-pending-appends = 64\n"
+    "    max-ack-pending = 1000\n"
+    "    ack-wait = 30000\n"
+    "    max-credit = 10000\n"
+    "    records-bytes = 262144\n"
+    "    dedup-window = 120000\n"
+    "    dedup-max = 100000\n"
+    "    send-hwm = 1000\n"
     "node\n"
     "    name = \"\"\n"
     "    groups = \"zmxd\"\n"
@@ -349,18 +379,28 @@ s_config_check (zconfig_t *config, const char *source)
 //  The endpoint `endpoint` with a port of the default layout moved to
 //  `base`, and an ipc:// path made unique to it; NULL if it stays as it
 //  is. Caller frees.
+#define S_SYSLOG_PORT   5514    //  The log service's default syslog (udp) port
+
 static char *
 s_endpoint_move (const char *endpoint, int base)
 {
     if (strncmp (endpoint, "ipc://", 6) == 0)
         return zsys_sprintf ("%s-%d", endpoint, base);
     const char *colon = strrchr (endpoint, ':');
-    if (strncmp (endpoint, "tcp://", 6) != 0 || !colon)
+    bool udp = strncmp (endpoint, "udp://", 6) == 0;
+    if ((strncmp (endpoint, "tcp://", 6) != 0 && !udp) || !colon)
         return NULL;
     char *end;
     long port = strtol (colon + 1, &end, 10);
     if (end == colon + 1 || *end)
         return NULL;
+    //  The log service's syslog port keeps its offset from the base too
+    //  (below the base; it stays where it is if that would leave 1..65535)
+    if (udp) {
+        long moved = base + S_SYSLOG_PORT - ZMX_LAYOUT_BASE;
+        return port == S_SYSLOG_PORT && moved >= 1?
+               zsys_sprintf ("%.*s:%ld", (int) (colon - endpoint), endpoint, moved): NULL;
+    }
     //  The beacon's udp port is the files' tcp one: the loop finds files
     for (int which = 0; which < ZMX_LAYOUT_BEACON; which++)
         if (zmx_layout_ports [which] == port)

@@ -58,6 +58,11 @@ int
 void
     zmx_stream_set_heartbeat (zmx_stream_t *self, uint32_t heartbeat_ms);
 
+//  How long zmx_stream_append waits for room in the window, and
+//  zmx_stream_subscribe for the server's answer, in ms (default 5000).
+void
+    zmx_stream_set_timeout (zmx_stream_t *self, int timeout_ms);
+
 //  Batch limits of appends: records and bytes per APPEND (default 1024 and
 //  256 KiB), and batches sent and not yet acknowledged (default 64). When
 //  that many are in flight, zmx_stream_append waits for acknowledgements.
@@ -189,6 +194,26 @@ int
 //  The reason the server gave for the last error, or "".
 const char *
     zmx_stream_error (zmx_stream_t *self);
+
+//  ---- Counters
+
+#define ZMX_STREAM_SUBSCRIPTIONS_MAX    1024    //  Subscriptions of one client
+
+typedef struct {
+    uint64_t received;          //  Valid messages from the server
+    uint64_t invalid;           //  Messages refused by the decoder or the client's checks
+    uint64_t stale;             //  Valid but for nothing this client waits for (dropped)
+    uint64_t errors;            //  ERRORs that answered nothing this client waits for
+    uint64_t records;           //  Records returned by zmx_stream_next
+    uint64_t duplicates;        //  Records skipped: returned already before a new session
+    uint64_t lost;              //  Times the server was found lost (silent, or forgot us)
+    uint64_t reconnects;        //  Sessions started after the first
+    uint64_t resent;            //  Batches sent again in a new session
+    uint64_t send_failed;       //  Messages the socket would not take (sent again if needed)
+} zmx_stream_counters_t;
+
+void
+    zmx_stream_counters (zmx_stream_t *self, zmx_stream_counters_t *counters);
 
 #ifdef __cplusplus
 }

@@ -299,7 +299,11 @@ s_zmxd_print_moved (void)
     ZMX_CHECK (strstr (output, "ipc:///tmp/zmx-resolver-20000"));
     ZMX_CHECK (strstr (output, "endpoint = \"tcp://127.0.0.1:20115\""));
     ZMX_CHECK (strstr (output, "port = \"20115\""));
+    ZMX_CHECK (strstr (output, "    endpoint = \"tcp://127.0.0.1:20006\""));
+    ZMX_CHECK (strstr (output, "ingest-endpoint = \"tcp://127.0.0.1:20005\""));
+    ZMX_CHECK (strstr (output, "syslog-endpoint = \"udp://127.0.0.1:19959\""));
     ZMX_CHECK (!strstr (output, ":555"));
+    ZMX_CHECK (!strstr (output, ":5514"));
     free (output);
     argv [2] = "65500";
     ZMX_CHECK (zmx_test_run (argv, NULL, S_RUN_MSEC, NULL) == 1);
