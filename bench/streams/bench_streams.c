@@ -207,7 +207,7 @@ s_ratio_text (s_point_t a, s_point_t b, char *text, size_t size)
 static void
 s_target (const char *what, bool measured, bool met, const char *figure)
 {
-    printf ("  target %-56s %s (%s)\n", what, !measured? "not measured": met? "met": "MISSED",
+    printf ("  target %-64s %s (%s)\n", what, !measured? "not measured": met? "met": "MISSED",
             figure);
 }
 
@@ -1123,7 +1123,7 @@ s_report (s_bench_t *self, s_point_t raw [2][S_POLICIES], s_point_t zmx [2][S_PO
     printf ("published for scale: Kafka 821 k rec/s from one producer (100 B, 2014); "
             "JetStream 272 k msg/s\nasync publish and 777 k msg/s ordered replay (NATS docs, "
             "one laptop)\n\ntargets:\n");
-    char figure [96];
+    char figure [128];
     s_point_t append = zmx [0][S_INTERVAL];
     snprintf (figure, sizeof figure, "%.2f M rec/s", append.rate / 1e6);
     s_target ("append, fsync interval, 100 B >= 1 M records/s", append.measured,
@@ -1137,11 +1137,15 @@ s_report (s_bench_t *self, s_point_t raw [2][S_POLICIES], s_point_t zmx [2][S_PO
     s_target ("replay >= 3 x JetStream", zmx_replay.measured && nats_replay.measured,
               s_ratio (zmx_replay, nats_replay) >= 3, figure);
     //  Bandwidth: the store's bytes on disk against raw write() of the same
+    //  bytes with the same fsync policy (the disk's sequential bandwidth at
+    //  that durability); raw without fsync only fills the page cache
     double zmx_mbps = zmx [1][S_INTERVAL].rate * s_disk_bytes (1024) / 1e6;
-    double raw_mbps = raw [1][S_NEVER].rate * s_disk_bytes (1024) / 1e6;
-    snprintf (figure, sizeof figure, "%.0f of %.0f MB/s: %.0f %%", zmx_mbps, raw_mbps,
-              raw_mbps > 0? 100 * zmx_mbps / raw_mbps: 0);
-    s_target ("append, fsync interval, 1 KiB >= 50 % of raw write()",
+    double raw_mbps = raw [1][S_INTERVAL].rate * s_disk_bytes (1024) / 1e6;
+    double cache_mbps = raw [1][S_NEVER].rate * s_disk_bytes (1024) / 1e6;
+    snprintf (figure, sizeof figure, "%.0f of %.0f MB/s: %.0f %%; %.0f %% of %.0f without fsync",
+              zmx_mbps, raw_mbps, raw_mbps > 0? 100 * zmx_mbps / raw_mbps: 0,
+              cache_mbps > 0? 100 * zmx_mbps / cache_mbps: 0, cache_mbps);
+    s_target ("append, fsync interval, 1 KiB >= 50 % of raw write(), interval",
               zmx [1][S_INTERVAL].measured, zmx_mbps >= raw_mbps / 2, figure);
     if (peak_kib >= 0 || self->opt.rss) {
         snprintf (figure, sizeof figure, "%.1f MiB, %d subscribers, %.1f GiB stream",
@@ -1150,7 +1154,7 @@ s_report (s_bench_t *self, s_point_t raw [2][S_POLICIES], s_point_t zmx [2][S_PO
                   peak_kib < 64 * 1024, figure);
     }
     else
-        printf ("  target %-56s not measured (--rss or --full)\n",
+        printf ("  target %-64s not measured (--rss or --full)\n",
                 "zmxd RSS < 64 MiB, 10 subscribers replaying");
 }
 
