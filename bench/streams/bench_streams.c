@@ -808,9 +808,9 @@ s_zmx_delete_stream (s_bench_t *self, const char *stream)
 
 static int64_t
 s_zmx_read (const char *endpoint, const char *stream, int64_t count, size_t body,
-            int64_t *elapsed_p)
+            uint32_t credit, int64_t *elapsed_p)
 {
-    (void) endpoint, (void) stream, (void) count, (void) body, (void) elapsed_p;
+    (void) endpoint, (void) stream, (void) count, (void) body, (void) credit, (void) elapsed_p;
     return -1;
 }
 #endif
@@ -841,12 +841,13 @@ s_zmx_append (s_bench_t *self, size_t body, s_policy_t policy)
 //  subscription, checking each sequence. Returns the records read or -1.
 static int64_t
 s_zmx_read (const char *endpoint, const char *stream, int64_t count, size_t body,
-            int64_t *elapsed_p)
+            uint32_t credit, int64_t *elapsed_p)
 {
     zmx_stream_t *client = zmx_stream_new (endpoint);
     if (!client)
         return -1;
-    zmx_stream_set_credit (client, S_ZMX_CREDIT);
+    if (credit)
+        zmx_stream_set_credit (client, credit);
     int64_t start = bench_now_ns (), received = 0;
     int rc = zmx_stream_subscribe (client, 1, stream, NULL, ZMX_STREAM_FROM_FIRST, 0, NULL);
     zmx_stream_event_t event;
@@ -881,7 +882,7 @@ s_zmx_replay (s_bench_t *self)
     int done = 0;
     for (int run = 0; run < self->opt.runs; run++) {
         records [done] = s_zmx_read (self->zmxd_endpoint, S_ZMX_REPLAY_STREAM, self->opt.replay,
-                                     100, &elapsed [done]);
+                                     100, S_ZMX_CREDIT, &elapsed [done]);
         if (records [done] < 0)
             break;
         done++;
@@ -903,7 +904,9 @@ static void *
 s_reader (void *arg)
 {
     s_reader_t *reader = (s_reader_t *) arg;
-    reader->received = s_zmx_read (reader->endpoint, "rss", reader->count, 1024,
+    //  The client's default credit: what a subscriber that does not ask
+    //  for more holds (a credit of N records lets N records queue in zmxd)
+    reader->received = s_zmx_read (reader->endpoint, "rss", reader->count, 1024, 0,
                                    &reader->elapsed);
     atomic_fetch_add (reader->finished, 1);
     return NULL;
@@ -1078,7 +1081,8 @@ s_replay_cold (s_bench_t *self, bool nats_ordered, s_point_t *zmx_p, s_point_t *
             nats = false;
         if (zmx && s_zmxd_start (self, S_NEVER) == 0 && !why [0]) {
             zmx_records [zmx_done] = s_zmx_read (self->zmxd_endpoint, S_ZMX_REPLAY_STREAM,
-                                                 self->opt.replay, 100, &zmx_elapsed [zmx_done]);
+                                                 self->opt.replay, 100, S_ZMX_CREDIT,
+                                                 &zmx_elapsed [zmx_done]);
             if (zmx_records [zmx_done] >= 0)
                 zmx_done++;
         }
