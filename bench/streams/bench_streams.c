@@ -747,7 +747,6 @@ s_zmxd_start (s_bench_t *self, s_policy_t policy)
     return ready? 0: -1;
 }
 
-#ifdef ZMX_HAVE_STREAM_CLIENT
 //  Append `count` records of `body` bytes to `stream`, pipelined with the
 //  client's window, bounded by time unless `all`; the clock stops when the
 //  last is acknowledged. Returns the records acknowledged, or -1.
@@ -794,32 +793,6 @@ s_zmx_delete_stream (s_bench_t *self, const char *stream)
     zmx_stream_destroy (&client);
 }
 
-#endif
-
-#ifndef ZMX_HAVE_STREAM_CLIENT
-//  Built before zmx_stream existed: no zmx points
-static int64_t
-s_zmx_publish (s_bench_t *self, const char *stream, size_t body, int64_t count, bool all,
-               int64_t *elapsed_p)
-{
-    (void) self, (void) stream, (void) body, (void) count, (void) all, (void) elapsed_p;
-    return -1;
-}
-
-static void
-s_zmx_delete_stream (s_bench_t *self, const char *stream)
-{
-    (void) self, (void) stream;
-}
-
-static int64_t
-s_zmx_read (const char *endpoint, const char *stream, int64_t count, size_t body,
-            uint32_t credit, int64_t *elapsed_p)
-{
-    (void) endpoint, (void) stream, (void) count, (void) body, (void) credit, (void) elapsed_p;
-    return -1;
-}
-#endif
 
 static s_point_t
 s_zmx_append (s_bench_t *self, size_t body, s_policy_t policy)
@@ -842,7 +815,6 @@ s_zmx_append (s_bench_t *self, size_t body, s_policy_t policy)
     return s_median (records, elapsed, done, body);
 }
 
-#ifdef ZMX_HAVE_STREAM_CLIENT
 //  Read `count` records of `body` bytes from the first through one
 //  subscription, checking each sequence. Returns the records read or -1.
 static int64_t
@@ -879,7 +851,6 @@ s_zmx_read (const char *endpoint, const char *stream, int64_t count, size_t body
     return received;
 }
 
-#endif
 
 static s_point_t
 s_zmx_replay (s_bench_t *self)
@@ -1207,11 +1178,6 @@ main (int argc, char *argv [])
     self->exe_dir = strdup (exe);
     s_print_machine (self);
 
-#ifndef ZMX_HAVE_STREAM_CLIENT
-    if (self->opt.want_zmx)
-        fprintf (stderr, "bench_streams: built without zmx_stream: zmx skipped\n");
-    self->opt.want_zmx = false;
-#endif
 #ifdef ZMX_HAVE_NATS
     if (self->opt.want_nats && (s_nats_server_start (self) || s_nats_connect (self))) {
         s_nats_stop (self);
