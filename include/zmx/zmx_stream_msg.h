@@ -170,7 +170,8 @@ int
     zmx_stream_msg_recv (zmx_stream_msg_t *self, void *socket, int flags);
 
 //  Decode a received message, skipping its first `skip` frames (1 for a
-//  ROUTER identity). A message with more frames than were kept fails.
+//  ROUTER identity). A message with more frames than were kept fails
+//  ("too many frames"), with view->tag read from the kept frames.
 int
     zmx_stream_msg_decode_msg (zmx_stream_msg_t *self, size_t skip, zmx_stream_side_t side,
                                zmx_stream_view_t *view, const char **error);

@@ -13,6 +13,8 @@
         severity    RFC 5424 number, "0" (emergency) to "7" (debug)
         facility    RFC 5424 number, "0" to "23" (syslog only)
         host, app, pid, msgid   from syslog, when present
+        app         also the ident of a zsys line (ZSYS_LOGIDENT)
+        time        the sender's own timestamp, as text, when it sent one
     =========================================================================
 */
 #ifndef ZMX_LOG_INGEST_H_INCLUDED
@@ -21,6 +23,9 @@
 #include "zmx_classes.h"
 
 #define ZMX__LOG_ENTRY_HEADERS  8       //  Headers an ingest entry may carry
+#define ZMX__LOG_DEFAULT_SUBJECT "log"  //  When the owner gives none
+//  Largest frame body or syslog datagram taken; larger ones are invalid
+#define ZMX__LOG_MESSAGE_MAX    (32 * 1024)
 
 //  One record to append to the default stream. Views valid during the
 //  append call only.
@@ -41,7 +46,8 @@ typedef struct _zmx__log_ingest_t zmx__log_ingest_t;
 //  Bind the ingest SUB at `ingest_endpoint` (NULL or "": none) through
 //  `security` (may be NULL) and the syslog UDP socket at
 //  `syslog_endpoint` ("udp://127.0.0.1:5514"; NULL or "": none). Single
-//  frames without a subject of their own go under `default_subject`.
+//  frames without a subject of their own go under `default_subject`
+//  (NULL: ZMX__LOG_DEFAULT_SUBJECT).
 //  Returns NULL with *reason_p (static) set if a socket cannot be bound.
 zmx__log_ingest_t *
     zmx__log_ingest_new (zmx_security_t *security, const char *ingest_endpoint,
@@ -64,7 +70,8 @@ void
 void
     zmx__log_ingest_handle_udp (zmx__log_ingest_t *self);
 
-//  Append the bound endpoints (ports resolved; "udp://HOST:PORT") to `list`.
+//  Append the bound endpoints (ports resolved; "udp://HOST:PORT") to `list`:
+//  copies when the list has autofree set, else strings the ingest owns.
 void
     zmx__log_ingest_endpoints (zmx__log_ingest_t *self, zlist_t *list);
 

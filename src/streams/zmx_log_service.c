@@ -16,29 +16,24 @@
 
     Durable consumers keep a sorted array of delivered, unacknowledged
     sequences; their position (the first sequence not acknowledged) is
-    written to DIR/.consumers/ (a name the store never takes for a stream)
-    with temp file, fsync, rename, fsync of the folder.
+    written to DIR/.consumers/ by zmx_log_positions (crash-safe writes).
 
-    Message-id de-duplication: one table of "stream/hex(id)" -> sequence
-    for all streams, expired oldest first by age and by count, rebuilt at
-    start from each stream's tail (the id is stored as header "msg-id").
+    Message-id de-duplication is zmx_log_dedup's; the ingest's ways in
+    (SUB, syslog) are zmx_log_ingest's: this file polls their sockets.
     =========================================================================
 */
 #include "zmx_classes.h"
 #include "zmx_log_service.h"
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "zmx_log_dedup.h"
+#include "zmx_log_ingest.h"
+#include "zmx_log_positions.h"
 
 #define S_DEFAULT_ENDPOINT      "tcp://127.0.0.1:5561"
 #define S_DEFAULT_DIRECTORY     "zmxd-data/streams"
-#define S_CONSUMERS_DIR         ".consumers"    //  Not a stream name: starts with '.'
 #define S_DRAIN_LIMIT           256     //  Messages read per wakeup
 #define S_TURN_RECORDS          256     //  Records per subscription per turn
 #define S_TICK_MAX_MSEC         100     //  Longest sleep between ticks
-#define S_MSG_ID_HEADER         "msg-id"
-#define S_DEDUP_KEY_MAX         (ZMX_STREAM_NAME_MAX + 1 + 2 * ZMX_STREAM_MSG_ID_MAX + 1)
+#define S_SAVE_MSEC             100     //  Least time between two writes of a consumer
 #define S_IDENTITY_MAX          255
 
 //  Every config key the service reads
@@ -54,6 +49,10 @@ const char *const zmx__log_service_keys [] = {
 typedef struct {
     char *endpoint;
     char *directory;
+    char *ingest_endpoint;      //  "" = no ingest SUB
+    char *syslog_endpoint;      //  "" = no syslog UDP
+    char *default_stream;       //  Where ingested entries go
+    char *default_subject;      //  Subject of an ingested message without one
     zmx_stream_config_t store;  //  Store settings (fsync, retention, limits)
     uint32_t heartbeat_ms;      //  The server's interval
     uint32_t liveness;          //  Intervals without traffic before expiry
@@ -92,6 +91,7 @@ typedef struct {
     char *name;
     uint64_t position;          //  First sequence not acknowledged
     uint64_t saved;             //  Position last written to disk
+    int64_t saved_at;           //  zclock_mono of that write
     s_subscription_t *owner;    //  Subscription using it, or NULL
     s_pending_t *pending;       //  Sorted by sequence
     size_t pending_count;
@@ -104,6 +104,7 @@ struct _s_subscription_t {
     char *pattern;              //  NULL: every subject
     zmx_stream_cursor_t *cursor;
     uint64_t credit;            //  Records it may still be sent
+    uint64_t position;          //  Sequence it reads next, as far as known
     bool live_sent;             //  LIVE went out
     bool idle;                  //  Read to the end: wait for an append
     int64_t retry_at;           //  After a full send queue: not before this
@@ -133,12 +134,6 @@ typedef struct {
 } s_append_t;
 
 typedef struct {
-    char key [S_DEDUP_KEY_MAX];
-    uint64_t sequence;
-    int64_t time_ms;            //  Wall clock when stored
-} s_dedup_t;
-
-typedef struct {
     zsock_t *pipe;
     zsock_t *router;
     char *name;
@@ -148,13 +143,15 @@ typedef struct {
     zhashx_t *clients;          //  key -> s_client_t
     zhashx_t *consumers;        //  key -> s_consumer_t
     zlistx_t *appends;          //  s_append_t *, oldest first
-    zhashx_t *dedup;            //  key -> s_dedup_t (owned by dedup_order)
-    zlistx_t *dedup_order;      //  s_dedup_t *, oldest first
+    zmx__log_dedup_t *dedup;    //  Message ids of the window
+    zmx__log_positions_t *positions;    //  Consumers' position files
+    zmx__log_ingest_t *ingest;  //  SUB and syslog ways in, or NULL
     zhashx_t *touched;          //  Streams appended to this turn
     size_t subscription_count;
     byte *out;                  //  RECORDS being built
     size_t out_max;
     int64_t ticked_at;
+    int64_t unsynced_since;     //  First append the store may still owe an fsync for; 0: none
     int64_t last_warning;
     s_counters_t counters;
     bool terminated;
@@ -175,12 +172,6 @@ s_hex (const byte *data, size_t size, char *out)
         out [2 * at + 1] = digits [data [at] & 15];
     }
     out [2 * size] = '\0';
-}
-
-static int64_t
-s_wall_ms (void)
-{
-    return zclock_time ();
 }
 
 //  Same rule as the store's: [A-Za-z0-9_.-], 1 to 64, no leading '.',
@@ -277,6 +268,23 @@ s_config_read (s_self_t *self, zconfig_t *config)
     c->store.max_header_bytes = ZMX_STREAM_HEADER_BYTES_MAX;
     c->endpoint = strdup (zmx__config_str (config, "endpoint", S_DEFAULT_ENDPOINT));
     c->directory = strdup (zmx__config_str (config, "data-directory", S_DEFAULT_DIRECTORY));
+    c->ingest_endpoint = strdup (zmx__config_str (config, "ingest-endpoint",
+                                                  "tcp://127.0.0.1:5560"));
+    c->syslog_endpoint = strdup (zmx__config_str (config, "syslog-endpoint",
+                                                  "udp://127.0.0.1:5514"));
+    c->default_stream = strdup (zmx__config_str (config, "default-stream", "log"));
+    c->default_subject = strdup (zmx__config_str (config, "default-subject", "log.ingest"));
+    char name [ZMX_STREAM_NAME_MAX + 1];
+    if (!s_stream_name (c->default_stream, strlen (c->default_stream), name)) {
+        zmx_log_error (self->name, "default-stream = \"%s\" is not a stream name",
+                       c->default_stream);
+        valid = false;
+    }
+    if (!zmx_subject_valid (c->default_subject, strlen (c->default_subject))) {
+        zmx_log_error (self->name, "default-subject = \"%s\" is not a subject",
+                       c->default_subject);
+        valid = false;
+    }
     const char *fsync = zmx__config_str (config, "fsync", "interval");
     if (!s_config_fsync (fsync, &c->store.fsync)) {
         zmx_log_error (self->name, "fsync = \"%s\": use always, interval or never", fsync);
@@ -296,7 +304,7 @@ s_config_read (s_self_t *self, zconfig_t *config)
                                                        1000000, &valid);
     c->store.max_record = (uint32_t) zmx__config_int (config, "max-record", 1 << 20, 64,
                                                       ZMX_STREAM_RECORD_HARD_MAX, &valid);
-    c->max_batch = (uint32_t) zmx__config_int (config, "max-batch", 1000, 1,
+    c->max_batch = (uint32_t) zmx__config_int (config, "max-batch", 1024, 1,
                                                ZMX_STREAM_MSG_BATCH_MAX, &valid);
     c->max_message_size = (int) zmx__config_int (config, "max-message-size",
                                                  ZMX_SECURITY_MAX_MESSAGE, 4096,
@@ -329,129 +337,15 @@ s_config_read (s_self_t *self, zconfig_t *config)
 }
 
 //  -------------------------------------------------------------------------
-//  De-duplication
-
-static void
-s_dedup_key (const char *stream, const byte *id, size_t size, char *key)
-{
-    size_t length = strlen (stream);
-    memcpy (key, stream, length);
-    key [length] = '/';
-    s_hex (id, size, key + length + 1);
-}
-
-//  Drop the oldest entries past the window's age or count.
-static void
-s_dedup_expire (s_self_t *self)
-{
-    int64_t oldest = s_wall_ms () - self->config.dedup_window_ms;
-    s_dedup_t *entry;
-    while ((entry = (s_dedup_t *) zlistx_first (self->dedup_order))
-    &&     (zlistx_size (self->dedup_order) > self->config.dedup_max
-    ||      entry->time_ms < oldest)) {
-        if (zhashx_lookup (self->dedup, entry->key) == entry)
-            zhashx_delete (self->dedup, entry->key);
-        zlistx_delete (self->dedup_order, zlistx_cursor (self->dedup_order));
-    }
-}
-
-//  The sequence a message id was stored with within the window, or 0.
-static uint64_t
-s_dedup_find (s_self_t *self, const char *key)
-{
-    s_dedup_t *entry = (s_dedup_t *) zhashx_lookup (self->dedup, key);
-    if (entry && entry->time_ms >= s_wall_ms () - self->config.dedup_window_ms)
-        return entry->sequence;
-    return 0;
-}
-
-static void
-s_dedup_add (s_self_t *self, const char *key, uint64_t sequence, int64_t time_ms)
-{
-    if (self->config.dedup_max == 0 || self->config.dedup_window_ms == 0)
-        return;
-    s_dedup_t *entry = (s_dedup_t *) zmalloc (sizeof (s_dedup_t));
-    snprintf (entry->key, sizeof entry->key, "%s", key);
-    entry->sequence = sequence;
-    entry->time_ms = time_ms;
-    zlistx_add_end (self->dedup_order, entry);
-    zhashx_update (self->dedup, entry->key, entry);
-    if (zlistx_size (self->dedup_order) > self->config.dedup_max)
-        s_dedup_expire (self);
-}
-
-//  Forget the ids of one stream (deleted or purged: its sequences changed
-//  meaning).
-static void
-s_dedup_forget (s_self_t *self, const char *stream)
-{
-    size_t length = strlen (stream);
-    s_dedup_t *entry = (s_dedup_t *) zlistx_first (self->dedup_order);
-    while (entry) {
-        //  Deleting an item other than the cursor's keeps the walk going
-        void *handle = zlistx_cursor (self->dedup_order);
-        s_dedup_t *next = (s_dedup_t *) zlistx_next (self->dedup_order);
-        if (strncmp (entry->key, stream, length) == 0 && entry->key [length] == '/') {
-            if (zhashx_lookup (self->dedup, entry->key) == entry)
-                zhashx_delete (self->dedup, entry->key);
-            zlistx_delete (self->dedup_order, handle);
-        }
-        entry = next;
-    }
-}
-
-//  Read the ids of the window from the tail of every stream, so that a
-//  producer's retry after a restart is still recognised.
-static void
-s_dedup_rebuild (s_self_t *self)
-{
-    if (self->config.dedup_max == 0 || self->config.dedup_window_ms == 0)
-        return;
-    int64_t since_ns = (s_wall_ms () - self->config.dedup_window_ms) * 1000000;
-    zlist_t *streams = zmx_stream_store_streams (self->store);
-    for (const char *stream = (const char *) zlist_first (streams); stream;
-         stream = (const char *) zlist_next (streams)) {
-        zmx_stream_cursor_t *cursor = zmx_stream_cursor_new (self->store, stream,
-                                                             ZMX_STREAM_FROM_LAST,
-                                                             self->config.dedup_max, NULL);
-        zmx_stream_record_t record;
-        int rc;
-        while (cursor && (rc = zmx_stream_cursor_next (cursor, &record)) != ZMX_EAGAIN
-        &&     rc != ZMX_EIO) {
-            if (rc != ZMX_OK || record.time_ns < since_ns)
-                continue;
-            zmx_stream_header_t header;
-            for (size_t index = 0; zmx_stream_record_header (&record, index, &header); index++)
-                if (header.name_size == strlen (S_MSG_ID_HEADER)
-                &&  memcmp (header.name, S_MSG_ID_HEADER, header.name_size) == 0
-                &&  header.value_size <= ZMX_STREAM_MSG_ID_MAX) {
-                    char key [S_DEDUP_KEY_MAX];
-                    s_dedup_key (stream, (const byte *) header.value, header.value_size, key);
-                    s_dedup_add (self, key, record.sequence, record.time_ns / 1000000);
-                    break;
-                }
-        }
-        zmx_stream_cursor_destroy (&cursor);
-    }
-    zlist_destroy (&streams);
-}
-
-//  -------------------------------------------------------------------------
-//  Durable consumers: position files under DIR/.consumers/
-
-static char *
-s_consumer_path (s_self_t *self, const char *key, const char *suffix)
-{
-    return zsys_sprintf ("%s/%s/%s%s", self->config.directory, S_CONSUMERS_DIR, key, suffix);
-}
+//  Durable consumers (their files: zmx_log_positions)
 
 static s_consumer_t *
 s_consumer_new (const char *stream, const char *name, uint64_t position)
 {
     s_consumer_t *consumer = (s_consumer_t *) zmalloc (sizeof (s_consumer_t));
-    char hex [2 * ZMX_STREAM_MSG_DURABLE_MAX + 1];
-    s_hex ((const byte *) name, strlen (name), hex);
-    consumer->key = zsys_sprintf ("%s~%s", stream, hex);
+    char key [ZMX__LOG_POSITION_KEY_MAX];
+    zmx__log_positions_key (stream, name, key);
+    consumer->key = strdup (key);
     consumer->stream = strdup (stream);
     consumer->name = strdup (name);
     consumer->position = consumer->saved = position;
@@ -472,102 +366,29 @@ s_consumer_destroy (s_consumer_t **consumer_p)
     }
 }
 
-//  Write the position crash-safely: temp file, fsync, rename, fsync dir.
+//  Write the position; a failed write is tried again S_SAVE_MSEC later.
 static void
 s_consumer_save (s_self_t *self, s_consumer_t *consumer)
 {
-    char *path = s_consumer_path (self, consumer->key, "");
-    char *temp = s_consumer_path (self, consumer->key, ".tmp");
-    char *folder = zsys_sprintf ("%s/%s", self->config.directory, S_CONSUMERS_DIR);
-    char text [128];
-    int size = snprintf (text, sizeof text, "zmx-consumer 1\nposition %" PRIu64 "\n",
-                         consumer->position);
-    int fd = open (temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool done = fd >= 0 && write (fd, text, (size_t) size) == size && fsync (fd) == 0;
-    if (fd >= 0)
-        close (fd);
-    done = done && rename (temp, path) == 0;
-    int dir = done? open (folder, O_RDONLY | O_DIRECTORY): -1;
-    if (dir >= 0) {
-        done = fsync (dir) == 0;
-        close (dir);
-    }
-    if (done)
+    consumer->saved_at = zclock_mono ();
+    if (zmx__log_positions_save (self->positions, consumer->key, consumer->position) == 0)
         consumer->saved = consumer->position;
-    else {
-        zmx_log_error (self->name, "cannot save consumer %s: %s", path, strerror (errno));
-        unlink (temp);
-    }
-    free (path);
-    free (temp);
-    free (folder);
 }
 
-//  Decode "STREAM~HEXNAME" back into its parts; false if it is not one.
-static bool
-s_consumer_parse_key (const char *key, char *stream, char *name)
-{
-    const char *tilde = strchr (key, '~');
-    size_t hex_size = tilde? strlen (tilde + 1): 0;
-    if (!tilde || !s_stream_name (key, (size_t) (tilde - key), stream)
-    ||  hex_size == 0 || hex_size % 2 || hex_size > 2 * ZMX_STREAM_MSG_DURABLE_MAX)
-        return false;
-    for (size_t at = 0; at < hex_size / 2; at++) {
-        unsigned int value;
-        if (sscanf (tilde + 1 + 2 * at, "%2x", &value) != 1 || value < 0x20 || value > 0x7e)
-            return false;
-        name [at] = (char) value;
-    }
-    name [hex_size / 2] = '\0';
-    return true;
-}
-
-//  Load every consumer file; leftover temp files go.
-static int
-s_consumers_load (s_self_t *self)
-{
-    char *folder = zsys_sprintf ("%s/%s", self->config.directory, S_CONSUMERS_DIR);
-    if (mkdir (folder, 0755) != 0 && errno != EEXIST) {
-        zmx_log_error (self->name, "cannot create %s: %s", folder, strerror (errno));
-        free (folder);
-        return -1;
-    }
-    DIR *dir = opendir (folder);
-    struct dirent *entry;
-    while (dir && (entry = readdir (dir))) {
-        char stream [ZMX_STREAM_NAME_MAX + 1], name [ZMX_STREAM_MSG_DURABLE_MAX + 1];
-        char *path = zsys_sprintf ("%s/%s", folder, entry->d_name);
-        size_t length = strlen (entry->d_name);
-        if (length > 4 && streq (entry->d_name + length - 4, ".tmp"))
-            unlink (path);
-        else
-        if (s_consumer_parse_key (entry->d_name, stream, name)) {
-            FILE *file = fopen (path, "r");
-            uint64_t position = 0;
-            if (file && fscanf (file, "zmx-consumer 1\nposition %" SCNu64, &position) == 1
-            &&  zhashx_size (self->consumers) < self->config.max_consumers) {
-                s_consumer_t *consumer = s_consumer_new (stream, name, position);
-                zhashx_insert (self->consumers, consumer->key, consumer);
-            }
-            else
-                zmx_log_warning (self->name, "consumer file %s ignored", path);
-            if (file)
-                fclose (file);
-        }
-        free (path);
-    }
-    if (dir)
-        closedir (dir);
-    free (folder);
-    return 0;
-}
-
+//  A consumer file read at start; past max-consumers the rest are left.
 static void
-s_consumer_remove_file (s_self_t *self, s_consumer_t *consumer)
+s_consumer_loaded (void *arg, const char *stream, const char *name, uint64_t position)
 {
-    char *path = s_consumer_path (self, consumer->key, "");
-    unlink (path);
-    free (path);
+    s_self_t *self = (s_self_t *) arg;
+    char valid [ZMX_STREAM_NAME_MAX + 1];
+    if (!s_stream_name (stream, strlen (stream), valid)
+    ||  zhashx_size (self->consumers) >= self->config.max_consumers) {
+        zmx_log_warning (self->name, "consumer %s of %s not loaded (bad stream name or "
+                         "max-consumers)", name, stream);
+        return;
+    }
+    s_consumer_t *consumer = s_consumer_new (stream, name, position);
+    zhashx_insert (self->consumers, consumer->key, consumer);
 }
 
 //  The position to store: the first pending record, else where the
@@ -682,6 +503,7 @@ s_subscription_destroy (s_self_t *self, s_subscription_t **sub_p)
         s_consumer_update (sub->consumer);
         sub->consumer->owner = NULL;
         sub->consumer->pending_count = 0;
+        freen (sub->consumer->pending);
         if (sub->consumer->position != sub->consumer->saved)
             s_consumer_save (self, sub->consumer);
     }
@@ -744,7 +566,7 @@ s_append_check (s_self_t *self, zmx_stream_view_t *view, const char **reason)
     const byte *at = view->blob, *end = view->blob + view->blob_size;
     zmx_stream_batch_record_t record;
     while (zmx_stream_msg_batch_next (&at, end, &record)) {
-        size_t id_header = record.msg_id_size? 1 + strlen (S_MSG_ID_HEADER) + 2
+        size_t id_header = record.msg_id_size? 1 + strlen (ZMX__LOG_MSG_ID_HEADER) + 2
                                                + record.msg_id_size: 0;
         if (record.header_count + (record.msg_id_size? 1: 0) > ZMX_STREAM_HEADERS_MAX) {
             *reason = "too many headers (a message id takes one)";
@@ -766,10 +588,10 @@ static int
 s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *record,
                  uint64_t *sequence)
 {
-    char key [S_DEDUP_KEY_MAX];
     if (record->msg_id_size) {
-        s_dedup_key (stream, record->msg_id, record->msg_id_size, key);
-        if ((*sequence = s_dedup_find (self, key))) {
+        *sequence = zmx__log_dedup_find (self->dedup, stream, record->msg_id,
+                                         record->msg_id_size);
+        if (*sequence) {
             self->counters.duplicates++;
             return ZMX_OK;
         }
@@ -780,7 +602,8 @@ s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *
     if (count < 0 || (record->msg_id_size && count >= ZMX_STREAM_HEADERS_MAX))
         return ZMX_EINVAL;
     if (record->msg_id_size)
-        headers [count++] = (zmx_stream_header_t) { S_MSG_ID_HEADER, strlen (S_MSG_ID_HEADER),
+        headers [count++] = (zmx_stream_header_t) { ZMX__LOG_MSG_ID_HEADER,
+                                                    strlen (ZMX__LOG_MSG_ID_HEADER),
                                                     record->msg_id, record->msg_id_size };
     char subject [ZMX_SUBJECT_MAX + 1];
     memcpy (subject, record->subject, record->subject_size);
@@ -790,7 +613,8 @@ s_append_record (s_self_t *self, const char *stream, zmx_stream_batch_record_t *
     if (rc == ZMX_OK) {
         self->counters.appended++;
         if (record->msg_id_size)
-            s_dedup_add (self, key, *sequence, s_wall_ms ());
+            zmx__log_dedup_add (self->dedup, stream, record->msg_id, record->msg_id_size,
+                                *sequence, zclock_time ());
     }
     return rc;
 }
@@ -858,6 +682,8 @@ s_handle_append (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
 static void
 s_flush_touched (s_self_t *self)
 {
+    if (zhashx_size (self->touched) && !self->unsynced_since)
+        self->unsynced_since = zclock_mono ();
     for (void *value = zhashx_first (self->touched); value; value = zhashx_next (self->touched)) {
         const char *stream = (const char *) zhashx_cursor (self->touched);
         if (zmx_stream_store_flush (self->store, stream) != ZMX_OK)
@@ -997,6 +823,9 @@ s_handle_subscribe (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
     if (consumer) {
         consumer->owner = sub;
         consumer->pending_count = 0;
+        //  Allocated while attached only: an idle consumer costs no array
+        consumer->pending = (s_pending_t *) zmalloc (self->config.max_ack_pending
+                                                    * sizeof (s_pending_t));
         sub->cursor = zmx_stream_cursor_new (self->store, stream, ZMX_STREAM_FROM_SEQUENCE,
                                              consumer->position, sub->pattern);
     }
@@ -1006,6 +835,7 @@ s_handle_subscribe (s_self_t *self, s_client_t *client, zmx_stream_view_t *view)
     uint64_t position = consumer? consumer->position
                                 : s_start_position (self, stream, (zmx_stream_from_t) view->from,
                                                     view->value);
+    sub->position = position;
     zlistx_add_end (client->subscriptions, sub);
     self->subscription_count++;
     zmx_stream_view_t reply = { .command = ZMX_STREAM_MSG_SUBSCRIBED, .tag = view->tag,
@@ -1100,6 +930,7 @@ s_subscription_rewind (s_self_t *self, s_subscription_t *sub, uint64_t sequence,
     sub->cursor = zmx_stream_cursor_new (self->store, sub->stream, ZMX_STREAM_FROM_SEQUENCE,
                                          sequence, sub->pattern);
     sub->credit += count;
+    sub->position = sequence;
     if (sub->consumer)
         while (sub->consumer->pending_count
         &&     sub->consumer->pending [sub->consumer->pending_count - 1].sequence >= sequence)
@@ -1151,7 +982,8 @@ s_subscription_deliver (s_self_t *self, s_subscription_t *sub)
         zmx_stream_record_t record;
         int rc = zmx_stream_cursor_next (sub->cursor, &record);
         if (rc == ZMX_EDROPPED) {
-            s_send_dropped (self, sub, before);
+            s_send_dropped (self, sub, before > sub->position? before: sub->position);
+            sub->position = zmx_stream_cursor_position (sub->cursor);
             continue;
         }
         if (rc != ZMX_OK) {
@@ -1163,6 +995,7 @@ s_subscription_deliver (s_self_t *self, s_subscription_t *sub)
         }
         if (!first)
             first = record.sequence;
+        sub->position = record.sequence + 1;
         if (!s_records_put (self, sub, &record, &size, &count)) {
             s_subscription_rewind (self, sub, first, fresh);
             return;
@@ -1350,11 +1183,11 @@ s_stream_forget (s_self_t *self, const char *stream)
             zlist_append (gone, consumer);
     for (s_consumer_t *consumer = (s_consumer_t *) zlist_first (gone); consumer;
          consumer = (s_consumer_t *) zlist_next (gone)) {
-        s_consumer_remove_file (self, consumer);
+        zmx__log_positions_remove (self->positions, consumer->key);
         zhashx_delete (self->consumers, consumer->key);
     }
     zlist_destroy (&gone);
-    s_dedup_forget (self, stream);
+    zmx__log_dedup_forget (self->dedup, stream);
 }
 
 static void
@@ -1367,8 +1200,9 @@ s_handle_delete (s_self_t *self, s_client_t *client, zmx_stream_view_t *view, bo
         s_send_error (self, client, view->tag, 404, "no such stream");
         return;
     }
-    //  Batches waiting on it are answered now: durable no longer applies
-    s_append_t *append = (s_append_t *) zlistx_first (self->appends);
+    //  Batches waiting on a deleted stream are answered now: durable no
+    //  longer applies (a purge keeps the sequence: they are acknowledged)
+    s_append_t *append = purge? NULL: (s_append_t *) zlistx_first (self->appends);
     while (append) {
         void *handle = zlistx_cursor (self->appends);
         s_append_t *next = (s_append_t *) zlistx_next (self->appends);
@@ -1382,7 +1216,7 @@ s_handle_delete (s_self_t *self, s_client_t *client, zmx_stream_view_t *view, bo
     int rc;
     if (purge) {
         rc = zmx_stream_store_purge (self->store, stream);
-        s_dedup_forget (self, stream);
+        zmx__log_dedup_forget (self->dedup, stream);
         s_wake_stream (self, stream);       //  Their cursors see DROPPED
     }
     else {
@@ -1501,13 +1335,17 @@ s_heartbeat (s_self_t *self)
     zlist_destroy (&expired);
 }
 
+//  Write the positions that moved: at most every S_SAVE_MSEC per consumer
+//  (each write is two fsyncs), or all of them now when `all`.
 static void
-s_consumers_persist (s_self_t *self)
+s_consumers_persist (s_self_t *self, bool all)
 {
+    int64_t now = zclock_mono ();
     for (s_consumer_t *consumer = (s_consumer_t *) zhashx_first (self->consumers); consumer;
          consumer = (s_consumer_t *) zhashx_next (self->consumers)) {
         s_consumer_update (consumer);
-        if (consumer->position != consumer->saved)
+        if (consumer->position != consumer->saved
+        &&  (all || now - consumer->saved_at >= S_SAVE_MSEC))
             s_consumer_save (self, consumer);
     }
 }
@@ -1517,6 +1355,10 @@ s_tick (s_self_t *self)
 {
     if (zmx_stream_store_tick (self->store) != ZMX_OK)
         zmx__log_limited (self->name, &self->last_warning, "store tick failed");
+    //  A tick a whole interval after the first append has started its fsync
+    if (self->unsynced_since
+    &&  zclock_mono () - self->unsynced_since > self->config.store.fsync_interval_ms)
+        self->unsynced_since = 0;
     //  Retention may have dropped records under a cursor: wake them all
     for (s_client_t *client = (s_client_t *) zhashx_first (self->clients); client;
          client = (s_client_t *) zhashx_next (self->clients))
@@ -1527,8 +1369,8 @@ s_tick (s_self_t *self)
                 sub->idle = false;
     s_acks_send (self);
     s_heartbeat (self);
-    s_consumers_persist (self);
-    s_dedup_expire (self);
+    s_consumers_persist (self, false);
+    zmx__log_dedup_expire (self->dedup);
     self->ticked_at = zclock_mono ();
 }
 
@@ -1541,6 +1383,9 @@ s_send_counters (void *args)
     s_self_t *self = (s_self_t *) args;
     const s_counters_t *c = &self->counters;
     zlist_t *streams = zmx_stream_store_streams (self->store);
+    zmx__log_ingest_counters_t ingest = { 0 };
+    if (self->ingest)
+        zmx__log_ingest_counters (self->ingest, &ingest);
     const zmx_service_counter_t counters [] = {
         { "appended", c->appended },
         { "duplicates", c->duplicates },
@@ -1557,7 +1402,15 @@ s_send_counters (void *args)
         { "consumers", zhashx_size (self->consumers) },
         { "streams", zlist_size (streams) },
         { "pending_appends", zlistx_size (self->appends) },
-        { "dedup_entries", zlistx_size (self->dedup_order) }
+        { "dedup_entries", zmx__log_dedup_size (self->dedup) },
+        { "zmq_received", ingest.zmq_received },
+        { "zmq_appended", ingest.zmq_appended },
+        { "zmq_invalid", ingest.zmq_invalid },
+        { "zmq_failed", ingest.zmq_failed },
+        { "syslog_received", ingest.syslog_received },
+        { "syslog_appended", ingest.syslog_appended },
+        { "syslog_invalid", ingest.syslog_invalid },
+        { "syslog_failed", ingest.syslog_failed }
     };
     zlist_destroy (&streams);
     zmx_service_send_counters (self->pipe, counters, sizeof counters / sizeof counters [0]);
@@ -1577,27 +1430,62 @@ s_self_destroy (s_self_t **self_p)
     }
     zhashx_destroy (&self->clients);
     if (self->consumers)
-        s_consumers_persist (self);
+        s_consumers_persist (self, true);
     zhashx_destroy (&self->consumers);
     zlistx_destroy (&self->appends);
-    zhashx_destroy (&self->dedup);
-    zlistx_destroy (&self->dedup_order);
+    zmx__log_dedup_destroy (&self->dedup);
     zhashx_destroy (&self->touched);
+    zmx__log_ingest_destroy (&self->ingest);
+    zmx__log_positions_destroy (&self->positions);
     zmx_stream_store_destroy (&self->store);
     zsock_destroy (&self->router);
     zlist_destroy (&self->endpoints);
     freen (self->out);
     freen (self->config.endpoint);
     freen (self->config.directory);
+    freen (self->config.ingest_endpoint);
+    freen (self->config.syslog_endpoint);
+    freen (self->config.default_stream);
+    freen (self->config.default_subject);
     freen (self->name);
     freen (self);
     *self_p = NULL;
 }
 
-static void
-s_dedup_free (void **item)
+//  An entry from the ingest: appended to the default stream like any
+//  record of an APPEND (flushed with the turn's batch, delivered live).
+static int
+s_ingest_append (void *arg, const zmx__log_entry_t *entry)
 {
-    freen (*item);
+    s_self_t *self = (s_self_t *) arg;
+    int rc = zmx_stream_store_append (self->store, self->config.default_stream, entry->subject,
+                                      entry->headers, entry->header_count, entry->body,
+                                      entry->body_size, NULL);
+    if (rc == ZMX_OK) {
+        self->counters.appended++;
+        zhashx_update (self->touched, self->config.default_stream, self);
+    }
+    return rc;
+}
+
+//  Bind the ingest's sockets when either endpoint is set. Returns 0 or -1
+//  (logged).
+static int
+s_ingest_start (s_self_t *self, zmx_security_t *security)
+{
+    if (!*self->config.ingest_endpoint && !*self->config.syslog_endpoint)
+        return 0;
+    const char *reason = NULL;
+    self->ingest = zmx__log_ingest_new (security, self->config.ingest_endpoint,
+                                        self->config.syslog_endpoint,
+                                        self->config.default_subject, s_ingest_append, self,
+                                        &reason);
+    if (!self->ingest) {
+        zmx_log_error (self->name, "ingest: %s", reason? reason: "cannot start");
+        return -1;
+    }
+    zmx__log_ingest_endpoints (self->ingest, self->endpoints);
+    return 0;
 }
 
 static s_self_t *
@@ -1613,9 +1501,6 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     zhashx_set_destructor (self->consumers, (zhashx_destructor_fn *) s_consumer_destroy);
     self->appends = zlistx_new ();
     zlistx_set_destructor (self->appends, (zlistx_destructor_fn *) s_append_destroy);
-    self->dedup = zhashx_new ();
-    self->dedup_order = zlistx_new ();
-    zlistx_set_destructor (self->dedup_order, s_dedup_free);
     self->touched = zhashx_new ();
     zconfig_t *config = args? args->config: NULL;
     zmx_security_t *security = args? args->security: NULL;
@@ -1623,14 +1508,18 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
         s_self_destroy (&self);
         return NULL;
     }
+    self->dedup = zmx__log_dedup_new (self->config.dedup_window_ms, self->config.dedup_max);
     self->out_max = self->config.records_bytes;
     self->out = (byte *) malloc (self->out_max);
     self->store = zmx_stream_store_new (self->config.directory, &self->config.store);
-    if (!self->store || !self->out || s_consumers_load (self)) {
+    if (self->store)
+        self->positions = zmx__log_positions_new (self->config.directory);
+    if (!self->store || !self->out || !self->positions) {
         s_self_destroy (&self);
         return NULL;
     }
-    s_dedup_rebuild (self);
+    zmx__log_positions_load (self->positions, s_consumer_loaded, self);
+    zmx__log_dedup_load (self->dedup, self->store);
     self->router = zmx_security_socket (security, ZMQ_ROUTER);
     if (self->router) {
         zsock_set_sndhwm (self->router, self->config.send_hwm);
@@ -1641,23 +1530,36 @@ s_self_new (zsock_t *pipe, zmx_service_args_t *args)
     }
     if (!self->router
     ||  zmx__listen_list (security, self->router, self->config.endpoint, self->endpoints,
-                          self->name))
+                          self->name)
+    ||  s_ingest_start (self, security))
         s_self_destroy (&self);
     return self;
 }
 
-//  How long the loop may sleep: 0 with deliveries to make, the fsync
-//  interval with batches waiting to be durable, else until the next tick.
+//  Milliseconds between ticks: the fsync interval while the store may
+//  owe an fsync (the store wants a tick that often) or batches wait to
+//  be durable, else S_TICK_MAX_MSEC; at most half a heartbeat.
+static int64_t
+s_tick_period (s_self_t *self)
+{
+    int64_t period = S_TICK_MAX_MSEC;
+    if ((zlistx_size (self->appends) || self->unsynced_since)
+    &&  self->config.store.fsync != ZMX_STREAM_FSYNC_NEVER
+    &&  self->config.store.fsync_interval_ms < period)
+        period = self->config.store.fsync_interval_ms;
+    if (period > (int64_t) self->config.heartbeat_ms / 2)
+        period = self->config.heartbeat_ms / 2;
+    return period;
+}
+
+//  How long the loop may sleep: 0 with deliveries to make, else until
+//  the next tick.
 static int
 s_poll_timeout (s_self_t *self)
 {
     if (s_work_left (self))
         return 0;
-    int64_t wait = zlistx_size (self->appends)? self->config.store.fsync_interval_ms
-                                              : S_TICK_MAX_MSEC;
-    if (wait > (int64_t) self->config.heartbeat_ms / 2)
-        wait = self->config.heartbeat_ms / 2;
-    int64_t left = self->ticked_at + wait - zclock_mono ();
+    int64_t left = self->ticked_at + s_tick_period (self) - zclock_mono ();
     return left < 0? 0: (int) left;
 }
 
@@ -1668,13 +1570,24 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
     if (!zmx_service_start_status (pipe, self != NULL, self? self->endpoints: NULL,
                                    "invalid configuration, data directory or endpoint (see log)"))
         return;
-    zmq_pollitem_t items [] = {
+    zsock_t *sub = self->ingest? zmx__log_ingest_socket (self->ingest): NULL;
+    int udp = self->ingest? zmx__log_ingest_udp_fd (self->ingest): -1;
+    zmq_pollitem_t items [4] = {
         { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
         { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 }
     };
+    int count = 2, sub_item = -1, udp_item = -1;
+    if (sub) {
+        items [count] = (zmq_pollitem_t) { zsock_resolve (sub), 0, ZMQ_POLLIN, 0 };
+        sub_item = count++;
+    }
+    if (udp >= 0) {
+        items [count] = (zmq_pollitem_t) { NULL, udp, ZMQ_POLLIN, 0 };
+        udp_item = count++;
+    }
     self->ticked_at = zclock_mono ();
     while (!self->terminated) {
-        if (zmq_poll (items, 2, s_poll_timeout (self)) < 0) {
+        if (zmq_poll (items, count, s_poll_timeout (self)) < 0) {
             if (zmq_errno () == EINTR)
                 continue;
             break;                  //  Context terminated
@@ -1682,13 +1595,15 @@ zmx_log_service_actor (zsock_t *pipe, void *args)
         if (items [0].revents & ZMQ_POLLIN)
             self->terminated = zmx_service_serve_pipe (self->pipe, self->endpoints,
                                                        s_send_counters, self);
-        for (int count = 0; count < S_DRAIN_LIMIT && s_handle_message (self); count++)
+        for (int drained = 0; drained < S_DRAIN_LIMIT && s_handle_message (self); drained++)
             ;
+        if (sub_item >= 0 && (items [sub_item].revents & ZMQ_POLLIN))
+            zmx__log_ingest_handle_zmq (self->ingest);
+        if (udp_item >= 0 && (items [udp_item].revents & ZMQ_POLLIN))
+            zmx__log_ingest_handle_udp (self->ingest);
         s_flush_touched (self);
         s_acks_send (self);
-        if (zclock_mono () - self->ticked_at >= (zlistx_size (self->appends)?
-                                                 self->config.store.fsync_interval_ms
-                                                 : S_TICK_MAX_MSEC))
+        if (zclock_mono () - self->ticked_at >= s_tick_period (self))
             s_tick (self);
         s_deliver_all (self);
     }

@@ -649,17 +649,27 @@ zmx_stream_msg_decode_msg (zmx_stream_msg_t *self, size_t skip, zmx_stream_side_
                            zmx_stream_view_t *view, const char **error)
 {
     assert (self && view);
-    if (self->count > self->kept || skip > self->kept) {
+    if (skip > self->kept) {
         memset (view, 0, sizeof *view);
         if (error)
-            *error = self->count > self->kept? "too many frames": "missing frames";
+            *error = "missing frames";
         return -1;
     }
     zmx_frame_t frames [ZMX_STREAM_MSG_FRAMES_MAX + 1];
     for (size_t index = skip; index < self->kept; index++)
         frames [index - skip] = (zmx_frame_t) { zmq_msg_data (&self->frames [index]),
                                                 zmq_msg_size (&self->frames [index]) };
-    return zmx_stream_msg_decode (frames, self->kept - skip, side, view, error);
+    int rc = zmx_stream_msg_decode (frames, self->kept - skip, side, view, error);
+    if (self->count > self->kept) {
+        //  No command is this long; the kept frames still give the tag
+        uint64_t tag = view->tag;
+        memset (view, 0, sizeof *view);
+        view->tag = tag;
+        if (error)
+            *error = "too many frames";
+        return -1;
+    }
+    return rc;
 }
 
 void

@@ -124,6 +124,8 @@ static const byte s_tag [8] = { 0, 0, 0, 0, 0, 0, 0x12, 0x34 };
 #define S_TAG_VALUE 0x1234
 #define S_TAG_FRAME (const void *) s_tag, (size_t) 8
 
+static const byte s_one [1] = { 1 }, s_five [1] = { 5 }, s_u32 [4] = { 0 }, s_u64 [8] = { 0 };
+
 //  A batch of two records: one with an id and two headers, one bare.
 static size_t
 s_batch (byte *out)
@@ -234,7 +236,25 @@ s_round_trips_server_commands (void)
                                  .first = 90 };
     s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
 
-    //  RECORDS: two delivered records, walked back with the iterator
+    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_OK, .tag = 8 };
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
+    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_ERROR, .tag = 0, .code = 404,
+                                 .reason = "no such stream", .reason_size = 14 };
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
+    view.reason_size = 0;
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
+    s_pair_close (&pair);
+}
+
+//  RECORDS and STREAMINFO, built with the blob builders and walked back
+static void
+s_round_trips_records_infos (void)
+{
+    s_pair_t pair;
+    s_pair_open (&pair);
+    zmx_stream_view_t view = { .command = ZMX_STREAM_MSG_PING };
+    s_round_trip (&pair, &view, ZMX_STREAM_MSG_SERVER);     //  Learns the identity
+
     byte headers [64];
     zmx_stream_header_t header = { "k", 1, "v", 1 };
     int64_t headers_size = zmx_stream_msg_headers_encode (&header, 1, headers, sizeof headers);
@@ -285,13 +305,6 @@ s_round_trips_server_commands (void)
     }
     ZMX_CHECK (!zmx_stream_msg_info_next (&at, info_blob + info_size, &info));
 
-    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_OK, .tag = 8 };
-    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
-    view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_ERROR, .tag = 0, .code = 404,
-                                 .reason = "no such stream", .reason_size = 14 };
-    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
-    view.reason_size = 0;
-    s_round_trip (&pair, &view, ZMX_STREAM_MSG_CLIENT);
     s_pair_close (&pair);
 }
 
@@ -367,15 +380,11 @@ s_headers (void)
     ZMX_CHECK (zmx_stream_msg_headers_from_record (&record, wire, 5) == -1);
 }
 
+//  Wrong frame counts, unknown words, integers of the wrong size
 static void
-s_refusals (void)
+s_refuse_frames (void)
 {
     zmx_stream_view_t view;
-    const byte one [1] = { 1 }, five [1] = { 5 }, u32 [4] = { 0 }, u64 [8] = { 0 };
-    byte batch [512];
-    size_t batch_size = s_batch (batch);
-    #define S_BATCH_FRAME (const void *) batch
-
     //  Unknown command, no frames
     ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 1, S_TEXT ("APPENDX")) != NULL);
     ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 1, S_TEXT ("ping")) != NULL);
@@ -387,16 +396,23 @@ s_refusals (void)
                    "wrong frame count");
     //  Short and long integers
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 3, S_TEXT ("HELLO"),
-                             (const void *) one, (size_t) 1, (const void *) u32, (size_t) 3),
+                             (const void *) s_one, (size_t) 1, (const void *) s_u32, (size_t) 3),
                    "u32 field is not 4 bytes");
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 2, S_TEXT ("STREAMS"),
-                             (const void *) u64, (size_t) 7), "u64 field is not 8 bytes");
+                             (const void *) s_u64, (size_t) 7), "u64 field is not 8 bytes");
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 3, S_TEXT ("HELLO"),
-                             (const void *) u64, (size_t) 2, (const void *) u32, (size_t) 4),
+                             (const void *) s_u64, (size_t) 2, (const void *) s_u32, (size_t) 4),
                    "u8 field is not 1 byte");
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 3, S_TEXT ("HELLO"),
-                             (const void *) five, (size_t) 1, (const void *) u32, (size_t) 4),
+                             (const void *) s_five, (size_t) 1, (const void *) s_u32, (size_t) 4),
                    "unsupported version");
+}
+
+//  Text: stream names, printable, limits, patterns, from
+static void
+s_refuse_text (void)
+{
+    zmx_stream_view_t view;
     //  Bad text: stream name, durable, reason
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 3, S_TEXT ("DELETE"), S_TAG_FRAME,
                              S_TEXT ("a/b")), "invalid stream name");
@@ -422,34 +438,45 @@ s_refusals (void)
     const char *patterns [] = { "a.>.b", "a..b", "a*", ".a", "a b" };
     for (size_t index = 0; index < 5; index++)
         ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 9, S_TEXT ("SUBSCRIBE"), S_TAG_FRAME,
-                             S_TEXT ("s"), S_TEXT (patterns [index]), (const void *) one,
-                             (size_t) 1, (const void *) u64, (size_t) 8, (const void *) u32,
-                             (size_t) 4, S_TEXT (""), (const void *) u32, (size_t) 4) != NULL);
+                             S_TEXT ("s"), S_TEXT (patterns [index]), (const void *) s_one,
+                             (size_t) 1, (const void *) s_u64, (size_t) 8, (const void *) s_u32,
+                             (size_t) 4, S_TEXT (""), (const void *) s_u32, (size_t) 4) != NULL);
     ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 9, S_TEXT ("SUBSCRIBE"), S_TAG_FRAME,
-                         S_TEXT ("s"), S_TEXT ("a.*.>"), (const void *) one, (size_t) 1,
-                         (const void *) u64, (size_t) 8, (const void *) u32, (size_t) 4,
-                         S_TEXT ("d"), (const void *) u32, (size_t) 4) == NULL);
+                         S_TEXT ("s"), S_TEXT ("a.*.>"), (const void *) s_one, (size_t) 1,
+                         (const void *) s_u64, (size_t) 8, (const void *) s_u32, (size_t) 4,
+                         S_TEXT ("d"), (const void *) s_u32, (size_t) 4) == NULL);
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 9, S_TEXT ("SUBSCRIBE"), S_TAG_FRAME,
-                             S_TEXT ("s"), S_TEXT (""), (const void *) five, (size_t) 1,
-                             (const void *) u64, (size_t) 8, (const void *) u32, (size_t) 4,
-                             S_TEXT (""), (const void *) u32, (size_t) 4), "invalid from");
+                             S_TEXT ("s"), S_TEXT (""), (const void *) s_five, (size_t) 1,
+                             (const void *) s_u64, (size_t) 8, (const void *) s_u32, (size_t) 4,
+                             S_TEXT (""), (const void *) s_u32, (size_t) 4), "invalid from");
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 9, S_TEXT ("SUBSCRIBE"), S_TAG_FRAME,
-                             S_TEXT ("s"), S_TEXT (""), (const void *) one, (size_t) 1,
-                             (const void *) u64, (size_t) 8, (const void *) u32, (size_t) 4,
-                             (const void *) long_text, (size_t) 65, (const void *) u32,
+                             S_TEXT ("s"), S_TEXT (""), (const void *) s_one, (size_t) 1,
+                             (const void *) s_u64, (size_t) 8, (const void *) s_u32, (size_t) 4,
+                             (const void *) long_text, (size_t) 65, (const void *) s_u32,
                              (size_t) 4), "text field too long");
+}
+
+//  Batches: truncated, trailing bytes, empty, bad subject, long id, header overflow
+static void
+s_refuse_batch (void)
+{
+    zmx_stream_view_t view;
+    byte batch [512];
+    size_t batch_size = s_batch (batch);
+    char long_text [300];
+    memset (long_text, 'a', sizeof long_text);
     //  Batches: every truncation, trailing bytes, empty, bad subject
     for (size_t size = 0; size < batch_size; size++)
         if (size != zmx_stream_msg_batch_record_size (6, 4, 29, 5))    //  Whole first record
             ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 4, S_TEXT ("APPEND"), S_TAG_FRAME,
-                                 S_TEXT ("s"), S_BATCH_FRAME, size) != NULL);
+                                 S_TEXT ("s"), (const void *) batch, size) != NULL);
     ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 4, S_TEXT ("APPEND"), S_TAG_FRAME,
-                         S_TEXT ("s"), S_BATCH_FRAME, batch_size) == NULL);
+                         S_TEXT ("s"), (const void *) batch, batch_size) == NULL);
     batch [batch_size] = 0;
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 4, S_TEXT ("APPEND"), S_TAG_FRAME,
-                             S_TEXT ("s"), S_BATCH_FRAME, batch_size + 1), "invalid batch record");
+                             S_TEXT ("s"), (const void *) batch, batch_size + 1), "invalid batch record");
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 4, S_TEXT ("APPEND"), S_TAG_FRAME,
-                             S_TEXT ("s"), S_BATCH_FRAME, (size_t) 0), "empty batch");
+                             S_TEXT ("s"), (const void *) batch, (size_t) 0), "empty batch");
     byte bad_subject [64];
     size_t bad_size = zmx_stream_msg_batch_record_put (bad_subject, "a..b", 4, NULL, 0, NULL, 0,
                                                        "x", 1);
@@ -473,6 +500,13 @@ s_refusals (void)
     ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 4, S_TEXT ("APPEND"), S_TAG_FRAME,
                          S_TEXT ("s"), (const void *) overflow, bad_size) == NULL);
     ZMX_CHECK (view.count == 1);
+}
+
+//  Sequences, delivered records and stream infos
+static void
+s_refuse_blobs (void)
+{
+    zmx_stream_view_t view;
     //  Sequence blobs: empty, not a multiple of 8, too many
     static byte acks [8 * (ZMX_STREAM_MSG_ACKS_MAX + 1)];
     ZMX_CHECK (s_decode (ZMX_STREAM_MSG_SERVER, &view, 3, S_TEXT ("ACK"), S_TAG_FRAME,
@@ -500,9 +534,18 @@ s_refusals (void)
     info_size = zmx_stream_msg_info_put (info_blob, &info);
     ZMX_CHECK (s_decode (ZMX_STREAM_MSG_CLIENT, &view, 3, S_TEXT ("STREAMINFO"), S_TAG_FRAME,
                          (const void *) info_blob, info_size - 1) != NULL);
+}
+
+//  Each command only on its side
+static void
+s_refuse_wrong_side (void)
+{
+    zmx_stream_view_t view;
+    byte batch [512];
+    size_t batch_size = s_batch (batch);
     //  Wrong side: every command of one side refused on the other
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_CLIENT, &view, 4, S_TEXT ("APPEND"), S_TAG_FRAME,
-                             S_TEXT ("s"), S_BATCH_FRAME, batch_size),
+                             S_TEXT ("s"), (const void *) batch, batch_size),
                    "command not valid in this direction");
     ZMX_CHECK_STR (s_decode (ZMX_STREAM_MSG_SERVER, &view, 2, S_TEXT ("OK"), S_TAG_FRAME),
                    "command not valid in this direction");
@@ -574,7 +617,9 @@ s_send_and_recv_limits (void)
 
     //  More frames than kept: all read, the count tells, decoding fails
     size_t frames = ZMX_STREAM_MSG_FRAMES_MAX + 3;
-    for (size_t index = 0; index < frames; index++)
+    ZMX_CHECK (zmq_send (client, "CREDIT", 6, ZMQ_SNDMORE) == 6);
+    ZMX_CHECK (zmq_send (client, s_tag, 8, ZMQ_SNDMORE) == 8);
+    for (size_t index = 2; index < frames; index++)
         ZMX_CHECK (zmq_send (client, "PING", 4, index + 1 < frames? ZMQ_SNDMORE: 0) == 4);
     view = (zmx_stream_view_t) { .command = ZMX_STREAM_MSG_PING };
     ZMX_CHECK (zmx_stream_msg_send (client, NULL, &view, 0) == 0);
@@ -582,7 +627,8 @@ s_send_and_recv_limits (void)
     ZMX_CHECK (msg.count == frames + 1 && msg.kept == ZMX_STREAM_MSG_FRAMES_MAX + 1);
     const char *error = NULL;
     ZMX_CHECK (zmx_stream_msg_decode_msg (&msg, 1, ZMX_STREAM_MSG_SERVER, &view, &error) == -1);
-    ZMX_CHECK (error != NULL);
+    ZMX_CHECK_STR (error, "too many frames");
+    ZMX_CHECK (view.tag == S_TAG_VALUE && view.command == 0);
     zmx_stream_msg_close (&msg);
     //  The next message is whole again
     ZMX_CHECK (zmx_stream_msg_recv (&msg, zsock_resolve (pair.server), 0) == 0);
@@ -599,9 +645,14 @@ main (int argc, char *argv [])
     zmx_test_t cases [] = {
         { "round_trips_client_commands", s_round_trips_client_commands, 30 },
         { "round_trips_server_commands", s_round_trips_server_commands, 30 },
+        { "round_trips_records_infos", s_round_trips_records_infos, 30 },
         { "batch_iterator", s_batch_iterator, 10 },
         { "headers", s_headers, 10 },
-        { "refusals", s_refusals, 10 },
+        { "refuse_frames", s_refuse_frames, 10 },
+        { "refuse_text", s_refuse_text, 10 },
+        { "refuse_batch", s_refuse_batch, 10 },
+        { "refuse_blobs", s_refuse_blobs, 10 },
+        { "refuse_wrong_side", s_refuse_wrong_side, 10 },
         { "tag_on_error", s_tag_on_error, 10 },
         { "send_and_recv_limits", s_send_and_recv_limits, 30 }
     };
