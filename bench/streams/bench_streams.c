@@ -80,9 +80,8 @@
 #define S_SUBJECT           "app.db.info"
 #define S_MAX_RUNS          9
 #define S_SYNC_INTERVAL_MS  5           //  The store's default fsync interval
-#define S_BATCH_RECORDS     1000        //  Records per APPEND: the service's max-batch
+#define S_BATCH_RECORDS     1024        //  Records per APPEND: the client's default
 #define S_BATCH_BYTES       (256 << 10) //  Bytes per APPEND: the client's default
-#define S_BATCHES_IN_FLIGHT 64          //  The client's default
 #define S_START_TIMEOUT_MS  20000
 #define S_NATS_PENDING      8192        //  js_PublishAsync in flight (libnats: 4000)
 #define S_NATS_FETCH        1024        //  Pull consumer batch
@@ -715,12 +714,14 @@ s_zmxd_start (s_bench_t *self, s_policy_t policy)
     FILE *file = fopen (config_path, "w");
     if (file) {
         //  max-credit: let one subscription hold the large credit a
-        //  replaying client gives it
+        //  replaying client gives it; no ingest (its default ports may be
+        //  taken, and nothing here uses it)
         fprintf (file, "zmxd\n    log-level = warning\n"
                        "log\n    endpoint = \"tcp://127.0.0.1:%d\"\n"
                        "    data-directory = \"%s/zmx\"\n"
                        "    fsync = \"%s\"\n    fsync-interval = %d\n"
-                       "    max-credit = %d\n",
+                       "    max-credit = %d\n"
+                       "    ingest-endpoint = \"\"\n    syslog-endpoint = \"\"\n",
                  port, self->dir, s_policy_names [policy], S_SYNC_INTERVAL_MS, S_ZMX_CREDIT);
         fclose (file);
         char *argv [] = { zmxd_path, "-c", config_path, NULL };
@@ -757,9 +758,6 @@ s_zmx_publish (s_bench_t *self, const char *stream, size_t body, int64_t count, 
     zmx_stream_t *client = zmx_stream_new (self->zmxd_endpoint);
     if (!client)
         return -1;
-    //  The client's default batch (1024 records) is above the service's
-    //  default max-batch (1000), which refuses it: send what it takes
-    zmx_stream_set_window (client, S_BATCH_RECORDS, S_BATCH_BYTES, S_BATCHES_IN_FLIGHT);
     byte *data = (byte *) malloc (body);
     memset (data, 'b', body);
     int64_t start = bench_now_ns (), deadline = s_deadline (self), records = 0;
