@@ -91,6 +91,7 @@ foreach (edit
         "#   Check with: zmxd -c config/zmxd.cfg --print-config|#   Check with: zmxd -c ${ZMX_CONFIG_FILE} --print-config"
         "data-directory = \"zmxd-data/clone\"|data-directory = \"/var/lib/zmx/clone\""
         "directory = \"zmxd-data/titanic\"|directory = \"/var/lib/zmx/titanic\""
+        "data-directory = \"zmxd-data/streams\"|data-directory = \"/var/lib/zmx/streams\""
         "endpoint = \"ipc:///tmp/zmx-resolver,|endpoint = \"ipc:///run/zmx/resolver,")
     string (REPLACE "|" ";" edit "${edit}")
     list (GET edit 0 from)

@@ -258,6 +258,16 @@ s_config_fsync (const char *text, zmx_stream_fsync_t *fsync)
     return true;
 }
 
+//  An ingest endpoint: its value when the key is present, even "" (which
+//  turns that way in off), else the default. zmx__config_str would take
+//  "" for absent and bind the default port anyway.
+static const char *
+s_config_endpoint (zconfig_t *config, const char *path, const char *fallback)
+{
+    zconfig_t *item = config? zconfig_locate (config, path): NULL;
+    return item && zconfig_value (item)? zconfig_value (item): fallback;
+}
+
 //  Read every key. Returns 0, or -1 with the wrong key logged.
 static int
 s_config_read (s_self_t *self, zconfig_t *config)
@@ -268,10 +278,10 @@ s_config_read (s_self_t *self, zconfig_t *config)
     c->store.max_header_bytes = ZMX_STREAM_HEADER_BYTES_MAX;
     c->endpoint = strdup (zmx__config_str (config, "endpoint", S_DEFAULT_ENDPOINT));
     c->directory = strdup (zmx__config_str (config, "data-directory", S_DEFAULT_DIRECTORY));
-    c->ingest_endpoint = strdup (zmx__config_str (config, "ingest-endpoint",
-                                                  "tcp://127.0.0.1:5560"));
-    c->syslog_endpoint = strdup (zmx__config_str (config, "syslog-endpoint",
-                                                  "udp://127.0.0.1:5514"));
+    c->ingest_endpoint = strdup (s_config_endpoint (config, "ingest-endpoint",
+                                                    "tcp://127.0.0.1:5560"));
+    c->syslog_endpoint = strdup (s_config_endpoint (config, "syslog-endpoint",
+                                                    "udp://127.0.0.1:5514"));
     c->default_stream = strdup (zmx__config_str (config, "default-stream", "log"));
     c->default_subject = strdup (zmx__config_str (config, "default-subject", "log.ingest"));
     char name [ZMX_STREAM_NAME_MAX + 1];

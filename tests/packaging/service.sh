@@ -54,6 +54,7 @@ echo "ok: zmxd.service runs $execstart as zmx, with its keys"
 "$root$zmxd" -c "$root$config" --print-config >"$tmp/effective.cfg" ||
     fail "the installed $config does not pass zmxd --print-config"
 for key in 'data-directory = "/var/lib/zmx/clone"' 'directory = "/var/lib/zmx/titanic"' \
+           'data-directory = "/var/lib/zmx/streams"' \
            'endpoint = "ipc:///run/zmx/resolver,tcp://127.0.0.1:5559"'; do
     grep -qF "$key" "$tmp/effective.cfg" || fail "the installed zmxd.cfg lacks $key"
 done
