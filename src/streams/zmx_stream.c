@@ -117,6 +117,7 @@ struct _zmx_stream_t {
     size_t batch_bytes;         //  Bytes per APPEND
     size_t window;              //  Batches in flight
     s_batch_t *building;        //  Batch being filled, or NULL
+    zlist_t *spare;             //  Buffers of batch_bytes, kept for the next batches
     zlist_t *pending;           //  s_batch_t sent, in append order
     uint64_t appended;          //  Records numbered so far
     uint64_t acknowledged;      //  Records acknowledged
@@ -184,6 +185,29 @@ s_batch_destroy (s_batch_t **batch_p)
         free (*batch_p);
         *batch_p = NULL;
     }
+}
+
+//  Buffers of exactly batch_bytes are reused: a fresh block of that size
+//  (256 KiB by default) is mapped and unmapped by malloc each time, whose
+//  page faults cost more than the appends' own copies.
+static void
+s_batch_recycle (zmx_stream_t *self, s_batch_t **batch_p)
+{
+    s_batch_t *batch = *batch_p;
+    if (batch && batch->data && batch->max == self->batch_bytes
+    &&  zlist_size (self->spare) <= self->window) {
+        zlist_append (self->spare, batch->data);
+        batch->data = NULL;
+    }
+    s_batch_destroy (batch_p);
+}
+
+static void
+s_spare_clear (zmx_stream_t *self)
+{
+    byte *buffer;
+    while ((buffer = (byte *) zlist_pop (self->spare)))
+        free (buffer);
 }
 
 static void
@@ -284,8 +308,10 @@ zmx_stream_new (const char *endpoint)
     self->pending = zlist_new ();
     self->subs = zlist_new ();
     self->queue = zlist_new ();
+    self->spare = zlist_new ();
     self->scratch = (byte *) malloc (ZMX_STREAM_HEADER_BYTES_MAX);
-    assert (self->endpoint && self->pending && self->subs && self->queue && self->scratch);
+    assert (self->endpoint && self->pending && self->subs && self->queue && self->spare
+            && self->scratch);
     return self;
 }
 
@@ -303,6 +329,8 @@ zmx_stream_destroy (zmx_stream_t **self_p)
     while ((batch = (s_batch_t *) zlist_pop (self->pending)))
         s_batch_destroy (&batch);
     zlist_destroy (&self->pending);
+    s_spare_clear (self);
+    zlist_destroy (&self->spare);
     s_sub_t *sub;
     while ((sub = (s_sub_t *) zlist_pop (self->subs)))
         free (sub);
@@ -354,6 +382,7 @@ zmx_stream_set_window (zmx_stream_t *self, size_t batch_records, size_t batch_by
         self->batch_records = ZMX_STREAM_MSG_BATCH_MAX;
     self->batch_bytes = batch_bytes? batch_bytes: 1;
     self->window = batches_in_flight? batches_in_flight: 1;
+    s_spare_clear (self);       //  Their size was the old batch_bytes
 }
 
 void
@@ -538,7 +567,7 @@ s_acks_deliver (zmx_stream_t *self)
         else
         if (self->sync_error == ZMX_OK)
             self->sync_error = batch->error;
-        s_batch_destroy (&batch);
+        s_batch_recycle (self, &batch);
     }
 }
 
@@ -855,6 +884,14 @@ zmx_stream_append (zmx_stream_t *self, const char *stream, const char *subject,
         strcpy (batch->stream, stream);
         batch->first_number = self->appended + 1;
         self->building = batch;
+    }
+    if (!batch->data && size <= self->batch_bytes) {
+        batch->data = (byte *) zlist_pop (self->spare);
+        if (!batch->data)
+            batch->data = (byte *) malloc (self->batch_bytes);
+        if (!batch->data)
+            return ZMX_ENOMEM;
+        batch->max = self->batch_bytes;
     }
     if (batch->size + size > batch->max) {
         size_t max = batch->max? batch->max * 2: 4096;
