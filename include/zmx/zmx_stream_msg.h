@@ -155,6 +155,17 @@ int
     zmx_stream_msg_send (void *socket, const zmx_frame_t *routing_id,
                          const zmx_stream_view_t *view, int flags);
 
+//  As zmx_stream_msg_send for a command whose last field is a blob, but
+//  that blob is lent to libzmq rather than copied: libzmq calls
+//  free_fn (blob, hint) once it is done with it. free_fn is called exactly
+//  once whatever happens, also on failure (then before this returns). For
+//  large batches, where the copy and a fresh block per message cost more
+//  than the rest of the send.
+int
+    zmx_stream_msg_send_lent (void *socket, const zmx_frame_t *routing_id,
+                              const zmx_stream_view_t *view, int flags, zmq_free_fn *free_fn,
+                              void *hint);
+
 //  One received message: up to ZMX_STREAM_MSG_FRAMES_MAX + 1 frames kept
 //  (a ROUTER identity and the command), and the number received in all.
 typedef struct {

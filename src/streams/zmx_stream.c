@@ -40,6 +40,7 @@
     =========================================================================
 */
 #include "zmx_streams_internal.h"
+#include <stdatomic.h>
 
 #define S_TAG           0x7a6d0053  //  "zm" 0x0053: live zmx_stream_t
 #define S_TAG_DEAD      0xDeadBeef  //  Written on destroy
@@ -69,7 +70,17 @@ typedef struct {
     int error;                  //  ZMX_OK, or why the server refused it
     bool done;                  //  Answered (APPENDED or ERROR)
     bool sent;                  //  Queued on the socket in this session
+    bool lent;                  //  data is an s_buffer_t's, lent to libzmq when sent
 } s_batch_t;
+
+//  A batch buffer that libzmq may still be sending after its batch is
+//  gone: a count of users (the client's batch or spare list, and each
+//  send in flight) in front of the bytes. libzmq's I/O thread only ever
+//  drops its use; whoever drops the last frees it.
+typedef struct {
+    atomic_int users;
+    size_t size;
+} s_buffer_t;
 
 //  One subscription.
 typedef struct {
@@ -176,11 +187,46 @@ s_held_destroy (s_held_t **held_p)
     }
 }
 
+static byte *
+s_buffer_new (size_t size)
+{
+    s_buffer_t *buffer = (s_buffer_t *) malloc (sizeof (s_buffer_t) + size);
+    if (!buffer)
+        return NULL;
+    atomic_init (&buffer->users, 1);
+    buffer->size = size;
+    return (byte *) (buffer + 1);
+}
+
+static s_buffer_t *
+s_buffer_of (byte *data)
+{
+    return (s_buffer_t *) data - 1;
+}
+
+static void
+s_buffer_release (byte *data)
+{
+    if (data && atomic_fetch_sub (&s_buffer_of (data)->users, 1) == 1)
+        free (s_buffer_of (data));
+}
+
+//  libzmq is done sending a lent buffer (called from its I/O thread)
+static void
+s_buffer_sent (void *data, void *hint)
+{
+    (void) hint;
+    s_buffer_release ((byte *) data);
+}
+
 static void
 s_batch_destroy (s_batch_t **batch_p)
 {
     if (*batch_p) {
-        free ((*batch_p)->data);
+        if ((*batch_p)->lent)
+            s_buffer_release ((*batch_p)->data);
+        else
+            free ((*batch_p)->data);
         free ((*batch_p)->sequences);
         free (*batch_p);
         *batch_p = NULL;
@@ -194,7 +240,7 @@ static void
 s_batch_recycle (zmx_stream_t *self, s_batch_t **batch_p)
 {
     s_batch_t *batch = *batch_p;
-    if (batch && batch->data && batch->max == self->batch_bytes
+    if (batch && batch->lent && batch->max == self->batch_bytes
     &&  zlist_size (self->spare) <= self->window) {
         zlist_append (self->spare, batch->data);
         batch->data = NULL;
@@ -202,12 +248,25 @@ s_batch_recycle (zmx_stream_t *self, s_batch_t **batch_p)
     s_batch_destroy (batch_p);
 }
 
+//  A spare buffer that libzmq no longer uses, or a new one
+static byte *
+s_spare_take (zmx_stream_t *self)
+{
+    for (byte *data = (byte *) zlist_first (self->spare); data;
+         data = (byte *) zlist_next (self->spare))
+        if (atomic_load (&s_buffer_of (data)->users) == 1) {
+            zlist_remove (self->spare, data);
+            return data;
+        }
+    return s_buffer_new (self->batch_bytes);
+}
+
 static void
 s_spare_clear (zmx_stream_t *self)
 {
-    byte *buffer;
-    while ((buffer = (byte *) zlist_pop (self->spare)))
-        free (buffer);
+    byte *data;
+    while ((data = (byte *) zlist_pop (self->spare)))
+        s_buffer_release (data);
 }
 
 static void
@@ -447,7 +506,22 @@ s_batch_send (zmx_stream_t *self, s_batch_t *batch)
         .stream = batch->stream, .stream_size = strlen (batch->stream),
         .blob = batch->data, .blob_size = batch->size, .count = batch->count
     };
-    batch->sent = s_send (self, &view) == 0;
+    if (!batch->lent) {
+        batch->sent = s_send (self, &view) == 0;
+        return;
+    }
+    //  Lent, not copied: the batch keeps its use for a resend
+    batch->sent = false;
+    if (!self->socket)
+        return;
+    atomic_fetch_add (&s_buffer_of (batch->data)->users, 1);
+    if (zmx_stream_msg_send_lent (zsock_resolve (self->socket), NULL, &view, ZMQ_DONTWAIT,
+                                  s_buffer_sent, NULL) != 0) {
+        self->counters.send_failed++;
+        return;
+    }
+    self->sent_at = zclock_mono ();
+    batch->sent = true;
 }
 
 static void
@@ -886,12 +960,11 @@ zmx_stream_append (zmx_stream_t *self, const char *stream, const char *subject,
         self->building = batch;
     }
     if (!batch->data && size <= self->batch_bytes) {
-        batch->data = (byte *) zlist_pop (self->spare);
-        if (!batch->data)
-            batch->data = (byte *) malloc (self->batch_bytes);
+        batch->data = s_spare_take (self);
         if (!batch->data)
             return ZMX_ENOMEM;
         batch->max = self->batch_bytes;
+        batch->lent = true;
     }
     if (batch->size + size > batch->max) {
         size_t max = batch->max? batch->max * 2: 4096;

@@ -611,6 +611,56 @@ zmx_stream_msg_send (void *socket, const zmx_frame_t *routing_id,
     return 0;
 }
 
+int
+zmx_stream_msg_send_lent (void *socket, const zmx_frame_t *routing_id,
+                          const zmx_stream_view_t *view, int flags, zmq_free_fn *free_fn,
+                          void *hint)
+{
+    assert (socket && view && view->blob && free_fn);
+    //  Everything but the blob is copied as usual; the blob goes last
+    zmx_stream_view_t head = *view;
+    head.blob = NULL;
+    head.blob_size = 0;
+    const s_command_t *command = view->command >= ZMX_STREAM_MSG_HELLO
+                              && view->command <= S_COMMAND_LAST? &s_commands [view->command]: NULL;
+    size_t fields = 0;
+    while (command && command->fields [fields] != S_END)
+        fields++;
+    if (!command || fields == 0 || (command->fields [fields - 1] < S_BATCH || command->fields [fields - 1] > S_INFOS)) {
+        free_fn ((void *) view->blob, hint);
+        errno = EINVAL;
+        return -1;
+    }
+    zmx_frame_t frames [ZMX_STREAM_MSG_FRAMES_MAX + 1];
+    byte scratch [ZMX_STREAM_MSG_FRAMES_MAX][S_SCRATCH];
+    size_t count = 0;
+    if (routing_id)
+        frames [count++] = *routing_id;
+    frames [count++] = (zmx_frame_t) { command->word, strlen (command->word) };
+    for (size_t index = 0; index + 1 < fields; index++)
+        if (s_encode_field (command->fields [index], &head, scratch [index], &frames [count++])) {
+            free_fn ((void *) view->blob, hint);
+            errno = EINVAL;
+            return -1;
+        }
+    for (size_t index = 0; index < count; index++)
+        if (zmq_send (socket, frames [index].data, frames [index].size,
+                      (index == 0? flags: 0) | ZMQ_SNDMORE) == -1) {
+            free_fn ((void *) view->blob, hint);
+            return -1;
+        }
+    zmq_msg_t blob;
+    if (zmq_msg_init_data (&blob, (void *) view->blob, view->blob_size, free_fn, hint)) {
+        free_fn ((void *) view->blob, hint);
+        return -1;
+    }
+    if (zmq_msg_send (&blob, socket, 0) == -1) {
+        zmq_msg_close (&blob);      //  Calls free_fn
+        return -1;
+    }
+    return 0;
+}
+
 //  -------------------------------------------------------------------------
 //  Receiving
 

@@ -639,6 +639,47 @@ s_send_and_recv_limits (void)
     s_pair_close (&pair);
 }
 
+static int s_lent_freed;
+
+static void
+s_lent_free (void *data, void *hint)
+{
+    ZMX_CHECK (data && hint == &s_lent_freed);
+    s_lent_freed++;
+}
+
+//  A lent blob arrives as sent and is given back exactly once, also when
+//  the send fails
+static void
+s_send_lent (void)
+{
+    s_pair_t pair;
+    s_pair_open (&pair);
+    void *client = zsock_resolve (pair.client);
+    byte batch [64];
+    size_t size = zmx_stream_msg_batch_record_put (batch, "app.x", 5, "id", 2, NULL, 0, "body", 4);
+    zmx_stream_view_t view = { .command = ZMX_STREAM_MSG_APPEND, .tag = 7, .stream = "log",
+                               .stream_size = 3, .blob = batch, .blob_size = size };
+    s_lent_freed = 0;
+    ZMX_CHECK (zmx_stream_msg_send_lent (client, NULL, &view, 0, s_lent_free, &s_lent_freed) == 0);
+    zmx_stream_msg_t msg;
+    ZMX_CHECK (zmx_stream_msg_recv (&msg, zsock_resolve (pair.server), 0) == 0);
+    zmx_stream_view_t got;
+    const char *error = NULL;
+    ZMX_CHECK (zmx_stream_msg_decode_msg (&msg, 1, ZMX_STREAM_MSG_SERVER, &got, &error) == 0);
+    ZMX_CHECK (got.command == ZMX_STREAM_MSG_APPEND && got.tag == 7 && got.count == 1);
+    ZMX_CHECK (got.blob_size == size && memcmp (got.blob, batch, size) == 0);
+    zmx_stream_msg_close (&msg);
+    //  A command without a blob, and a bad field: refused, given back
+    view.command = ZMX_STREAM_MSG_PING;
+    ZMX_CHECK (zmx_stream_msg_send_lent (client, NULL, &view, 0, s_lent_free, &s_lent_freed) == -1);
+    view.command = ZMX_STREAM_MSG_APPEND;
+    view.stream_size = ZMX_STREAM_NAME_MAX + 1;
+    ZMX_CHECK (zmx_stream_msg_send_lent (client, NULL, &view, 0, s_lent_free, &s_lent_freed) == -1);
+    s_pair_close (&pair);
+    ZMX_CHECK (s_lent_freed == 3);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -654,7 +695,8 @@ main (int argc, char *argv [])
         { "refuse_blobs", s_refuse_blobs, 10 },
         { "refuse_wrong_side", s_refuse_wrong_side, 10 },
         { "tag_on_error", s_tag_on_error, 10 },
-        { "send_and_recv_limits", s_send_and_recv_limits, 30 }
+        { "send_and_recv_limits", s_send_and_recv_limits, 30 },
+        { "send_lent", s_send_lent, 30 }
     };
     return zmx_test_main (argc, argv, cases, ZMX_TEST_COUNT (cases));
 }
