@@ -33,6 +33,7 @@
 #define S_DRAIN_LIMIT           256     //  Messages read per wakeup
 #define S_TURN_RECORDS          256     //  Records per subscription per turn
 #define S_TICK_MAX_MSEC         100     //  Longest sleep between ticks
+#define S_ACK_POLL_MSEC         1       //  Sleep while batches wait to be durable
 #define S_SAVE_MSEC             100     //  Least time between two writes of a consumer
 #define S_IDENTITY_MAX          255
 
@@ -1570,6 +1571,11 @@ s_poll_timeout (s_self_t *self)
     if (s_work_left (self))
         return 0;
     int64_t left = self->ticked_at + s_tick_period (self) - zclock_mono ();
+    //  Batches waiting for the fsync thread: look again every millisecond,
+    //  not every tick, or each waits half a tick more than its fsync (with
+    //  a full window the producer sends nothing that would wake the loop)
+    if (zlistx_size (self->appends) && left > S_ACK_POLL_MSEC)
+        left = S_ACK_POLL_MSEC;
     return left < 0? 0: (int) left;
 }
 
